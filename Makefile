@@ -1,0 +1,29 @@
+# Every module listed in go.work.
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
+GO ?= go
+
+.PHONY: test lint bench simulate stability-map demo fmt
+
+## test: go vet and go test -race in every module; fails if any fails
+test:
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
+	done
+
+## lint: gofmt, go vet, and core's no-dependency rule
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@! grep -q '^require' core/go.mod || { echo "core/go.mod must not require anything"; exit 1; }
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+
+## bench: hot-path benchmarks (core; peers once benchmarks/ exists)
+bench:
+	cd core && $(GO) test -run '^$$' -bench 'AdmitDone|Floor' -benchmem -count 5 .
+
+## demo: a small program on the core that trips a route and heals it
+demo:
+	cd examples/coredemo && $(GO) run .
+
+fmt:
+	gofmt -w .

@@ -1,0 +1,485 @@
+package atrion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Atrion is the engine: it tracks routes, decides admissions and runs the
+// physics once per route tick. It is safe for concurrent use. Create it
+// with New and stop its background work with Close.
+type Atrion struct {
+	clock      *engineClock
+	tick       time.Duration
+	maxRoutes  int
+	idleTTL    time.Duration
+	nodeID     string
+	logger     *slog.Logger
+	saturation func() float64
+
+	def       resolved
+	perRoute  map[string]resolved
+	routes    *table
+	overflow  *route
+	lastSweep atomic.Int64
+
+	obs   *dispatcher
+	state *stateManager
+
+	stop      chan struct{}
+	clockDone chan struct{}
+	closeOnce sync.Once
+
+	stats engineCounters
+}
+
+// resolved is a validated route configuration.
+type resolved struct {
+	p            *params
+	tp           *tunerParams
+	sloLatencyMs float64
+}
+
+type engineCounters struct {
+	overflowHits, invalidIDs, evictions atomic.Uint64
+	invalidInputs                       atomic.Uint64
+	observerPanics, observerDrops       atomic.Uint64
+	providerErrors, peerUpdates         atomic.Uint64
+	badPeerUpdates                      atomic.Uint64
+}
+
+// Stats are the engine's own counters, for observability.
+type Stats struct {
+	Routes         int    // tracked routes, the overflow route included
+	OverflowHits   uint64 // route lookups that fell into the overflow route
+	InvalidIDs     uint64 // empty or over-long route IDs (counted in OverflowHits too)
+	Evictions      uint64 // idle routes evicted to make room
+	InvalidInputs  uint64 // telemetry clamped or dropped (NaN, ±Inf, out of range)
+	ObserverPanics uint64 // observer calls that panicked (recovered)
+	ObserverDrops  uint64 // events dropped because observers fell behind
+	ProviderErrors uint64 // failed or timed-out provider calls
+	PeerUpdates    uint64 // peers' vectors merged into local state
+	BadPeerUpdates uint64 // peers' vectors rejected as garbage
+}
+
+// New returns an engine configured by opts. Defaults: system clock,
+// 100 ms ticks, AutoTuner on, in-memory state, 10,000 routes. It validates
+// every value and returns an error naming the first bad field.
+func New(opts ...Option) (*Atrion, error) {
+	cfg := config{tick: defaultTick, maxRoutes: defaultMaxRoutes, idleTTL: 10 * time.Minute, resync: 10 * time.Second}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.tick < time.Millisecond || cfg.tick > time.Minute {
+		return nil, fieldErr("WithTick", cfg.tick, "must be between 1ms and 1m")
+	}
+	if cfg.maxRoutes < 1 || cfg.maxRoutes > 10_000_000 {
+		return nil, fieldErr("WithMaxRoutes", cfg.maxRoutes, "must be between 1 and 10,000,000")
+	}
+	if cfg.idleTTL <= 0 {
+		return nil, fieldErr("WithIdleTTL", cfg.idleTTL, "must be > 0")
+	}
+	if cfg.resync <= 0 {
+		return nil, fieldErr("WithResync", cfg.resync, "must be > 0")
+	}
+	if len(cfg.nodeID) > MaxRouteIDLen {
+		return nil, fieldErr("WithNodeID", len(cfg.nodeID), "must be at most 1024 bytes")
+	}
+	def, err := resolve("", cfg.slo, cfg.physics, cfg.tuner)
+	if err != nil {
+		return nil, err
+	}
+	a := &Atrion{
+		tick:       cfg.tick,
+		maxRoutes:  cfg.maxRoutes,
+		idleTTL:    cfg.idleTTL,
+		nodeID:     cfg.nodeID,
+		logger:     cfg.logger,
+		saturation: cfg.saturation,
+		def:        def,
+		perRoute:   make(map[string]resolved, len(cfg.routeCfg)),
+		routes:     newTable(),
+		stop:       make(chan struct{}),
+	}
+	for id, rc := range cfg.routeCfg {
+		slo, pc, tc := cfg.slo, cfg.physics, cfg.tuner
+		if rc.SLO != nil {
+			slo = *rc.SLO
+		}
+		if rc.Physics != nil {
+			pc = *rc.Physics
+		}
+		if rc.AutoTuner != nil {
+			tc = *rc.AutoTuner
+		}
+		res, err := resolve(fmt.Sprintf("WithRouteConfig(%q).", truncate(id, 64)), slo, pc, tc)
+		if err != nil {
+			return nil, err
+		}
+		a.perRoute[id] = res
+	}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	if a.nodeID == "" {
+		host, _ := os.Hostname()
+		a.nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	a.clock = newEngineClock(cfg.clock)
+	if a.clock.kind == clockSystem {
+		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
+		a.clockDone = make(chan struct{})
+		go a.clock.run(res, a.stop, a.clockDone)
+	}
+	a.obs = newDispatcher(a, cfg.observers)
+	provider := cfg.provider
+	if provider == nil {
+		provider = NewInMemoryProvider(0)
+	}
+	a.state = newStateManager(a, provider, cfg.resync)
+	now := a.clock.now()
+	a.overflow = a.newRoute(OverflowRoute, now)
+	a.routes.mu.Lock()
+	a.routes.all[OverflowRoute] = a.overflow
+	a.routes.refreshLocked()
+	a.routes.mu.Unlock()
+	return a, nil
+}
+
+func resolve(prefix string, slo SLO, pc PhysicsConfig, tc AutoTunerConfig) (resolved, error) {
+	p, err := resolvePhysics(prefix, pc, slo)
+	if err != nil {
+		return resolved{}, err
+	}
+	tp, err := resolveTuner(prefix, tc)
+	if err != nil {
+		return resolved{}, err
+	}
+	return resolved{p: &p, tp: &tp, sloLatencyMs: float64(slo.BaselineLatency) / 1e6}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func (a *Atrion) newRoute(id string, now int64) *route {
+	res, ok := a.perRoute[id]
+	if !ok {
+		res = a.def
+	}
+	return newRoute(a, id, res.p, res.tp, res.sloLatencyMs, now)
+}
+
+// lookup returns the route for id, creating it if needed; invalid IDs and
+// routes beyond the cap share the overflow route.
+func (a *Atrion) lookup(id string) *route {
+	if r := a.routes.load(id); r != nil {
+		return r
+	}
+	return a.lookupSlow(id)
+}
+
+func (a *Atrion) lookupSlow(id string) *route {
+	if id == "" || len(id) > MaxRouteIDLen {
+		a.stats.invalidIDs.Add(1)
+		a.stats.overflowHits.Add(1)
+		return a.overflow
+	}
+	t := a.routes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.all[id]; ok {
+		t.missLocked()
+		return r
+	}
+	now := a.clock.now()
+	if len(t.all) > a.maxRoutes { // the overflow route does not count
+		a.evictIdleLocked(now)
+	}
+	if len(t.all) > a.maxRoutes {
+		a.stats.overflowHits.Add(1)
+		t.missLocked()
+		return a.overflow
+	}
+	r := a.newRoute(strings.Clone(id), now)
+	t.all[r.id] = r
+	t.missLocked()
+	return r
+}
+
+// evictIdleLocked drops healthy routes idle for the idle TTL, at most once
+// per tick. Caller holds the table lock.
+func (a *Atrion) evictIdleLocked(now int64) {
+	last := a.lastSweep.Load()
+	if now-last < int64(a.tick) && last != 0 {
+		return
+	}
+	a.lastSweep.Store(now)
+	evicted := 0
+	for id, r := range a.routes.all {
+		if r == a.overflow {
+			continue
+		}
+		r.mu.Lock()
+		idle := now-r.st.lastData >= int64(a.idleTTL) && r.st.mode == ModeOperational && r.st.scar < 0.5
+		r.mu.Unlock()
+		if idle {
+			delete(a.routes.all, id)
+			evicted++
+		}
+	}
+	if evicted > 0 {
+		a.stats.evictions.Add(uint64(evicted))
+		a.routes.refreshLocked()
+	}
+}
+
+// Evict stops tracking a route and forgets its state. It reports whether
+// the route was tracked. The overflow route cannot be evicted.
+func (a *Atrion) Evict(routeID string) bool {
+	if routeID == OverflowRoute {
+		return false
+	}
+	t := a.routes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.all[routeID]; !ok {
+		return false
+	}
+	delete(t.all, routeID)
+	t.refreshLocked()
+	a.stats.evictions.Add(1)
+	return true
+}
+
+// Ticket is an admitted request's handle; call Done exactly once when the
+// request finishes. The zero Ticket (returned with a rejection) is valid
+// and its Done does nothing.
+type Ticket struct {
+	r     *route
+	start int64 // engine ns + 1 when timed; 0 when not sampled
+}
+
+// Admit decides whether a request on routeID may proceed. When
+// d.Allowed, finish the request with t.Done; when not, reject it and pass
+// d.RetryAfter on. It does not allocate and never blocks on I/O.
+func (a *Atrion) Admit(routeID string, p Priority) (Ticket, Decision) {
+	r := a.lookup(routeID)
+	r.maybeSettle(a.clock.coarseNow())
+	d, n := r.decide(p)
+	if !d.Allowed {
+		return Ticket{}, d
+	}
+	t := Ticket{r: r}
+	if r.sampled(n) {
+		t.start = a.clock.now() + 1
+	}
+	return t, d
+}
+
+// Done records the request's outcome; latency is measured since Admit.
+func (t Ticket) Done(c Class) {
+	r := t.r
+	if r == nil {
+		return
+	}
+	lat := int64(-1)
+	if t.start != 0 && c != Ignored {
+		lat = max(0, r.eng.clock.now()-(t.start-1))
+	}
+	if c > Ignored {
+		c = Ignored
+	}
+	r.record(c, lat)
+	r.maybeSettle(r.eng.clock.coarseNow())
+}
+
+// Route returns the route ID this ticket belongs to ("" for the zero Ticket).
+func (t Ticket) Route() string {
+	if t.r == nil {
+		return ""
+	}
+	return t.r.id
+}
+
+// CanAccept reports whether a normal-priority request on routeID would be
+// admitted now (the v1 guard API). It counts as a decision; report the
+// request's outcome with ReportOutcome.
+func (a *Atrion) CanAccept(routeID string) bool {
+	r := a.lookup(routeID)
+	r.maybeSettle(a.clock.coarseNow())
+	d, _ := r.decide(PriorityNormal)
+	return d.Allowed
+}
+
+// maxLatency bounds a reported latency; longer ones are clamped and counted.
+const maxLatency = time.Hour
+
+// ReportOutcome records one request's telemetry on routeID (the v1 API).
+// Negative or absurd latencies and saturation outside [0, 1] are clamped,
+// NaN saturation is dropped; all of them are counted as invalid input.
+func (a *Atrion) ReportOutcome(routeID string, o Outcome) {
+	r := a.lookup(routeID)
+	r.maybeSettle(a.clock.coarseNow())
+	lat := a.clampLatency(r, o.Latency)
+	c := Success
+	if o.IsError {
+		c = Failure
+	}
+	r.record(c, lat)
+	r.recordSaturation(o.Saturation)
+}
+
+func (a *Atrion) clampLatency(r *route, l time.Duration) int64 {
+	if l < 0 {
+		r.invalids.Add(1)
+		return 0
+	}
+	if l > maxLatency {
+		r.invalids.Add(1)
+		return int64(maxLatency)
+	}
+	return int64(l)
+}
+
+// DefaultVoltage is the voltage Route uses when given 0 (or a non-finite or
+// negative value).
+const DefaultVoltage = 100
+
+// Route applies telemetry to routeID, then decides with a voltage (the v2
+// API): the request flows while the route's circuit is closed and its
+// voltage beats the resistance. A voltage ≤ 0 or non-finite means
+// DefaultVoltage.
+func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
+	r := a.lookup(routeID)
+	r.maybeSettle(a.clock.coarseNow())
+	lat := a.clampLatency(r, t.Latency)
+	e := t.ErrorRate
+	if !finite(e) || e < 0 || e > 1 {
+		r.invalids.Add(1)
+		if math.IsNaN(e) {
+			e = 0
+		}
+		e = math.Min(1, math.Max(0, e))
+	}
+	// one sample, weighing 1, of which e is failure
+	fu := uint64(math.Round(e * failUnit))
+	if fu > 0 {
+		r.fail.Add(fu)
+	}
+	if fu < failUnit {
+		r.succ.Add(failUnit - fu)
+	}
+	r.latSum.Add(lat)
+	r.latN.Add(1)
+	r.recordSaturation(t.Saturation)
+	if !finite(voltage) || voltage <= 0 {
+		voltage = DefaultVoltage
+	}
+	d, _ := r.decide(PriorityNormal)
+	if d.Allowed && voltage < d.Resistance && d.Mode != ModeBootstrap {
+		d = r.reject(d, ReasonVoltage)
+	}
+	return d
+}
+
+// Close stops the engine's background work: it flushes state to the
+// provider and drains the observers, waiting at most until ctx is done.
+// Admission keeps working after Close (locally, without observers).
+func (a *Atrion) Close(ctx context.Context) error {
+	var err error
+	a.closeOnce.Do(func() {
+		close(a.stop)
+		if a.clockDone != nil {
+			<-a.clockDone
+		}
+		err = errors.Join(a.state.close(ctx), a.obs.close(ctx))
+	})
+	return err
+}
+
+// Flush waits until every event emitted so far has reached the observers
+// and the state changed so far has been handed to the provider.
+func (a *Atrion) Flush(ctx context.Context) error {
+	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx))
+}
+
+// Routes returns the tracked route IDs in sorted order, the overflow route
+// included.
+func (a *Atrion) Routes() []string {
+	rs := a.routes.snapshot()
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.id
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Stats returns the engine's own counters.
+func (a *Atrion) Stats() Stats {
+	a.routes.mu.Lock()
+	n := len(a.routes.all)
+	a.routes.mu.Unlock()
+	return Stats{
+		Routes:         n,
+		OverflowHits:   a.stats.overflowHits.Load(),
+		InvalidIDs:     a.stats.invalidIDs.Load(),
+		Evictions:      a.stats.evictions.Load(),
+		InvalidInputs:  a.stats.invalidInputs.Load() + a.routeInvalids(),
+		ObserverPanics: a.stats.observerPanics.Load(),
+		ObserverDrops:  a.stats.observerDrops.Load(),
+		ProviderErrors: a.stats.providerErrors.Load(),
+		PeerUpdates:    a.stats.peerUpdates.Load(),
+		BadPeerUpdates: a.stats.badPeerUpdates.Load(),
+	}
+}
+
+func (a *Atrion) routeInvalids() (n uint64) {
+	for _, r := range a.routes.snapshot() {
+		n += r.invalids.Load()
+	}
+	return n
+}
+
+// Tick returns the engine's tick length.
+func (a *Atrion) Tick() time.Duration { return a.tick }
+
+// NodeID returns this instance's node ID in shared state.
+func (a *Atrion) NodeID() string { return a.nodeID }
+
+// Now returns the engine clock's time.
+func (a *Atrion) Now() time.Time { return a.clock.wall(a.clock.now()) }
+
+func (a *Atrion) readSaturation(f func() float64) (s float64) {
+	defer func() {
+		if recover() != nil {
+			a.stats.invalidInputs.Add(1)
+			s = math.NaN()
+		}
+	}()
+	s = f()
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		a.stats.invalidInputs.Add(1)
+		return math.NaN()
+	}
+	if s < 0 || s > 1 {
+		a.stats.invalidInputs.Add(1)
+		s = math.Min(1, math.Max(0, s))
+	}
+	return s
+}

@@ -1,0 +1,3 @@
+module github.com/atrion-go/atrion/core
+
+go 1.26

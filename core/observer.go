@@ -1,0 +1,359 @@
+package atrion
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventTick       EventKind = iota // a route's tick closed
+	EventTransition                  // a route changed mode (From → To)
+)
+
+// String returns tick or transition.
+func (k EventKind) String() string {
+	if k == EventTransition {
+		return "transition"
+	}
+	return "tick"
+}
+
+// TunerStats is a route's AutoTuner state.
+type TunerStats struct {
+	Mean, StdDev float64 // EMA mean and deviation of healthy R
+	Samples      int     // healthy ticks learned
+	Break        float64 // learned break point
+	Recovery     float64 // learned recovery point
+	Enforced     bool    // the learned points decide (warm, not shadow, not disabled)
+}
+
+// Event reports one route tick or one mode transition to observers.
+type Event struct {
+	Kind          EventKind
+	Route         string
+	Time          time.Time     // end of the tick
+	Tick          uint64        // ticks with samples so far
+	Dt            time.Duration // length of the interval the physics ran over
+	Mode          Mode          // mode after the tick
+	From, To      Mode          // for EventTransition
+	Resistance    float64
+	Momentum      float64
+	Scar          float64
+	PressureNorm  float64    // ‖P‖
+	PositiveNorm  float64    // ‖P⁺‖
+	Pressure      [3]float64 // latency, error, saturation
+	BreakPoint    float64    // break point in force
+	RecoveryPoint float64    // recovery point in force
+	Tuner         TunerStats
+	// counts in the tick
+	Admitted, Shed, Succeeded, Failed, Ignored uint64
+}
+
+// event builds an Event from the route's state. Caller holds mu.
+func (r *route) event(kind EventKind, end int64, dt time.Duration, from Mode) Event {
+	st := &r.st
+	return Event{
+		Kind: kind, Route: r.id, Time: r.eng.clock.wall(end), Tick: st.ticks, Dt: dt,
+		Mode: st.mode, From: from, To: st.mode,
+		Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
+		PressureNorm: st.norm, PositiveNorm: st.pos, Pressure: st.pressure,
+		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
+	}
+}
+
+func (st *routeState) tunerStats() TunerStats {
+	b, rc := st.tuner.thresholds(st.tp)
+	return TunerStats{
+		Mean: st.tuner.mean, StdDev: st.tuner.stddev(), Samples: st.tuner.samples,
+		Break: b, Recovery: rc,
+		Enforced: !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0,
+	}
+}
+
+// Observer receives route events. OnUpdate is called from one background
+// goroutine, once per route tick and once per transition, never per
+// request. A panic is recovered and counted; a slow observer makes the
+// engine drop events (counted), never wait.
+type Observer interface {
+	OnUpdate(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// OnUpdate calls f(e).
+func (f ObserverFunc) OnUpdate(e Event) { f(e) }
+
+// SilentObserver discards every event.
+func SilentObserver() Observer { return ObserverFunc(func(Event) {}) }
+
+// CompositeObserver calls each observer in turn; one that panics does not
+// keep the others from their event.
+func CompositeObserver(obs ...Observer) Observer {
+	return ObserverFunc(func(e Event) {
+		for _, o := range obs {
+			callSafely(o, e, nil)
+		}
+	})
+}
+
+// FilteredObserver passes to o only the events keep accepts.
+func FilteredObserver(o Observer, keep func(Event) bool) Observer {
+	return ObserverFunc(func(e Event) {
+		if keep(e) {
+			o.OnUpdate(e)
+		}
+	})
+}
+
+// TransitionsOnly is a filter for FilteredObserver.
+func TransitionsOnly(e Event) bool { return e.Kind == EventTransition }
+
+// ConsoleObserver writes one line per transition to w, and, when verbose,
+// one per tick.
+func ConsoleObserver(w io.Writer, verbose bool) Observer {
+	var mu sync.Mutex
+	return ObserverFunc(func(e Event) {
+		if e.Kind == EventTick && !verbose {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind == EventTransition {
+			fmt.Fprintf(w, "%s atrion %-24s %s → %s  R=%.2f S=%.2f\n", e.Time.Format(time.TimeOnly), e.Route, e.From, e.To, e.Resistance, e.Scar)
+			return
+		}
+		fmt.Fprintf(w, "%s atrion %-24s %-12s R=%.2f S=%.2f M=%.2f ‖P⁺‖=%.2f admitted=%d shed=%d failed=%d\n",
+			e.Time.Format(time.TimeOnly), e.Route, e.Mode, e.Resistance, e.Scar, e.Momentum, e.PositiveNorm, e.Admitted, e.Shed, e.Failed)
+	})
+}
+
+// SlogObserver logs events as structured records: transitions at Info
+// (Warn when opening), ticks at Debug. With slog.NewJSONHandler it writes
+// JSON lines.
+func SlogObserver(l *slog.Logger) Observer {
+	return ObserverFunc(func(e Event) {
+		ctx := context.Background()
+		if e.Kind == EventTransition {
+			lvl := slog.LevelInfo
+			if e.To == ModeCircuitOpen {
+				lvl = slog.LevelWarn
+			}
+			l.LogAttrs(ctx, lvl, "atrion transition", slog.String("route", e.Route),
+				slog.String("from", e.From.String()), slog.String("to", e.To.String()),
+				slog.Float64("resistance", e.Resistance), slog.Float64("scar", e.Scar))
+			return
+		}
+		l.LogAttrs(ctx, slog.LevelDebug, "atrion tick", slog.String("route", e.Route),
+			slog.String("mode", e.Mode.String()), slog.Float64("resistance", e.Resistance),
+			slog.Float64("scar", e.Scar), slog.Float64("momentum", e.Momentum),
+			slog.Float64("pressure_pos", e.PositiveNorm), slog.Uint64("admitted", e.Admitted),
+			slog.Uint64("shed", e.Shed), slog.Uint64("failed", e.Failed))
+	})
+}
+
+// JSONObserver writes JSON lines to w with slog.NewJSONHandler; ticks are
+// included when verbose.
+func JSONObserver(w io.Writer, verbose bool) Observer {
+	lvl := slog.LevelInfo
+	if verbose {
+		lvl = slog.LevelDebug
+	}
+	return SlogObserver(slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})))
+}
+
+// EventCollector keeps the last events it received, for tests and
+// dashboards. It is safe for concurrent use.
+type EventCollector struct {
+	mu    sync.Mutex
+	limit int
+	evs   []Event
+}
+
+// NewEventCollector keeps at most limit events (≤ 0: 10,000).
+func NewEventCollector(limit int) *EventCollector {
+	if limit <= 0 {
+		limit = 10000
+	}
+	return &EventCollector{limit: limit}
+}
+
+// OnUpdate stores e, dropping the oldest event when full.
+func (c *EventCollector) OnUpdate(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.evs) >= c.limit {
+		copy(c.evs, c.evs[1:])
+		c.evs = c.evs[:len(c.evs)-1]
+	}
+	c.evs = append(c.evs, e)
+}
+
+// Events returns a copy of the stored events, oldest first.
+func (c *EventCollector) Events() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.evs...)
+}
+
+// Transitions returns the stored transition events.
+func (c *EventCollector) Transitions() []Event {
+	var out []Event
+	for _, e := range c.Events() {
+		if e.Kind == EventTransition {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Reset drops every stored event.
+func (c *EventCollector) Reset() {
+	c.mu.Lock()
+	c.evs = nil
+	c.mu.Unlock()
+}
+
+// dispatcher hands events to the observers from one goroutine through a
+// bounded queue.
+type dispatcher struct {
+	a    *Atrion
+	obs  []Observer
+	ch   chan dispatchItem
+	done chan struct{}
+	once sync.Once
+	mu   sync.RWMutex // guards closed against sends on a closed channel
+	shut bool
+	logT *rateLimit
+}
+
+type dispatchItem struct {
+	ev    Event
+	flush chan struct{}
+}
+
+const observerQueue = 4096
+
+func newDispatcher(a *Atrion, obs []Observer) *dispatcher {
+	d := &dispatcher{a: a, obs: obs, logT: &rateLimit{every: 10 * time.Second}}
+	if len(obs) == 0 {
+		return d
+	}
+	d.ch = make(chan dispatchItem, observerQueue)
+	d.done = make(chan struct{})
+	go d.run()
+	return d
+}
+
+func (d *dispatcher) run() {
+	defer close(d.done)
+	for it := range d.ch {
+		if it.flush != nil {
+			close(it.flush)
+			continue
+		}
+		for _, o := range d.obs {
+			callSafely(o, it.ev, d)
+		}
+	}
+}
+
+// callSafely calls o and recovers a panic, counting it when d is set.
+func callSafely(o Observer, e Event, d *dispatcher) {
+	defer func() {
+		if v := recover(); v != nil && d != nil {
+			d.a.stats.observerPanics.Add(1)
+			if d.logT.allow() {
+				d.a.logger.Error("atrion: observer panicked", "panic", fmt.Sprint(v), "route", e.Route)
+			}
+		}
+	}()
+	o.OnUpdate(e)
+}
+
+// emit queues an event without waiting; a full queue drops it.
+func (a *Atrion) emit(e Event) {
+	d := a.obs
+	if d.ch == nil {
+		return
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.shut {
+		return
+	}
+	select {
+	case d.ch <- dispatchItem{ev: e}:
+	default:
+		a.stats.observerDrops.Add(1)
+	}
+}
+
+func (d *dispatcher) flush(ctx context.Context) error {
+	if d.ch == nil {
+		return nil
+	}
+	f := make(chan struct{})
+	d.mu.RLock()
+	if d.shut {
+		d.mu.RUnlock()
+		return nil
+	}
+	select {
+	case d.ch <- dispatchItem{flush: f}:
+	case <-ctx.Done():
+		d.mu.RUnlock()
+		return ctx.Err()
+	}
+	d.mu.RUnlock()
+	select {
+	case <-f:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *dispatcher) close(ctx context.Context) error {
+	if d.ch == nil {
+		return nil
+	}
+	d.once.Do(func() {
+		d.mu.Lock()
+		d.shut = true
+		close(d.ch)
+		d.mu.Unlock()
+	})
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("atrion: observers still draining: %w", ctx.Err())
+	}
+}
+
+// rateLimit allows one log line per period.
+type rateLimit struct {
+	mu    sync.Mutex
+	every time.Duration
+	last  time.Time
+}
+
+func (l *rateLimit) allow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.last) < l.every {
+		return false
+	}
+	l.last = now
+	return true
+}

@@ -1,0 +1,90 @@
+package atrion
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Option configures an Atrion engine in New.
+type Option func(*config)
+
+type config struct {
+	clock      Clock
+	tick       time.Duration
+	maxRoutes  int
+	slo        SLO
+	physics    PhysicsConfig
+	tuner      AutoTunerConfig
+	provider   StateProvider
+	routeCfg   map[string]RouteConfig
+	observers  []Observer
+	logger     *slog.Logger
+	saturation func() float64
+	nodeID     string
+	idleTTL    time.Duration
+	resync     time.Duration
+	errs       []error
+}
+
+// WithClock sets the clock (default: the system's monotonic clock). Use a
+// ManualClock in tests and simulations.
+func WithClock(c Clock) Option { return func(cfg *config) { cfg.clock = c } }
+
+// WithTick sets the tick: outcomes are aggregated per route per tick and
+// the physics runs once per tick (default 100 ms; 1 ms to 1 min).
+func WithTick(d time.Duration) Option { return func(cfg *config) { cfg.tick = d } }
+
+// WithMaxRoutes caps the number of tracked routes (default 10,000). Routes
+// beyond the cap share the overflow route; idle healthy routes are evicted
+// to make room.
+func WithMaxRoutes(n int) Option { return func(cfg *config) { cfg.maxRoutes = n } }
+
+// WithSLO sets the baselines for every route (see SLO).
+func WithSLO(s SLO) Option { return func(cfg *config) { cfg.slo = s } }
+
+// WithPhysics sets the physics parameters for every route.
+func WithPhysics(p PhysicsConfig) Option { return func(cfg *config) { cfg.physics = p } }
+
+// WithAutoTuner configures the per-route AutoTuner (default: on).
+func WithAutoTuner(t AutoTunerConfig) Option { return func(cfg *config) { cfg.tuner = t } }
+
+// WithProvider sets where route state is shared (default: an
+// InMemoryProvider). The engine never waits on it in a request.
+func WithProvider(p StateProvider) Option { return func(cfg *config) { cfg.provider = p } }
+
+// WithRouteConfig overrides the SLO, physics or tuner of one route.
+func WithRouteConfig(routeID string, rc RouteConfig) Option {
+	return func(cfg *config) {
+		if cfg.routeCfg == nil {
+			cfg.routeCfg = make(map[string]RouteConfig)
+		}
+		cfg.routeCfg[routeID] = rc
+	}
+}
+
+// WithObserver adds an observer; it is called per route tick and per mode
+// transition, never per request, from a background goroutine.
+func WithObserver(o Observer) Option {
+	return func(cfg *config) { cfg.observers = append(cfg.observers, o) }
+}
+
+// WithLogger sets the logger for the engine's own problems (a failing
+// provider, a panicking observer), logged at a bounded rate. Default:
+// slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.logger = l } }
+
+// WithSaturation sets a source of saturation (0..1, e.g. in-flight over
+// capacity, or CPU use), read once per route tick. Without it, saturation
+// comes from ReportOutcome and Route, and is otherwise neutral.
+func WithSaturation(f func() float64) Option { return func(cfg *config) { cfg.saturation = f } }
+
+// WithNodeID names this instance in shared state (default: host-pid).
+func WithNodeID(id string) Option { return func(cfg *config) { cfg.nodeID = id } }
+
+// WithIdleTTL sets how long a healthy route must be idle before it may be
+// evicted when the route cap is reached (default 10 minutes).
+func WithIdleTTL(d time.Duration) Option { return func(cfg *config) { cfg.idleTTL = d } }
+
+// WithResync sets how often the engine reads peers' state back from the
+// provider in full, besides any subscription (default 10 s; clamped ≥ tick).
+func WithResync(d time.Duration) Option { return func(cfg *config) { cfg.resync = d } }

@@ -1,0 +1,97 @@
+package atrion
+
+import (
+	"math"
+	"time"
+)
+
+// RouteSnapshot is a route's state at one moment.
+type RouteSnapshot struct {
+	Route         string
+	Mode          Mode
+	Resistance    float64
+	Momentum      float64
+	Scar          float64
+	Pressure      [3]float64 // latency, error, saturation
+	PressureNorm  float64    // ‖P‖
+	PositiveNorm  float64    // ‖P⁺‖, the check valve
+	BreakPoint    float64    // break point in force
+	RecoveryPoint float64    // recovery point in force
+	Tuner         TunerStats
+	// LatencyBaseline is the latency baseline in use (SLO or learned).
+	LatencyBaseline time.Duration
+	Ticks           uint64    // ticks with samples
+	Transitions     uint64    // mode transitions so far
+	LastTick        time.Time // end of the last closed tick
+	Totals          Totals
+}
+
+// Totals are a route's cumulative counters.
+type Totals struct {
+	Decisions uint64 // admitted + rejected
+	Admitted  uint64
+	Rejected  [numReasons]uint64 // by Reason (index ReasonAdmitted is unused)
+	Successes uint64
+	Failures  uint64
+	Ignored   uint64
+}
+
+// Shed returns the total of rejections for every reason.
+func (t Totals) Shed() (n uint64) {
+	for _, v := range t.Rejected {
+		n += v
+	}
+	return n
+}
+
+// Snapshot returns routeID's state, after closing the ticks that have
+// ended. ok is false when the route is not tracked; Snapshot never
+// creates a route.
+func (a *Atrion) Snapshot(routeID string) (RouteSnapshot, bool) {
+	r := a.routes.load(routeID)
+	if r == nil {
+		a.routes.mu.Lock()
+		r = a.routes.all[routeID]
+		a.routes.mu.Unlock()
+		if r == nil {
+			return RouteSnapshot{}, false
+		}
+	}
+	r.maybeSettle(a.clock.now())
+	return r.snapshot(), true
+}
+
+// Snapshots returns every tracked route's state, settled to now.
+func (a *Atrion) Snapshots() []RouteSnapshot {
+	rs := a.routes.snapshot()
+	now := a.clock.now()
+	out := make([]RouteSnapshot, 0, len(rs))
+	for _, r := range rs {
+		r.maybeSettle(now)
+		out = append(out, r.snapshot())
+	}
+	return out
+}
+
+func (r *route) snapshot() RouteSnapshot {
+	var t Totals
+	t.Decisions = r.seq.Load()
+	for i := range t.Rejected {
+		t.Rejected[i] = r.rejected[i].Load()
+	}
+	t.Admitted = t.Decisions - min(t.Decisions, t.Shed())
+	t.Successes = (r.succ.Load() + failUnit/2) / failUnit
+	t.Failures = (r.fail.Load() + failUnit/2) / failUnit
+	t.Ignored = r.ign.Load()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
+	return RouteSnapshot{
+		Route: r.id, Mode: st.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
+		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
+		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
+		LatencyBaseline: time.Duration(st.latencyBaseline(math.NaN()) * 1e6),
+		Ticks:           st.ticks, Transitions: st.transitions,
+		LastTick: r.eng.clock.wall(st.lastEnd), Totals: t,
+	}
+}

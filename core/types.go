@@ -1,0 +1,156 @@
+package atrion
+
+import (
+	"strconv"
+	"time"
+)
+
+// Mode is a route's operating mode.
+type Mode uint32
+
+// The modes of a route. A route starts in ModeBootstrap, learns for its
+// bootstrap ticks, then runs OPERATIONAL; it opens when R breaks through
+// the break point, heals with time, ramps back in RECOVERING and returns to
+// OPERATIONAL after a run of healthy ticks.
+const (
+	ModeBootstrap   Mode = iota // learning; R held at 1.2 × R_base
+	ModeOperational             // normal operation; graded shedding below the break point
+	ModeRecovering              // half-open: a growing share of traffic is admitted
+	ModeCircuitOpen             // every request is rejected until R falls below the recovery point
+)
+
+var modeNames = [...]string{"BOOTSTRAP", "OPERATIONAL", "RECOVERING", "CIRCUIT_OPEN"}
+
+// String returns BOOTSTRAP, OPERATIONAL, RECOVERING or CIRCUIT_OPEN.
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Valid reports whether m is one of the four modes.
+func (m Mode) Valid() bool { return m <= ModeCircuitOpen }
+
+// Priority ranks a request for graded shedding. Lower priorities are shed
+// at lower resistance; the zero value is PriorityNormal.
+type Priority int8
+
+// Priorities, from most to least important. Under rising R:
+//   - PriorityBulk is shed first: a share growing from 0 at 25 % of the way
+//     from R_base to the break point, to all of it at 60 %;
+//   - PriorityLow: from 40 % to 80 %;
+//   - PriorityNormal: from 60 % up to 90 % of it at the break point;
+//   - PriorityHigh: from 85 % up to half of it at the break point;
+//   - PriorityCritical is never shed except by an open circuit.
+//
+// An open circuit rejects every priority. In RECOVERING, critical traffic
+// passes, high traffic gets twice the ramp's share, normal the ramp's share
+// and low and bulk its square.
+const (
+	PriorityCritical Priority = -2
+	PriorityHigh     Priority = -1
+	PriorityNormal   Priority = 0
+	PriorityLow      Priority = 1
+	PriorityBulk     Priority = 2
+)
+
+// index maps a priority to 0..4, clamping out-of-range values to the
+// nearest valid priority.
+func (p Priority) index() int {
+	i := int(p) + 2
+	if i < 0 {
+		return 0
+	}
+	if i > 4 {
+		return 4
+	}
+	return i
+}
+
+var priorityNames = [...]string{"critical", "high", "normal", "low", "bulk"}
+
+// String returns critical, high, normal, low or bulk.
+func (p Priority) String() string { return priorityNames[p.index()] }
+
+// ParsePriority reads a priority name (as printed by String, case-sensitive)
+// or its number (-2..2). ok is false for anything else.
+func ParsePriority(s string) (p Priority, ok bool) {
+	for i, n := range priorityNames {
+		if s == n {
+			return Priority(i - 2), true
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= -2 && n <= 2 {
+		return Priority(n), true
+	}
+	return PriorityNormal, false
+}
+
+// Reason says why a decision was made.
+type Reason uint8
+
+// Decision reasons.
+const (
+	ReasonAdmitted    Reason = iota // admitted
+	ReasonCircuitOpen               // rejected: the circuit is open
+	ReasonShed                      // rejected: graded load shedding below the break point
+	ReasonRecovering                // rejected: outside the recovery ramp's share
+	ReasonVoltage                   // rejected: the voltage did not beat the resistance (Route)
+	numReasons
+)
+
+var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage"}
+
+// String returns admitted, circuit_open, shed, recovering or voltage.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Class is the outcome class of a finished request.
+type Class uint8
+
+// Outcome classes. Local rejections are never recorded at all.
+const (
+	Success Class = iota // the request was served
+	Failure              // the service failed it (5xx, panic, Internal, ...)
+	Ignored              // says nothing about the service's health (4xx, client cancelled, NotFound, ...)
+)
+
+var classNames = [...]string{"success", "failure", "ignored"}
+
+// String returns success, failure or ignored.
+func (c Class) String() string {
+	if int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "Class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Decision is the answer to an admission request.
+type Decision struct {
+	Allowed    bool          // false: reject the request
+	Reason     Reason        // why
+	Mode       Mode          // the route's mode when deciding
+	Resistance float64       // the route's R when deciding
+	RetryAfter time.Duration // when rejected, a hint for when to try again
+}
+
+// Outcome is one request's telemetry for ReportOutcome.
+type Outcome struct {
+	Latency    time.Duration // negative values count as 0
+	IsError    bool
+	Saturation float64 // 0..1, clamped; NaN is ignored
+}
+
+// Telemetry is a batch of telemetry for Route: mean latency, error rate
+// (0..1) and saturation (0..1). Out-of-range values are clamped, NaN
+// components are ignored.
+type Telemetry struct {
+	Latency    time.Duration
+	ErrorRate  float64
+	Saturation float64
+}
