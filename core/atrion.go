@@ -234,8 +234,11 @@ func (a *Atrion) evictIdleLocked(now int64) {
 		if r == a.overflow {
 			continue
 		}
+		// a route's open tick ends after its last request, so no request
+		// came for the TTL when even that end is that old
 		r.mu.Lock()
-		idle := now-r.st.lastData >= int64(a.idleTTL) && r.st.mode == ModeOperational && r.st.scar < 0.5
+		idle := now-r.tickEnd.Load() >= int64(a.idleTTL) &&
+			(r.st.mode == ModeOperational || r.st.mode == ModeBootstrap) && r.st.scar < 0.5
 		r.mu.Unlock()
 		if idle {
 			delete(a.routes.all, id)

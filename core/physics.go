@@ -98,7 +98,11 @@ func decayScar(s, lambda, dtSec float64) float64 {
 	if math.IsInf(s, 1) {
 		s = math.MaxFloat64
 	}
-	return s * math.Exp(-lambda*dtSec)
+	s *= math.Exp(-lambda * dtSec)
+	if s < 1e-9 { // healed: stop reporting vanishing scar
+		return 0
+	}
+	return s
 }
 
 // resistance is R = max(R_base, R_base + P·W + μ·M + S).

@@ -1,0 +1,172 @@
+package atrion_test
+
+import (
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// drive sends n requests per tick for ticks ticks through Admit, finishing
+// admitted ones with outcome(tick), and returns the admitted count per tick.
+func drive(a *atrion.Atrion, clk *atrion.ManualClock, route string, p atrion.Priority, ticks, n int, outcome func(tick int) atrion.Class) []int {
+	admitted := make([]int, ticks)
+	for i := range ticks {
+		for range n {
+			t, d := a.Admit(route, p)
+			if d.Allowed {
+				admitted[i]++
+				t.Done(outcome(i))
+			}
+		}
+		clk.Advance(100 * time.Millisecond)
+	}
+	return admitted
+}
+
+func always(c atrion.Class) func(int) atrion.Class { return func(int) atrion.Class { return c } }
+
+// TestHealsWithTimeAlone: a caller that only sends when Admit allows sees a
+// tripped route heal with time alone, ramp in RECOVERING, return to
+// OPERATIONAL, and trip again at once when the failures continue.
+func TestHealsWithTimeAlone(t *testing.T) {
+	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	const route = "GET /pay"
+	drive(a, clk, route, atrion.PriorityNormal, 20, 10, always(atrion.Success))
+	drive(a, clk, route, atrion.PriorityNormal, 40, 10, always(atrion.Failure))
+	s, _ := a.Snapshot(route)
+	if s.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("after 40 failing ticks: mode %v R=%.2f, want CIRCUIT_OPEN", s.Mode, s.Resistance)
+	}
+	_, d := a.Admit(route, atrion.PriorityCritical)
+	if d.Allowed || d.Reason != atrion.ReasonCircuitOpen || d.RetryAfter <= 0 {
+		t.Fatalf("open circuit must reject even critical traffic with a retry hint: %+v", d)
+	}
+
+	// the caller respects the breaker: it sends only when allowed, and
+	// the service has recovered
+	var sawRecovering, sawOperational bool
+	var rampShares []float64
+	for tick := 0; tick < 600 && !sawOperational; tick++ { // 60 s bound
+		admitted := 0
+		for range 20 {
+			tk, d := a.Admit(route, atrion.PriorityNormal)
+			if d.Allowed {
+				admitted++
+				tk.Done(atrion.Success)
+			}
+		}
+		clk.Advance(100 * time.Millisecond)
+		s, _ := a.Snapshot(route)
+		switch s.Mode {
+		case atrion.ModeRecovering:
+			sawRecovering = true
+			rampShares = append(rampShares, float64(admitted)/20)
+		case atrion.ModeOperational:
+			sawOperational = true
+		}
+	}
+	if !sawRecovering || !sawOperational {
+		t.Fatalf("route did not heal: recovering=%v operational=%v", sawRecovering, sawOperational)
+	}
+	if len(rampShares) < 3 || rampShares[0] >= 0.5 || rampShares[len(rampShares)-1] <= rampShares[0] {
+		t.Fatalf("RECOVERING must ramp from a small share upward, got %v", rampShares)
+	}
+
+	// failures continue: it trips again at once
+	drive(a, clk, route, atrion.PriorityNormal, 60, 10, always(atrion.Failure))
+	s, _ = a.Snapshot(route)
+	if s.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("renewed failures: mode %v, want CIRCUIT_OPEN", s.Mode)
+	}
+}
+
+// TestRecoveringReopensOnTrauma: one trauma tick in RECOVERING reopens.
+func TestRecoveringReopensOnTrauma(t *testing.T) {
+	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: 1, ScarFactor: 20}))
+	const route = "r"
+	drive(a, clk, route, atrion.PriorityNormal, 40, 10, always(atrion.Failure))
+	if s, _ := a.Snapshot(route); s.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("mode %v, want CIRCUIT_OPEN", s.Mode)
+	}
+	for i := 0; i < 200; i++ {
+		clk.Advance(100 * time.Millisecond)
+		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeRecovering {
+			break
+		}
+	}
+	if s, _ := a.Snapshot(route); s.Mode != atrion.ModeRecovering {
+		t.Fatalf("mode %v, want RECOVERING after silence", s.Mode)
+	}
+	// one failing tick: the probes fail
+	drive(a, clk, route, atrion.PriorityNormal, 1, 10, always(atrion.Failure))
+	s, _ := a.Snapshot(route)
+	if s.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("trauma in RECOVERING: mode %v, want CIRCUIT_OPEN", s.Mode)
+	}
+}
+
+// TestRateIndependence: scar under sustained trauma is the same at 10, 100
+// and 1000 requests per second.
+func TestRateIndependence(t *testing.T) {
+	var scars []float64
+	for _, perTick := range []int{1, 10, 100} { // 10, 100, 1000 rps at 100 ms ticks
+		a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+		for tick := range 60 {
+			for range perTick {
+				a.ReportOutcome("r", atrion.Outcome{Latency: 20 * time.Millisecond, IsError: tick >= 20})
+			}
+			clk.Advance(100 * time.Millisecond)
+		}
+		s, _ := a.Snapshot("r")
+		scars = append(scars, s.Scar)
+	}
+	for _, s := range scars[1:] {
+		if !near(s, scars[0]) {
+			t.Fatalf("scar depends on request rate: %v", scars)
+		}
+	}
+	if scars[0] < 100 {
+		t.Fatalf("40 trauma ticks should build scar well above 100, got %v", scars[0])
+	}
+}
+
+// TestRouteIsolation: one route tripping leaves the others untouched.
+func TestRouteIsolation(t *testing.T) {
+	a, clk := newManual(t)
+	for tick := range 80 {
+		for range 5 {
+			a.ReportOutcome("bad", atrion.Outcome{Latency: 10 * time.Millisecond, IsError: tick >= 20})
+			a.ReportOutcome("good", atrion.Outcome{Latency: 10 * time.Millisecond})
+		}
+		clk.Advance(100 * time.Millisecond)
+	}
+	bad, _ := a.Snapshot("bad")
+	good, _ := a.Snapshot("good")
+	if bad.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("bad route: %v, want CIRCUIT_OPEN", bad.Mode)
+	}
+	if good.Mode != atrion.ModeOperational || good.Scar != 0 || good.Resistance != 10 {
+		t.Fatalf("good route disturbed: %v R=%v S=%v", good.Mode, good.Resistance, good.Scar)
+	}
+	if !a.CanAccept("good") || a.CanAccept("bad") {
+		t.Fatal("CanAccept must follow each route's own state")
+	}
+}
+
+// TestSilenceIsNotTrauma: a silent route's scar only decays.
+func TestSilenceIsNotTrauma(t *testing.T) {
+	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	for range 5 {
+		a.ReportOutcome("r", atrion.Outcome{IsError: true})
+		clk.Advance(100 * time.Millisecond)
+	}
+	s0, _ := a.Snapshot("r")
+	clk.Advance(10 * time.Second)
+	s1, _ := a.Snapshot("r")
+	want := s0.Scar * 0.36787944117 // e^(−0.1·10)
+	if s0.Scar <= 0 || !near(s1.Scar, want) {
+		t.Fatalf("after 10 s of silence scar %v → %v, want %v", s0.Scar, s1.Scar, want)
+	}
+}
