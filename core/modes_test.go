@@ -170,3 +170,45 @@ func TestSilenceIsNotTrauma(t *testing.T) {
 		t.Fatalf("after 10 s of silence scar %v → %v, want %v", s0.Scar, s1.Scar, want)
 	}
 }
+
+func TestTransitionsByMode(t *testing.T) {
+	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	drive(a, clk, "r", atrion.PriorityNormal, 15, 5, always(atrion.Success))
+	drive(a, clk, "r", atrion.PriorityNormal, 40, 5, always(atrion.Failure))
+	clk.Advance(time.Minute)
+	s, _ := a.Snapshot("r")
+	by := s.TransitionsByMode
+	if by[atrion.ModeBootstrap][atrion.ModeOperational] != 1 || by[atrion.ModeOperational][atrion.ModeCircuitOpen] != 1 ||
+		by[atrion.ModeCircuitOpen][atrion.ModeRecovering] != 1 || s.Transitions != 3 {
+		t.Fatalf("transitions %v (total %d)", by, s.Transitions)
+	}
+}
+
+// TestWithSaturation: a saturation source is read once per tick, clamped,
+// and a panicking one is survived.
+func TestWithSaturation(t *testing.T) {
+	var val float64 = 0.95
+	calls := 0
+	a, clk := newManual(t, atrion.WithSaturation(func() float64 {
+		calls++
+		if calls == 3 {
+			panic("gauge broke")
+		}
+		return val
+	}), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	drive(a, clk, "r", atrion.PriorityNormal, 5, 100, always(atrion.Success))
+	a.Snapshot("r")
+	if calls != 5 {
+		t.Fatalf("saturation read %d times for 5 ticks, want once per tick", calls)
+	}
+	s, _ := a.Snapshot("r")
+	if s.Pressure[atrion.PressureSaturation] < 0.7 {
+		t.Fatalf("saturation 0.95 must press: %v", s.Pressure)
+	}
+	val = 42
+	drive(a, clk, "r", atrion.PriorityNormal, 1, 1, always(atrion.Success))
+	s, _ = a.Snapshot("r")
+	if want := 0.7615941559557649; !near(s.Pressure[atrion.PressureSaturation], want) || a.Stats().InvalidInputs < 2 {
+		t.Fatalf("saturation 42 must clamp to 1: %v, invalid %d", s.Pressure, a.Stats().InvalidInputs)
+	}
+}

@@ -75,7 +75,8 @@ type routeState struct {
 	tuner       tuner
 	rampStep    int
 	transitions uint64
-	updatedAt   int64 // engine ns of the last change (tick or merge)
+	byMode      [4][4]uint64 // transitions by from, to
+	updatedAt   int64        // engine ns of the last change (tick or merge)
 	// counter values at the last tick close, to take per-tick deltas
 	lastSeq, lastSucc, lastFail, lastIgn uint64
 	lastRej                              [numReasons]uint64
@@ -314,6 +315,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	}
 	if prevMode != m {
 		st.transitions++
+		st.byMode[prevMode][m]++
 		evs[k] = r.event(EventTransition, end, dt, prevMode)
 		k++
 	}

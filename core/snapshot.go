@@ -20,10 +20,12 @@ type RouteSnapshot struct {
 	Tuner         TunerStats
 	// LatencyBaseline is the latency baseline in use (SLO or learned).
 	LatencyBaseline time.Duration
-	Ticks           uint64    // ticks with samples
-	Transitions     uint64    // mode transitions so far
-	LastTick        time.Time // end of the last closed tick
-	Totals          Totals
+	Ticks           uint64 // ticks with samples
+	Transitions     uint64 // mode transitions so far
+	// TransitionsByMode counts transitions so far by [from][to] mode.
+	TransitionsByMode [4][4]uint64
+	LastTick          time.Time // end of the last closed tick
+	Totals            Totals
 }
 
 // Totals are a route's cumulative counters.
@@ -91,7 +93,7 @@ func (r *route) snapshot() RouteSnapshot {
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
 		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
 		LatencyBaseline: time.Duration(st.latencyBaseline(math.NaN()) * 1e6),
-		Ticks:           st.ticks, Transitions: st.transitions,
+		Ticks:           st.ticks, Transitions: st.transitions, TransitionsByMode: st.byMode,
 		LastTick: r.eng.clock.wall(st.lastEnd), Totals: t,
 	}
 }
