@@ -1,0 +1,68 @@
+package atrdash
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// maxControlBody bounds a control request's body.
+const maxControlBody = 4 << 10
+
+// serveEvict forgets a route's state (POST /api/evict {"route": "..."}).
+// Registered only with WithControls. Checks, in order: method, same
+// origin, token, JSON body, known route.
+func (d *Dashboard) serveEvict(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		jsonError(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if err := d.csrf.Check(r); err != nil {
+		jsonError(w, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	if !d.tokenOK(r.Header.Get("Authorization")) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="atrion"`)
+		jsonError(w, http.StatusUnauthorized, "missing or bad token")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		jsonError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return
+	}
+	var body struct {
+		Route string `json:"route"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		jsonError(w, http.StatusBadRequest, "bad body: want {\"route\": \"...\"}")
+		return
+	}
+	if body.Route == "" || len(body.Route) > atrion.MaxRouteIDLen {
+		jsonError(w, http.StatusBadRequest, "route must be 1 to 1024 bytes")
+		return
+	}
+	if !d.a.Evict(body.Route) {
+		jsonError(w, http.StatusNotFound, "route not tracked")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"evicted": body.Route})
+}
+
+// tokenOK compares the bearer token in constant time (over digests, so
+// that the length does not leak either).
+func (d *Dashboard) tokenOK(auth string) bool {
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || d.cfg.token == "" {
+		return false
+	}
+	got, want := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(d.cfg.token))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}

@@ -1,0 +1,105 @@
+package atrdash
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+const testToken = "s3cret-token-0123456789"
+
+func TestControlsOffByDefault(t *testing.T) {
+	a, clk := newEngine(t)
+	traffic(a, clk, "GET /x", 3, atrion.Success)
+	d := New(a)
+	srv := serve(t, d)
+	if d.ControlsEnabled() {
+		t.Fatal("controls on by default")
+	}
+	res := post(t, srv.URL+"/api/evict", "Bearer "+testToken, "application/json", `{"route":"GET /x"}`, nil)
+	if res.StatusCode == http.StatusOK || !slices.Contains(a.Routes(), "GET /x") {
+		t.Errorf("evict without WithControls: %d, routes %v", res.StatusCode, a.Routes())
+	}
+	if short := New(a, WithControls("short")); short.ControlsEnabled() {
+		t.Error("a short token turned the controls on")
+	}
+}
+
+func TestEvictControlGuards(t *testing.T) {
+	a, clk := newEngine(t)
+	traffic(a, clk, "GET /x", 3, atrion.Success)
+	srv := serve(t, New(a, WithControls(testToken)))
+	url := srv.URL + "/api/evict"
+	good, ctype, body := "Bearer "+testToken, "application/json", `{"route":"GET /x"}`
+	cases := []struct {
+		name              string
+		auth, ctype, body string
+		hdr               map[string]string
+		code              int
+	}{
+		{"bad token", "Bearer wrong-token-0123456789", ctype, body, nil, 401},
+		{"token prefix", "Bearer " + testToken[:10], ctype, body, nil, 401},
+		{"no token", "", ctype, body, nil, 401},
+		{"basic auth", "Basic " + testToken, ctype, body, nil, 401},
+		{"cross site", good, ctype, body, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"foreign origin", good, ctype, body, map[string]string{"Origin": "http://evil.example"}, 403},
+		{"form body", good, "application/x-www-form-urlencoded", "route=GET+/x", nil, 415},
+		{"no content type", good, "", body, nil, 415},
+		{"bad json", good, ctype, `{"route":`, nil, 400},
+		{"unknown field", good, ctype, `{"route":"GET /x","all":true}`, nil, 400},
+		{"empty route", good, ctype, `{"route":""}`, nil, 400},
+		{"huge route", good, ctype, `{"route":"` + strings.Repeat("a", 2000) + `"}`, nil, 400},
+		{"huge body", good, ctype, `{"route":"` + strings.Repeat("a", 10000) + `"}`, nil, 400},
+		{"unknown route", good, ctype, `{"route":"GET /nope"}`, nil, 404},
+		{"overflow route", good, ctype, `{"route":"` + atrion.OverflowRoute + `"}`, nil, 404},
+	}
+	for _, c := range cases {
+		res := post(t, url, c.auth, c.ctype, c.body, c.hdr)
+		if res.StatusCode != c.code {
+			t.Errorf("%s: %d, want %d", c.name, res.StatusCode, c.code)
+		}
+	}
+	if !slices.Contains(a.Routes(), "GET /x") {
+		t.Fatal("a refused request evicted the route")
+	}
+
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "POST" {
+		t.Errorf("GET on control: %d Allow %q, want 405 POST", res.StatusCode, res.Header.Get("Allow"))
+	}
+
+	// same origin, as the page sends it
+	res = post(t, url, good, ctype, body, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": srv.URL})
+	if res.StatusCode != http.StatusOK || slices.Contains(a.Routes(), "GET /x") {
+		t.Errorf("good request: %d, routes %v", res.StatusCode, a.Routes())
+	}
+}
+
+func post(t *testing.T, url, auth, ctype, body string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}

@@ -1,0 +1,35 @@
+// Package atrdash is the Decision Dashboard: an http.Handler that shows
+// every route of an Atrion engine live in the browser — mode, resistance R
+// over time, scar tissue, momentum, the AutoTuner's thresholds, admitted
+// and shed rates, and recent mode transitions.
+//
+// The page is one embedded HTML file with vanilla JavaScript (no build
+// step, nothing fetched from outside). It reads /events, a Server-Sent
+// Events stream that carries the whole state every interval (250 ms by
+// default) and at once on a mode transition; /api/state returns the same
+// state as JSON for scripts.
+//
+//	d := atrdash.New(a)
+//	mux.Handle("/atrion/", http.StripPrefix("/atrion", d))
+//
+// Mount it with a trailing slash: the page uses relative URLs.
+//
+// Recent transitions come from the mode changes the sampler sees between
+// two snapshots, which can miss a short-lived mode. For an exact record,
+// give the engine a Recorder as its observer and the dashboard the same
+// Recorder:
+//
+//	rec := atrdash.NewRecorder(0)
+//	a, _ := atrion.New(atrion.WithObserver(rec))
+//	d := atrdash.New(a, atrdash.WithRecorder(rec))
+//
+// A Recorder also makes the stream push a frame at once on a transition.
+//
+// The dashboard is read-only by default. WithControls turns on one control,
+// evicting (resetting) a route, guarded by a bearer token, POST only, a
+// JSON body and a same-origin check.
+//
+// The dashboard never blocks the engine: it samples with Snapshots from
+// one goroutine that runs only while a browser is connected, bounds its
+// clients, and drops frames for a client that reads too slowly.
+package atrdash

@@ -1,0 +1,236 @@
+// Atrion Decision Dashboard: reads the state stream (events) and draws one
+// card per route. No dependencies; every value is written with textContent.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const MODES = ["BOOTSTRAP", "OPERATIONAL", "RECOVERING", "CIRCUIT_OPEN"];
+const series = new Map(); // route -> [{t, r, m}]
+const cards = new Map(); // route -> card elements
+let historyLen = 240;
+let controls = false;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  return e;
+}
+
+function fmt(x, d = 2) {
+  return Number.isFinite(x) ? x.toFixed(d) : "–";
+}
+
+function rate(x) {
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+function metric(dl, label) {
+  const div = el("div");
+  div.append(el("dt", "", label));
+  const dd = el("dd", "", "–");
+  div.append(dd);
+  dl.append(div);
+  return dd;
+}
+
+function makeCard(route) {
+  const c = {};
+  c.root = el("article", "route");
+  c.root.dataset.route = route;
+  const head = el("div", "route-head");
+  c.name = el("span", "route-name", route);
+  c.name.title = route;
+  c.mode = el("span", "mode");
+  head.append(c.name, c.mode);
+  const rl = el("div", "r-line");
+  c.r = el("span", "r-value");
+  c.points = el("span", "r-points");
+  rl.append(c.r, c.points);
+  c.svg = svg("svg", { class: "spark", viewBox: "0 0 400 90", preserveAspectRatio: "none", role: "img" });
+  c.svg.setAttribute("aria-label", "resistance over time");
+  const dl = el("dl", "metrics");
+  c.scar = metric(dl, "scar S");
+  c.momentum = metric(dl, "momentum M");
+  c.pos = metric(dl, "‖P⁺‖ (lat / err / sat)");
+  c.adm = metric(dl, "admitted /s");
+  c.shed = metric(dl, "shed /s");
+  c.fail = metric(dl, "failed /s");
+  c.tuner = metric(dl, "tuner μ ± σ (n)");
+  c.tpts = metric(dl, "tuner break / recovery");
+  c.totals = metric(dl, "totals adm / shed");
+  c.shed.className = "shed";
+  c.fail.className = "fail";
+  c.root.append(head, rl, c.svg, dl);
+  if (controls) {
+    const b = el("button", "evict", "evict");
+    b.type = "button";
+    b.title = "forget this route's state (it restarts in BOOTSTRAP)";
+    b.addEventListener("click", () => evict(route));
+    head.append(b);
+  }
+  return c;
+}
+
+function drawSpark(c, pts, brk, rec) {
+  const W = 400, H = 90, pad = 4;
+  while (c.svg.firstChild) c.svg.firstChild.remove();
+  if (pts.length === 0) return;
+  let top = Math.max(brk * 1.15, 20);
+  for (const p of pts) top = Math.max(top, p.r * 1.05);
+  const t0 = pts[0].t, t1 = Math.max(pts[pts.length - 1].t, t0 + 1);
+  const x = (t) => ((t - t0) / (t1 - t0)) * W;
+  const y = (r) => H - pad - (Math.max(0, r) / top) * (H - 2 * pad);
+  // shade the time spent outside OPERATIONAL
+  let i = 0;
+  while (i < pts.length) {
+    const m = pts[i].m;
+    let j = i;
+    while (j + 1 < pts.length && pts[j + 1].m === m) j++;
+    if (m !== 1) {
+      const x0 = x(pts[i].t), x1 = j + 1 < pts.length ? x(pts[j + 1].t) : W;
+      c.svg.append(svg("rect", { class: "band-" + m, x: x0, y: 0, width: Math.max(1, x1 - x0), height: H }));
+    }
+    i = j + 1;
+  }
+  c.svg.append(svg("line", { class: "brk", x1: 0, x2: W, y1: y(brk), y2: y(brk) }));
+  c.svg.append(svg("line", { class: "rec", x1: 0, x2: W, y1: y(rec), y2: y(rec) }));
+  const lbl = svg("text", { x: 3, y: Math.max(9, y(brk) - 2) });
+  lbl.textContent = "break " + fmt(brk, 0);
+  c.svg.append(lbl);
+  const d = pts.map((p, k) => (k ? "L" : "M") + x(p.t).toFixed(1) + " " + y(p.r).toFixed(1)).join("");
+  c.svg.append(svg("path", { class: "r", d: pts.length === 1 ? d + "h1" : d }));
+}
+
+function render(st) {
+  historyLen = st.historyLen || historyLen;
+  if (st.controls !== controls) {
+    controls = st.controls;
+    $("controls").hidden = !controls;
+    for (const c of cards.values()) c.root.remove();
+    cards.clear();
+  }
+  if (st.title) {
+    $("title").textContent = st.title;
+    document.title = st.title;
+  }
+  const now = Date.parse(st.time);
+  $("updated").textContent = "updated " + new Date(now).toLocaleTimeString();
+  const e = st.engine || {};
+  $("engine").textContent = `routes ${e.Routes ?? 0} · overflow hits ${e.OverflowHits ?? 0} · observer drops ${e.ObserverDrops ?? 0}`;
+
+  const box = $("routes");
+  const seen = new Set();
+  for (const r of st.routes) {
+    seen.add(r.route);
+    let pts = series.get(r.route);
+    if (r.history) {
+      pts = r.history.slice();
+    } else {
+      pts = pts || [];
+      const last = pts[pts.length - 1];
+      if (!last || last.t < now) pts.push({ t: now, r: r.r, m: MODES.indexOf(r.mode) });
+    }
+    if (pts.length > historyLen) pts.splice(0, pts.length - historyLen);
+    series.set(r.route, pts);
+
+    let c = cards.get(r.route);
+    if (!c) {
+      c = makeCard(r.route);
+      cards.set(r.route, c);
+    }
+    box.append(c.root); // keeps the server's order
+    c.root.dataset.mode = r.mode;
+    c.mode.textContent = r.mode;
+    c.mode.className = "mode mode-" + r.mode;
+    c.r.textContent = "R " + fmt(r.r);
+    c.points.textContent = `break ${fmt(r.break, 1)} · recovery ${fmt(r.recovery, 1)}`;
+    c.scar.textContent = fmt(r.scar);
+    c.momentum.textContent = fmt(r.momentum, 3);
+    c.pos.textContent = `${fmt(r.posNorm)} (${r.pressure.map((p) => fmt(p)).join(" / ")})`;
+    c.adm.textContent = rate(r.rates.admitted);
+    c.shed.textContent = rate(r.rates.shed);
+    c.fail.textContent = rate(r.rates.failed);
+    const t = r.tuner;
+    c.tuner.textContent = `${fmt(t.mean)} ± ${fmt(t.stddev)} (${t.samples})`;
+    c.tpts.textContent = `${fmt(t.break, 1)} / ${fmt(t.recovery, 1)} ${t.enforced ? "enforced" : "learning"}`;
+    c.totals.textContent = `${r.totals.admitted} / ${r.totals.shed}`;
+    drawSpark(c, pts, r.break, r.recovery);
+  }
+  for (const [route, c] of cards) {
+    if (!seen.has(route)) {
+      c.root.remove();
+      cards.delete(route);
+      series.delete(route);
+    }
+  }
+  const empty = box.querySelector(".empty");
+  if (empty && st.routes.length) empty.remove();
+
+  const tb = $("transitions");
+  const rows = [];
+  for (const tr of st.transitions || []) {
+    const row = el("tr");
+    row.append(
+      el("td", "", new Date(Date.parse(tr.time)).toLocaleTimeString()),
+      el("td", "route-name", tr.route),
+      el("td", "", tr.from),
+      el("td", "", "→"),
+      el("td", "to-" + tr.to, tr.to),
+      el("td", "num", fmt(tr.r)),
+      el("td", "num", fmt(tr.scar)),
+    );
+    rows.push(row);
+  }
+  if (rows.length) tb.replaceChildren(...rows);
+}
+
+async function evict(route) {
+  const msg = $("control-msg");
+  const token = $("token").value;
+  if (!token) {
+    msg.textContent = "enter the control token first";
+    return;
+  }
+  try {
+    const res = await fetch("api/evict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ route }),
+    });
+    const body = await res.json().catch(() => ({}));
+    msg.textContent = res.ok ? "evicted " + route : "refused: " + (body.error || res.status);
+  } catch (err) {
+    msg.textContent = "failed: " + err;
+  }
+}
+
+function connect() {
+  const status = $("status");
+  const es = new EventSource("events");
+  es.onopen = () => {
+    status.textContent = "live";
+    status.className = "status status-live";
+  };
+  es.onerror = () => {
+    status.textContent = "reconnecting…";
+    status.className = "status status-lost";
+  };
+  es.onmessage = (ev) => {
+    try {
+      render(JSON.parse(ev.data));
+    } catch (err) {
+      console.error("atrion dashboard:", err);
+    }
+  };
+}
+
+$("controls").addEventListener("submit", (e) => e.preventDefault());
+connect();
