@@ -1,0 +1,358 @@
+package atrprom_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+	atrprom "github.com/atrion-go/atrion/observability/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+const tick = 100 * time.Millisecond
+
+// rig is an engine on a manual clock whose routes skip bootstrap, and its
+// collector.
+type rig struct {
+	a   *atrion.Atrion
+	clk *atrion.ManualClock
+	c   prometheus.Collector
+}
+
+func newRig(t *testing.T, opts ...atrion.Option) *rig {
+	t.Helper()
+	clk := atrion.NewManualClock(time.Unix(0, 0))
+	a, err := atrion.New(append([]atrion.Option{
+		atrion.WithClock(clk),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return &rig{a: a, clk: clk, c: atrprom.NewCollector(a)}
+}
+
+// tally counts what the test itself saw, to compare the series with.
+type tally struct {
+	decisions map[string]int // by decision label
+	outcomes  map[string]int
+}
+
+func newTally() *tally { return &tally{decisions: map[string]int{}, outcomes: map[string]int{}} }
+
+// send makes one request on route that ends in class c when admitted.
+func (r *rig) send(route string, c atrion.Class, tl *tally) atrion.Decision {
+	tk, d := r.a.Admit(route, atrion.PriorityNormal)
+	if !d.Allowed {
+		tl.decisions[d.Reason.String()]++
+		return d
+	}
+	tl.decisions["admitted"]++
+	tl.outcomes[c.String()]++
+	tk.Done(c)
+	return d
+}
+
+// tripAndHeal fails route until its circuit opens, then lets it heal with
+// time alone and sends healthy traffic until it is OPERATIONAL again.
+func (r *rig) tripAndHeal(t *testing.T, route string, tl *tally) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if i == 200 {
+			t.Fatal("circuit did not open in 200 ticks")
+		}
+		for range 5 {
+			r.send(route, atrion.Failure, tl)
+		}
+		r.clk.Advance(tick)
+		if s, _ := r.a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
+			break
+		}
+	}
+	r.send(route, atrion.Success, tl) // rejected: circuit open
+	for i := 0; ; i++ {
+		if i == 600 {
+			s, _ := r.a.Snapshot(route)
+			t.Fatalf("route did not recover in 600 ticks: %s R=%.2f", s.Mode, s.Resistance)
+		}
+		r.clk.Advance(tick)
+		for range 5 {
+			r.send(route, atrion.Success, tl)
+		}
+		if s, _ := r.a.Snapshot(route); s.Mode == atrion.ModeOperational {
+			break
+		}
+	}
+}
+
+// expected renders the text exposition of the requests and outcomes series
+// of one route from the test's own tally.
+func (tl *tally) expected(route string) string {
+	var b strings.Builder
+	b.WriteString("# HELP atrion_requests_total Admission decisions on the route: admitted, or rejected by reason.\n# TYPE atrion_requests_total counter\n")
+	for _, d := range []string{"admitted", "circuit_open", "recovering", "shed", "voltage"} {
+		fmt.Fprintf(&b, "atrion_requests_total{decision=%q,route=%q} %d\n", d, route, tl.decisions[d])
+	}
+	b.WriteString("# HELP atrion_request_outcomes_total Outcomes of the route's admitted requests: success, failure, or ignored (says nothing about health).\n# TYPE atrion_request_outcomes_total counter\n")
+	for _, o := range []string{"failure", "ignored", "success"} {
+		fmt.Fprintf(&b, "atrion_request_outcomes_total{outcome=%q,route=%q} %d\n", o, route, tl.outcomes[o])
+	}
+	return b.String()
+}
+
+// TestCollectAndCompare trips a route and heals it, and compares the
+// counters, the mode and the transitions with what the test saw.
+func TestCollectAndCompare(t *testing.T) {
+	r := newRig(t)
+	const route = "GET /payments/:id"
+	tl := newTally()
+	r.tripAndHeal(t, route, tl)
+	r.send(route, atrion.Ignored, tl)
+	if tl.decisions["circuit_open"] == 0 || tl.outcomes["failure"] == 0 {
+		t.Fatalf("the test did not exercise rejection and failure: %v %v", tl.decisions, tl.outcomes)
+	}
+
+	want := tl.expected(route) + fmt.Sprintf(`# HELP atrion_route_mode Mode of the route: 1 for the current mode, 0 for the others.
+# TYPE atrion_route_mode gauge
+atrion_route_mode{mode="BOOTSTRAP",route=%[1]q} 0
+atrion_route_mode{mode="CIRCUIT_OPEN",route=%[1]q} 0
+atrion_route_mode{mode="OPERATIONAL",route=%[1]q} 1
+atrion_route_mode{mode="RECOVERING",route=%[1]q} 0
+atrion_route_mode{mode="BOOTSTRAP",route="atrion:overflow"} 0
+atrion_route_mode{mode="CIRCUIT_OPEN",route="atrion:overflow"} 0
+atrion_route_mode{mode="OPERATIONAL",route="atrion:overflow"} 1
+atrion_route_mode{mode="RECOVERING",route="atrion:overflow"} 0
+# HELP atrion_mode_transitions_total Mode transitions of the route, by the mode left and the mode entered.
+# TYPE atrion_mode_transitions_total counter
+atrion_mode_transitions_total{from="CIRCUIT_OPEN",route=%[1]q,to="RECOVERING"} 1
+atrion_mode_transitions_total{from="OPERATIONAL",route=%[1]q,to="CIRCUIT_OPEN"} 1
+atrion_mode_transitions_total{from="RECOVERING",route=%[1]q,to="OPERATIONAL"} 1
+# HELP atrion_route_break_point_ohms Resistance at which the route's circuit opens (static or learned by the AutoTuner).
+# TYPE atrion_route_break_point_ohms gauge
+atrion_route_break_point_ohms{route=%[1]q} 100
+atrion_route_break_point_ohms{route="atrion:overflow"} 100
+`, route)
+	names := []string{"atrion_requests_total", "atrion_request_outcomes_total", "atrion_route_mode",
+		"atrion_mode_transitions_total", "atrion_route_break_point_ohms"}
+	// the overflow route took no requests
+	want = strings.Replace(want, "# HELP atrion_request_outcomes_total", overflowZeros("atrion_requests_total", "decision",
+		"admitted", "circuit_open", "recovering", "shed", "voltage")+"# HELP atrion_request_outcomes_total", 1)
+	want = strings.Replace(want, "# HELP atrion_route_mode", overflowZeros("atrion_request_outcomes_total", "outcome",
+		"failure", "ignored", "success")+"# HELP atrion_route_mode", 1)
+	if err := testutil.CollectAndCompare(r.c, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+}
+
+func overflowZeros(name, label string, values ...string) string {
+	var b strings.Builder
+	for _, v := range values {
+		fmt.Fprintf(&b, "%s{%s=%q,route=%q} 0\n", name, label, v, atrion.OverflowRoute)
+	}
+	return b.String()
+}
+
+// TestLint checks every series name, help and type with promlint, on an
+// engine whose routes have data in every series.
+func TestLint(t *testing.T) {
+	r := newRig(t)
+	r.tripAndHeal(t, "GET /a", newTally())
+	problems, err := testutil.CollectAndLint(r.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	for _, name := range []string{"atrion_route_resistance_ohms", "atrion_route_scar_tissue", "atrion_route_momentum",
+		"atrion_route_pressure", "atrion_route_recovery_point_ohms", "atrion_route_tuner_mean_ohms",
+		"atrion_route_tuner_deviation_ohms", "atrion_route_latency_baseline_seconds", "atrion_routes",
+		"atrion_overflow_hits_total", "atrion_route_evictions_total"} {
+		if testutil.CollectAndCount(r.c, name) == 0 {
+			t.Errorf("no %s series", name)
+		}
+	}
+}
+
+// TestEvictedRouteDisappears checks that every series of an evicted route
+// is gone at the next scrape, and that the other
+// routes' series stay.
+func TestEvictedRouteDisappears(t *testing.T) {
+	r := newRig(t)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(r.c)
+	r.tripAndHeal(t, "GET /gone", newTally())
+	r.send("GET /kept", atrion.Success, newTally())
+	// 8 gauges, 3 pressure, 4 mode, 5 decision, 3 outcome and 3 transition series
+	if n := seriesOf(t, reg, "GET /gone"); n != 26 {
+		t.Fatalf("GET /gone has %d series before eviction, want 26", n)
+	}
+	kept := seriesOf(t, reg, "GET /kept")
+	if !r.a.Evict("GET /gone") {
+		t.Fatal("Evict: route not tracked")
+	}
+	if n := seriesOf(t, reg, "GET /gone"); n != 0 {
+		t.Errorf("GET /gone has %d series after eviction, want 0", n)
+	}
+	if n := seriesOf(t, reg, "GET /kept"); n != kept {
+		t.Errorf("GET /kept has %d series after another route's eviction, want %d", n, kept)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP atrion_route_evictions_total Routes evicted: idle routes dropped to make room, and explicit evictions.
+# TYPE atrion_route_evictions_total counter
+atrion_route_evictions_total 1
+`), "atrion_route_evictions_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// seriesOf counts the gathered series whose route label is route.
+func seriesOf(t *testing.T, g prometheus.Gatherer, route string) int {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "route" && lp.GetValue() == route {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestRegisterErrors checks that a nil engine and bad constant labels make
+// the registration fail with an error instead of failing scrapes.
+func TestRegisterErrors(t *testing.T) {
+	a, err := atrion.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	cases := map[string]prometheus.Collector{
+		"nil engine":          atrprom.NewCollector(nil),
+		"label route":         atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"route": "x"})),
+		"label mode":          atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"mode": "x"})),
+		"reserved label name": atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"__name": "x"})),
+		"invalid value":       atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"engine": "\xff"})),
+	}
+	for name, c := range cases {
+		if err := prometheus.NewPedanticRegistry().Register(c); err == nil {
+			t.Errorf("%s: Register succeeded, want an error", name)
+		}
+	}
+	ok := atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"engine": "api"}))
+	if err := prometheus.NewPedanticRegistry().Register(ok); err != nil {
+		t.Errorf("valid const label: %v", err)
+	}
+	if problems, err := testutil.CollectAndLint(ok); err != nil || len(problems) > 0 {
+		t.Errorf("with a const label: %v %v", err, problems)
+	}
+}
+
+// TestOddRouteIDs checks that route IDs that are not valid UTF-8, or that
+// are at the length limit or beyond it, never fail a scrape.
+func TestOddRouteIDs(t *testing.T) {
+	r := newRig(t)
+	long := strings.Repeat("x", atrion.MaxRouteIDLen)
+	for _, id := range []string{"GET /\xff\xfe", "GET /\xfd", "GET /\uFFFD", long, long + "y", ""} {
+		tk, _ := r.a.Admit(id, atrion.PriorityNormal)
+		tk.Done(atrion.Success)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(r.c)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	if n := seriesOf(t, reg, "GET /\uFFFD"); n == 0 {
+		t.Error("no series for the sanitized route")
+	}
+	if n := seriesOf(t, reg, long); n == 0 {
+		t.Error("no series for the longest valid route ID")
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP atrion_invalid_route_ids_total Empty or over-long route IDs (counted in the overflow hits too).
+# TYPE atrion_invalid_route_ids_total counter
+atrion_invalid_route_ids_total 2
+`), "atrion_invalid_route_ids_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestScrapeOverHTTP serves the collector with promhttp on loopback while
+// traffic runs, as a deployment would, with the race detector watching.
+func TestScrapeOverHTTP(t *testing.T) {
+	a, err := atrion.New(atrion.WithTick(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(atrprom.NewCollector(a))
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
+	defer srv.Close()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			for i := 0; i < 100_000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tk, d := a.Admit(fmt.Sprintf("GET /r%d", (g*7+i)%20), atrion.PriorityNormal)
+				if d.Allowed {
+					tk.Done(atrion.Success)
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for range 5 {
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "atrion_route_resistance_ohms{") {
+			t.Fatalf("status %d, body:\n%.500s", resp.StatusCode, body)
+		}
+	}
+}
+
+// TestHotPathUntouched pins that a registered, scraped collector leaves
+// Admit + Done allocation-free.
+func TestHotPathUntouched(t *testing.T) {
+	r := newRig(t)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(r.c)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		tk, d := r.a.Admit("GET /hot", atrion.PriorityNormal)
+		if d.Allowed {
+			tk.Done(atrion.Success)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Admit+Done allocates %.2f times with a collector attached", allocs)
+	}
+}
