@@ -1,0 +1,162 @@
+package atrredis
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// The wire format, stored under each route's key and published on the
+// channel, is JSON so an operator can read it with redis-cli:
+//
+//	key:     {"v":1,"route":"GET /users/:id","scar":4.2,"momentum":0,"r":14.2,
+//	          "mode":"OPERATIONAL","tick":812,"at":1732665600123456789,"node":"web-1"}
+//	message: {"v":1,"prefix":"atrion:state:","src":"<sender>","vectors":[<vector>,...]}
+//
+// "src" is the sending provider's random instance ID, so that a provider
+// skips its own messages. "at" is the update time in Unix nanoseconds. Route and node IDs that are
+// not valid UTF-8 are written as {"b64":"<standard base64>"} so that every
+// byte survives. A reader rejects any other version, a vector that fails
+// atrion.PhysicsVector.Valid, and anything that is not this JSON.
+const wireVersion = 1
+
+// maxBatchVectors caps the vectors in one channel message; bigger batches
+// are announced in several messages of the same pipeline.
+const maxBatchVectors = 1000
+
+var errGarbage = errors.New("atrredis: undecodable state")
+
+type wireVector struct {
+	V          int       `json:"v"`
+	Route      binString `json:"route"`
+	Scar       float64   `json:"scar"`
+	Momentum   float64   `json:"momentum"`
+	Resistance float64   `json:"r"`
+	Mode       string    `json:"mode"`
+	Tick       uint64    `json:"tick"`
+	At         int64     `json:"at"`
+	Node       binString `json:"node"`
+}
+
+type wireBatch struct {
+	V       int               `json:"v"`
+	Prefix  binString         `json:"prefix"`
+	Src     string            `json:"src"`
+	Vectors []json.RawMessage `json:"vectors"`
+}
+
+// binString is a string of any bytes: a JSON string when it is valid
+// UTF-8 (encoding/json would otherwise replace bad bytes), else base64.
+type binString string
+
+type b64 struct {
+	B64 []byte `json:"b64"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s binString) MarshalJSON() ([]byte, error) {
+	if utf8.ValidString(string(s)) {
+		return json.Marshal(string(s))
+	}
+	return json.Marshal(b64{B64: []byte(s)})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *binString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var v b64
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = binString(v.B64)
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = binString(v)
+	return nil
+}
+
+// encodeVector is the stored form of v.
+func encodeVector(v atrion.PhysicsVector) ([]byte, error) {
+	if !v.Valid() {
+		return nil, fmt.Errorf("atrredis: invalid vector for route %q", v.Route)
+	}
+	return json.Marshal(wireVector{
+		V: wireVersion, Route: binString(v.Route), Scar: v.Scar, Momentum: v.Momentum,
+		Resistance: v.Resistance, Mode: v.Mode.String(), Tick: v.Tick,
+		At: v.UpdatedAt.UnixNano(), Node: binString(v.NodeID),
+	})
+}
+
+// appendBatch appends the channel message announcing the encoded vectors.
+// src must need no JSON escaping (it is a rand.Text).
+func appendBatch(dst, prefix []byte, src string, vectors [][]byte) []byte {
+	dst = fmt.Appendf(dst, `{"v":%d,"prefix":%s,"src":"%s","vectors":[`, wireVersion, prefix, src)
+	for i, v := range vectors {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, v...)
+	}
+	return append(dst, "]}"...)
+}
+
+// decodeVector parses a stored vector.
+func decodeVector(b []byte) (atrion.PhysicsVector, error) {
+	var w wireVector
+	if err := json.Unmarshal(b, &w); err != nil {
+		return atrion.PhysicsVector{}, errGarbage
+	}
+	return w.vector()
+}
+
+// decodeBatch parses a channel message into its header and vectors; bad
+// is how many vectors were rejected (each is decoded on its own, so one bad
+// vector does not cost the others).
+func decodeBatch(b []byte) (w wireBatch, vs []atrion.PhysicsVector, bad int, err error) {
+	if err := json.Unmarshal(b, &w); err != nil || w.V != wireVersion {
+		return wireBatch{}, nil, 0, errGarbage
+	}
+	vs = make([]atrion.PhysicsVector, 0, len(w.Vectors))
+	for _, raw := range w.Vectors {
+		v, err := decodeVector(raw)
+		if err != nil {
+			bad++
+			continue
+		}
+		vs = append(vs, v)
+	}
+	w.Vectors = nil
+	return w, vs, bad, nil
+}
+
+func (w *wireVector) vector() (atrion.PhysicsVector, error) {
+	mode, ok := parseMode(w.Mode)
+	if w.V != wireVersion || !ok {
+		return atrion.PhysicsVector{}, errGarbage
+	}
+	v := atrion.PhysicsVector{
+		Route: string(w.Route), Scar: w.Scar, Momentum: w.Momentum, Resistance: w.Resistance,
+		Mode: mode, Tick: w.Tick, UpdatedAt: time.Unix(0, w.At), NodeID: string(w.Node),
+	}
+	if !v.Valid() {
+		return atrion.PhysicsVector{}, errGarbage
+	}
+	return v, nil
+}
+
+func parseMode(s string) (atrion.Mode, bool) {
+	for m := atrion.Mode(0); m.Valid(); m++ {
+		if m.String() == s {
+			return m, true
+		}
+	}
+	return 0, false
+}
