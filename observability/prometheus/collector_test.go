@@ -12,101 +12,35 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/observability/internal/obstest"
 	atrprom "github.com/atrion-go/atrion/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-const tick = 100 * time.Millisecond
-
-// rig is an engine on a manual clock whose routes skip bootstrap, and its
-// collector.
+// rig is an obstest.Rig with its collector.
 type rig struct {
-	a   *atrion.Atrion
-	clk *atrion.ManualClock
-	c   prometheus.Collector
+	*obstest.Rig
+	c prometheus.Collector
 }
 
 func newRig(t *testing.T, opts ...atrion.Option) *rig {
-	t.Helper()
-	clk := atrion.NewManualClock(time.Unix(0, 0))
-	a, err := atrion.New(append([]atrion.Option{
-		atrion.WithClock(clk),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	return &rig{a: a, clk: clk, c: atrprom.NewCollector(a)}
-}
-
-// tally counts what the test itself saw, to compare the series with.
-type tally struct {
-	decisions map[string]int // by decision label
-	outcomes  map[string]int
-}
-
-func newTally() *tally { return &tally{decisions: map[string]int{}, outcomes: map[string]int{}} }
-
-// send makes one request on route that ends in class c when admitted.
-func (r *rig) send(route string, c atrion.Class, tl *tally) atrion.Decision {
-	tk, d := r.a.Admit(route, atrion.PriorityNormal)
-	if !d.Allowed {
-		tl.decisions[d.Reason.String()]++
-		return d
-	}
-	tl.decisions["admitted"]++
-	tl.outcomes[c.String()]++
-	tk.Done(c)
-	return d
-}
-
-// tripAndHeal fails route until its circuit opens, then lets it heal with
-// time alone and sends healthy traffic until it is OPERATIONAL again.
-func (r *rig) tripAndHeal(t *testing.T, route string, tl *tally) {
-	t.Helper()
-	for i := 0; ; i++ {
-		if i == 200 {
-			t.Fatal("circuit did not open in 200 ticks")
-		}
-		for range 5 {
-			r.send(route, atrion.Failure, tl)
-		}
-		r.clk.Advance(tick)
-		if s, _ := r.a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			break
-		}
-	}
-	r.send(route, atrion.Success, tl) // rejected: circuit open
-	for i := 0; ; i++ {
-		if i == 600 {
-			s, _ := r.a.Snapshot(route)
-			t.Fatalf("route did not recover in 600 ticks: %s R=%.2f", s.Mode, s.Resistance)
-		}
-		r.clk.Advance(tick)
-		for range 5 {
-			r.send(route, atrion.Success, tl)
-		}
-		if s, _ := r.a.Snapshot(route); s.Mode == atrion.ModeOperational {
-			break
-		}
-	}
+	r := obstest.New(t, opts...)
+	return &rig{Rig: r, c: atrprom.NewCollector(r.A)}
 }
 
 // expected renders the text exposition of the requests and outcomes series
 // of one route from the test's own tally.
-func (tl *tally) expected(route string) string {
+func expected(tl *obstest.Tally, route string) string {
 	var b strings.Builder
 	b.WriteString("# HELP atrion_requests_total Admission decisions on the route: admitted, or rejected by reason.\n# TYPE atrion_requests_total counter\n")
 	for _, d := range []string{"admitted", "circuit_open", "recovering", "shed", "voltage"} {
-		fmt.Fprintf(&b, "atrion_requests_total{decision=%q,route=%q} %d\n", d, route, tl.decisions[d])
+		fmt.Fprintf(&b, "atrion_requests_total{decision=%q,route=%q} %d\n", d, route, tl.Decisions[d])
 	}
 	b.WriteString("# HELP atrion_request_outcomes_total Outcomes of the route's admitted requests: success, failure, or ignored (says nothing about health).\n# TYPE atrion_request_outcomes_total counter\n")
 	for _, o := range []string{"failure", "ignored", "success"} {
-		fmt.Fprintf(&b, "atrion_request_outcomes_total{outcome=%q,route=%q} %d\n", o, route, tl.outcomes[o])
+		fmt.Fprintf(&b, "atrion_request_outcomes_total{outcome=%q,route=%q} %d\n", o, route, tl.Outcomes[o])
 	}
 	return b.String()
 }
@@ -116,14 +50,9 @@ func (tl *tally) expected(route string) string {
 func TestCollectAndCompare(t *testing.T) {
 	r := newRig(t)
 	const route = "GET /payments/:id"
-	tl := newTally()
-	r.tripAndHeal(t, route, tl)
-	r.send(route, atrion.Ignored, tl)
-	if tl.decisions["circuit_open"] == 0 || tl.outcomes["failure"] == 0 {
-		t.Fatalf("the test did not exercise rejection and failure: %v %v", tl.decisions, tl.outcomes)
-	}
+	tl := r.Exercise(t, route)
 
-	want := tl.expected(route) + fmt.Sprintf(`# HELP atrion_route_mode Mode of the route: 1 for the current mode, 0 for the others.
+	want := expected(tl, route) + fmt.Sprintf(`# HELP atrion_route_mode Mode of the route: 1 for the current mode, 0 for the others.
 # TYPE atrion_route_mode gauge
 atrion_route_mode{mode="BOOTSTRAP",route=%[1]q} 0
 atrion_route_mode{mode="CIRCUIT_OPEN",route=%[1]q} 0
@@ -167,7 +96,7 @@ func overflowZeros(name, label string, values ...string) string {
 // engine whose routes have data in every series.
 func TestLint(t *testing.T) {
 	r := newRig(t)
-	r.tripAndHeal(t, "GET /a", newTally())
+	r.TripAndHeal(t, "GET /a", obstest.NewTally())
 	problems, err := testutil.CollectAndLint(r.c)
 	if err != nil {
 		t.Fatal(err)
@@ -192,14 +121,14 @@ func TestEvictedRouteDisappears(t *testing.T) {
 	r := newRig(t)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(r.c)
-	r.tripAndHeal(t, "GET /gone", newTally())
-	r.send("GET /kept", atrion.Success, newTally())
+	r.TripAndHeal(t, "GET /gone", obstest.NewTally())
+	r.Send("GET /kept", atrion.Success, obstest.NewTally())
 	// 8 gauges, 3 pressure, 4 mode, 5 decision, 3 outcome and 3 transition series
 	if n := seriesOf(t, reg, "GET /gone"); n != 26 {
 		t.Fatalf("GET /gone has %d series before eviction, want 26", n)
 	}
 	kept := seriesOf(t, reg, "GET /kept")
-	if !r.a.Evict("GET /gone") {
+	if !r.A.Evict("GET /gone") {
 		t.Fatal("Evict: route not tracked")
 	}
 	if n := seriesOf(t, reg, "GET /gone"); n != 0 {
@@ -271,7 +200,7 @@ func TestOddRouteIDs(t *testing.T) {
 	r := newRig(t)
 	long := strings.Repeat("x", atrion.MaxRouteIDLen)
 	for _, id := range []string{"GET /\xff\xfe", "GET /\xfd", "GET /\uFFFD", long, long + "y", ""} {
-		tk, _ := r.a.Admit(id, atrion.PriorityNormal)
+		tk, _ := r.A.Admit(id, atrion.PriorityNormal)
 		tk.Done(atrion.Success)
 	}
 	reg := prometheus.NewPedanticRegistry()
@@ -346,13 +275,7 @@ func TestHotPathUntouched(t *testing.T) {
 	if _, err := reg.Gather(); err != nil {
 		t.Fatal(err)
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		tk, d := r.a.Admit("GET /hot", atrion.PriorityNormal)
-		if d.Allowed {
-			tk.Done(atrion.Success)
-		}
-	})
-	if allocs != 0 {
+	if allocs := r.HotPathAllocs(); allocs != 0 {
 		t.Errorf("Admit+Done allocates %.2f times with a collector attached", allocs)
 	}
 }

@@ -203,7 +203,7 @@ var Stats = []Stat{
 	{"atrion_invalid_route_ids_total", "atrion.invalid_route_ids", "{request}",
 		"Empty or over-long route IDs (counted in the overflow hits too).", true,
 		func(s *atrion.Stats) uint64 { return s.InvalidIDs }},
-	{"atrion_route_evictions_total", "atrion.route.evictions", "{route}",
+	{"atrion_route_evictions_total", "atrion.evictions", "{route}",
 		"Routes evicted: idle routes dropped to make room, and explicit evictions.", true,
 		func(s *atrion.Stats) uint64 { return s.Evictions }},
 	{"atrion_invalid_inputs_total", "atrion.invalid_inputs", "{input}",

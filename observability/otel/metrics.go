@@ -1,0 +1,193 @@
+// Package atrotel publishes an Atrion engine to OpenTelemetry: its route
+// state as observable instruments (RegisterMetrics), and its decisions as
+// events on the spans of the requests they concern (RecordDecision,
+// Tracer). Nothing is measured per request: the instruments read the
+// engine when a reader collects, and span events are added only to spans
+// that are recording.
+//
+// The meter is named ScopeName (this module's import path). Instruments,
+// with their units (attributes in brackets; atrion.route on all but the
+// engine's own):
+//
+//	atrion.route.resistance        Ohm          R
+//	atrion.route.scar_tissue       1            S
+//	atrion.route.momentum          1/s          M
+//	atrion.route.pressure          1            [atrion.component: latency, error, saturation]
+//	atrion.route.mode              1            [atrion.mode]; 1 for the current mode, 0 for the others
+//	atrion.route.break_point       Ohm          break point in force
+//	atrion.route.recovery_point    Ohm          recovery point in force
+//	atrion.route.tuner.mean        Ohm          AutoTuner mean of healthy R
+//	atrion.route.tuner.deviation   Ohm          AutoTuner standard deviation
+//	atrion.route.latency_baseline  s            latency baseline (SLO or learned)
+//	atrion.requests                {request}    counter [atrion.decision: admitted, circuit_open, shed, recovering, voltage]
+//	atrion.request.outcomes        {request}    counter [atrion.outcome: success, failure, ignored]
+//	atrion.mode.transitions        {transition} counter [atrion.mode.from, atrion.mode.to]; pairs that happened
+//	atrion.routes                  {route}      up-down counter: tracked routes
+//	atrion.overflow.hits, atrion.invalid_route_ids, atrion.evictions,
+//	atrion.invalid_inputs, atrion.observer.panics, atrion.observer.drops,
+//	atrion.provider.errors, atrion.peer.updates, atrion.peer.bad_updates
+//	                                            counters: the engine's own
+//
+// An evicted route's data points are gone from the next collection. The
+// OpenTelemetry SDK caps the attribute sets per instrument (2,000 by
+// default): with more routes than that (400 for atrion.requests), raise it
+// with the SDK's metric.WithCardinalityLimit.
+package atrotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/observability/internal/series"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ScopeName is the instrumentation scope of the meter: this module's
+// import path.
+const ScopeName = "github.com/atrion-go/atrion/observability/otel"
+
+// reservedPrefix starts the keys of this package's own attributes.
+const reservedPrefix = "atrion."
+
+// family is a labelled instrument with its label values as attributes.
+type family struct {
+	values []attribute.KeyValue
+}
+
+func newFamily(key string, values []string) family {
+	f := family{values: make([]attribute.KeyValue, len(values))}
+	for i, v := range values {
+		f.values[i] = attribute.String(key, v)
+	}
+	return f
+}
+
+// metrics observes one engine.
+type metrics struct {
+	a     *atrion.Atrion
+	attrs []attribute.KeyValue
+
+	gauges                        []metric.Float64ObservableGauge // series.RouteGauges, in order
+	pressure                      metric.Float64ObservableGauge
+	mode                          metric.Int64ObservableGauge
+	requests, outcomes, transits  metric.Int64ObservableCounter
+	stats                         []metric.Int64Observable // series.Stats, in order
+	pressureF, modeF              family
+	requestsF, outcomesF, modeKVs family
+
+	mu  sync.Mutex // serialises callbacks: buf is scratch space
+	buf []attribute.KeyValue
+}
+
+// RegisterMetrics creates the instruments on the configured MeterProvider
+// (default: the global one) and registers a callback that reads a's routes
+// whenever a reader collects. Unregister the returned registration to stop.
+// It fails on a nil engine, on an attribute from WithAttributes that is
+// invalid or uses the reserved prefix "atrion.", and when the provider
+// refuses an instrument.
+func RegisterMetrics(a *atrion.Atrion, opts ...Option) (metric.Registration, error) {
+	if a == nil {
+		return nil, errors.New("atrotel: RegisterMetrics: nil *atrion.Atrion")
+	}
+	cfg := newConfig(opts)
+	for _, kv := range cfg.attrs {
+		if !kv.Valid() || strings.HasPrefix(string(kv.Key), reservedPrefix) {
+			return nil, fmt.Errorf("atrotel: WithAttributes: %q: want a valid attribute whose key does not start with %q", kv.Key, reservedPrefix)
+		}
+	}
+	meter := cfg.mp.Meter(ScopeName)
+	m := &metrics{a: a, attrs: cfg.attrs}
+	var errs []error
+	var all []metric.Observable
+	keep := func(inst metric.Observable, err error) {
+		errs = append(errs, err)
+		all = append(all, inst)
+	}
+	fgauge := func(name, unit, help string) metric.Float64ObservableGauge {
+		g, err := meter.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(help))
+		keep(g, err)
+		return g
+	}
+	counter := func(name, unit, help string) metric.Int64ObservableCounter {
+		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(help))
+		keep(c, err)
+		return c
+	}
+	for _, g := range series.RouteGauges {
+		m.gauges = append(m.gauges, fgauge(g.OTel, g.Unit, g.Help))
+	}
+	p, md := series.Pressure, series.Mode
+	m.pressure = fgauge(p.OTel, p.Unit, p.Help)
+	m.pressureF = newFamily(p.Attr, p.Values)
+	mg, err := meter.Int64ObservableGauge(md.OTel, metric.WithUnit(md.Unit), metric.WithDescription(md.Help))
+	keep(mg, err)
+	m.mode, m.modeF = mg, newFamily(md.Attr, md.Values)
+	rq, oc, tr := series.Requests, series.Outcomes, series.Transitions
+	m.requests, m.requestsF = counter(rq.OTel, rq.Unit, rq.Help), newFamily(rq.Attr, rq.Values)
+	m.outcomes, m.outcomesF = counter(oc.OTel, oc.Unit, oc.Help), newFamily(oc.Attr, oc.Values)
+	m.transits = counter(tr.OTel, tr.Unit, tr.Help)
+	m.modeKVs = newFamily(tr.FromAttr, series.Modes) // from; to is built from it
+	for _, s := range series.Stats {
+		if s.Counter {
+			m.stats = append(m.stats, counter(s.OTel, s.Unit, s.Help))
+			continue
+		}
+		u, err := meter.Int64ObservableUpDownCounter(s.OTel, metric.WithUnit(s.Unit), metric.WithDescription(s.Help))
+		keep(u, err)
+		m.stats = append(m.stats, u)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return meter.RegisterCallback(m.observe, all...)
+}
+
+// with returns the measurement option for the configured attributes plus
+// kv. Caller holds mu.
+func (m *metrics) with(kv ...attribute.KeyValue) metric.MeasurementOption {
+	m.buf = append(append(m.buf[:0], m.attrs...), kv...)
+	return metric.WithAttributeSet(attribute.NewSet(m.buf...))
+}
+
+// observe is the callback: it reads every route and the engine's counters.
+func (m *metrics) observe(_ context.Context, o metric.Observer) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	to := series.Transitions.ToAttr
+	snaps := series.Snapshots(m.a)
+	for i := range snaps {
+		s := &snaps[i]
+		route := attribute.String(series.RouteAttr, s.Route)
+		at := m.with(route)
+		for j, g := range series.RouteGauges {
+			o.ObserveFloat64(m.gauges[j], g.Value(s), at)
+		}
+		for j, kv := range m.pressureF.values {
+			o.ObserveFloat64(m.pressure, series.Pressure.Value(s, j), m.with(route, kv))
+		}
+		for j, kv := range m.modeF.values {
+			o.ObserveInt64(m.mode, int64(series.Mode.Value(s, j)), m.with(route, kv))
+		}
+		for j, kv := range m.requestsF.values {
+			o.ObserveInt64(m.requests, int64(series.Requests.Value(&s.Totals, j)), m.with(route, kv))
+		}
+		for j, kv := range m.outcomesF.values {
+			o.ObserveInt64(m.outcomes, int64(series.Outcomes.Value(&s.Totals, j)), m.with(route, kv))
+		}
+		series.EachTransition(s, func(from, toMode atrion.Mode, n uint64) {
+			o.ObserveInt64(m.transits, int64(n), m.with(route, m.modeKVs.values[from],
+				attribute.String(to, toMode.String())))
+		})
+	}
+	st := m.a.Stats()
+	at := m.with()
+	for j, s := range series.Stats {
+		o.ObserveInt64(m.stats[j], int64(s.Value(&st)), at)
+	}
+	return nil
+}
