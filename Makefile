@@ -19,7 +19,9 @@ lint:
 
 ## bench: hot-path benchmarks (core; peers once benchmarks/ exists)
 bench:
-	cd core && $(GO) test -run '^$$' -bench 'AdmitDone|Floor' -benchmem -count 5 .
+	@mkdir -p benchmarks/results
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./hotpath | tee results/bench.txt
+	cd benchmarks && $(GO) run ./cmd/benchtable results/bench.txt
 
 ## demo: a small program on the core that trips a route and heals it
 demo:

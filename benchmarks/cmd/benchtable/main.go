@@ -1,0 +1,288 @@
+// Command benchtable turns `go test -bench` output into a markdown table:
+// the median of each benchmark's runs (one per -count) for every unit it
+// reports, and its ns/op as a ratio to a baseline benchmark of the same
+// group (the same name up to its last slash, with the same GOMAXPROCS).
+//
+// Usage:
+//
+//	go test -bench . -benchmem -count 6 ./hotpath | tee bench.txt
+//	benchtable [-base atrion] [-floor floor] [bench.txt]
+//
+// It reads standard input when no file is named. It fails when the input
+// holds no benchmark results or reports a failed test, so a pipeline that
+// ends in it fails with the benchmarks.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	base := flag.String("base", "atrion", "last name element of each group's baseline benchmark")
+	floor := flag.String("floor", "floor", "last name element of each group's floor benchmark (\"\": none)")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: benchtable [-base name] [-floor name] [file]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if err := run(flag.Args(), *base, *floor, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, base, floor string, stdin io.Reader, out io.Writer) error {
+	in := stdin
+	switch len(args) {
+	case 0:
+	case 1:
+		f, err := os.Open(args[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	default:
+		return errors.New("at most one input file")
+	}
+	res, err := parse(in)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, res.table(base, floor))
+	return err
+}
+
+// sample is one benchmark line: the value per unit, e.g. "ns/op": 41.2.
+type sample map[string]float64
+
+// bench is every run of one benchmark.
+type bench struct {
+	name  string // without the "Benchmark" prefix and the -GOMAXPROCS suffix
+	procs int    // GOMAXPROCS, 1 when the name has no suffix
+	runs  []sample
+}
+
+// group is the name up to its last slash plus GOMAXPROCS: ratios are taken
+// within a group.
+func (b *bench) group() string {
+	dir, _, _ := cut(b.name)
+	return dir + "-" + strconv.Itoa(b.procs)
+}
+
+// leaf is the name after its last slash.
+func (b *bench) leaf() string {
+	_, leaf, _ := cut(b.name)
+	return leaf
+}
+
+func cut(name string) (dir, leaf string, ok bool) {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return "", name, false
+	}
+	return name[:i], name[i+1:], true
+}
+
+// median of the runs' values for unit; ok is false when no run reports it.
+func (b *bench) median(unit string) (float64, bool) {
+	var vs []float64
+	for _, r := range b.runs {
+		if v, ok := r[unit]; ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, false
+	}
+	slices.Sort(vs)
+	m := len(vs) / 2
+	if len(vs)%2 == 1 {
+		return vs[m], true
+	}
+	return (vs[m-1] + vs[m]) / 2, true
+}
+
+// results is a parsed benchmark output.
+type results struct {
+	config  []string // goos, goarch, pkg and cpu lines, in order
+	benches []*bench // in order of first appearance
+	units   []string // every unit seen, ns/op first
+}
+
+// parse reads go test output. Lines that are not results or configuration
+// are skipped; a result line with a malformed value is skipped whole.
+func parse(r io.Reader) (*results, error) {
+	res := &results{units: []string{"ns/op"}}
+	index := map[string]*bench{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.HasPrefix(line, "panic:"):
+			return nil, fmt.Errorf("the benchmarks failed: %q", line)
+		case strings.HasPrefix(line, "Benchmark"):
+			name, procs, s, ok := parseLine(line)
+			if !ok {
+				continue
+			}
+			key := name + "-" + strconv.Itoa(procs)
+			b := index[key]
+			if b == nil {
+				b = &bench{name: name, procs: procs}
+				index[key] = b
+				res.benches = append(res.benches, b)
+			}
+			b.runs = append(b.runs, s)
+			for u := range s {
+				if !slices.Contains(res.units, u) {
+					res.units = append(res.units, u)
+				}
+			}
+		default:
+			for _, k := range []string{"goos:", "goarch:", "pkg:", "cpu:"} {
+				if strings.HasPrefix(line, k) && !slices.Contains(res.config, line) {
+					res.config = append(res.config, line)
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(res.benches) == 0 {
+		return nil, errors.New("no benchmark results in the input")
+	}
+	slices.SortStableFunc(res.units[1:], func(a, b string) int { return unitRank(a) - unitRank(b) })
+	return res, nil
+}
+
+// unitRank orders the standard -benchmem units first, others after.
+func unitRank(u string) int {
+	switch u {
+	case "B/op":
+		return 0
+	case "allocs/op":
+		return 1
+	}
+	return 2
+}
+
+// parseLine reads "BenchmarkName-8  1000  41.2 ns/op  0 B/op ...".
+func parseLine(line string) (name string, procs int, s sample, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 4 || len(f)%2 != 0 {
+		return "", 0, nil, false
+	}
+	if n, err := strconv.ParseInt(f[1], 10, 64); err != nil || n <= 0 {
+		return "", 0, nil, false
+	}
+	name, procs = strings.TrimPrefix(f[0], "Benchmark"), 1
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if p, err := strconv.Atoi(name[i+1:]); err == nil && p > 0 {
+			name, procs = name[:i], p
+		}
+	}
+	if name == "" || name[0] == '-' {
+		return "", 0, nil, false
+	}
+	s = sample{}
+	for i := 2; i < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", 0, nil, false
+		}
+		s[f[i+1]] = v
+	}
+	if _, ok := s["ns/op"]; !ok {
+		return "", 0, nil, false
+	}
+	return name, procs, s, true
+}
+
+// table renders the medians as markdown, followed by the configuration and
+// each group's baseline against its floor.
+func (res *results) table(base, floor string) string {
+	baseline := map[string]float64{}
+	floors := map[string]float64{}
+	for _, b := range res.benches {
+		ns, _ := b.median("ns/op")
+		switch b.leaf() {
+		case base:
+			baseline[b.group()] = ns
+		case floor:
+			floors[b.group()] = ns
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString("| benchmark | ns/op | × " + base + " |")
+	for _, u := range res.units[1:] {
+		sb.WriteString(" " + u + " |")
+	}
+	sb.WriteString("\n|---|--:|--:|" + strings.Repeat("--:|", len(res.units)-1) + "\n")
+	runs := 0
+	for _, b := range res.benches {
+		runs = max(runs, len(b.runs))
+		ns, _ := b.median("ns/op")
+		name := b.name
+		if b.procs != 1 {
+			name += "-" + strconv.Itoa(b.procs)
+		}
+		ratio := "–"
+		if bl, ok := baseline[b.group()]; ok && bl > 0 {
+			ratio = strconv.FormatFloat(ns/bl, 'f', 2, 64)
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s |", name, num(ns), ratio)
+		for _, u := range res.units[1:] {
+			v, ok := b.median(u)
+			if !ok {
+				sb.WriteString(" – |")
+				continue
+			}
+			sb.WriteString(" " + num(v) + " |")
+		}
+		sb.WriteString("\n")
+	}
+	fmt.Fprintf(&sb, "\nMedian of %d runs per benchmark.", runs)
+	for _, c := range res.config {
+		sb.WriteString(" " + c + ".")
+	}
+	sb.WriteString("\n")
+	if floor != "" {
+		for _, b := range res.benches {
+			fl, ok := floors[b.group()]
+			if b.leaf() != base || !ok || fl <= 0 {
+				continue
+			}
+			ns, _ := b.median("ns/op")
+			fmt.Fprintf(&sb, "%s: %s is %.2f× %s.\n", strings.TrimSuffix(b.name, "/"+base), base, ns/fl, floor)
+		}
+	}
+	return sb.String()
+}
+
+// num formats a value: whole numbers as they are, others with three
+// significant digits, as benchstat does.
+func num(v float64) string {
+	switch {
+	case v == math.Trunc(v) && v < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
