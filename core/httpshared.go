@@ -1,0 +1,158 @@
+package atrion
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// This file holds what the four HTTP adapters (net/http, gin, echo, fiber)
+// share beyond adapter.go: the route ID scheme, classification of a
+// finished exchange, the rejection response and the priority header.
+
+// UnmatchedRoute is the one route ID that HTTP adapters use for every
+// request that matches no route of the router (404, 405, ...), whatever its
+// method and path, so that unknown paths can never grow the route table.
+const UnmatchedRoute = "(unmatched)"
+
+// maxInternedRouteIDs bounds a RouteIDs cache. Route templates come from
+// the application's router, so real applications stay far below it; past
+// it IDs are built per call (allocating) and the engine's route cap
+// applies.
+const maxInternedRouteIDs = 4096
+
+type routeKey struct{ method, template string }
+
+// RouteIDs builds HTTP route IDs of the form "METHOD template" (one space,
+// e.g. "GET /users/:id") and interns them, so that the hot path finds an
+// existing ID without allocating. The zero value is ready; it is safe for
+// concurrent use.
+type RouteIDs struct {
+	read atomic.Pointer[map[routeKey]string] // immutable once published
+
+	mu     sync.Mutex
+	dirty  map[routeKey]string // read's entries plus new ones; nil right after a promotion
+	misses int                 // lookups that needed the lock since the last promotion
+}
+
+// ID returns "METHOD template", or UnmatchedRoute when template is empty
+// (the router matched no route).
+func (c *RouteIDs) ID(method, template string) string {
+	if template == "" {
+		return UnmatchedRoute
+	}
+	if m := c.read.Load(); m != nil {
+		if id, ok := (*m)[routeKey{method, template}]; ok {
+			return id
+		}
+	}
+	return c.slow(method, template)
+}
+
+// slow finds or adds an ID under the lock. As in sync.Map, new IDs go to a
+// dirty map that is published once the misses since the last promotion
+// outnumber the published IDs, so interning n IDs copies O(n) entries in
+// all.
+func (c *RouteIDs) slow(method, template string) string {
+	k := routeKey{method, template}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	read := c.read.Load()
+	if read != nil {
+		if id, ok := (*read)[k]; ok {
+			return id
+		}
+	}
+	if c.dirty == nil {
+		c.dirty = make(map[routeKey]string)
+		if read != nil {
+			for k, v := range *read {
+				c.dirty[k] = v
+			}
+		}
+	}
+	id, ok := c.dirty[k]
+	if !ok {
+		id = method + " " + template
+		if len(c.dirty) >= maxInternedRouteIDs {
+			return id
+		}
+		// the key's strings may live in a request's buffers (fiber reuses
+		// them): keep private copies
+		c.dirty[routeKey{strings.Clone(method), strings.Clone(template)}] = id
+	}
+	c.misses++
+	if read == nil || c.misses > len(*read) {
+		m := c.dirty
+		c.read.Store(&m)
+		c.dirty, c.misses = nil, 0
+	}
+	return id
+}
+
+// ClassifyHTTP classifies a finished HTTP exchange. A request whose
+// context was cancelled (the client went away) is Ignored whatever
+// happened; a non-nil err (a failed call, an error the handler returned
+// without a status) is a Failure; otherwise the status decides
+// (ClassifyHTTPStatus: 5xx failure, 4xx ignored, else success).
+func ClassifyHTTP(code int, err, ctxErr error) Class {
+	switch {
+	case ctxErr != nil && errors.Is(ctxErr, context.Canceled):
+		return Ignored
+	case err != nil:
+		return Failure
+	default:
+		return ClassifyHTTPStatus(code)
+	}
+}
+
+// ErrorStatus returns the HTTP status for a handler's returned error: the
+// status of the first error in err's chain of type E (e.g. *echo.HTTPError,
+// *fiber.Error), read with status; 500 for any other error; 0 for nil.
+func ErrorStatus[E error](err error, status func(E) int) int {
+	if err == nil {
+		return 0
+	}
+	if e, ok := errors.AsType[E](err); ok {
+		if code := status(e); code >= 100 && code <= 999 {
+			return code
+		}
+	}
+	return 500
+}
+
+// HTTPRejection returns what an HTTP adapter sends when it rejects a
+// request (with status 503): the Retry-After header value, whole seconds of
+// the jittered hint, and the small JSON body of AppendRejectionJSON.
+func HTTPRejection(d Decision) (retryAfter string, body []byte) {
+	retry := JitterRetryAfter(d.RetryAfter)
+	return RetryAfterSeconds(retry), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
+}
+
+// DefaultPriorityHeader is the request header that adapters' priority
+// header options read by default.
+const DefaultPriorityHeader = "X-Priority"
+
+// HeaderPriority reads a priority from a header value: a name (critical,
+// high, normal, low, bulk; any case, surrounding spaces ignored) or a
+// number -2..2. An empty, unknown or out-of-range value is PriorityNormal,
+// so a bad header can neither fail a request nor raise it above normal.
+//
+// A header is set by the client: enable priorities from it only where the
+// client is trusted (e.g. behind a gateway that sets it), since a client
+// claiming "critical" is shed only by an open circuit.
+func HeaderPriority(v string) Priority {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 16 {
+		return PriorityNormal
+	}
+	for i, n := range priorityNames {
+		if strings.EqualFold(v, n) {
+			return Priority(i - 2)
+		}
+	}
+	p, _ := ParsePriority(v) // the numbers; PriorityNormal when not ok
+	return p
+}

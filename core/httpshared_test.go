@@ -1,0 +1,175 @@
+package atrion
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+func TestRouteIDs(t *testing.T) {
+	var ids RouteIDs
+	if got := ids.ID("GET", ""); got != UnmatchedRoute {
+		t.Fatalf("empty template: %q, want %q", got, UnmatchedRoute)
+	}
+	first := ids.ID("GET", "/users/:id")
+	if first != "GET /users/:id" {
+		t.Fatalf("ID = %q", first)
+	}
+	if again := ids.ID("GET", "/users/:id"); again != first {
+		t.Fatalf("second lookup %q", again)
+	}
+	if got := ids.ID("POST", "/users/:id"); got != "POST /users/:id" {
+		t.Fatalf("other method: %q", got)
+	}
+	if n := testing.AllocsPerRun(200, func() { _ = ids.ID("GET", "/users/:id") }); n != 0 {
+		t.Fatalf("interned lookup allocates %v times", n)
+	}
+}
+
+// A key built in a reused buffer must not change the interned map when the
+// buffer is overwritten (fiber hands out such strings).
+func TestRouteIDsCopiesKeys(t *testing.T) {
+	var ids RouteIDs
+	buf := []byte("/a")
+	tmpl := unsafe.String(&buf[0], len(buf)) // aliases buf, as fiber's strings do
+	_ = ids.ID("GET", tmpl)
+	buf[1] = 'b'
+	if got := ids.ID("GET", "/a"); got != "GET /a" {
+		t.Fatalf("after buffer reuse: %q", got)
+	}
+}
+
+func TestRouteIDsBoundedAndConcurrent(t *testing.T) {
+	var ids RouteIDs
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range maxInternedRouteIDs/2 + 100 {
+				tmpl := "/r/" + strconv.Itoa(i)
+				if got := ids.ID("GET", tmpl); got != "GET "+tmpl {
+					t.Errorf("goroutine %d: %q", g, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range maxInternedRouteIDs + 10 {
+		_ = ids.ID("PUT", "/x/"+strconv.Itoa(i))
+	}
+	ids.mu.Lock()
+	n := max(len(*ids.read.Load()), len(ids.dirty))
+	ids.mu.Unlock()
+	if n > maxInternedRouteIDs {
+		t.Fatalf("cache holds %d IDs, cap %d", n, maxInternedRouteIDs)
+	}
+	if got := ids.ID("PUT", "/beyond/cap"); got != "PUT /beyond/cap" {
+		t.Fatalf("past the cap: %q", got)
+	}
+}
+
+func TestClassifyHTTP(t *testing.T) {
+	wrappedCancel := fmt.Errorf("read: %w", context.Canceled)
+	for _, c := range []struct {
+		code        int
+		err, ctxErr error
+		want        Class
+	}{
+		{200, nil, nil, Success},
+		{404, nil, nil, Ignored},
+		{500, nil, nil, Failure},
+		{0, errors.New("connection refused"), nil, Failure},
+		{500, nil, context.Canceled, Ignored},
+		{0, wrappedCancel, wrappedCancel, Ignored},
+		{0, context.DeadlineExceeded, context.DeadlineExceeded, Failure}, // a slow dependency is its fault
+		{200, nil, context.DeadlineExceeded, Success},
+	} {
+		if got := ClassifyHTTP(c.code, c.err, c.ctxErr); got != c.want {
+			t.Errorf("ClassifyHTTP(%d, %v, %v) = %v, want %v", c.code, c.err, c.ctxErr, got, c.want)
+		}
+	}
+}
+
+type statusErr struct{ code int }
+
+func (e *statusErr) Error() string { return "status " + strconv.Itoa(e.code) }
+
+func TestErrorStatus(t *testing.T) {
+	code := func(e *statusErr) int { return e.code }
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{&statusErr{404}, 404},
+		{fmt.Errorf("wrapped: %w", &statusErr{502}), 502},
+		{errors.New("plain"), 500},
+		{&statusErr{0}, 500},     // not a status
+		{&statusErr{-3}, 500},    // garbage
+		{&statusErr{70000}, 500}, // garbage
+	} {
+		if got := ErrorStatus(c.err, code); got != c.want {
+			t.Errorf("ErrorStatus(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+	e := &statusErr{418}
+	if n := testing.AllocsPerRun(100, func() { _ = ErrorStatus(error(e), code) }); n != 0 {
+		t.Fatalf("ErrorStatus allocates %v times", n)
+	}
+}
+
+func TestHTTPRejection(t *testing.T) {
+	d := Decision{Reason: ReasonShed, Mode: ModeOperational, RetryAfter: 2 * time.Second}
+	for range 50 {
+		ra, body := HTTPRejection(d)
+		if ra != "2" && ra != "3" { // [2s, 3s) rounded up
+			t.Fatalf("Retry-After %q for a 2s hint", ra)
+		}
+		var v struct {
+			Error, Reason, Mode string
+			RetryAfterMs        int64 `json:"retry_after_ms"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("body %s: %v", body, err)
+		}
+		if v.Error != "overloaded" || v.Reason != "shed" || v.Mode != "OPERATIONAL" || v.RetryAfterMs < 2000 || v.RetryAfterMs > 3000 {
+			t.Fatalf("body %s", body)
+		}
+	}
+}
+
+func TestHeaderPriority(t *testing.T) {
+	for in, want := range map[string]Priority{
+		"critical": PriorityCritical, " HIGH ": PriorityHigh, "Low": PriorityLow, "bulk": PriorityBulk,
+		"-2": PriorityCritical, "2": PriorityBulk, "0": PriorityNormal,
+		"": PriorityNormal, "urgent": PriorityNormal, "3": PriorityNormal, "-3": PriorityNormal,
+		"1e9": PriorityNormal, "NaN": PriorityNormal, strings.Repeat("9", 1000): PriorityNormal,
+		"critical\x00": PriorityNormal, "\xff\xfe": PriorityNormal,
+	} {
+		if got := HeaderPriority(in); got != want {
+			t.Errorf("HeaderPriority(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = HeaderPriority("High") }); n != 0 {
+		t.Fatalf("HeaderPriority allocates %v times", n)
+	}
+}
+
+func FuzzHeaderPriority(f *testing.F) {
+	for _, s := range []string{"critical", "HIGH", "-2", "2", "", "  low ", "\x00", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := HeaderPriority(s)
+		if p < PriorityCritical || p > PriorityBulk {
+			t.Fatalf("HeaderPriority(%q) = %d, out of range", s, p)
+		}
+	})
+}
