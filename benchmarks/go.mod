@@ -7,9 +7,11 @@ require (
 	github.com/atrion-go/atrion/core v0.0.0
 	github.com/atrion-go/atrion/observability/otel v0.0.0
 	github.com/atrion-go/atrion/observability/prometheus v0.0.0
+	github.com/atrion-go/atrion/providers/redis v0.0.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/go-kratos/aegis v0.2.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
@@ -41,6 +43,7 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20240814211410-ddb44dafa142 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
@@ -52,4 +55,5 @@ replace (
 	github.com/atrion-go/atrion/observability/internal => ../observability/internal
 	github.com/atrion-go/atrion/observability/otel => ../observability/otel
 	github.com/atrion-go/atrion/observability/prometheus => ../observability/prometheus
+	github.com/atrion-go/atrion/providers/redis => ../providers/redis
 )

@@ -29,6 +29,8 @@ package atrprom
 
 import (
 	"errors"
+	"slices"
+	"strings"
 
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/observability/internal/series"
@@ -102,32 +104,48 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect reads the engine's routes and counters.
+//
+// The registry sorts each family's series by their label values; Collect
+// sends them in that order already (family by family, by label value, then
+// route), which spares the registry most of that sort's work.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if c.err != nil {
 		return
 	}
 	snaps := series.Snapshots(c.a)
+	routes := make([]*atrion.RouteSnapshot, len(snaps))
 	for i := range snaps {
-		s := &snaps[i]
-		for j, g := range series.RouteGauges {
+		routes[i] = &snaps[i]
+	}
+	slices.SortFunc(routes, func(a, b *atrion.RouteSnapshot) int { return strings.Compare(a.Route, b.Route) })
+
+	for j, g := range series.RouteGauges {
+		for _, s := range routes {
 			ch <- prometheus.MustNewConstMetric(c.gauges[j], prometheus.GaugeValue, g.Value(s), s.Route)
 		}
-		for j, v := range series.Pressure.Values {
-			ch <- prometheus.MustNewConstMetric(c.pressure, prometheus.GaugeValue, series.Pressure.Value(s, j), s.Route, v)
-		}
-		for j, v := range series.Mode.Values {
-			ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, series.Mode.Value(s, j), s.Route, v)
-		}
-		for j, v := range series.Requests.Values {
-			ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(series.Requests.Value(&s.Totals, j)), s.Route, v)
-		}
-		for j, v := range series.Outcomes.Values {
-			ch <- prometheus.MustNewConstMetric(c.outcomes, prometheus.CounterValue, float64(series.Outcomes.Value(&s.Totals, j)), s.Route, v)
-		}
-		series.EachTransition(s, func(from, to atrion.Mode, n uint64) {
-			ch <- prometheus.MustNewConstMetric(c.transitions, prometheus.CounterValue, float64(n), s.Route, from.String(), to.String())
-		})
 	}
+	p, m := &series.Pressure, &series.Mode
+	c.family(ch, c.pressure, prometheus.GaugeValue, p.Values, routes, p.Value)
+	c.family(ch, c.mode, prometheus.GaugeValue, m.Values, routes, m.Value)
+	rq, oc := &series.Requests, &series.Outcomes
+	c.family(ch, c.requests, prometheus.CounterValue, rq.Values, routes, func(s *atrion.RouteSnapshot, i int) float64 {
+		return float64(rq.Value(&s.Totals, i))
+	})
+	c.family(ch, c.outcomes, prometheus.CounterValue, oc.Values, routes, func(s *atrion.RouteSnapshot, i int) float64 {
+		return float64(oc.Value(&s.Totals, i))
+	})
+	// labels from, route, to: by from, then route, then to
+	for _, from := range sortedIndex(series.Modes) {
+		for _, s := range routes {
+			for _, to := range sortedIndex(series.Modes) {
+				if n := s.TransitionsByMode[from][to]; n > 0 {
+					ch <- prometheus.MustNewConstMetric(c.transitions, prometheus.CounterValue, float64(n),
+						s.Route, series.Modes[from], series.Modes[to])
+				}
+			}
+		}
+	}
+
 	st := c.a.Stats()
 	for j, s := range series.Stats {
 		t := prometheus.GaugeValue
@@ -136,4 +154,26 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.stats[j], t, float64(s.Value(&st)), nil...)
 	}
+}
+
+// family sends a labelled family's series: labels (label, route) sort by
+// the label's value first, as every family's label name sorts before
+// "route".
+func (c *collector) family(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType,
+	values []string, routes []*atrion.RouteSnapshot, value func(*atrion.RouteSnapshot, int) float64) {
+	for _, i := range sortedIndex(values) {
+		for _, s := range routes {
+			ch <- prometheus.MustNewConstMetric(d, t, value(s, i), s.Route, values[i])
+		}
+	}
+}
+
+// sortedIndex returns the indexes of values in the order of the values.
+func sortedIndex(values []string) []int {
+	idx := make([]int, len(values))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(values[a], values[b]) })
+	return idx
 }
