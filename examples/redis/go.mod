@@ -1,0 +1,20 @@
+module github.com/atrion-go/atrion/examples/redis
+
+go 1.26.8
+
+require (
+	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/providers/redis v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+replace (
+	github.com/atrion-go/atrion/core => ../../core
+	github.com/atrion-go/atrion/providers/redis => ../../providers/redis
+)
