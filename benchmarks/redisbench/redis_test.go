@@ -16,18 +16,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// engine is one measured setup: an engine on rig's settings with the
-// in-memory provider or with atrredis on srv (started on first use).
+// setup is one measured configuration: an engine on rig's settings with
+// the in-memory provider or with atrredis on a server started on first use.
 type setup struct {
 	name string
-	opts func(b *testing.B, srv func() *redistest.Server) ([]atrion.Option, *atrredis.Provider)
+	opts func(b *testing.B, srv func() *redistest.Server) []atrion.Option
 }
 
 var setups = []setup{
-	{"memory", func(*testing.B, func() *redistest.Server) ([]atrion.Option, *atrredis.Provider) { return nil, nil }},
-	{"redis", func(b *testing.B, srv func() *redistest.Server) ([]atrion.Option, *atrredis.Provider) {
-		p := newProvider(b, srv().Client())
-		return []atrion.Option{atrion.WithProvider(p)}, p
+	{"memory", func(*testing.B, func() *redistest.Server) []atrion.Option { return nil }},
+	{"redis", func(b *testing.B, srv func() *redistest.Server) []atrion.Option {
+		return []atrion.Option{atrion.WithProvider(newProvider(b, srv().Client()))}
 	}},
 }
 
@@ -40,61 +39,56 @@ func newProvider(b *testing.B, c *redis.Client) *atrredis.Provider {
 	return p
 }
 
-// server starts one redis-server for a benchmark function, on first use.
-func server(b *testing.B) func() *redistest.Server {
-	var s *redistest.Server
-	return func() *redistest.Server {
-		if s == nil {
-			s = redistest.Start(b)
+// forEachSetup runs bench once per setup, on an engine with one busy route
+// (rig.Engine); the setups share one redis-server.
+func forEachSetup(b *testing.B, bench func(b *testing.B, a *atrion.Atrion, route string)) {
+	var srv *redistest.Server
+	server := func() *redistest.Server {
+		if srv == nil {
+			srv = redistest.Start(b)
 		}
-		return s
+		return srv
+	}
+	ids := rig.RouteIDs(1)
+	for _, s := range setups {
+		b.Run(s.name, func(b *testing.B) {
+			bench(b, rig.Engine(b, ids, s.opts(b, server)...), ids[0])
+		})
 	}
 }
 
 // BenchmarkAdmitDone compares the hot path with and without Redis.
 func BenchmarkAdmitDone(b *testing.B) {
-	srv := server(b)
-	ids := rig.RouteIDs(1)
-	for _, s := range setups {
-		b.Run(s.name, func(b *testing.B) {
-			opts, _ := s.opts(b, srv)
-			a := rig.Engine(b, ids, opts...)
-			b.ReportAllocs()
-			var rejects int
-			for b.Loop() {
-				if !rig.AdmitDone(a, ids[0]) {
-					rejects++
-				}
+	forEachSetup(b, func(b *testing.B, a *atrion.Atrion, route string) {
+		b.ReportAllocs()
+		var rejects int
+		for b.Loop() {
+			if !rig.AdmitDone(a, route) {
+				rejects++
 			}
-			b.ReportMetric(float64(rejects)/float64(b.N), "rejects/op")
-		})
-	}
+		}
+		b.ReportMetric(float64(rejects)/float64(b.N), "rejects/op")
+	})
 }
 
 // BenchmarkAdmitDoneParallel is BenchmarkAdmitDone from GOMAXPROCS
 // goroutines sharing the engine.
 func BenchmarkAdmitDoneParallel(b *testing.B) {
-	srv := server(b)
-	ids := rig.RouteIDs(1)
-	for _, s := range setups {
-		b.Run(s.name, func(b *testing.B) {
-			opts, _ := s.opts(b, srv)
-			a := rig.Engine(b, ids, opts...)
-			var rejects atomic.Int64
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				var n int64
-				for pb.Next() {
-					if !rig.AdmitDone(a, ids[0]) {
-						n++
-					}
+	forEachSetup(b, func(b *testing.B, a *atrion.Atrion, route string) {
+		var rejects atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			var n int64
+			for pb.Next() {
+				if !rig.AdmitDone(a, route) {
+					n++
 				}
-				rejects.Add(n)
-			})
-			b.ReportMetric(float64(rejects.Load())/float64(b.N), "rejects/op")
+			}
+			rejects.Add(n)
 		})
-	}
+		b.ReportMetric(float64(rejects.Load())/float64(b.N), "rejects/op")
+	})
 }
 
 // BenchmarkRedisCommands measures the Redis load at two request rates.
