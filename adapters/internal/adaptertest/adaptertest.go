@@ -1,0 +1,379 @@
+// Package adaptertest is the conformance suite that every HTTP adapter of
+// Atrion (atrhttp, atrgin, atrecho, atrfiber) runs against a real server on
+// loopback, so that the four derive route IDs, classify outcomes, shed,
+// reject and heal alike.
+package adaptertest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// Tick is the engine's tick in the suite.
+const Tick = 100 * time.Millisecond
+
+// Routes are the route IDs the adapter must derive for the suite's routes,
+// in the framework's template syntax (e.g. "GET /users/:id").
+type Routes struct {
+	Users  string // GET /users/<id>
+	Status string // GET /status/<code>
+	Panic  string // GET /panic
+	Block  string // GET /block
+	Error  string // GET /error; "" when handlers cannot return an error
+}
+
+// Server is one adapter under test.
+//
+// Start serves these routes on 127.0.0.1:0 through the adapter on engine a
+// and returns the base URL ("http://127.0.0.1:port"); the server stops when
+// t ends. Every handler first calls h.Hit().
+//
+//   - GET /users/<id>: 200.
+//   - GET /status/<code>: responds with that status, the framework's way
+//     (echo and fiber: codes ≥ 400 as a returned error).
+//   - GET /panic: panics; the framework's own recovery, if it needs one,
+//     sits outside the adapter.
+//   - GET /block: h.Block(the request's context), then 200.
+//   - GET /error: returns a plain error (echo, fiber).
+//   - GET /skip/<id>: 200.
+//
+// The adapter is configured with priorities from the X-Priority header,
+// a filter that skips paths starting with /skip/, and, when customReject,
+// a reject handler that responds 429 with the body "custom".
+type Server struct {
+	Routes Routes
+	// Cancels says that the framework cancels a request's context when the
+	// client goes away (fasthttp does not).
+	Cancels bool
+	Start   func(t *testing.T, a *atrion.Atrion, h *Handlers, customReject bool) string
+}
+
+// Handlers is what the suite's handlers report.
+type Handlers struct {
+	hits    atomic.Int64
+	started chan struct{}
+}
+
+// Hit counts one handler run.
+func (h *Handlers) Hit() { h.hits.Add(1) }
+
+// Block signals that /block started, then waits for ctx to end (the client
+// going away), at most 5 s.
+func (h *Handlers) Block(ctx context.Context) {
+	select {
+	case h.started <- struct{}{}:
+	default:
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// Engine returns an engine on a manual clock that skips bootstrap, with the
+// AutoTuner off (static break point 100), a scar factor of 20 and a decay
+// rate of 2, so that a route trips within about ten failing ticks and heals
+// within seconds of engine time. It is closed when tb ends.
+func Engine(tb testing.TB) (*atrion.Atrion, *atrion.ManualClock) {
+	tb.Helper()
+	clk := atrion.NewManualClock(time.Unix(0, 0))
+	a, err := atrion.New(
+		atrion.WithClock(clk),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}),
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close(context.Background()) })
+	return a, clk
+}
+
+// rig is one engine and one server under test.
+type rig struct {
+	t    *testing.T
+	a    *atrion.Atrion
+	clk  *atrion.ManualClock
+	h    *Handlers
+	base string
+	c    *http.Client
+}
+
+func newRig(t *testing.T, s Server, customReject bool) *rig {
+	a, clk := Engine(t)
+	h := &Handlers{started: make(chan struct{}, 1)}
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &rig{t: t, a: a, clk: clk, h: h, base: s.Start(t, a, h, customReject), c: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+	err    error
+}
+
+func (r *rig) do(ctx context.Context, method, path, priority string) response {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if priority != "" {
+		req.Header.Set("X-Priority", priority)
+	}
+	res, err := r.c.Do(req)
+	if err != nil {
+		return response{err: err}
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+	return response{status: res.StatusCode, header: res.Header, body: string(b), err: err}
+}
+
+func (r *rig) get(path, priority string) response {
+	r.t.Helper()
+	res := r.do(context.Background(), http.MethodGet, path, priority)
+	if res.err != nil {
+		r.t.Fatalf("GET %s: %v", path, res.err)
+	}
+	return res
+}
+
+func (r *rig) expect(path, priority string, status int) response {
+	r.t.Helper()
+	res := r.get(path, priority)
+	if res.status != status {
+		r.t.Fatalf("GET %s (priority %q): status %d, want %d; body %q", path, priority, res.status, status, res.body)
+	}
+	return res
+}
+
+func (r *rig) snapshot(route string) atrion.RouteSnapshot {
+	r.t.Helper()
+	s, ok := r.a.Snapshot(route)
+	if !ok {
+		r.t.Fatalf("route %q is not tracked; routes: %q", route, r.a.Routes())
+	}
+	return s
+}
+
+// totals waits (at most 2 s) until route's totals satisfy ok: an adapter
+// records an outcome when its handler returns, which a client may see
+// a moment before.
+func (r *rig) totals(route string, ok func(atrion.Totals) bool) atrion.Totals {
+	r.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		s, tracked := r.a.Snapshot(route)
+		if tracked && ok(s.Totals) {
+			return s.Totals
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("route %q: totals %+v never met the expectation (tracked %v)", route, s.Totals, tracked)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// trip fails route's /status/500 once per tick (critical, so graded
+// shedding cannot skip it) until the circuit opens.
+func (r *rig) trip(route string) {
+	r.t.Helper()
+	for range 100 {
+		r.get("/status/500", "critical")
+		r.clk.Advance(Tick)
+		if r.snapshot(route).Mode == atrion.ModeCircuitOpen {
+			return
+		}
+	}
+	r.t.Fatalf("route %q did not trip in 100 failing ticks: %+v", route, r.snapshot(route))
+}
+
+// Run runs the suite against s.
+func Run(t *testing.T, s Server) {
+	t.Run("RouteIDsFromTemplates", func(t *testing.T) { testRouteIDs(t, s) })
+	t.Run("OutcomeClasses", func(t *testing.T) { testOutcomes(t, s) })
+	t.Run("RejectionShape", func(t *testing.T) { testRejection(t, s) })
+	t.Run("CustomRejectHandler", func(t *testing.T) { testCustomReject(t, s) })
+	t.Run("Priorities", func(t *testing.T) { testPriorities(t, s) })
+	t.Run("Skipping", func(t *testing.T) { testSkipping(t, s) })
+	t.Run("TrippedRouteHeals", func(t *testing.T) { testHealing(t, s) })
+}
+
+func testRouteIDs(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	for _, p := range []string{"/users/1", "/users/2", "/users/abc"} {
+		r.expect(p, "", http.StatusOK)
+	}
+	for _, p := range []string{"/nope", "/nope/deeper/still", "/users"} {
+		r.get(p, "")
+	}
+	if res := r.do(context.Background(), http.MethodDelete, "/users/1", ""); res.err != nil {
+		t.Fatal(res.err)
+	}
+	r.totals(s.Routes.Users, func(tt atrion.Totals) bool { return tt.Admitted == 3 })
+	r.totals(atrion.UnmatchedRoute, func(tt atrion.Totals) bool { return tt.Admitted == 4 })
+	for _, id := range r.a.Routes() {
+		if id != s.Routes.Users && id != atrion.UnmatchedRoute && id != atrion.OverflowRoute {
+			t.Errorf("unexpected route %q (raw path?); routes %q", id, r.a.Routes())
+		}
+	}
+}
+
+func testOutcomes(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	for code, n := range map[int]int{200: 2, 201: 1, 404: 1, 429: 1, 500: 2, 503: 1} {
+		for range n {
+			r.expect("/status/"+strconv.Itoa(code), "", code)
+		}
+	}
+	r.totals(s.Routes.Status, func(tt atrion.Totals) bool { return tt.Successes == 3 && tt.Ignored == 2 && tt.Failures == 3 })
+
+	// a panic is a failure, and it goes on to the server (or the
+	// framework's recovery): the client sees an error or a 500 (net/http's
+	// client may retry a GET whose connection broke: count every attempt)
+	if res := r.do(context.Background(), http.MethodGet, "/panic", ""); res.err == nil && res.status != http.StatusInternalServerError {
+		t.Fatalf("GET /panic: status %d, want 500 or a broken connection", res.status)
+	}
+	r.totals(s.Routes.Panic, func(tt atrion.Totals) bool { return tt.Failures >= 1 && tt.Failures == tt.Admitted })
+
+	if s.Routes.Error != "" {
+		r.expect("/error", "", http.StatusInternalServerError)
+		r.totals(s.Routes.Error, func(tt atrion.Totals) bool { return tt.Failures == 1 })
+	}
+
+	if s.Cancels {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan response, 1)
+		go func() { done <- r.do(ctx, http.MethodGet, "/block", "") }()
+		select {
+		case <-r.h.started:
+		case <-time.After(5 * time.Second):
+			t.Fatal("/block never started")
+		}
+		cancel()
+		<-done
+		tt := r.totals(s.Routes.Block, func(tt atrion.Totals) bool { return tt.Ignored == 1 })
+		if tt.Failures != 0 || tt.Successes != 0 {
+			t.Fatalf("a client that went away must be ignored: %+v", tt)
+		}
+	}
+}
+
+func testRejection(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	r.trip(s.Routes.Status)
+	hits := r.h.hits.Load()
+	res := r.expect("/status/200", "", http.StatusServiceUnavailable)
+	if r.h.hits.Load() != hits {
+		t.Fatal("the handler ran for a rejected request: shedding must happen before it")
+	}
+	ra, err := strconv.Atoi(res.header.Get("Retry-After"))
+	if err != nil || ra < 1 || ra > 3600 {
+		t.Fatalf("Retry-After %q: want whole seconds ≥ 1", res.header.Get("Retry-After"))
+	}
+	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	var body struct {
+		Error, Reason, Mode string
+		RetryAfterMs        int64 `json:"retry_after_ms"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &body); err != nil {
+		t.Fatalf("body %q: %v", res.body, err)
+	}
+	if body.Error != "overloaded" || body.Reason != "circuit_open" || body.Mode != "CIRCUIT_OPEN" || body.RetryAfterMs <= 0 {
+		t.Fatalf("body %q", res.body)
+	}
+	if got := (ra-1)*1000 + 1; int64(got) > body.RetryAfterMs {
+		t.Fatalf("Retry-After %ds disagrees with retry_after_ms %d", ra, body.RetryAfterMs)
+	}
+	// other routes are not affected
+	r.expect("/users/1", "", http.StatusOK)
+}
+
+func testCustomReject(t *testing.T, s Server) {
+	r := newRig(t, s, true)
+	r.trip(s.Routes.Status)
+	if res := r.expect("/status/200", "", http.StatusTooManyRequests); res.body != "custom" {
+		t.Fatalf("custom reject handler body %q", res.body)
+	}
+}
+
+// testPriorities raises a route's resistance through the band of graded
+// shedding: bulk traffic is shed while critical traffic, and traffic with
+// a bad priority header (treated as normal), still pass.
+func testPriorities(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	sawBulkShed := false
+	for range 60 {
+		r.get("/status/500", "critical")
+		r.clk.Advance(Tick)
+		if r.snapshot(s.Routes.Status).Mode == atrion.ModeCircuitOpen {
+			break
+		}
+		// probes end in 404: ignored, so they do not move R
+		bulkShed := 0
+		for range 10 {
+			if r.get("/status/404", "bulk").status == http.StatusServiceUnavailable {
+				bulkShed++
+			}
+			r.expect("/status/404", "critical", http.StatusNotFound)
+			r.expect("/status/404", " CRITICAL ", http.StatusNotFound)
+		}
+		if bulkShed > 0 && bulkShed < 10 {
+			sawBulkShed = true
+			// while bulk is only partly shed, normal traffic is not shed
+			for _, bad := range []string{"urgent", "-9", "99999999999999999999", "1e3", "normal"} {
+				r.expect("/status/404", bad, http.StatusNotFound)
+			}
+		}
+	}
+	if !sawBulkShed {
+		t.Fatal("never saw bulk traffic partly shed below the break point")
+	}
+}
+
+func testSkipping(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	for _, p := range []string{"/skip/1", "/skip/2"} {
+		r.expect(p, "", http.StatusOK)
+	}
+	if r.h.hits.Load() != 2 {
+		t.Fatalf("skipped requests must still be served: %d handler runs", r.h.hits.Load())
+	}
+	for _, id := range r.a.Routes() {
+		if strings.Contains(id, "skip") || id == atrion.UnmatchedRoute {
+			t.Fatalf("a skipped request was tracked as %q", id)
+		}
+	}
+}
+
+func testHealing(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	r.trip(s.Routes.Status)
+	r.expect("/status/200", "", http.StatusServiceUnavailable)
+	for range 600 {
+		r.clk.Advance(Tick)
+		r.get("/status/200", "")
+		r.get("/status/200", "")
+		if r.snapshot(s.Routes.Status).Mode == atrion.ModeOperational {
+			break
+		}
+	}
+	sn := r.snapshot(s.Routes.Status)
+	if sn.Mode != atrion.ModeOperational || sn.TransitionsByMode[atrion.ModeRecovering][atrion.ModeOperational] == 0 {
+		t.Fatalf("route did not heal through RECOVERING: %v, transitions %v", sn.Mode, sn.TransitionsByMode)
+	}
+	r.expect("/status/200", "", http.StatusOK)
+}

@@ -1,0 +1,111 @@
+// Package atrhttp guards net/http servers and clients with Atrion:
+// Middleware sheds requests to an http.Handler by route, and Transport
+// sheds calls to a failing dependency before they leave the process.
+//
+// Route IDs read "METHOD pattern" (e.g. "GET /users/{id}"), with the
+// ServeMux pattern's own method prefix replaced by the request's method, so
+// a HEAD request on "GET /users/{id}" is "HEAD /users/{id}". Requests that
+// match no pattern share one route, atrion.UnmatchedRoute.
+package atrhttp
+
+import (
+	"net/http"
+	"strings"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// patternRouter is what *http.ServeMux offers to find a request's pattern
+// before it serves it.
+type patternRouter interface {
+	Handler(*http.Request) (http.Handler, string)
+}
+
+// Middleware returns middleware that guards an http.Handler with a. For
+// each request it derives the route ID, asks a.Admit, rejects with
+// RejectHandler (503, jittered Retry-After, JSON body) when the route
+// sheds, and otherwise runs the handler, times it and records its outcome
+// (DefaultClassifier; a panic is a failure and goes on unchanged).
+//
+// The route ID is the ServeMux pattern, found one of two ways:
+//
+//   - Wrap each route: mux.Handle("GET /users/{id}", mw(h)). The mux has
+//     set r.Pattern before the middleware runs; this costs nothing extra,
+//     but requests that match no route are not guarded.
+//   - Wrap the mux: mw(mux). The middleware asks mux.Handler(r) for the
+//     pattern up front (a second route lookup per request) and guards every
+//     request, unmatched ones included. CONNECT requests, which ServeMux
+//     may redirect by their raw path, count as unmatched this way.
+//
+// Any other handler without r.Pattern is the unmatched route unless
+// WithRouteID says otherwise.
+func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		h := &handler{a: a, next: next, cfg: cfg}
+		h.mux, _ = next.(patternRouter)
+		return h
+	}
+}
+
+type handler struct {
+	a    *atrion.Atrion
+	next http.Handler
+	mux  patternRouter // nil unless next can tell a pattern up front
+	cfg  *config
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := h.cfg
+	if cfg.filter != nil && !cfg.filter(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	p := atrion.PriorityNormal
+	if cfg.priority != nil {
+		p = cfg.priority(r)
+	}
+	t, d := h.a.Admit(h.route(r), p)
+	if !d.Allowed {
+		cfg.reject(w, r, d)
+		return
+	}
+	sw := getWriter(w)
+	served := false
+	defer func() {
+		if !served { // the handler panicked: a failure; the panic goes on
+			t.Done(atrion.Failure)
+		}
+		putWriter(sw)
+	}()
+	h.next.ServeHTTP(sw, r)
+	served = true
+	t.Done(cfg.classify(r, sw.statusOr200(), nil))
+}
+
+func (h *handler) route(r *http.Request) string {
+	if h.cfg.routeID != nil {
+		return routeOrUnmatched(h.cfg.routeID(r))
+	}
+	pattern := r.Pattern
+	if pattern == "" && h.mux != nil && r.Method != http.MethodConnect {
+		_, pattern = h.mux.Handler(r)
+	}
+	return h.cfg.ids.ID(r.Method, patternPath(pattern))
+}
+
+// patternPath drops a ServeMux pattern's method: "GET /users/{id}" →
+// "/users/{id}"; "example.com/x" stays.
+func patternPath(pattern string) string {
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		return strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	return pattern
+}
+
+func routeOrUnmatched(id string) string {
+	if id == "" {
+		return atrion.UnmatchedRoute
+	}
+	return id
+}

@@ -1,0 +1,231 @@
+package atrhttp_test
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
+	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// suiteMux serves the conformance suite's routes.
+func suiteMux(h *adaptertest.Handlers, wrap func(http.Handler) http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	handle := func(pattern string, f http.HandlerFunc) {
+		mux.Handle(pattern, wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Hit(); f(w, r) })))
+	}
+	handle("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "user "+r.PathValue("id")) })
+	handle("GET /status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.PathValue("code"))
+		if err != nil || code < 200 || code > 599 {
+			code = http.StatusBadRequest
+		}
+		w.WriteHeader(code)
+	})
+	handle("GET /panic", func(http.ResponseWriter, *http.Request) { panic("handler panic") })
+	handle("GET /block", func(w http.ResponseWriter, r *http.Request) { h.Block(r.Context()) })
+	handle("GET /skip/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "skipped") })
+	return mux
+}
+
+func suiteOptions(customReject bool) []atrhttp.Option {
+	opts := []atrhttp.Option{
+		atrhttp.WithPriorityHeader("X-Priority"),
+		atrhttp.WithFilter(func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/skip/") }),
+	}
+	if customReject {
+		opts = append(opts, atrhttp.WithRejectHandler(func(w http.ResponseWriter, _ *http.Request, _ atrion.Decision) {
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, "custom")
+		}))
+	}
+	return opts
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the suite's panics
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func noWrap(h http.Handler) http.Handler { return h }
+
+// The suite runs against a wrapped ServeMux: patterns found up front, and
+// unmatched requests guarded too.
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, adaptertest.Server{
+		Routes: adaptertest.Routes{
+			Users: "GET /users/{id}", Status: "GET /status/{code}", Panic: "GET /panic", Block: "GET /block",
+		},
+		Cancels: true,
+		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
+			return serve(t, atrhttp.Middleware(a, suiteOptions(customReject)...)(suiteMux(h, noWrap)))
+		},
+	})
+}
+
+// Wrapping each route reads r.Pattern, set by the mux; requests that match
+// no route never reach the middleware.
+func TestPerRouteWrapping(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	base := serve(t, suiteMux(h, atrhttp.Middleware(a, suiteOptions(false)...)))
+	for _, p := range []string{"/users/1", "/users/2", "/nope", "/status/500"} {
+		res, err := http.Head(base + p) // HEAD matches GET patterns
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	want := []string{"HEAD /status/{code}", "HEAD /users/{id}", atrion.OverflowRoute}
+	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+	if s, _ := a.Snapshot("HEAD /status/{code}"); s.Totals.Failures != 1 {
+		t.Fatalf("HEAD /status/500: %+v", s.Totals)
+	}
+}
+
+func TestRouteIDOption(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	ids := []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"}
+	i := 0
+	mw := atrhttp.Middleware(a, atrhttp.WithRouteID(func(*http.Request) string { i++; return ids[i-1] }))
+	base := serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	for range ids {
+		res, err := http.Get(base + "/anything")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	// empty → unmatched; over-long → the engine's overflow route
+	want := []string{atrion.UnmatchedRoute, atrion.OverflowRoute, "tenant-a"}
+	slices.Sort(want)
+	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+}
+
+// A plain handler has no pattern: without WithRouteID every request is the
+// unmatched route, never its raw path.
+func TestPlainHandlerIsUnmatched(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	base := serve(t, atrhttp.Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	for _, p := range []string{"/a/1", "/b/2"} {
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if s, _ := a.Snapshot(atrion.UnmatchedRoute); s.Totals.Successes != 2 || len(a.Routes()) != 2 {
+		t.Fatalf("routes %q, unmatched %+v", a.Routes(), s.Totals)
+	}
+}
+
+// The writer wrapper keeps the optional interfaces working.
+func TestWriterInterfaces(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /flush", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "a")
+		w.(http.Flusher).Flush()
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("GET /copy", func(w http.ResponseWriter, _ *http.Request) {
+		if _, ok := w.(io.ReaderFrom); !ok {
+			t.Error("io.ReaderFrom lost")
+		}
+		io.Copy(w, strings.NewReader("copied"))
+	})
+	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, _ *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+		buf.Flush()
+		conn.Close()
+	})
+	mux.HandleFunc("GET /info", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints) // informational, then the final status
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	base := serve(t, atrhttp.Middleware(a)(mux))
+	for path, want := range map[string]int{"/flush": 200, "/copy": 200, "/hijack": 204, "/info": 502} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		io.Copy(io.Discard, res.Body) // the whole body: closing early would cancel the request
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("%s: status %d, want %d", path, res.StatusCode, want)
+		}
+	}
+	for route, class := range map[string]string{"GET /flush": "s", "GET /copy": "s", "GET /hijack": "s", "GET /info": "f"} {
+		s, _ := a.Snapshot(route)
+		if got := map[bool]string{true: "s", false: "f"}[s.Totals.Successes == 1]; got != class || s.Totals.Admitted != 1 {
+			t.Errorf("%s: %+v", route, s.Totals)
+		}
+	}
+}
+
+// discard is a reusable ResponseWriter for allocation counts.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func allocs(h http.Handler, r *http.Request) float64 {
+	w := &discard{h: http.Header{}}
+	return testing.AllocsPerRun(500, func() { h.ServeHTTP(w, r) })
+}
+
+// The admitted path adds no allocation over the bare mux, wrapped per
+// route or around the mux.
+func TestAdmittedPathAllocs(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	build := func(wrap func(http.Handler) http.Handler) *http.ServeMux {
+		mux := http.NewServeMux()
+		mux.Handle("GET /ping", wrap(ok))
+		mux.Handle("GET /users/{id}", wrap(ok))
+		return mux
+	}
+	mw := atrhttp.Middleware(a, atrhttp.WithPriorityHeader(""))
+	for _, path := range []string{"/ping", "/users/7"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.Header.Set("X-Priority", "high")
+		bare := allocs(build(noWrap), r)
+		if got := allocs(build(mw), r); got != bare {
+			t.Errorf("%s per route: %v allocs, bare mux %v", path, got, bare)
+		}
+		if got := allocs(mw(build(noWrap)), r); got != bare {
+			t.Errorf("%s around the mux: %v allocs, bare mux %v", path, got, bare)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	// the suite's /panic handler panics on purpose
+	log.SetOutput(io.Discard)
+	m.Run()
+}

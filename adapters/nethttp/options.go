@@ -1,0 +1,108 @@
+package atrhttp
+
+import (
+	"net/http"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// config is what the Options set; one config serves every handler (or
+// transport) made from one Middleware (or Transport) call.
+type config struct {
+	routeID  func(*http.Request) string
+	classify Classifier
+	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
+	priority func(*http.Request) atrion.Priority
+	filter   func(*http.Request) bool
+	ids      atrion.RouteIDs
+}
+
+// Option configures Middleware and Transport.
+type Option func(*config)
+
+// Classifier classifies a finished exchange. Middleware passes the status
+// the handler wrote (200 when it wrote nothing) and a nil error; Transport
+// passes the response's status (0 when there is none) and RoundTrip's
+// error. Panics are failures whatever the classifier says.
+type Classifier func(r *http.Request, status int, err error) atrion.Class
+
+func newConfig(opts []Option) *config {
+	c := &config{classify: DefaultClassifier, reject: RejectHandler}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// WithRouteID sets how a request's route ID is derived, replacing the
+// default (see Middleware and Transport). An empty ID means the unmatched
+// route. IDs must come from templates, never raw paths: the engine caps
+// the routes it tracks.
+func WithRouteID(f func(*http.Request) string) Option {
+	return func(c *config) { c.routeID = f }
+}
+
+// WithClassifier replaces DefaultClassifier.
+func WithClassifier(f Classifier) Option {
+	return func(c *config) {
+		if f != nil {
+			c.classify = f
+		}
+	}
+}
+
+// WithRejectHandler replaces RejectHandler, which writes the response to a
+// request that Middleware rejects. Transport does not use it.
+func WithRejectHandler(f func(w http.ResponseWriter, r *http.Request, d atrion.Decision)) Option {
+	return func(c *config) {
+		if f != nil {
+			c.reject = f
+		}
+	}
+}
+
+// WithPriority sets a request's priority for graded shedding; the default
+// is atrion.PriorityNormal for every request.
+func WithPriority(f func(*http.Request) atrion.Priority) Option {
+	return func(c *config) { c.priority = f }
+}
+
+// WithPriorityHeader reads each request's priority from the header name
+// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
+// missing or bad value is normal. Use it only where clients are trusted to
+// set it.
+func WithPriorityHeader(name string) Option {
+	if name == "" {
+		name = atrion.DefaultPriorityHeader
+	}
+	return WithPriority(func(r *http.Request) atrion.Priority { return atrion.HeaderPriority(r.Header.Get(name)) })
+}
+
+// WithFilter guards only the requests for which f returns true; the others
+// pass through untracked (e.g. health checks).
+func WithFilter(f func(*http.Request) bool) Option {
+	return func(c *config) { c.filter = f }
+}
+
+// DefaultClassifier is the default Classifier: a request whose context was
+// cancelled (the client went away) is ignored, an error is a failure, a
+// 5xx status a failure, a 4xx status ignored, anything else a success.
+func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
+	return atrion.ClassifyHTTP(status, err, r.Context().Err())
+}
+
+// RejectHandler is the default response to a rejected request: 503 with a
+// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+//
+//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
+	retryAfter, body := atrion.HTTPRejection(d)
+	h := w.Header()
+	h.Set("Retry-After", retryAfter)
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(body)
+}
