@@ -36,12 +36,13 @@ type config struct {
 	timeout time.Duration
 	merge   func(local, remote atrion.PhysicsVector) atrion.PhysicsVector
 	logger  *slog.Logger
+	health  time.Duration // healthEvery; shorter in tests
 }
 
 func defaultConfig() config {
 	return config{
 		prefix: DefaultKeyPrefix, channel: DefaultChannel, ttl: DefaultTTL,
-		timeout: DefaultTimeout, merge: atrion.MergeLastWriterWins,
+		timeout: DefaultTimeout, merge: atrion.MergeLastWriterWins, health: healthEvery,
 	}
 }
 

@@ -28,7 +28,8 @@
 // Configure the client with short timeouts as well, e.g.
 // redis.Options{DialTimeout: time.Second, ReadTimeout: 500 * time.Millisecond,
 // WriteTimeout: 500 * time.Millisecond, ContextTimeoutEnabled: true}, so
-// that calls abandoned after WithTimeout do not linger.
+// that calls abandoned after WithTimeout do not linger. go-redis logs its
+// own failed dials through redis.SetLogger, which this package leaves alone.
 package atrredis
 
 import (

@@ -3,9 +3,11 @@ package atrredis_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,7 +257,8 @@ func TestPrefixesIsolateApplications(t *testing.T) {
 func TestRedisDownFailsFast(t *testing.T) {
 	c := redis.NewClient(redistest.Options(deadAddr(t)))
 	defer c.Close()
-	p := newProvider(t, c, atrredis.WithTimeout(100*time.Millisecond))
+	var logged countHandler
+	p := newProvider(t, c, atrredis.WithTimeout(100*time.Millisecond), atrredis.WithLogger(slog.New(&logged)))
 	ctx := context.Background()
 	if err := p.Subscribe(ctx, func(atrion.PhysicsVector) {}); err != nil {
 		t.Fatalf("Subscribe with Redis down: %v", err)
@@ -269,8 +272,38 @@ func TestRedisDownFailsFast(t *testing.T) {
 	if _, _, err := p.Get(ctx, "r"); err == nil {
 		t.Error("Get succeeded with Redis down")
 	}
-	waitFor(t, 2*time.Second, "subscription failures", func() bool { return p.Stats().Errors >= 4 })
+	waitFor(t, 2*time.Second, "subscription failures", func() bool { return p.Stats().Errors >= 6 })
+	if n := logged.n.Load(); n != 1 {
+		t.Errorf("%d log lines for %d errors; want one per 10 s", n, p.Stats().Errors)
+	}
 }
+
+// TestSilentSubscriptionRedialled: a server that stops answering (paused)
+// is pinged, dropped after unanswered pings and redialled once it answers.
+func TestSilentSubscriptionRedialled(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newProvider(t, srv.Client(), atrredis.WithHealthCheckForTest(30*time.Millisecond))
+	got := subscribe(t, p)
+	srv.Pause()
+	waitFor(t, 3*time.Second, "the silent subscription to be dropped", func() bool { return p.Stats().Errors > 0 })
+	srv.Resume()
+	waitFor(t, 5*time.Second, "resubscription", func() bool { return p.Stats().Reconnects > 0 })
+	if err := newProvider(t, srv.Client()).Set(context.Background(), vector("GET /after", 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "delivery after the pause", func() bool { return got.has("GET /after") })
+}
+
+// countHandler is a slog.Handler that counts records.
+type countHandler struct{ n atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestHungRedisBoundedByTimeout(t *testing.T) {
 	srv := redistest.Start(t)

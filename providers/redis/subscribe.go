@@ -78,7 +78,7 @@ func (p *Provider) receive(ctx context.Context, ps *redis.PubSub, fn func(atrion
 	subscribed := false
 	missed := 0
 	for {
-		msg, err := ps.ReceiveTimeout(ctx, healthEvery)
+		msg, err := ps.ReceiveTimeout(ctx, p.cfg.health)
 		if err != nil {
 			var ne net.Error
 			if ctx.Err() != nil || !errors.As(err, &ne) || !ne.Timeout() {
