@@ -1,0 +1,37 @@
+package atrgin_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	atrgin "github.com/atrion-go/atrion/adapters/gin"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gin-gonic/gin"
+)
+
+func ExampleMiddleware() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), atrgin.Middleware(a, atrgin.WithPriorityHeader("X-Priority")))
+	r.GET("/users/:id", func(c *gin.Context) { c.String(http.StatusOK, "user "+c.Param("id")) })
+
+	for _, path := range []string{"/users/1", "/users/2", "/nope"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Println(path, w.Code)
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// /users/1 200
+	// /users/2 200
+	// /nope 404
+	// [(unmatched) GET /users/:id atrion:overflow]
+}

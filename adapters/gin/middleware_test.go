@@ -1,0 +1,137 @@
+package atrgin_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	atrgin "github.com/atrion-go/atrion/adapters/gin"
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gin-gonic/gin"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+func suiteOptions(customReject bool) []atrgin.Option {
+	opts := []atrgin.Option{
+		atrgin.WithPriorityHeader("X-Priority"),
+		atrgin.WithFilter(func(c *gin.Context) bool { return !strings.HasPrefix(c.Request.URL.Path, "/skip/") }),
+	}
+	if customReject {
+		opts = append(opts, atrgin.WithRejectHandler(func(c *gin.Context, _ atrion.Decision) {
+			c.String(http.StatusTooManyRequests, "custom")
+		}))
+	}
+	return opts
+}
+
+// suiteEngine serves the conformance suite's routes behind mws.
+func suiteEngine(h *adaptertest.Handlers, mws ...gin.HandlerFunc) *gin.Engine {
+	r := gin.New()
+	r.Use(mws...)
+	hit := func(f gin.HandlerFunc) gin.HandlerFunc { return func(c *gin.Context) { h.Hit(); f(c) } }
+	r.GET("/users/:id", hit(func(c *gin.Context) { c.String(http.StatusOK, "user "+c.Param("id")) }))
+	r.GET("/status/:code", hit(func(c *gin.Context) {
+		code, err := strconv.Atoi(c.Param("code"))
+		if err != nil || code < 200 || code > 599 {
+			code = http.StatusBadRequest
+		}
+		c.Status(code)
+	}))
+	r.GET("/panic", hit(func(*gin.Context) { panic("handler panic") }))
+	r.GET("/block", hit(func(c *gin.Context) { h.Block(c.Request.Context()) }))
+	r.GET("/skip/:id", hit(func(c *gin.Context) { c.String(http.StatusOK, "skipped") }))
+	r.GET("/private-error", hit(func(c *gin.Context) { c.Error(errors.New("lost the database")) }))
+	return r
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, adaptertest.Server{
+		Routes: adaptertest.Routes{
+			Users: "GET /users/:id", Status: "GET /status/:code", Panic: "GET /panic", Block: "GET /block",
+		},
+		Cancels: true,
+		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
+			recovery := gin.RecoveryWithWriter(io.Discard)
+			return serve(t, suiteEngine(h, recovery, atrgin.Middleware(a, suiteOptions(customReject)...)))
+		},
+	})
+}
+
+// Placed outside gin.Recovery, the middleware sees the 500 that Recovery
+// wrote; a private error behind a 200 is a failure too.
+func TestOutsideRecoveryAndPrivateErrors(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	base := serve(t, suiteEngine(&adaptertest.Handlers{}, atrgin.Middleware(a), gin.RecoveryWithWriter(io.Discard)))
+	for _, p := range []string{"/panic", "/private-error"} {
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	for _, route := range []string{"GET /panic", "GET /private-error"} {
+		if s, _ := a.Snapshot(route); s.Totals.Failures != 1 || s.Totals.Admitted != 1 {
+			t.Errorf("%s: %+v", route, s.Totals)
+		}
+	}
+}
+
+func TestRouteIDOption(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	r := gin.New()
+	r.Use(atrgin.Middleware(a, atrgin.WithRouteID(func(c *gin.Context) string { return c.GetHeader("X-Route") })))
+	r.GET("/x", func(c *gin.Context) {})
+	base := serve(t, r)
+	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/x", nil)
+		req.Header.Set("X-Route", id)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	// empty → unmatched; over-long → the engine's overflow route
+	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+",atrion:overflow,tenant-a" {
+		t.Fatalf("routes %s", got)
+	}
+}
+
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// The admitted path adds no allocation over bare gin.
+func TestAdmittedPathAllocs(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	build := func(mws ...gin.HandlerFunc) *gin.Engine {
+		r := gin.New()
+		r.Use(mws...)
+		r.GET("/users/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+		return r
+	}
+	req := httptest.NewRequest(http.MethodGet, "/users/7", nil)
+	req.Header.Set("X-Priority", "high")
+	count := func(h http.Handler) float64 {
+		w := &discard{h: http.Header{}}
+		return testing.AllocsPerRun(500, func() { h.ServeHTTP(w, req) })
+	}
+	bare := count(build())
+	if got := count(build(atrgin.Middleware(a, atrgin.WithPriorityHeader("")))); got != bare {
+		t.Fatalf("with the middleware %v allocs, bare gin %v", got, bare)
+	}
+}

@@ -1,0 +1,109 @@
+package atrgin
+
+import (
+	"net/http"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gin-gonic/gin"
+)
+
+// config is what the Options set.
+type config struct {
+	routeID  func(*gin.Context) string
+	classify func(*gin.Context) atrion.Class
+	reject   func(*gin.Context, atrion.Decision)
+	priority func(*gin.Context) atrion.Priority
+	filter   func(*gin.Context) bool
+	ids      atrion.RouteIDs
+}
+
+// Option configures Middleware.
+type Option func(*config)
+
+func newConfig(opts []Option) *config {
+	c := &config{classify: DefaultClassifier, reject: RejectHandler}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// WithRouteID replaces the default route ID, "METHOD " + c.FullPath() (the
+// unmatched route when no route matched). An empty ID means the unmatched
+// route. IDs must come from templates, never raw paths: the engine caps the
+// routes it tracks.
+func WithRouteID(f func(*gin.Context) string) Option {
+	return func(c *config) { c.routeID = f }
+}
+
+// WithClassifier replaces DefaultClassifier; it runs after the handlers.
+// A panic is a failure whatever it says.
+func WithClassifier(f func(*gin.Context) atrion.Class) Option {
+	return func(c *config) {
+		if f != nil {
+			c.classify = f
+		}
+	}
+}
+
+// WithRejectHandler replaces RejectHandler. It must write the response;
+// Middleware aborts the chain after it.
+func WithRejectHandler(f func(*gin.Context, atrion.Decision)) Option {
+	return func(c *config) {
+		if f != nil {
+			c.reject = f
+		}
+	}
+}
+
+// WithPriority sets a request's priority for graded shedding; the default
+// is atrion.PriorityNormal for every request.
+func WithPriority(f func(*gin.Context) atrion.Priority) Option {
+	return func(c *config) { c.priority = f }
+}
+
+// WithPriorityHeader reads each request's priority from the header name
+// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
+// missing or bad value is normal. Use it only where clients are trusted to
+// set it.
+func WithPriorityHeader(name string) Option {
+	if name == "" {
+		name = atrion.DefaultPriorityHeader
+	}
+	return WithPriority(func(c *gin.Context) atrion.Priority { return atrion.HeaderPriority(c.GetHeader(name)) })
+}
+
+// WithFilter guards only the requests for which f returns true; the others
+// pass through untracked (e.g. health checks).
+func WithFilter(f func(*gin.Context) bool) Option {
+	return func(c *config) { c.filter = f }
+}
+
+// DefaultClassifier classifies a finished request: a client that went away
+// is ignored; a 5xx status is a failure and a 4xx status ignored; a
+// success status with a private error in c.Errors (c.Error(err)) is a
+// failure; anything else a success.
+func DefaultClassifier(c *gin.Context) atrion.Class {
+	class := atrion.ClassifyHTTP(c.Writer.Status(), nil, c.Request.Context().Err())
+	if class == atrion.Success {
+		for _, e := range c.Errors {
+			if e.Type&gin.ErrorTypePrivate != 0 {
+				return atrion.Failure
+			}
+		}
+	}
+	return class
+}
+
+// RejectHandler is the default response to a rejected request: 503 with a
+// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+//
+//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+func RejectHandler(c *gin.Context, d atrion.Decision) {
+	retryAfter, body := atrion.HTTPRejection(d)
+	c.Header("Retry-After", retryAfter)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusServiceUnavailable, "application/json", body)
+}
