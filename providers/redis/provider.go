@@ -58,8 +58,8 @@ type Provider struct {
 	src        string // this provider's instance ID, to skip its own messages
 	log        logLimiter
 
-	// slots bounds the calls that may still run after their deadline
-	// passed, when the client itself ignores deadlines.
+	// slots bounds the Redis calls in flight, those still running after
+	// their deadline passed (in a client that ignores deadlines) included.
 	slots chan struct{}
 
 	mu     sync.Mutex // guards closed and wg.Add against Close
@@ -82,7 +82,9 @@ var (
 // are still stuck in a client that ignores their deadlines.
 var ErrBusy = errors.New("atrredis: too many Redis calls still in flight")
 
-// maxStuck is how many timed-out calls may still run in the background.
+// maxStuck is how many calls may be in flight at once; the engine makes
+// one at a time and the subscription's resync one more, so the rest of the
+// room is for calls abandoned at their deadline.
 const maxStuck = 4
 
 // scanCount is the COUNT hint of each SCAN and the GETs per pipeline when
