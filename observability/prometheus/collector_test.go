@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // rig is an obstest.Rig with its collector.
@@ -277,5 +278,43 @@ func TestHotPathUntouched(t *testing.T) {
 	}
 	if allocs := r.HotPathAllocs(); allocs != 0 {
 		t.Errorf("Admit+Done allocates %.2f times with a collector attached", allocs)
+	}
+}
+
+// TestCollectSendsSorted checks that Collect sends each family's series in
+// the order the registry sorts them to (by label values, labels by name),
+// the order that keeps the registry's sort cheap.
+func TestCollectSendsSorted(t *testing.T) {
+	r := newRig(t)
+	r.Exercise(t, "GET /b")
+	for _, id := range []string{"GET /c", "GET /a", "POST /a", "GET /\xff"} {
+		r.Send(id, atrion.Success, obstest.NewTally())
+	}
+	ch := make(chan prometheus.Metric)
+	go func() {
+		r.c.Collect(ch)
+		close(ch)
+	}()
+	last := map[string]string{} // family → label values of its last series
+	n := 0
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		var vals []string
+		for _, lp := range pb.GetLabel() { // sorted by label name
+			vals = append(vals, lp.GetValue())
+		}
+		key := strings.Join(vals, "\x00")
+		fam := m.Desc().String()
+		if prev, ok := last[fam]; ok && prev >= key {
+			t.Errorf("%s: %q sent after %q", fam, vals, strings.Split(prev, "\x00"))
+		}
+		last[fam] = key
+		n++
+	}
+	if n < 5*23 {
+		t.Errorf("%d series, want at least %d", n, 5*23)
 	}
 }
