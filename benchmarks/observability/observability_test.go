@@ -3,6 +3,7 @@ package observability
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,30 +197,9 @@ func setupHotPath(tb testing.TB, h hotPath, ids []string) *atrion.Atrion {
 	return a
 }
 
-// BenchmarkHotPath measures Admit + Done from one goroutine on a bare
-// engine and on one with everything attached, on 1 route and on 1,000.
-func BenchmarkHotPath(b *testing.B) {
-	for _, routes := range []int{1, 1000} {
-		ids := routeIDs(routes)
-		for _, h := range hotPaths {
-			b.Run(fmt.Sprintf("routes=%d/%s", routes, h.name), func(b *testing.B) {
-				a := setupHotPath(b, h, ids)
-				b.ReportAllocs()
-				rejects := 0
-				for i := 0; b.Loop(); i++ {
-					if !admitDone(a, ids[i%len(ids)]) {
-						rejects++
-					}
-				}
-				b.ReportMetric(float64(rejects)/float64(b.N), "rejects/op")
-			})
-		}
-	}
-}
-
-// BenchmarkHotPathParallel is BenchmarkHotPath from GOMAXPROCS goroutines
-// sharing the engine.
-func BenchmarkHotPathParallel(b *testing.B) {
+// eachHotPath runs f as a sub-benchmark for 1 route and 1,000, bare and
+// attached, with the engine set up outside the timer.
+func eachHotPath(b *testing.B, f func(b *testing.B, a *atrion.Atrion, ids []string)) {
 	for _, routes := range []int{1, 1000} {
 		ids := routeIDs(routes)
 		for _, h := range hotPaths {
@@ -227,14 +207,37 @@ func BenchmarkHotPathParallel(b *testing.B) {
 				a := setupHotPath(b, h, ids)
 				b.ReportAllocs()
 				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for i := 0; pb.Next(); i++ {
-						admitDone(a, ids[i%len(ids)])
-					}
-				})
+				f(b, a, ids)
 			})
 		}
 	}
+}
+
+// BenchmarkHotPath measures Admit + Done from one goroutine on a bare
+// engine and on one with everything attached, on 1 route and on 1,000.
+func BenchmarkHotPath(b *testing.B) {
+	eachHotPath(b, func(b *testing.B, a *atrion.Atrion, ids []string) {
+		rejects := 0
+		for i := 0; b.Loop(); i++ {
+			if !admitDone(a, ids[i%len(ids)]) {
+				rejects++
+			}
+		}
+		b.ReportMetric(float64(rejects)/float64(b.N), "rejects/op")
+	})
+}
+
+// BenchmarkHotPathParallel is BenchmarkHotPath from GOMAXPROCS goroutines
+// sharing the engine, each starting at its own place among the routes.
+func BenchmarkHotPathParallel(b *testing.B) {
+	eachHotPath(b, func(b *testing.B, a *atrion.Atrion, ids []string) {
+		var goroutines atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for i := int(goroutines.Add(1)) * 7919; pb.Next(); i++ {
+				admitDone(a, ids[i%len(ids)])
+			}
+		})
+	})
 }
 
 // BenchmarkRecordDecision measures the trace adapter on a request: with no
