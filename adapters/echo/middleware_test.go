@@ -1,0 +1,172 @@
+package atrecho_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	atrecho "github.com/atrion-go/atrion/adapters/echo"
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+func suiteOptions(customReject bool) []atrecho.Option {
+	opts := []atrecho.Option{
+		atrecho.WithPriorityHeader("X-Priority"),
+		atrecho.WithSkipper(func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/skip/") }),
+	}
+	if customReject {
+		opts = append(opts, atrecho.WithRejectHandler(func(c echo.Context, _ atrion.Decision) error {
+			return c.String(http.StatusTooManyRequests, "custom")
+		}))
+	}
+	return opts
+}
+
+// suiteEcho serves the conformance suite's routes behind mws.
+func suiteEcho(h *adaptertest.Handlers, mws ...echo.MiddlewareFunc) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(mws...)
+	hit := func(f echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { h.Hit(); return f(c) } }
+	e.GET("/users/:id", hit(func(c echo.Context) error { return c.String(http.StatusOK, "user "+c.Param("id")) }))
+	e.GET("/status/:code", hit(func(c echo.Context) error {
+		code, err := strconv.Atoi(c.Param("code"))
+		if err != nil || code < 200 || code > 599 {
+			code = http.StatusBadRequest
+		}
+		if code >= 400 {
+			return echo.NewHTTPError(code) // the code comes from the returned error
+		}
+		return c.NoContent(code)
+	}))
+	e.GET("/panic", hit(func(echo.Context) error { panic("handler panic") }))
+	e.GET("/block", hit(func(c echo.Context) error { h.Block(c.Request().Context()); return nil }))
+	e.GET("/error", hit(func(echo.Context) error { return errors.New("lost the database") }))
+	e.GET("/skip/:id", hit(func(c echo.Context) error { return c.String(http.StatusOK, "skipped") }))
+	e.GET("/wrapped/:code", func(c echo.Context) error {
+		code, _ := strconv.Atoi(c.Param("code"))
+		return fmt.Errorf("calling payments: %w", echo.NewHTTPError(code))
+	})
+	e.GET("/committed", func(c echo.Context) error {
+		c.NoContent(http.StatusAccepted)
+		return errors.New("failed after the response was sent")
+	})
+	return e
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func recoverQuietly() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true})
+}
+
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, adaptertest.Server{
+		Routes: adaptertest.Routes{
+			Users: "GET /users/:id", Status: "GET /status/:code", Panic: "GET /panic", Block: "GET /block", Error: "GET /error",
+		},
+		Cancels: true,
+		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
+			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
+		},
+	})
+}
+
+// Codes come from an *echo.HTTPError anywhere in the error's chain; once
+// the response is committed, the written status counts.
+func TestErrorCodes(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	base := serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
+	for _, p := range []string{"/wrapped/404", "/wrapped/502", "/committed"} {
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if s, _ := a.Snapshot("GET /wrapped/:code"); s.Totals.Ignored != 1 || s.Totals.Failures != 1 {
+		t.Errorf("wrapped: %+v", s.Totals)
+	}
+	if s, _ := a.Snapshot("GET /committed"); s.Totals.Successes != 1 {
+		t.Errorf("committed: %+v", s.Totals)
+	}
+}
+
+// Any method on an existing path that echo answers 405, and unknown paths,
+// share the unmatched route: methods cannot grow the route table.
+func TestMethodNotAllowedIsUnmatched(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	base := serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
+	for _, m := range []string{"DELETE", "PURGE", "X-ANYTHING"} {
+		req, _ := http.NewRequest(m, base+"/users/1", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("%s: %d", m, res.StatusCode)
+		}
+	}
+	if got := a.Routes(); len(got) != 2 || got[0] != atrion.UnmatchedRoute {
+		t.Fatalf("routes %q", got)
+	}
+}
+
+func TestRouteIDOption(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	e := echo.New()
+	e.Use(atrecho.Middleware(a, atrecho.WithRouteID(func(c echo.Context) string { return c.Request().Header.Get("X-Route") })))
+	e.GET("/x", func(c echo.Context) error { return nil })
+	base := serve(t, e)
+	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/x", nil)
+		req.Header.Set("X-Route", id)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	// empty → unmatched; over-long → the engine's overflow route
+	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+",atrion:overflow,tenant-a" {
+		t.Fatalf("routes %s", got)
+	}
+}
+
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// The admitted path adds no allocation over bare echo beyond the closure
+// echo itself makes per middleware and request.
+func TestAdmittedPathAllocs(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	req := httptest.NewRequest(http.MethodGet, "/users/7", nil)
+	req.Header.Set("X-Priority", "high")
+	count := func(mws ...echo.MiddlewareFunc) float64 {
+		e := echo.New()
+		e.Use(mws...)
+		e.GET("/users/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+		w := &discard{h: http.Header{}}
+		return testing.AllocsPerRun(500, func() { e.ServeHTTP(w, req) })
+	}
+	noop := func(next echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { return next(c) } }
+	withNoop := count(noop) // echo's own cost of one middleware
+	if got := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""))); got != withNoop {
+		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v (bare %v)", got, withNoop, count())
+	}
+}
