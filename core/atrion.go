@@ -54,7 +54,7 @@ type engineCounters struct {
 	invalidInputs                       atomic.Uint64
 	observerPanics, observerDrops       atomic.Uint64
 	providerErrors, peerUpdates         atomic.Uint64
-	badPeerUpdates                      atomic.Uint64
+	badPeerUpdates, peerDrops           atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
@@ -69,6 +69,7 @@ type Stats struct {
 	ProviderErrors uint64 // failed or timed-out provider calls
 	PeerUpdates    uint64 // peers' vectors merged into local state
 	BadPeerUpdates uint64 // peers' vectors rejected as garbage
+	PeerDrops      uint64 // peers' vectors dropped because the inbound queue was full
 }
 
 // New returns an engine configured by opts. Defaults: system clock,
@@ -449,6 +450,7 @@ func (a *Atrion) Stats() Stats {
 		ProviderErrors: a.stats.providerErrors.Load(),
 		PeerUpdates:    a.stats.peerUpdates.Load(),
 		BadPeerUpdates: a.stats.badPeerUpdates.Load(),
+		PeerDrops:      a.stats.peerDrops.Load(),
 	}
 }
 

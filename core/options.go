@@ -86,5 +86,5 @@ func WithNodeID(id string) Option { return func(cfg *config) { cfg.nodeID = id }
 func WithIdleTTL(d time.Duration) Option { return func(cfg *config) { cfg.idleTTL = d } }
 
 // WithResync sets how often the engine reads peers' state back from the
-// provider in full, besides any subscription (default 10 s; clamped ≥ tick).
+// provider in full, besides any subscription (default 10 s; at least 10 ms).
 func WithResync(d time.Duration) Option { return func(cfg *config) { cfg.resync = d } }

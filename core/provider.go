@@ -13,7 +13,7 @@ type PhysicsVector struct {
 	Resistance float64
 	Mode       Mode
 	Tick       uint64    // ticks with samples the route has run on its node
-	UpdatedAt  time.Time // when the node last changed it
+	UpdatedAt  time.Time // when the route last saw new evidence (trauma, mode change, adopted peer state)
 	NodeID     string    // the node that wrote it
 }
 
@@ -53,11 +53,12 @@ type Merger interface {
 	Merge(local, remote PhysicsVector) PhysicsVector
 }
 
-// MergeLastWriterWins takes the newer of the two vectors (by update time,
-// then tick).
+// MergeLastWriterWins takes the vector with the newer evidence. A vector's
+// UpdatedAt moves only on new evidence — a trauma tick, a mode change, or
+// a peer's vector adopted — never on a quiet healthy tick, so busy healthy
+// peers cannot erase a failing node's scar. Ties keep the local vector.
 func MergeLastWriterWins(local, remote PhysicsVector) PhysicsVector {
-	if remote.UpdatedAt.After(local.UpdatedAt) ||
-		(remote.UpdatedAt.Equal(local.UpdatedAt) && remote.Tick > local.Tick) {
+	if remote.UpdatedAt.After(local.UpdatedAt) {
 		return remote
 	}
 	return local

@@ -76,7 +76,11 @@ type routeState struct {
 	rampStep    int
 	transitions uint64
 	byMode      [4][4]uint64 // transitions by from, to
-	updatedAt   int64        // engine ns of the last change (tick or merge)
+	// evidenceAt is when this route last saw new evidence: a trauma tick,
+	// a mode change, or a peer's vector adopted (at the peer's time). It is
+	// the vector's UpdatedAt, so last-writer-wins means newest evidence
+	// wins: a busy healthy peer does not erase a failing node's scar.
+	evidenceAt time.Time
 	// counter values at the last tick close, to take per-tick deltas
 	lastSeq, lastSucc, lastFail, lastIgn uint64
 	lastRej                              [numReasons]uint64
@@ -85,7 +89,7 @@ type routeState struct {
 
 func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs float64, now int64) *route {
 	r := &route{id: id, eng: e}
-	r.st = routeState{p: p, tp: tp, sloLatency: sloLatencyMs, tick: e.tick, lastEnd: now, lastData: now, updatedAt: now}
+	r.st = routeState{p: p, tp: tp, sloLatency: sloLatencyMs, tick: e.tick, lastEnd: now, lastData: now, evidenceAt: e.clock.wall(now)}
 	r.st.mode = ModeBootstrap
 	if p.bootstrap == 0 {
 		r.st.mode = ModeOperational
@@ -295,7 +299,9 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	st.momentum, st.scar, st.r = res.momentum, res.scar, res.resistance
 	st.mode = m
 	st.lastEnd = end
-	st.updatedAt = end
+	if res.trauma || prevMode != m {
+		st.evidenceAt = r.eng.clock.wall(end)
+	}
 	if data {
 		st.ticks++
 		st.lastData = end
@@ -413,6 +419,9 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 		return
 	}
 	st.scar = s
+	if merged.UpdatedAt.After(st.evidenceAt) {
+		st.evidenceAt = merged.UpdatedAt
+	}
 	st.r = resistance(st.p.baseR, st.pw, st.p.damping, st.momentum, st.scar)
 	r.publish()
 }
@@ -422,6 +431,6 @@ func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
 		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.mode, Tick: st.ticks, UpdatedAt: r.eng.clock.wall(st.updatedAt), NodeID: r.eng.nodeID,
+		Mode: st.mode, Tick: st.ticks, UpdatedAt: st.evidenceAt, NodeID: r.eng.nodeID,
 	}
 }

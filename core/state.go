@@ -34,7 +34,7 @@ const SyncTimeout = 500 * time.Millisecond
 
 func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateManager {
 	s := &stateManager{
-		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, a.tick),
+		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, 10*time.Millisecond),
 		wake: make(chan struct{}, 1), flushes: make(chan chan struct{}),
 		inbound: make(chan PhysicsVector, 4096), done: make(chan struct{}),
 		logLimit: &rateLimit{every: 10 * time.Second},
@@ -58,7 +58,7 @@ func (s *stateManager) receive(v PhysicsVector) {
 	select {
 	case s.inbound <- v:
 	default:
-		s.a.stats.badPeerUpdates.Add(1)
+		s.a.stats.peerDrops.Add(1)
 	}
 }
 

@@ -142,3 +142,36 @@ func TestPeersShareState(t *testing.T) {
 	keys, _ := shared.Keys(context.Background())
 	t.Fatalf("b never saw a's scar: %+v\nstats %+v keys %v", sb, b.Stats(), keys)
 }
+
+// TestLWWBusyHealthyPeerKeepsScar: under last-writer-wins a busy, healthy
+// peer publishing every tick must not erase a failing node's scar.
+func TestLWWBusyHealthyPeerKeepsScar(t *testing.T) {
+	shared := atrion.NewInMemoryProvider(0)
+	clkA, clkB := atrion.NewManualClock(epoch), atrion.NewManualClock(epoch)
+	mk := func(node string, clk *atrion.ManualClock) *atrion.Atrion {
+		a, err := atrion.New(atrion.WithClock(clk), atrion.WithProvider(shared), atrion.WithNodeID(node),
+			atrion.WithResync(10*time.Millisecond), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+			atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close(context.Background()) })
+		return a
+	}
+	a, b := mk("a", clkA), mk("b", clkB)
+	clkB.Advance(time.Millisecond) // b's clock runs a little ahead: its ticks are "later"
+	for range 40 {
+		a.ReportOutcome("r", atrion.Outcome{IsError: true})
+		b.ReportOutcome("r", atrion.Outcome{Latency: time.Millisecond})
+		clkA.Advance(100 * time.Millisecond)
+		clkB.Advance(100 * time.Millisecond)
+		a.Snapshot("r")
+		b.Snapshot("r")
+		b.Flush(context.Background())    // b's healthy vector is the latest write
+		time.Sleep(12 * time.Millisecond) // let a resync read it
+	}
+	s, _ := a.Snapshot("r")
+	if s.Mode != atrion.ModeCircuitOpen || s.Scar < 90 {
+		t.Fatalf("a failing node lost its scar to a healthy peer: %v S=%.1f", s.Mode, s.Scar)
+	}
+}
