@@ -23,7 +23,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:6379", "Redis address")
-	merge := flag.String("merge", "max", "merge policy: max (max-scar), gamma (γ 0.3) or lww (last writer wins)")
+	merge := flag.String("merge", "lww", "merge policy: max (max-scar), gamma (γ 0.3) or lww (last writer wins)")
 	duration := flag.Duration("duration", 6*time.Second, "how long to run")
 	flag.Parse()
 	policies := map[string]func(local, remote atrion.PhysicsVector) atrion.PhysicsVector{
