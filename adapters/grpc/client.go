@@ -1,0 +1,144 @@
+package atrgrpc
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// UnaryClientInterceptor guards unary calls to a dependency: it admits
+// each call on its method's route and, once the route sheds, fails calls
+// at once with the rejection status (codes.Unavailable by default)
+// instead of sending them to a dependency that is failing. It records the
+// outcome and latency of every call it lets through, all of its retry
+// attempts included.
+func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientInterceptor {
+	c := newConfig(opts)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		if c.skip(ctx, method) {
+			return invoker(ctx, method, req, reply, cc, callOpts...)
+		}
+		t, _, err := c.admit(a, ctx, method, "client", metadata.ValueFromOutgoingContext)
+		if err != nil {
+			return err
+		}
+		class := atrion.Failure // unless the invoker returns
+		defer func() { t.Done(class) }()
+		err = invoker(ctx, method, req, reply, cc, callOpts...)
+		class = c.outcome(ctx, err)
+		return err
+	}
+}
+
+// StreamClientInterceptor guards streams to a dependency: it admits each
+// stream when it starts and, once the route sheds, fails new streams at
+// once with the rejection status. It records each stream's final status
+// (the error that ends it, or its context ending first) and its time to
+// first response (see the package doc).
+func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClientInterceptor {
+	c := newConfig(opts)
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if c.skip(ctx, method) {
+			return streamer(ctx, desc, cc, method, callOpts...)
+		}
+		t, _, err := c.admit(a, ctx, method, "client", metadata.ValueFromOutgoingContext)
+		if err != nil {
+			return nil, err
+		}
+		w := &clientStream{a: a, c: c, ctx: ctx, t: t, serverStreams: desc.ServerStreams}
+		w.timer.start(a)
+		w.ClientStream, err = streamer(ctx, desc, cc, method, callOpts...)
+		if err != nil {
+			doneStream(a, t, c.outcome(ctx, err), &w.timer)
+			return nil, err
+		}
+		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err()) })
+		return w, nil
+	}
+}
+
+// clientStream times a client stream's first response and records the
+// stream once, when it ends.
+type clientStream struct {
+	grpc.ClientStream
+	a             *atrion.Atrion
+	c             *config
+	ctx           context.Context
+	t             atrion.Ticket
+	serverStreams bool
+	timer         streamTimer
+	ended         atomic.Bool
+	stop          func() bool // stops the context watch; set before the stream is returned
+}
+
+// finish records the stream's outcome, once, for whichever way it ended
+// first: err nil is a success.
+func (s *clientStream) finish(err error) {
+	if s.ended.CompareAndSwap(false, true) {
+		doneStream(s.a, s.t, s.c.outcome(s.ctx, err), &s.timer)
+	}
+}
+
+// end finishes the stream from the caller's goroutine and stops watching
+// its context.
+func (s *clientStream) end(err error) {
+	s.finish(err)
+	s.stop()
+}
+
+// SendMsg sends a message to the server: an input. An error other than
+// io.EOF ends the stream (io.EOF means the stream has ended and RecvMsg
+// tells the status).
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	switch {
+	case err == nil:
+		s.timer.input()
+	case err != io.EOF:
+		s.end(err)
+	}
+	return err
+}
+
+// CloseSend closes the sending direction: the last input.
+func (s *clientStream) CloseSend() error {
+	err := s.ClientStream.CloseSend()
+	s.timer.input()
+	return err
+}
+
+// Header waits for the server's header: a response. An error ends the
+// stream.
+func (s *clientStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	switch {
+	case err != nil:
+		s.end(err)
+	case md != nil:
+		s.timer.output()
+	}
+	return md, err
+}
+
+// RecvMsg receives a message from the server: a response. io.EOF ends the
+// stream with success, any other error with that error; for a stream
+// without server streaming, the one message ends it.
+func (s *clientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	switch {
+	case err == nil:
+		s.timer.output()
+		if !s.serverStreams {
+			s.end(nil)
+		}
+	case err == io.EOF:
+		s.end(nil)
+	default:
+		s.end(err)
+	}
+	return err
+}

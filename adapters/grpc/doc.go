@@ -1,0 +1,81 @@
+// Package atrgrpc guards gRPC calls with Atrion: server interceptors shed
+// load on a service's own methods, client interceptors shed calls to a
+// dependency that is failing, so that a caller fails fast instead of
+// queueing on a dead backend.
+//
+//	srv := grpc.NewServer(
+//		grpc.ChainUnaryInterceptor(atrgrpc.UnaryServerInterceptor(a)),
+//		grpc.ChainStreamInterceptor(atrgrpc.StreamServerInterceptor(a)),
+//	)
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithChainUnaryInterceptor(atrgrpc.UnaryClientInterceptor(a)),
+//		grpc.WithChainStreamInterceptor(atrgrpc.StreamClientInterceptor(a)),
+//	)
+//
+// # Routes and outcomes
+//
+// A call's route ID is its full method name ("/pkg.Service/Method"); see
+// WithRouteID to group methods. A finished call is classified from its
+// status (Classify): Unknown, DeadlineExceeded, Unimplemented, Internal,
+// Unavailable and DataLoss are failures of the service; OK is a success;
+// every other code (Canceled and the codes that blame the caller:
+// InvalidArgument, NotFound, PermissionDenied, ...) is ignored. Before the
+// classifier runs, the call's context decides two cases: a call whose
+// caller went away (context cancelled before its deadline) is ignored
+// whatever the handler returned, and a call whose deadline passed is a
+// DeadlineExceeded failure whatever the handler returned, since the caller
+// gave up on it. (A client's deadline can reach the server as a
+// cancellation a little before the server's own timer fires, so a server
+// reads a cancellation within 20 ms of the deadline as the deadline.) A handler that panics is a failure; the interceptor
+// records it and lets the panic continue to the recovery interceptor or
+// the server.
+//
+// # Streams
+//
+// A stream is admitted once, when it starts, and its outcome is its final
+// status (the handler's returned error on the server; on the client the
+// error that ends the stream, or its context ending first).
+//
+// A stream's latency is its time to first response: from the last message
+// the other side sent before that response (or the stream's start) to the
+// response. On the server the response is the handler's first SendMsg or
+// SendHeader, and the other side's messages are what RecvMsg returned
+// (io.EOF, the end of the client's messages, counts too); on the client the
+// response is the first header or message received, and the other side's
+// messages are its own SendMsg and CloseSend. So a server-streaming call
+// reads as the time to its first message, a client-streaming call as the
+// time from the client's last message to the answer, a bidirectional
+// stream as the time its first answer took, and a stream that stays open
+// for an hour after that reads no slower than one that closes at once.
+// Time spent waiting for the peer is never counted. A stream that ends
+// without a response is timed from its last input to its end. A server
+// that pushes events to subscribers (a watch) should send its headers
+// (SendHeader) once the subscription is set up, so that waiting for the
+// first event does not read as a slow response.
+//
+// # Rejection
+//
+// A rejected call ends with codes.Unavailable (WithRejectionCode:
+// ResourceExhausted or another code) and a google.rpc.RetryInfo detail
+// carrying the retry hint, jittered over [RetryAfter, 1.5 × RetryAfter)
+// so that rejected clients do not return in one wave. The server
+// interceptors also set the trailer grpc-retry-pushback-ms to that hint in
+// milliseconds (at least 1): the core's hint ranges from one tick to five
+// minutes and gRPC carries milliseconds, so it is not rounded to seconds
+// as HTTP's Retry-After is. A grpc-go client whose service config has a
+// retry policy with the rejection code among its retryable codes waits
+// that long before its next attempt instead of its own backoff (a
+// rejection is sent before the handler runs, as a trailers-only response,
+// which grpc-go requires to retry). It gives up when its deadline passes.
+//
+// The client interceptors reject locally with the same status and no
+// trailer, without touching the network; they sit outside grpc-go's retry
+// machinery, so a local rejection is not retried, and a call they admit is
+// recorded once, after all of its attempts.
+//
+// # Cost
+//
+// The unary interceptors add no allocations by default; the metadata
+// priority option copies the metadata value it reads (one small
+// allocation). A stream allocates its wrapper.
+package atrgrpc

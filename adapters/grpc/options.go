@@ -1,0 +1,180 @@
+package atrgrpc
+
+import (
+	"context"
+	"strings"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc/codes"
+)
+
+// DefaultPriorityKey is the metadata key WithPriorityMetadata reads when
+// given an empty or invalid key.
+const DefaultPriorityKey = "x-priority"
+
+// A Classifier maps the error a call ended with (nil for success) to an
+// outcome class. Classify is the default.
+type Classifier func(err error) atrion.Class
+
+// config is what the options set; the interceptors read it, never change
+// it.
+type config struct {
+	routeID     func(fullMethod string) string
+	priority    func(ctx context.Context, fullMethod string) atrion.Priority
+	priorityKey string // read from metadata when priority is nil
+	skipper     func(ctx context.Context, fullMethod string) bool
+	skipMethods map[string]struct{}
+	classify    Classifier
+	rejectCode  codes.Code
+}
+
+// Option configures an interceptor.
+type Option func(*config)
+
+func newConfig(opts []Option) *config {
+	c := &config{classify: Classify, rejectCode: codes.Unavailable}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// WithRouteID derives the route ID from the full method name, e.g. to
+// group a service's methods into one route. A nil f keeps the full method
+// name. An empty or over-long ID falls into the engine's overflow route.
+func WithRouteID(f func(fullMethod string) string) Option {
+	return func(c *config) { c.routeID = f }
+}
+
+// WithPriority sets each call's priority for graded shedding. The default
+// is atrion.PriorityNormal for every call. It replaces
+// WithPriorityMetadata; a nil f restores the default.
+func WithPriority(f func(ctx context.Context, fullMethod string) atrion.Priority) Option {
+	return func(c *config) { c.priority, c.priorityKey = f, "" }
+}
+
+// WithPriorityMetadata reads each call's priority from the metadata key
+// (on the server the incoming metadata, on the client the outgoing): a
+// name (critical, high, normal, low, bulk; any case) or a number -2..2, as
+// atrion.HeaderPriority reads it. A missing, unknown or out-of-range value,
+// or more than one value, is PriorityNormal: a bad value can neither fail
+// a call nor raise it above normal. An empty key, or one that is not a
+// valid metadata key ([0-9a-z-_.], not ending in "-bin"; any case), means
+// DefaultPriorityKey. It replaces WithPriority.
+//
+// Metadata is set by the caller: on a server, enable this only where the
+// callers are trusted, since a call claiming "critical" is shed only by
+// an open circuit.
+func WithPriorityMetadata(key string) Option {
+	key = strings.ToLower(strings.TrimSpace(key))
+	if !validKey(key) {
+		key = DefaultPriorityKey
+	}
+	return func(c *config) { c.priority, c.priorityKey = nil, key }
+}
+
+// validKey reports whether k is a valid lowercase ASCII metadata key for a
+// text value (gRPC over HTTP/2: [0-9a-z-_.], "-bin" marks binary values,
+// "grpc-" is reserved).
+func validKey(k string) bool {
+	if k == "" || len(k) > 64 || strings.HasSuffix(k, "-bin") || strings.HasPrefix(k, "grpc-") {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		b := k[i]
+		if !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// WithSkipper skips calls for which f returns true: they pass through
+// unguarded, neither admitted nor recorded. It combines with
+// WithSkipMethods (either one skips).
+func WithSkipper(f func(ctx context.Context, fullMethod string) bool) Option {
+	return func(c *config) { c.skipper = f }
+}
+
+// WithSkipMethods skips the named full methods (e.g.
+// "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"): they
+// pass through unguarded, neither admitted nor recorded. Repeated options
+// add to the set.
+func WithSkipMethods(fullMethods ...string) Option {
+	return func(c *config) {
+		if c.skipMethods == nil {
+			c.skipMethods = make(map[string]struct{}, len(fullMethods))
+		}
+		for _, m := range fullMethods {
+			c.skipMethods[m] = struct{}{}
+		}
+	}
+}
+
+// WithClassifier sets how a finished call's error is classified; nil
+// restores Classify. The context rules come first (see the package doc):
+// a call whose caller went away is ignored and a call past its deadline is
+// classified as a DeadlineExceeded status, whatever the classifier would
+// say of the handler's error.
+func WithClassifier(f Classifier) Option {
+	return func(c *config) {
+		if f == nil {
+			f = Classify
+		}
+		c.classify = f
+	}
+}
+
+// WithRejectionCode sets the status code of a rejected call:
+// codes.Unavailable (the default) or codes.ResourceExhausted, or any other
+// code that the clients' retry policies treat as retryable. codes.OK and
+// unknown codes are replaced by codes.Unavailable, since a rejection must
+// never read as a success.
+func WithRejectionCode(code codes.Code) Option {
+	if code == codes.OK || code > codes.Unauthenticated {
+		code = codes.Unavailable
+	}
+	return func(c *config) { c.rejectCode = code }
+}
+
+// skip reports whether the call passes through unguarded.
+func (c *config) skip(ctx context.Context, fullMethod string) bool {
+	if c.skipMethods != nil {
+		if _, ok := c.skipMethods[fullMethod]; ok {
+			return true
+		}
+	}
+	return c.skipper != nil && c.skipper(ctx, fullMethod)
+}
+
+// route returns the call's route ID.
+func (c *config) route(fullMethod string) string {
+	if c.routeID != nil {
+		return c.routeID(fullMethod)
+	}
+	return fullMethod
+}
+
+// callPriority returns the call's priority; md reads a metadata value
+// from the side's metadata (incoming on servers, outgoing on clients).
+func (c *config) callPriority(ctx context.Context, fullMethod string, md func(context.Context, string) []string) atrion.Priority {
+	switch {
+	case c.priority != nil:
+		return c.priority(ctx, fullMethod)
+	case c.priorityKey != "":
+		return metadataPriority(md(ctx, c.priorityKey))
+	default:
+		return atrion.PriorityNormal
+	}
+}
+
+// metadataPriority reads a priority from a metadata key's values: exactly
+// one value, read by atrion.HeaderPriority; anything else is normal.
+func metadataPriority(vs []string) atrion.Priority {
+	if len(vs) != 1 {
+		return atrion.PriorityNormal
+	}
+	return atrion.HeaderPriority(vs[0])
+}

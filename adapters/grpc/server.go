@@ -1,0 +1,87 @@
+package atrgrpc
+
+import (
+	"context"
+	"io"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// UnaryServerInterceptor guards a server's unary methods: it admits each
+// call on its method's route, rejects it (with a retry pushback trailer)
+// when the route sheds, and records the outcome and latency of every
+// admitted call.
+func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerInterceptor {
+	c := newConfig(opts)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if c.skip(ctx, info.FullMethod) {
+			return handler(ctx, req)
+		}
+		t, retry, err := c.admit(a, ctx, info.FullMethod, "server", metadata.ValueFromIncomingContext)
+		if err != nil {
+			_ = grpc.SetTrailer(ctx, pushback(retry)) // fails only outside a server call
+			return nil, err
+		}
+		class := atrion.Failure // unless the handler returns: a panic is a failure
+		defer func() { t.Done(class) }()
+		resp, err := handler(ctx, req)
+		class = c.outcome(ctx, err)
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor guards a server's streaming methods: it admits
+// each stream when it starts, rejects it (with a retry pushback trailer)
+// when the route sheds, and records the final status and the stream's
+// time to first response (see the package doc).
+func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServerInterceptor {
+	c := newConfig(opts)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		if c.skip(ctx, info.FullMethod) {
+			return handler(srv, ss)
+		}
+		t, retry, err := c.admit(a, ctx, info.FullMethod, "server", metadata.ValueFromIncomingContext)
+		if err != nil {
+			ss.SetTrailer(pushback(retry))
+			return err
+		}
+		w := &serverStream{ServerStream: ss}
+		w.timer.start(a)
+		class := atrion.Failure // unless the handler returns: a panic is a failure
+		defer func() { doneStream(a, t, class, &w.timer) }()
+		err = handler(srv, w)
+		class = c.outcome(ctx, err)
+		return err
+	}
+}
+
+// serverStream times a server stream's first response.
+type serverStream struct {
+	grpc.ServerStream
+	timer streamTimer
+}
+
+// RecvMsg receives a message from the client; a message, or the end of
+// the client's messages, is an input.
+func (s *serverStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil || err == io.EOF {
+		s.timer.input()
+	}
+	return err
+}
+
+// SendMsg sends a message to the client: a response.
+func (s *serverStream) SendMsg(m any) error {
+	s.timer.output()
+	return s.ServerStream.SendMsg(m)
+}
+
+// SendHeader sends the header to the client: a response.
+func (s *serverStream) SendHeader(md metadata.MD) error {
+	s.timer.output()
+	return s.ServerStream.SendHeader(md)
+}
