@@ -59,13 +59,14 @@ function makeCard(route) {
   const dl = el("dl", "metrics");
   c.scar = metric(dl, "scar S");
   c.momentum = metric(dl, "momentum M");
-  c.pos = metric(dl, "‖P⁺‖ (lat / err / sat)");
+  c.pos = metric(dl, "‖P⁺‖");
   c.adm = metric(dl, "admitted /s");
   c.shed = metric(dl, "shed /s");
   c.fail = metric(dl, "failed /s");
-  c.tuner = metric(dl, "tuner μ ± σ (n)");
-  c.tpts = metric(dl, "tuner break / recovery");
-  c.totals = metric(dl, "totals adm / shed");
+  c.pressure = metric(dl, "pressure: latency / error / saturation");
+  c.tuner = metric(dl, "AutoTuner");
+  c.totals = metric(dl, "totals");
+  for (const dd of [c.pressure, c.tuner, c.totals]) dd.parentElement.className = "wide";
   c.shed.className = "shed";
   c.fail.className = "fail";
   c.root.append(head, rl, c.svg, dl);
@@ -154,14 +155,15 @@ function render(st) {
     c.points.textContent = `break ${fmt(r.break, 1)} · recovery ${fmt(r.recovery, 1)}`;
     c.scar.textContent = fmt(r.scar);
     c.momentum.textContent = fmt(r.momentum, 3);
-    c.pos.textContent = `${fmt(r.posNorm)} (${r.pressure.map((p) => fmt(p)).join(" / ")})`;
+    c.pos.textContent = fmt(r.posNorm);
+    c.pressure.textContent = r.pressure.map((p) => fmt(p)).join(" / ");
     c.adm.textContent = rate(r.rates.admitted);
     c.shed.textContent = rate(r.rates.shed);
     c.fail.textContent = rate(r.rates.failed);
     const t = r.tuner;
-    c.tuner.textContent = `${fmt(t.mean)} ± ${fmt(t.stddev)} (${t.samples})`;
-    c.tpts.textContent = `${fmt(t.break, 1)} / ${fmt(t.recovery, 1)} ${t.enforced ? "enforced" : "learning"}`;
-    c.totals.textContent = `${r.totals.admitted} / ${r.totals.shed}`;
+    c.tuner.textContent = `μ ${fmt(t.mean)} ± σ ${fmt(t.stddev)} over ${t.samples} healthy ticks · ` +
+      `break ${fmt(t.break, 1)} / recovery ${fmt(t.recovery, 1)} · ${t.enforced ? "enforced" : "advisory"}`;
+    c.totals.textContent = `${r.totals.admitted} admitted · ${r.totals.shed} shed · ${r.totals.failures} failed · ${r.ticks} ticks`;
     drawSpark(c, pts, r.break, r.recovery);
   }
   for (const [route, c] of cards) {

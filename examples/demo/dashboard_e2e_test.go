@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+const recoRoute = "GET /api/recommendations"
+
+// TestDashboardInChromium runs the demo's world with healthy traffic, opens
+// the dashboard in headless Chromium, breaks the recommendations
+// dependency and checks that the page shows the route's open circuit
+// within two seconds of the engine opening it. It saves a screenshot in
+// the test's artifact directory (go test -artifacts), and to
+// $DASHBOARD_PNG when set:
+//
+//	DASHBOARD_PNG=$PWD/../../docs/img/dashboard.png go test -run Chromium .
+func TestDashboardInChromium(t *testing.T) {
+	b := startChromium(t)
+	w := startTestWorld(t)
+
+	waitEngine(t, w.a, 15*time.Second, func() bool {
+		n := 0
+		for _, s := range w.a.Snapshots() {
+			if s.Route != atrion.OverflowRoute && s.Mode == atrion.ModeOperational {
+				n++
+			}
+		}
+		return n == len(kinds)
+	})
+	if _, err := b.page.call("Page.navigate", map[string]any{"url": w.dashURL + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := b.waitPage(ctx, `document.querySelectorAll("article.route").length === 3 &&
+		document.getElementById("status").textContent === "live" &&
+		document.querySelector("article.route svg path.r") !== null &&
+		document.title.startsWith("Atrion demo")`, 15*time.Second); err != nil {
+		t.Fatalf("the page did not render: %v", err)
+	}
+	time.Sleep(3 * time.Second) // some healthy history on the charts
+
+	w.faults.set(1, 0) // every recommendation call fails
+	var opened time.Time
+	waitEngine(t, w.a, 15*time.Second, func() bool {
+		s, _ := w.a.Snapshot(recoRoute)
+		opened = time.Now()
+		return s.Mode == atrion.ModeCircuitOpen
+	})
+	shown := `(() => { const c = document.querySelector('article.route[data-route="` + recoRoute + `"]');
+		return c !== null && c.dataset.mode === "CIRCUIT_OPEN" && c.querySelector(".mode").textContent === "CIRCUIT_OPEN"; })()`
+	if _, err := b.waitPage(ctx, shown, 2*time.Second-time.Since(opened)); err != nil {
+		t.Fatalf("CIRCUIT_OPEN not shown within 2 s of the trip: %v", err)
+	}
+	t.Logf("CIRCUIT_OPEN shown %v after the engine opened the circuit", time.Since(opened).Round(time.Millisecond))
+	var listed bool
+	if err := b.eval(`[...document.querySelectorAll("#transitions td")].some(td => td.textContent === "CIRCUIT_OPEN")`, &listed); err != nil || !listed {
+		t.Errorf("transition not listed (%v)", err)
+	}
+
+	time.Sleep(time.Second) // let the chart show the climb
+	saveScreenshot(t, b)
+}
+
+// startTestWorld starts the demo's servers with a steady healthy load on
+// the protected front only.
+func startTestWorld(t *testing.T) *world {
+	t.Helper()
+	w, err := startWorld(config{addr: "127.0.0.1:0", addrSet: true, scale: 1, duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w.load.sides = w.sides[:1]
+	w.load.workers = 32
+	w.load.setRate(120)
+	go func() {
+		defer close(done)
+		w.load.run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = w.close(context.Background())
+	})
+	return w
+}
+
+// waitEngine polls cond every 5 ms for up to limit.
+func waitEngine(t *testing.T, a *atrion.Atrion, limit time.Duration, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	var modes []string
+	for _, s := range a.Snapshots() {
+		modes = append(modes, s.Route+"="+s.Mode.String())
+	}
+	t.Fatalf("engine condition not met within %v: %v", limit, modes)
+}
+
+func saveScreenshot(t *testing.T, b *browser) {
+	t.Helper()
+	if _, err := b.page.call("Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.page.call("Page.captureScreenshot", map[string]any{"format": "png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shot struct{ Data string }
+	if err := json.Unmarshal(res, &shot); err != nil {
+		t.Fatal(err)
+	}
+	png, err := base64.StdEncoding.DecodeString(shot.Data)
+	if err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
+		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
+	}
+	paths := []string{filepath.Join(t.ArtifactDir(), "dashboard.png")}
+	if p := os.Getenv("DASHBOARD_PNG"); p != "" {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+}
