@@ -25,7 +25,7 @@ bench:
 
 ## demo: a small program on the core that trips a route and heals it
 demo:
-	cd examples/coredemo && $(GO) run .
+	cd examples/demo && $(GO) run .
 
 fmt:
 	gofmt -w .
