@@ -25,30 +25,11 @@ import (
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
+	g := &cfg.Guard
+	g.A = a
+	g.Template = template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if cfg.skipper(c) {
-				return next(c)
-			}
-			p := atrion.PriorityNormal
-			if cfg.priority != nil {
-				p = cfg.priority(c)
-			}
-			t, d := a.Admit(cfg.route(c), p)
-			if !d.Allowed {
-				return cfg.reject(c, d)
-			}
-			served := false
-			defer func() {
-				if !served { // the handler panicked: a failure; the panic goes on
-					t.Done(atrion.Failure)
-				}
-			}()
-			err := next(c)
-			served = true
-			t.Done(cfg.classify(c, err))
-			return err
-		}
+		return func(c echo.Context) error { return g.Serve(c, next) }
 	}
 }
 
@@ -58,15 +39,11 @@ var (
 	methodNotAllowed = reflect.ValueOf(echo.MethodNotAllowedHandler).Pointer()
 )
 
-func (cfg *config) route(c echo.Context) string {
-	if cfg.routeID != nil {
-		if id := cfg.routeID(c); id != "" {
-			return id
-		}
-		return atrion.UnmatchedRoute
-	}
+// template is the matched route's template; "" for echo's 404 and 405
+// handlers, whose c.Path() is only the nearest node of the tree.
+func template(c echo.Context) (method, path string) {
 	if h := reflect.ValueOf(c.Handler()).Pointer(); h == notFound || h == methodNotAllowed {
-		return atrion.UnmatchedRoute
+		return c.Request().Method, ""
 	}
-	return cfg.ids.ID(c.Request().Method, c.Path())
+	return c.Request().Method, c.Path()
 }

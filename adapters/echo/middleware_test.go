@@ -154,6 +154,7 @@ func (d *discard) WriteHeader(int)             {}
 // The admitted path adds no allocation over bare echo beyond the closure
 // echo itself makes per middleware and request.
 func TestAdmittedPathAllocs(t *testing.T) {
+	adaptertest.SkipAllocsUnderRace(t)
 	a, _ := adaptertest.Engine(t)
 	req := httptest.NewRequest(http.MethodGet, "/users/7", nil)
 	req.Header.Set("X-Priority", "high")

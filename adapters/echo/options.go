@@ -3,25 +3,19 @@ package atrecho
 import (
 	"net/http"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v4"
 )
 
 // config is what the Options set.
-type config struct {
-	routeID  func(echo.Context) string
-	classify func(echo.Context, error) atrion.Class
-	reject   func(echo.Context, atrion.Decision) error
-	priority func(echo.Context) atrion.Priority
-	skipper  func(echo.Context) bool
-	ids      atrion.RouteIDs
-}
+type config struct{ guard.Guard[echo.Context] }
 
 // Option configures Middleware.
 type Option func(*config)
 
 func newConfig(opts []Option) *config {
-	c := &config{classify: DefaultClassifier, reject: RejectHandler, skipper: func(echo.Context) bool { return false }}
+	c := &config{guard.Guard[echo.Context]{Classify: DefaultClassifier, Reject: RejectHandler}}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -35,7 +29,7 @@ func newConfig(opts []Option) *config {
 // route. IDs must come from templates, never raw paths: the engine caps the
 // routes it tracks.
 func WithRouteID(f func(echo.Context) string) Option {
-	return func(c *config) { c.routeID = f }
+	return func(c *config) { c.RouteID = f }
 }
 
 // WithClassifier replaces DefaultClassifier. It runs after the handler,
@@ -44,7 +38,7 @@ func WithRouteID(f func(echo.Context) string) Option {
 func WithClassifier(f func(c echo.Context, err error) atrion.Class) Option {
 	return func(c *config) {
 		if f != nil {
-			c.classify = f
+			c.Classify = f
 		}
 	}
 }
@@ -54,7 +48,7 @@ func WithClassifier(f func(c echo.Context, err error) atrion.Class) Option {
 func WithRejectHandler(f func(echo.Context, atrion.Decision) error) Option {
 	return func(c *config) {
 		if f != nil {
-			c.reject = f
+			c.Reject = f
 		}
 	}
 }
@@ -62,7 +56,7 @@ func WithRejectHandler(f func(echo.Context, atrion.Decision) error) Option {
 // WithPriority sets a request's priority for graded shedding; the default
 // is atrion.PriorityNormal for every request.
 func WithPriority(f func(echo.Context) atrion.Priority) Option {
-	return func(c *config) { c.priority = f }
+	return func(c *config) { c.Priority = f }
 }
 
 // WithPriorityHeader reads each request's priority from the header name
@@ -83,7 +77,7 @@ func WithPriorityHeader(name string) Option {
 func WithSkipper(s func(c echo.Context) bool) Option {
 	return func(c *config) {
 		if s != nil {
-			c.skipper = s
+			c.Skip = s
 		}
 	}
 }

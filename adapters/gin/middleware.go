@@ -21,39 +21,23 @@ import (
 // gin.Recovery or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	cfg := newConfig(opts)
-	return func(c *gin.Context) {
-		if cfg.filter != nil && !cfg.filter(c) {
-			c.Next()
-			return
-		}
-		p := atrion.PriorityNormal
-		if cfg.priority != nil {
-			p = cfg.priority(c)
-		}
-		t, d := a.Admit(cfg.route(c), p)
-		if !d.Allowed {
-			cfg.reject(c, d)
-			c.Abort()
-			return
-		}
-		served := false
-		defer func() {
-			if !served { // a handler panicked: a failure; the panic goes on
-				t.Done(atrion.Failure)
-			}
-		}()
-		c.Next()
-		served = true
-		t.Done(cfg.classify(c))
+	g := &cfg.Guard
+	g.A = a
+	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
+	g.Classify = func(c *gin.Context, _ error) atrion.Class { return cfg.classify(c) }
+	g.Reject = func(c *gin.Context, d atrion.Decision) error {
+		cfg.reject(c, d)
+		c.Abort()
+		return nil
 	}
+	if filter := cfg.filter; filter != nil {
+		g.Skip = func(c *gin.Context) bool { return !filter(c) }
+	}
+	return func(c *gin.Context) { g.Serve(c, next) }
 }
 
-func (cfg *config) route(c *gin.Context) string {
-	if cfg.routeID != nil {
-		if id := cfg.routeID(c); id != "" {
-			return id
-		}
-		return atrion.UnmatchedRoute
-	}
-	return cfg.ids.ID(c.Request.Method, c.FullPath())
+// next runs the rest of gin's chain; errors travel in c.Errors.
+func next(c *gin.Context) error {
+	c.Next()
+	return nil
 }

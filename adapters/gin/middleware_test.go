@@ -117,6 +117,7 @@ func (d *discard) WriteHeader(int)             {}
 
 // The admitted path adds no allocation over bare gin.
 func TestAdmittedPathAllocs(t *testing.T) {
+	adaptertest.SkipAllocsUnderRace(t)
 	a, _ := adaptertest.Engine(t)
 	build := func(mws ...gin.HandlerFunc) *gin.Engine {
 		r := gin.New()

@@ -3,18 +3,17 @@ package atrgin
 import (
 	"net/http"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
 
 // config is what the Options set.
 type config struct {
-	routeID  func(*gin.Context) string
+	guard.Guard[*gin.Context]
 	classify func(*gin.Context) atrion.Class
 	reject   func(*gin.Context, atrion.Decision)
-	priority func(*gin.Context) atrion.Priority
 	filter   func(*gin.Context) bool
-	ids      atrion.RouteIDs
 }
 
 // Option configures Middleware.
@@ -35,7 +34,7 @@ func newConfig(opts []Option) *config {
 // route. IDs must come from templates, never raw paths: the engine caps the
 // routes it tracks.
 func WithRouteID(f func(*gin.Context) string) Option {
-	return func(c *config) { c.routeID = f }
+	return func(c *config) { c.RouteID = f }
 }
 
 // WithClassifier replaces DefaultClassifier; it runs after the handlers.
@@ -61,7 +60,7 @@ func WithRejectHandler(f func(*gin.Context, atrion.Decision)) Option {
 // WithPriority sets a request's priority for graded shedding; the default
 // is atrion.PriorityNormal for every request.
 func WithPriority(f func(*gin.Context) atrion.Priority) Option {
-	return func(c *config) { c.priority = f }
+	return func(c *config) { c.Priority = f }
 }
 
 // WithPriorityHeader reads each request's priority from the header name

@@ -377,3 +377,12 @@ func testHealing(t *testing.T, s Server) {
 	}
 	r.expect("/status/200", "", http.StatusOK)
 }
+
+// SkipAllocsUnderRace skips an allocation count under the race detector,
+// where sync.Pool (which the frameworks and atrhttp use) drops items at
+// random and so allocates at random.
+func SkipAllocsUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+}

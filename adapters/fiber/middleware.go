@@ -1,0 +1,41 @@
+// Package atrfiber guards fiber (v2) applications with Atrion:
+//
+//	app := fiber.New()
+//	app.Use(atrfiber.New(a))
+//
+// Route IDs read "METHOD template", e.g. "GET /users/:id", never the raw
+// path; requests that no route will serve share one route,
+// atrion.UnmatchedRoute.
+//
+// In a global app.Use middleware fiber knows the route only after
+// c.Next(), too late to shed, so the middleware finds the template before
+// the handler runs from the app's registered routes, as fiber's router
+// would: the first route of the request's method, in registration order,
+// that matches. It rebuilds its table when routes are added. Templates
+// with constraints (":id<int>") or several parameters in one segment
+// (":from-:to") are matched through fiber.RoutePatternMatch, which
+// allocates; everything else is matched without allocating. The same
+// middleware also works per route: app.Get("/users/:id", atrfiber.New(a), h).
+package atrfiber
+
+import (
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gofiber/fiber/v2"
+)
+
+// New returns fiber middleware that guards every request with a. It
+// derives the route ID, asks a.Admit, rejects with RejectHandler (503,
+// jittered Retry-After, JSON body) when the route sheds, and otherwise
+// calls the next handlers, times them and records their outcome from the
+// returned error or the response status (DefaultClassifier; a panic is a
+// failure and goes on unchanged, to fiber's recover middleware).
+func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
+	cfg := newConfig(opts)
+	g := &cfg.Guard
+	g.A = a
+	g.Template = func(c *fiber.Ctx) (string, string) {
+		method := c.Method()
+		return method, cfg.routes.get(c.App()).find(method, c.Path())
+	}
+	return func(c *fiber.Ctx) error { return g.Serve(c, (*fiber.Ctx).Next) }
+}

@@ -1,0 +1,103 @@
+package atrfiber
+
+import (
+	"github.com/atrion-go/atrion/adapters/internal/guard"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gofiber/fiber/v2"
+)
+
+// config is what the Options set.
+type config struct {
+	guard.Guard[*fiber.Ctx]
+	routes resolvers
+}
+
+// Option configures New.
+type Option func(*config)
+
+func newConfig(opts []Option) *config {
+	c := &config{Guard: guard.Guard[*fiber.Ctx]{Classify: DefaultClassifier, Reject: RejectHandler}}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// WithRouteID replaces the default route ID, "METHOD template" of the
+// route that will serve the request (the unmatched route when none will).
+// An empty ID means the unmatched route. IDs must come from templates,
+// never raw paths: the engine caps the routes it tracks.
+func WithRouteID(f func(*fiber.Ctx) string) Option {
+	return func(c *config) { c.RouteID = f }
+}
+
+// WithClassifier replaces DefaultClassifier. It runs after the handler,
+// with the error the chain returned (before the app's ErrorHandler turns
+// it into a response). A panic is a failure whatever it says.
+func WithClassifier(f func(c *fiber.Ctx, err error) atrion.Class) Option {
+	return func(c *config) {
+		if f != nil {
+			c.Classify = f
+		}
+	}
+}
+
+// WithRejectHandler replaces RejectHandler. The middleware returns its
+// error and does not call the handler.
+func WithRejectHandler(f func(*fiber.Ctx, atrion.Decision) error) Option {
+	return func(c *config) {
+		if f != nil {
+			c.Reject = f
+		}
+	}
+}
+
+// WithPriority sets a request's priority for graded shedding; the default
+// is atrion.PriorityNormal for every request.
+func WithPriority(f func(*fiber.Ctx) atrion.Priority) Option {
+	return func(c *config) { c.Priority = f }
+}
+
+// WithPriorityHeader reads each request's priority from the header name
+// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
+// missing or bad value is normal. Use it only where clients are trusted to
+// set it.
+func WithPriorityHeader(name string) Option {
+	if name == "" {
+		name = atrion.DefaultPriorityHeader
+	}
+	return WithPriority(func(c *fiber.Ctx) atrion.Priority { return atrion.HeaderPriority(c.Get(name)) })
+}
+
+// WithNext skips the requests for which next returns true, as the Next
+// field of fiber's own middleware configs: they pass through untracked.
+func WithNext(next func(*fiber.Ctx) bool) Option {
+	return func(c *config) { c.Skip = next }
+}
+
+// DefaultClassifier classifies a finished request. Its status is the code
+// of the *fiber.Error in err's chain, 500 for any other error, or the
+// response's status when err is nil. 5xx is a failure, 4xx (499 for a
+// client that went away: fasthttp does not report it) ignored, anything
+// else a success.
+func DefaultClassifier(c *fiber.Ctx, err error) atrion.Class {
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = atrion.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+	}
+	return atrion.ClassifyHTTP(status, nil, nil)
+}
+
+// RejectHandler is the default response to a rejected request: 503 with a
+// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+//
+//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+func RejectHandler(c *fiber.Ctx, d atrion.Decision) error {
+	retryAfter, body := atrion.HTTPRejection(d)
+	c.Set(fiber.HeaderRetryAfter, retryAfter)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(fiber.StatusServiceUnavailable).Send(body)
+}

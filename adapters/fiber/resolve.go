@@ -1,0 +1,310 @@
+package atrfiber
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// In a global app.Use middleware fiber knows the matched route only after
+// c.Next(), too late to shed. So the middleware finds the route template
+// itself, before the handler runs, from the app's routes (app.GetRoutes):
+// per method, in registration order, the first route that matches wins, as
+// in fiber's router. Templates made of static segments, whole-segment
+// parameters (":id"), an optional last parameter (":id?") and a last
+// wildcard ("*" or "+") are matched here without allocating, honouring
+// CaseSensitive and StrictRouting; any other template (constraints,
+// several parameters in one segment, escapes) is matched with
+// fiber.RoutePatternMatch, which allocates.
+
+// maxBucketKey bounds the first segments used as bucket keys, so that a
+// lookup can lower-case one into a stack buffer.
+const maxBucketKey = 64
+
+// tail is what a template may end with after its whole segments.
+type tail uint8
+
+const (
+	tailNone     tail = iota
+	tailOptional      // ":id?": an optional last segment
+	tailStar          // "*": anything, even nothing
+	tailPlus          // "+": at least one character
+)
+
+// template is one route, compiled.
+type template struct {
+	path    string   // the route's template, fiber's Route.Path
+	segs    []string // whole segments; "" is a parameter
+	tail    tail
+	root    bool   // matches "/" only
+	static  string // a template without parameters: matches this path only
+	complex bool   // matched with fiber.RoutePatternMatch
+	first   string
+	dynamic bool // its first segment is not static: it belongs in every bucket
+}
+
+// methodTable is one method's routes.
+type methodTable struct {
+	buckets map[string][]*template // by static first segment, dynamic routes merged in order
+	dynamic []*template            // the dynamic routes alone, for any other first segment
+}
+
+// resolver finds templates for one app.
+type resolver struct {
+	app      *fiber.App
+	handlers uint32 // app.HandlersCount() when built: routes added later force a rebuild
+	fold     bool   // !CaseSensitive
+	strict   bool
+	cfg      fiber.Config
+	methods  map[string]*methodTable
+}
+
+// resolvers caches the resolver of the app a middleware serves.
+type resolvers struct {
+	cur atomic.Pointer[resolver]
+	mu  sync.Mutex
+}
+
+func (rs *resolvers) get(app *fiber.App) *resolver {
+	if r := rs.cur.Load(); r != nil && r.app == app && r.handlers == app.HandlersCount() {
+		return r
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if r := rs.cur.Load(); r != nil && r.app == app && r.handlers == app.HandlersCount() {
+		return r
+	}
+	r := newResolver(app)
+	rs.cur.Store(r)
+	return r
+}
+
+func newResolver(app *fiber.App) *resolver {
+	cfg := app.Config()
+	r := &resolver{app: app, handlers: app.HandlersCount(), fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, cfg: cfg, methods: map[string]*methodTable{}}
+	byMethod := map[string][]*template{}
+	var order []string
+	for _, rt := range app.GetRoutes(true) { // true: without app.Use routes
+		if _, ok := byMethod[rt.Method]; !ok {
+			order = append(order, rt.Method)
+		}
+		byMethod[rt.Method] = append(byMethod[rt.Method], r.compile(rt.Path))
+	}
+	for _, m := range order {
+		r.methods[m] = newMethodTable(byMethod[m])
+	}
+	return r
+}
+
+func newMethodTable(ts []*template) *methodTable {
+	mt := &methodTable{buckets: map[string][]*template{}}
+	for _, t := range ts {
+		if t.dynamic {
+			mt.dynamic = append(mt.dynamic, t)
+		} else if _, ok := mt.buckets[t.first]; !ok {
+			mt.buckets[t.first] = nil
+		}
+	}
+	for key := range mt.buckets {
+		for _, t := range ts { // registration order
+			if t.dynamic || t.first == key {
+				mt.buckets[key] = append(mt.buckets[key], t)
+			}
+		}
+	}
+	return mt
+}
+
+// compile reads a template the way fiber registers it: a leading slash,
+// lower-cased unless CaseSensitive, trailing slashes dropped unless
+// StrictRouting.
+func (r *resolver) compile(path string) *template {
+	t := &template{path: path, dynamic: true}
+	p := path
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	if r.fold {
+		p = toLowerASCII(p)
+	}
+	if !r.strict && len(p) > 1 {
+		p = strings.TrimRight(p, "/")
+	}
+	if p == "/" {
+		t.root, t.dynamic = true, false
+		return t
+	}
+	// bucket by a static first segment, complex templates too, so that
+	// they are tried only for paths that can match them
+	first, _, _ := strings.Cut(p[1:], "/")
+	if first != "" && len(first) <= maxBucketKey && !strings.ContainsAny(first, `:*+?\<>()`) {
+		t.first, t.dynamic = first, false
+	}
+	if !strings.ContainsAny(p, `:*+?\<>()`) {
+		t.static = p
+		return t
+	}
+	if strings.ContainsAny(p, `\<>()`) {
+		t.complex = true
+		return t
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch {
+		case last && s == "*":
+			t.tail = tailStar
+		case last && s == "+":
+			t.tail = tailPlus
+		case last && len(s) > 2 && s[0] == ':' && s[len(s)-1] == '?' && isParamName(s[1:len(s)-1]):
+			t.tail = tailOptional
+		case len(s) > 1 && s[0] == ':' && isParamName(s[1:]):
+			t.segs = append(t.segs, "")
+		case s != "" && !strings.ContainsAny(s, ":*+?"):
+			t.segs = append(t.segs, s)
+		default:
+			t.complex = true
+			return t
+		}
+	}
+	return t
+}
+
+// isParamName reports whether s is a plain parameter name: fiber ends
+// names at delimiters ('-', '.') and marks constraints with '<', which
+// this matcher leaves to fiber.
+func isParamName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// find returns the template of the first route of method that matches
+// path (c.Path()), or "" when none does.
+func (r *resolver) find(method, path string) string {
+	mt := r.methods[method]
+	if mt == nil {
+		return ""
+	}
+	if path == "" {
+		path = "/"
+	}
+	if !r.strict && len(path) > 1 {
+		path = strings.TrimRight(path, "/")
+	}
+	list := mt.dynamic
+	if len(mt.buckets) > 0 && path != "" { // "//" trims to ""
+		first := path[1:]
+		if i := strings.IndexByte(first, '/'); i >= 0 {
+			first = first[:i]
+		}
+		if b, ok := mt.bucket(first, r.fold); ok {
+			list = b
+		}
+	}
+	for _, t := range list {
+		if r.match(t, path) {
+			return t.path
+		}
+	}
+	return ""
+}
+
+func (r *resolver) match(t *template, path string) bool {
+	switch {
+	case t.root:
+		return path == "/"
+	case t.static != "":
+		return r.equal(path, t.static)
+	case t.complex:
+		return fiber.RoutePatternMatch(path, t.path, r.cfg)
+	}
+	rest := path
+	for _, lit := range t.segs {
+		if rest == "" || rest[0] != '/' {
+			return false
+		}
+		rest = rest[1:]
+		n := strings.IndexByte(rest, '/')
+		if n < 0 {
+			n = len(rest)
+		}
+		seg := rest[:n]
+		rest = rest[n:]
+		if lit == "" { // a parameter: one segment, not empty
+			if seg == "" {
+				return false
+			}
+		} else if !r.equal(seg, lit) {
+			return false
+		}
+	}
+	switch t.tail {
+	case tailStar:
+		return rest == "" || rest[0] == '/'
+	case tailPlus:
+		return len(rest) > 1 && rest[0] == '/'
+	case tailOptional:
+		return rest == "" || rest[0] == '/' && strings.IndexByte(rest[1:], '/') < 0
+	default:
+		return rest == ""
+	}
+}
+
+// equal compares a path or segment with a template's (already lower-cased
+// unless case-sensitive) segment; fiber folds ASCII only.
+func (r *resolver) equal(seg, lit string) bool {
+	if !r.fold {
+		return seg == lit
+	}
+	if len(seg) != len(lit) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if lowerASCII(seg[i]) != lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// bucket returns the routes for a path's first segment; with fold it
+// lower-cases the segment in a stack buffer (a map index with a converted
+// byte slice does not allocate).
+func (mt *methodTable) bucket(first string, fold bool) ([]*template, bool) {
+	if !fold {
+		b, ok := mt.buckets[first]
+		return b, ok
+	}
+	if len(first) > maxBucketKey {
+		return nil, false
+	}
+	var buf [maxBucketKey]byte
+	for i := 0; i < len(first); i++ {
+		buf[i] = lowerASCII(first[i])
+	}
+	b, ok := mt.buckets[string(buf[:len(first)])]
+	return b, ok
+}
+
+// toLowerASCII lower-cases ASCII letters only, as fiber does.
+func toLowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerASCII(c)
+	}
+	return string(b)
+}

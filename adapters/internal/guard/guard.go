@@ -1,0 +1,65 @@
+// Package guard is the request flow that the framework adapters (atrgin,
+// atrecho, atrfiber) share: skip, priority, route ID, admission, rejection,
+// the handler, its outcome, and a panic recorded as a failure.
+package guard
+
+import (
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// Guard guards requests of a framework whose handlers take a C. Its
+// function fields are set once, when the middleware is built, so that
+// serving a request allocates nothing.
+type Guard[C any] struct {
+	A *atrion.Atrion
+	// Skip, when set and true, passes the request on untracked.
+	Skip func(C) bool
+	// RouteID, when set, replaces Template; "" means the unmatched route.
+	RouteID func(C) string
+	// Template returns the request's method and route template ("" when
+	// no route matched).
+	Template func(C) (method, template string)
+	// Priority, when set, ranks the request; otherwise it is normal.
+	Priority func(C) atrion.Priority
+	// Reject answers a rejected request.
+	Reject func(C, atrion.Decision) error
+	// Classify classifies a finished request from the handler's error.
+	Classify func(C, error) atrion.Class
+
+	ids atrion.RouteIDs
+}
+
+// Serve guards one request; next runs the rest of the chain.
+func (g *Guard[C]) Serve(c C, next func(C) error) error {
+	if g.Skip != nil && g.Skip(c) {
+		return next(c)
+	}
+	p := atrion.PriorityNormal
+	if g.Priority != nil {
+		p = g.Priority(c)
+	}
+	t, d := g.A.Admit(g.route(c), p)
+	if !d.Allowed {
+		return g.Reject(c, d)
+	}
+	served := false
+	defer func() {
+		if !served { // the handler panicked: a failure; the panic goes on
+			t.Done(atrion.Failure)
+		}
+	}()
+	err := next(c)
+	served = true
+	t.Done(g.Classify(c, err))
+	return err
+}
+
+func (g *Guard[C]) route(c C) string {
+	if g.RouteID != nil {
+		if id := g.RouteID(c); id != "" {
+			return id
+		}
+		return atrion.UnmatchedRoute
+	}
+	return g.ids.ID(g.Template(c))
+}
