@@ -36,22 +36,24 @@
 // status (the handler's returned error on the server; on the client the
 // error that ends the stream, or its context ending first).
 //
-// A stream's latency is its time to first response: from the last message
-// the other side sent before that response (or the stream's start) to the
-// response. On the server the response is the handler's first SendMsg or
-// SendHeader, and the other side's messages are what RecvMsg returned
-// (io.EOF, the end of the client's messages, counts too); on the client the
-// response is the first header or message received, and the other side's
-// messages are its own SendMsg and CloseSend. So a server-streaming call
-// reads as the time to its first message, a client-streaming call as the
-// time from the client's last message to the answer, a bidirectional
-// stream as the time its first answer took, and a stream that stays open
-// for an hour after that reads no slower than one that closes at once.
-// Time spent waiting for the peer is never counted. A stream that ends
-// without a response is timed from its last input to its end. A server
-// that pushes events to subscribers (a watch) should send its headers
-// (SendHeader) once the subscription is set up, so that waiting for the
-// first event does not read as a slow response.
+// A stream's latency is its time to first response: from the last input
+// before that response (or the stream's start) to the response. On the
+// server the inputs are the client's messages as RecvMsg returns them
+// (io.EOF, the end of them, too) and the response is the handler's first
+// SendMsg or SendHeader. On the client the inputs are its own SendMsg and
+// CloseSend, and the response is the first header or message the
+// application receives (Header or RecvMsg returning: an interceptor sees
+// no earlier, so a client that reads late reads as slow). So a
+// server-streaming call reads as the time to its first message, a
+// client-streaming call as the time from the client's last message to the
+// answer, a bidirectional stream as the time its first answer took; how
+// long the client takes to send and how long the stream stays open after
+// its first response are never counted, so a stream open for an hour reads
+// no slower than one that closes at once. A stream that ends without a
+// response is timed from its last input to its end. A server that pushes
+// events to subscribers (a watch) should send its headers (SendHeader)
+// once the subscription is set up, so that waiting for the first event
+// does not read as a slow response.
 //
 // # Rejection
 //

@@ -47,10 +47,11 @@ type service struct {
 	clk     *atrion.ManualClock
 	calls   atomic.Int64  // handler invocations
 	started chan struct{} // a blocking handler started (buffered)
+	gate    chan struct{} // lets a waiting stream send its next message
 }
 
 func newService(clk *atrion.ManualClock) *service {
-	return &service{clk: clk, started: make(chan struct{}, 16)}
+	return &service{clk: clk, started: make(chan struct{}, 16), gate: make(chan struct{})}
 }
 
 // behave does what an EchoStatus asks: panic, block, or return its code.
@@ -83,8 +84,8 @@ func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*
 	return &testgrpc.SimpleResponse{}, nil
 }
 
-// StreamingOutputCall sends one message per response parameter, advancing
-// the clock by its interval first, then does what the status asks.
+// StreamingOutputCall sends its messages (respond), then does what the
+// status asks.
 func (s *service) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, stream testgrpc.TestService_StreamingOutputCallServer) error {
 	s.calls.Add(1)
 	if err := s.respond(stream, req.GetResponseParameters()); err != nil {
@@ -93,9 +94,18 @@ func (s *service) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, 
 	return s.behave(stream.Context(), req.GetResponseStatus())
 }
 
+// respond sends one message per parameter, first advancing the clock by
+// its interval, or for a negative interval waiting for the gate.
 func (s *service) respond(stream grpc.ServerStreamingServer[testgrpc.StreamingOutputCallResponse], ps []*testgrpc.ResponseParameters) error {
 	for _, p := range ps {
-		s.clk.Advance(time.Duration(p.GetIntervalUs()) * time.Microsecond)
+		if p.GetIntervalUs() < 0 {
+			select {
+			case <-s.gate:
+			case <-stream.Context().Done():
+				return stream.Context().Err()
+			}
+		}
+		s.clk.Advance(time.Duration(max(0, p.GetIntervalUs())) * time.Microsecond)
 		if err := stream.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
 			return err
 		}

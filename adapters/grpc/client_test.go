@@ -1,0 +1,84 @@
+package atrgrpc_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+)
+
+// A dependency that hangs costs each caller its whole deadline until the
+// client interceptors trip; then calls and streams fail at once, locally,
+// with Unavailable, and never reach the dependency.
+func TestClientFailsFastOnceTripped(t *testing.T) {
+	r := newRig(t, setup{noServerGuard: true, guardClient: true, clientEngine: []atrion.Option{quickTrip}})
+	hang := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
+		if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Unavailable {
+			t.Fatalf("call to the hanging dependency: %v", err)
+		}
+		return err
+	}
+	tripRoute(t, r.ca, r.clk, unaryMethod, hang)
+	reached := r.svc.calls.Load()
+
+	// A caller with a generous deadline is answered at once: the error is
+	// the local rejection (its RetryInfo says so), not the deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
+	if d := rejected(t, err, codes.Unavailable); d <= 0 {
+		t.Errorf("local rejection carries retry delay %v", d)
+	}
+	if n := r.svc.calls.Load(); n != reached {
+		t.Errorf("a call reached the dependency after the trip (%d calls, want %d)", n, reached)
+	}
+	if s := totals(t, r.ca, unaryMethod); s.Failures == 0 || s.Rejected[atrion.ReasonCircuitOpen] == 0 {
+		t.Errorf("client totals %+v: want the deadline failures and a circuit-open rejection", s)
+	}
+
+	// streams to the dependency: trip the bidi method the same way
+	tripRoute(t, r.ca, r.clk, duplexMethod, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		st, err := r.client.FullDuplexCall(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Send(&testgrpc.StreamingOutputCallRequest{ResponseStatus: &testgrpc.EchoStatus{Message: doBlock}}); err != nil {
+			return err
+		}
+		return drain(st.Recv)
+	})
+	reached = r.svc.calls.Load()
+	_, err = r.client.FullDuplexCall(ctx)
+	rejected(t, err, codes.Unavailable)
+	if n := r.svc.calls.Load(); n != reached {
+		t.Errorf("a stream reached the dependency after the trip (%d calls, want %d)", n, reached)
+	}
+}
+
+// The client's route heals like the server's, and calls flow again.
+func TestClientHeals(t *testing.T) {
+	r := newRig(t, setup{noServerGuard: true, guardClient: true})
+	tripRoute(t, r.ca, r.clk, unaryMethod, r.failUnary)
+	for i := 0; i < 1000; i++ {
+		r.clk.Advance(100 * time.Millisecond)
+		_, _ = r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
+		if s, _ := r.ca.Snapshot(unaryMethod); s.Mode == atrion.ModeOperational {
+			break
+		}
+	}
+	if s, _ := r.ca.Snapshot(unaryMethod); s.Mode != atrion.ModeOperational {
+		t.Fatalf("client route did not heal: %s R=%.1f", s.Mode, s.Resistance)
+	}
+	if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); err != nil {
+		t.Fatalf("call after healing: %v", err)
+	}
+}
