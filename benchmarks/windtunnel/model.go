@@ -1,0 +1,178 @@
+package windtunnel
+
+import (
+	"math"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// This file holds the vocabulary scenarios are written in: services,
+// routes, traffic and retry policies.
+
+// Health is a service's condition at one moment.
+type Health struct {
+	Latency   time.Duration // median latency of its own work below capacity
+	Jitter    float64       // log-normal σ of that latency (0: none)
+	ErrorRate float64       // share of calls that fail (0..1)
+	SpikeRate float64       // share of calls that take a latency spike instead
+	SpikeMin  time.Duration // spike latency, uniform in [SpikeMin, SpikeMax]
+	SpikeMax  time.Duration
+	// CapacityFactor scales the service's workers (a cold start: 0.3);
+	// 0 means 1.
+	CapacityFactor float64
+	// Down fails every call after FailFast (connection refused).
+	Down bool
+}
+
+// FailFast is how long a call to a service that is down, or whose queue
+// is full, takes to fail.
+const FailFast = 5 * time.Millisecond
+
+// Service is a simulated service: a pool of workers in front of a FIFO
+// queue, as a thread-per-request server. A call holds a worker for its own
+// work and while it waits for its downstream calls; calls beyond the
+// workers wait in the queue, so latency grows with in-flight load. A
+// caller that times out does not cancel the work: the service still does
+// it (no deadline propagation), which is the wasted work of an overload.
+type Service struct {
+	Name string
+	// Capacity is the number of workers: calls served at once.
+	Capacity float64
+	// Queue is the number of waiting calls beyond which new calls fail at
+	// once (a full accept queue); 0 means no limit.
+	Queue int
+	// Health gives its condition at a time since the start of the run.
+	Health func(t time.Duration) Health
+}
+
+// Route is one guarded call path: a caller calls ID on Service, waits at
+// most Timeout, and the service, after its own work, calls Calls in
+// sequence (each guarded in turn). A failed or timed-out downstream call
+// fails the route's call.
+type Route struct {
+	ID      string
+	Service string
+	Timeout time.Duration
+	Calls   []string
+	// Cost multiplies the service's latency for calls on this route
+	// (0 means 1).
+	Cost float64
+	// ErrorRate is an extra failure share for this route only (malformed
+	// requests).
+	ErrorRate float64
+}
+
+// Share is one priority's weight in a traffic mix.
+type Share struct {
+	Priority atrion.Priority
+	Weight   float64
+}
+
+// Retry is a caller's retry policy. The n-th retry waits
+// min(MaxBackoff, Backoff × 2^(n−1)), a uniform share of it when Jitter.
+type Retry struct {
+	Max        int           // retries after the first attempt
+	Backoff    time.Duration // the first retry's delay
+	MaxBackoff time.Duration // cap (0: none)
+	Jitter     bool          // full jitter
+	OnReject   bool          // retry local rejections too, not only failures
+}
+
+// delay is the wait before retry n (1-based).
+func (r Retry) delay(n int, u float64) time.Duration {
+	d := float64(r.Backoff) * math.Pow(2, float64(n-1))
+	if r.MaxBackoff > 0 {
+		d = math.Min(d, float64(r.MaxBackoff))
+	}
+	if r.Jitter {
+		d *= u
+	}
+	return time.Duration(d)
+}
+
+// Traffic is one stream of user requests: open-loop when Rate is set,
+// else Clients closed-loop clients that think for an exponential time of
+// mean Think between requests.
+type Traffic struct {
+	Class string
+	// Legit traffic counts toward goodput; attack traffic does not.
+	Legit bool
+	// Routes are the entry routes; each request picks one uniformly (one
+	// route per client key, for example).
+	Routes []string
+	// Fallback is tried once when the entry route rejects or fails.
+	Fallback string
+	Rate     func(t time.Duration) float64 // requests per second
+	Clients  int
+	Think    time.Duration
+	Mix      []Share // priorities; empty means all PriorityNormal
+	Retry    Retry
+}
+
+// Window is a span of simulated time since the start of a run.
+type Window struct{ From, To time.Duration }
+
+// Contains reports whether t is in [From, To).
+func (w Window) Contains(t time.Duration) bool { return t >= w.From && t < w.To }
+
+// Healthy is a service in good shape with the given median latency.
+func Healthy(latency time.Duration) Health { return Health{Latency: latency, Jitter: 0.3} }
+
+// Phase is a span of time with its own health.
+type Phase struct {
+	Window
+	Health func(t time.Duration) Health
+}
+
+// Phases returns a health function: the first phase that contains t, else
+// base.
+func Phases(base Health, ps ...Phase) func(time.Duration) Health {
+	return func(t time.Duration) Health {
+		for _, p := range ps {
+			if p.Contains(t) {
+				return p.Health(t)
+			}
+		}
+		return base
+	}
+}
+
+// Const is a constant health, for a Phase.
+func Const(h Health) func(time.Duration) Health { return func(time.Duration) Health { return h } }
+
+// Steps returns a rate function: rate rs[i] from ts[i] on (ts[0] is 0).
+func Steps(ts []time.Duration, rs []float64) func(time.Duration) float64 {
+	return func(t time.Duration) float64 {
+		r := 0.0
+		for i, s := range ts {
+			if t >= s {
+				r = rs[i]
+			}
+		}
+		return r
+	}
+}
+
+// Flat is a constant rate.
+func Flat(rps float64) func(time.Duration) float64 { return func(time.Duration) float64 { return rps } }
+
+// Linear returns a rate function that interpolates linearly between the
+// points (ts[i], rs[i]) and is constant beyond them.
+func Linear(ts []time.Duration, rs []float64) func(time.Duration) float64 {
+	return func(t time.Duration) float64 {
+		if len(ts) == 0 {
+			return 0
+		}
+		if t <= ts[0] {
+			return rs[0]
+		}
+		for i := 1; i < len(ts); i++ {
+			if t < ts[i] {
+				f := float64(t-ts[i-1]) / float64(ts[i]-ts[i-1])
+				return rs[i-1] + f*(rs[i]-rs[i-1])
+			}
+		}
+		return rs[len(rs)-1]
+	}
+}

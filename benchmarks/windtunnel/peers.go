@@ -1,0 +1,324 @@
+package windtunnel
+
+import (
+	"errors"
+	"reflect"
+	"time"
+	"unsafe"
+
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	aegiscb "github.com/go-kratos/aegis/circuitbreaker"
+	"github.com/go-kratos/aegis/circuitbreaker/sre"
+	"github.com/go-kratos/aegis/ratelimit"
+	"github.com/go-kratos/aegis/ratelimit/bbr"
+	"github.com/sony/gobreaker/v2"
+)
+
+// This file adapts Atrion's peers to the Guard interface. Each keeps one
+// instance per route, as a user would (one breaker per dependency). They
+// all read the wall clock, so they run in a synctest bubble (see Run).
+// Their settings are sensible and documented, not straw men: a breaker
+// trips on a majority of failures over a rolling window with a minimum
+// volume, stays open 5 s, probes with 5 calls; limiters keep their
+// libraries' defaults.
+
+// errCall is the error a peer is told about for a failed or timed-out
+// call.
+var errCall = errors.New("windtunnel: call failed")
+
+// perRoute keeps one peer instance per route and counts state changes.
+type perRoute[T any] struct {
+	build       func(route string, transitions *int) T
+	m           map[string]T
+	transitions int
+}
+
+func newPerRoute[T any](build func(route string, transitions *int) T) *perRoute[T] {
+	return &perRoute[T]{build: build, m: make(map[string]T)}
+}
+
+func (p *perRoute[T]) get(route string) T {
+	v, ok := p.m[route]
+	if !ok {
+		v = p.build(route, &p.transitions)
+		p.m[route] = v
+	}
+	return v
+}
+
+// funcPermit adapts a callback to Permit.
+type funcPermit func(Outcome)
+
+func (f funcPermit) Done(o Outcome) { f(o) }
+
+// Gobreaker is sony/gobreaker v2 (TwoStepCircuitBreaker): trips when at
+// least half of at least 20 calls failed in a 10 s rolling window
+// (1 s buckets), stays open 5 s, closes after 5 successful probes.
+var Gobreaker = Contestant{
+	Name:      "gobreaker",
+	Settings:  "sony/gobreaker v2: trip at ≥50% failures of ≥20 calls in a 10 s rolling window (1 s buckets); open 5 s; 5 half-open probes",
+	WallClock: true,
+	New: func(Env) (Guard, error) {
+		return &gobreakerGuard{newPerRoute(func(route string, n *int) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+			return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+				Name:         route,
+				MaxRequests:  5,
+				Interval:     10 * time.Second,
+				BucketPeriod: time.Second,
+				Timeout:      5 * time.Second,
+				ReadyToTrip: func(c gobreaker.Counts) bool {
+					return c.Requests >= 20 && 2*c.TotalFailures >= c.Requests
+				},
+				OnStateChange: func(string, gobreaker.State, gobreaker.State) { *n++ },
+			})
+		})}, nil
+	},
+}
+
+type gobreakerGuard struct {
+	r *perRoute[*gobreaker.TwoStepCircuitBreaker[struct{}]]
+}
+
+func (g *gobreakerGuard) Admit(route string, _ atrion.Priority) (Permit, bool) {
+	done, err := g.r.get(route).Allow()
+	if err != nil {
+		return nil, false
+	}
+	return funcPermit(func(o Outcome) {
+		if o == Success {
+			done(nil)
+			return
+		}
+		done(errCall)
+	}), true
+}
+
+var gobreakerStates = map[gobreaker.State]State{
+	gobreaker.StateClosed:   StateClosed,
+	gobreaker.StateHalfOpen: StateHalfOpen,
+	gobreaker.StateOpen:     StateOpen,
+}
+
+func (g *gobreakerGuard) Probe(route string) Probe {
+	p := noProbe
+	p.State = gobreakerStates[g.r.get(route).State()]
+	return p
+}
+
+func (g *gobreakerGuard) Transitions() int { return g.r.transitions }
+func (g *gobreakerGuard) Close()           {}
+
+// FailsafeBreaker is failsafe-go's time-based circuit breaker: trips at a
+// 50 % failure rate over at least 20 calls in a 10 s rolling period,
+// delay 5 s, closes after 5 consecutive successful probes.
+var FailsafeBreaker = Contestant{
+	Name:      "failsafe-breaker",
+	Settings:  "failsafe-go circuitbreaker: failure rate ≥50% over ≥20 calls in 10 s; delay 5 s; 5 successes to close",
+	WallClock: true,
+	New: func(Env) (Guard, error) {
+		return &failsafeBreakerGuard{newPerRoute(func(_ string, n *int) circuitbreaker.CircuitBreaker[any] {
+			return circuitbreaker.NewBuilder[any]().
+				WithFailureRateThreshold(0.5, 20, 10*time.Second).
+				WithDelay(5 * time.Second).
+				WithSuccessThreshold(5).
+				OnStateChanged(func(circuitbreaker.StateChangedEvent) { *n++ }).
+				Build()
+		})}, nil
+	},
+}
+
+type failsafeBreakerGuard struct {
+	r *perRoute[circuitbreaker.CircuitBreaker[any]]
+}
+
+func (g *failsafeBreakerGuard) Admit(route string, _ atrion.Priority) (Permit, bool) {
+	cb := g.r.get(route)
+	if !cb.TryAcquirePermit() {
+		return nil, false
+	}
+	return funcPermit(func(o Outcome) {
+		if o == Success {
+			cb.RecordSuccess()
+			return
+		}
+		cb.RecordFailure()
+	}), true
+}
+
+var failsafeStates = map[circuitbreaker.State]State{
+	circuitbreaker.ClosedState:   StateClosed,
+	circuitbreaker.HalfOpenState: StateHalfOpen,
+	circuitbreaker.OpenState:     StateOpen,
+}
+
+func (g *failsafeBreakerGuard) Probe(route string) Probe {
+	p := noProbe
+	p.State = failsafeStates[g.r.get(route).State()]
+	return p
+}
+
+func (g *failsafeBreakerGuard) Transitions() int { return g.r.transitions }
+func (g *failsafeBreakerGuard) Close()           {}
+
+// FailsafeLimiter is failsafe-go's adaptive concurrency limiter with its
+// defaults (limits 1..200, initial 20, p90 of recent latencies against a
+// baseline), without queueing: a call over the limit is rejected. Per its
+// documentation a timed-out call's permit is dropped, not recorded.
+var FailsafeLimiter = Contestant{
+	Name:      "failsafe-limiter",
+	Settings:  "failsafe-go adaptivelimiter defaults (limit 1..200, initial 20), no queueing; timeouts dropped as documented",
+	WallClock: true,
+	New: func(Env) (Guard, error) {
+		return &failsafeLimiterGuard{newPerRoute(func(string, *int) adaptivelimiter.AdaptiveLimiter[any] {
+			return adaptivelimiter.NewWithDefaults[any]()
+		})}, nil
+	},
+}
+
+type failsafeLimiterGuard struct {
+	r *perRoute[adaptivelimiter.AdaptiveLimiter[any]]
+}
+
+func (g *failsafeLimiterGuard) Admit(route string, _ atrion.Priority) (Permit, bool) {
+	p, ok := g.r.get(route).TryAcquirePermit()
+	if !ok {
+		return nil, false
+	}
+	return funcPermit(func(o Outcome) {
+		if o == Timeout {
+			p.Drop()
+			return
+		}
+		p.Record()
+	}), true
+}
+
+func (g *failsafeLimiterGuard) Probe(string) Probe { return noProbe }
+func (g *failsafeLimiterGuard) Transitions() int   { return -1 }
+func (g *failsafeLimiterGuard) Close()             {}
+
+// AegisSRE is go-kratos/aegis's Google-SRE adaptive throttling breaker
+// with its defaults: K = 1/0.6, at least 100 calls in a 3 s window of 10
+// buckets; it rejects a share max(0, (total − K·accepts)/(total+1)).
+var AegisSRE = Contestant{
+	Name:      "aegis-sre",
+	Settings:  "go-kratos/aegis SRE breaker defaults: success 0.6 (K≈1.67), ≥100 calls, 3 s window of 10 buckets",
+	WallClock: true,
+	New: func(Env) (Guard, error) {
+		return &aegisSREGuard{newPerRoute(func(string, *int) aegiscb.CircuitBreaker {
+			return sre.NewBreaker()
+		})}, nil
+	},
+}
+
+type aegisSREGuard struct {
+	r *perRoute[aegiscb.CircuitBreaker]
+}
+
+func (g *aegisSREGuard) Admit(route string, _ atrion.Priority) (Permit, bool) {
+	b := g.r.get(route)
+	if b.Allow() != nil {
+		return nil, false
+	}
+	return funcPermit(func(o Outcome) {
+		if o == Success {
+			b.MarkSuccess()
+			return
+		}
+		b.MarkFailed()
+	}), true
+}
+
+func (g *aegisSREGuard) Probe(string) Probe { return noProbe }
+func (g *aegisSREGuard) Transitions() int   { return -1 }
+func (g *aegisSREGuard) Close()             {}
+
+// AegisBBR is go-kratos/aegis's BBR limiter with its defaults (10 s
+// window of 100 buckets, CPU threshold 800‰). BBR sheds only while the CPU
+// is above its threshold (or within a second of its last drop), and then
+// caps in-flight calls at max passes per bucket × min RT (Little's law).
+// It reads the CPU from a package-global sampler of the host (an EMA,
+// decay 0.95, every 500 ms), which no simulation can drive, and offers no
+// option to replace it; so each limiter's CPU reading is set, in place,
+// to the simulated service's busy-worker share, smoothed the way aegis
+// smooths the host's (see bbrCPU). Without it BBR would either never shed
+// (an idle host) or, with the gate at 0, shed healthy traffic for good.
+var AegisBBR = Contestant{
+	Name:      "aegis-bbr",
+	Settings:  "go-kratos/aegis BBR defaults (10 s window / 100 buckets, CPU threshold 800‰); CPU = the simulated service's busy-worker share, smoothed as aegis's sampler does",
+	WallClock: true,
+	New: func(env Env) (Guard, error) {
+		var err error
+		g := &aegisBBRGuard{newPerRoute(func(route string, _ *int) ratelimit.Limiter {
+			l := bbr.NewLimiter()
+			c := &bbrCPU{util: func() float64 { return env.Utilization(route) }, now: env.Clock.Now}
+			if e := setBBRCPU(l, c.read); e != nil {
+				err = e
+			}
+			return l
+		})}
+		g.r.get("") // fail now, not mid-run, if aegis's layout changed
+		return g, err
+	},
+}
+
+// bbrCPU is a simulated CPU reading in aegis's units (‰): the service's
+// utilization sampled every 500 ms of simulated time into an EMA with
+// aegis's decay, 0.95.
+type bbrCPU struct {
+	util func() float64
+	now  func() time.Time
+	last time.Time
+	ema  float64
+}
+
+func (c *bbrCPU) read() int64 {
+	now := c.now()
+	if c.last.IsZero() {
+		c.last = now
+	}
+	u := 1000 * c.util()
+	for ; !now.Before(c.last.Add(500 * time.Millisecond)); c.last = c.last.Add(500 * time.Millisecond) {
+		c.ema = 0.95*c.ema + 0.05*u
+	}
+	return int64(c.ema)
+}
+
+// setBBRCPU replaces a BBR limiter's CPU getter (its unexported cpu field,
+// a func() int64) with f.
+func setBBRCPU(l *bbr.BBR, f func() int64) error {
+	v := reflect.ValueOf(l).Elem().FieldByName("cpu")
+	if !v.IsValid() || v.Kind() != reflect.Func || !reflect.TypeOf(f).AssignableTo(v.Type()) {
+		return errors.New("windtunnel: aegis bbr.BBR has no cpu func() int64 field to feed")
+	}
+	reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Set(reflect.ValueOf(f))
+	return nil
+}
+
+type aegisBBRGuard struct{ r *perRoute[ratelimit.Limiter] }
+
+func (g *aegisBBRGuard) Admit(route string, _ atrion.Priority) (Permit, bool) {
+	done, err := g.r.get(route).Allow()
+	if err != nil {
+		return nil, false
+	}
+	return funcPermit(func(o Outcome) {
+		var err error
+		if o != Success {
+			err = errCall
+		}
+		done(ratelimit.DoneInfo{Err: err})
+	}), true
+}
+
+func (g *aegisBBRGuard) Probe(string) Probe { return noProbe }
+func (g *aegisBBRGuard) Transitions() int   { return -1 }
+func (g *aegisBBRGuard) Close()             {}
+
+// Contestants returns every contestant, the baseline first: no
+// protection, Atrion with its defaults, then its peers.
+func Contestants() []Contestant {
+	return []Contestant{None, Atrion, Gobreaker, FailsafeBreaker, FailsafeLimiter, AegisSRE, AegisBBR}
+}
