@@ -1,8 +1,10 @@
 package atrdash
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -102,4 +104,30 @@ func post(t *testing.T, url, auth, ctype, body string, hdr map[string]string) *h
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res
+}
+
+// FuzzEvictBody feeds the control arbitrary bodies: each gets a clear
+// answer, never a panic, and only a well-formed one evicts.
+func FuzzEvictBody(f *testing.F) {
+	for _, s := range []string{`{"route":"GET /x"}`, `{"route":""}`, `{`, `[]`, `{"route":1}`, `null`, "\x00"} {
+		f.Add(s)
+	}
+	a, clk := newEngine(f)
+	d := New(a, WithControls(testToken))
+	f.Fuzz(func(t *testing.T, body string) {
+		traffic(a, clk, "GET /x", 1, atrion.Success)
+		req := httptest.NewRequest(http.MethodPost, "/api/evict", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		d.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK, http.StatusBadRequest, http.StatusNotFound:
+		default:
+			t.Fatalf("body %q: status %d", body, rec.Code)
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("body %q: answer %q is not JSON", body, rec.Body.String())
+		}
+	})
 }

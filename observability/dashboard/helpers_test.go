@@ -11,7 +11,7 @@ import (
 
 // newEngine returns an engine on a manual clock that trips in a couple of
 // dozen failing ticks and heals fast.
-func newEngine(t *testing.T, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock) {
+func newEngine(t testing.TB, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock) {
 	t.Helper()
 	clk := atrion.NewManualClock(time.Unix(1_700_000_000, 0))
 	base := []atrion.Option{
