@@ -1,0 +1,45 @@
+package atrgrpc_test
+
+import (
+	"context"
+	"testing"
+
+	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc"
+)
+
+// The unary interceptors add no allocations to an admitted call (SPEC §9),
+// measured around a handler (or invoker) that itself allocates nothing, on
+// an engine with default settings and the system clock.
+func TestUnaryInterceptorsZeroAllocs(t *testing.T) {
+	a, err := atrion.New(atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	ctx := context.Background()
+	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
+	handler := func(context.Context, any) (any, error) { return nil, nil }
+	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+	server := atrgrpc.UnaryServerInterceptor(a)
+	client := atrgrpc.UnaryClientInterceptor(a)
+
+	for name, call := range map[string]func(){
+		"server": func() {
+			if _, err := server(ctx, nil, info, handler); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"client": func() {
+			if err := client(ctx, unaryMethod, nil, nil, nil, invoker); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		call() // the route's creation allocates once
+		if n := testing.AllocsPerRun(1000, call); n != 0 {
+			t.Errorf("%s interceptor: %.1f allocations per call, want 0", name, n)
+		}
+	}
+}

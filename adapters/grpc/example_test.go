@@ -1,0 +1,124 @@
+package atrgrpc_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// A server guards its methods with one engine; each full method name is
+// a route.
+func Example() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(atrgrpc.UnaryServerInterceptor(a)),
+		grpc.ChainStreamInterceptor(atrgrpc.StreamServerInterceptor(a)),
+	)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(lis)
+	defer srv.Stop()
+
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	fmt.Println(resp.GetStatus(), err)
+
+	s, _ := a.Snapshot("/grpc.health.v1.Health/Check")
+	fmt.Println(s.Mode, s.Totals.Successes)
+	// Output:
+	// SERVING <nil>
+	// BOOTSTRAP 1
+}
+
+// A client guards its calls to a dependency: once the dependency fails
+// for long enough, calls fail at once, locally, with Unavailable, instead
+// of waiting on it. (A manual clock stands in for the seconds a real
+// outage takes.)
+func ExampleUnaryClientInterceptor() {
+	clk := atrion.NewManualClock(time.Unix(0, 0))
+	a, err := atrion.New(atrion.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	// a dependency that is down: nothing listens at its address
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(atrgrpc.UnaryClientInterceptor(a)),
+		grpc.WithChainStreamInterceptor(atrgrpc.StreamClientInterceptor(a)),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+
+	var err2 error
+	for range 100 { // one failing call per 100 ms tick, for at most 10 s
+		_, err2 = health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if s, _ := a.Snapshot("/grpc.health.v1.Health/Check"); s.Mode == atrion.ModeCircuitOpen {
+			break
+		}
+		clk.Advance(100 * time.Millisecond)
+	}
+	fmt.Println(status.Code(err2))
+	_, err = health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	msg, _, _ := strings.Cut(status.Convert(err).Message(), ";")
+	fmt.Println(status.Code(err), msg)
+	// Output:
+	// Unavailable
+	// Unavailable atrion: client rejected the call (circuit_open, CIRCUIT_OPEN)
+}
+
+// Calls carry their priority in metadata; under load, lower priorities
+// are shed first and critical calls only by an open circuit.
+func ExampleWithPriorityMetadata() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(atrgrpc.UnaryServerInterceptor(a,
+		atrgrpc.WithPriorityMetadata("x-priority"),              // critical, high, normal, low, bulk
+		atrgrpc.WithSkipMethods("/grpc.health.v1.Health/Check"), // never shed health checks
+		atrgrpc.WithRejectionCode(codes.ResourceExhausted),      // instead of Unavailable
+	)))
+	defer srv.Stop()
+
+	// a (trusted) client marks a call as bulk work:
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-priority", "bulk")
+	_ = ctx // healthpb.NewHealthClient(conn).Check(ctx, ...)
+}
