@@ -1,6 +1,7 @@
 package atrion_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -211,4 +212,58 @@ func TestWithSaturation(t *testing.T) {
 	if want := 0.7615941559557649; !near(s.Pressure[atrion.PressureSaturation], want) || a.Stats().InvalidInputs < 2 {
 		t.Fatalf("saturation 42 must clamp to 1: %v, invalid %d", s.Pressure, a.Stats().InvalidInputs)
 	}
+}
+
+// TestOneSettleTwoTransitions: a failing tick that opens the circuit and a
+// long silence that heals it close in one settle, with four events.
+func TestOneSettleTwoTransitions(t *testing.T) {
+	col := atrion.NewEventCollector(0)
+	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}), atrion.WithObserver(col))
+	const r = "GET /x"
+	fail := func() {
+		for range 5 {
+			if tk, d := a.Admit(r, atrion.PriorityCritical); d.Allowed {
+				tk.Done(atrion.Failure)
+			}
+		}
+	}
+	for tick := 0; tick < 100; tick++ {
+		fail()
+		clk.Advance(100 * time.Millisecond)
+		if snap, _ := a.Snapshot(r); snap.Resistance > 95 {
+			break
+		}
+	}
+	fail()
+	clk.Advance(2 * time.Minute)
+	s, _ := a.Snapshot(r)
+	a.Flush(context.Background())
+	if s.Mode != atrion.ModeRecovering || s.Transitions != 2 {
+		t.Fatalf("mode %v after %d transitions, want RECOVERING after 2", s.Mode, s.Transitions)
+	}
+	if n := len(col.Transitions()); n != 2 {
+		t.Fatalf("%d transition events, want 2", n)
+	}
+}
+
+// TestSheddingKeepsEvidence: at low traffic and fast healing, graded
+// shedding must not starve the route of evidence: a route that fails every
+// call still opens.
+func TestSheddingKeepsEvidence(t *testing.T) {
+	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: 0.5}))
+	for tick := 0; tick < 600; tick++ { // 60 s bound, 30 requests per second
+		for range 3 {
+			if tk, d := a.Admit("r", atrion.PriorityNormal); d.Allowed {
+				tk.Done(atrion.Failure)
+			}
+		}
+		clk.Advance(100 * time.Millisecond)
+		if s, _ := a.Snapshot("r"); s.Mode == atrion.ModeCircuitOpen {
+			return
+		}
+	}
+	s, _ := a.Snapshot("r")
+	t.Fatalf("a route failing every call never opened: %v R=%.1f S=%.1f", s.Mode, s.Resistance, s.Scar)
 }

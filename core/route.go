@@ -44,6 +44,7 @@ type route struct {
 	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
 	retry    atomic.Int64
 	timeAll  atomic.Bool
+	probe    atomic.Bool // one would-be-shed request per tick is admitted as a probe
 	invalids atomic.Uint64 // bad inputs clamped or dropped
 
 	mu sync.Mutex
@@ -122,6 +123,12 @@ func (r *route) decide(p Priority) (Decision, uint64) {
 		// Weyl sequence over the decision counter: an evenly spread,
 		// deterministic share rather than a random one.
 		if (n*0x9E3779B97F4A7C15)>>32 < th {
+			// graded shedding must not starve the route of evidence: the
+			// first request it would shed in a tick goes through, so a
+			// failing route keeps showing trauma and still opens
+			if r.probe.Load() && r.probe.CompareAndSwap(true, false) {
+				return d, n
+			}
 			reason := ReasonShed
 			if m == ModeRecovering {
 				reason = ReasonRecovering
@@ -187,13 +194,24 @@ func (r *route) maybeSettle(now int64) {
 // aggregate, then any silent gap as one step. It is the only writer of the
 // decision state.
 func (r *route) settle(now int64) {
-	var evs [3]Event
-	n := 0
+	var evs [4]Event // up to two per closeTick: the tick and a transition
+	n, enqueue := r.settleLocked(now, &evs)
+	for _, ev := range evs[:n] {
+		r.eng.emit(ev)
+	}
+	if enqueue {
+		r.eng.state.enqueue(r)
+	}
+}
+
+// settleLocked closes the ended ticks under mu; the deferred unlock keeps
+// a route from ever staying locked, whatever happens inside.
+func (r *route) settleLocked(now int64, evs *[4]Event) (n int, enqueue bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	end := r.tickEnd.Load()
 	if now < end {
-		r.mu.Unlock()
-		return
+		return 0, false
 	}
 	st := &r.st
 	tick := int64(st.tick)
@@ -205,15 +223,9 @@ func (r *route) settle(now int64) {
 		n += r.closeTick(end+gap*tick, time.Duration(gap*tick), false, evs[n:])
 	}
 	r.tickEnd.Store(next)
-	enqueue := !st.queued
+	enqueue = !st.queued
 	st.queued = true
-	r.mu.Unlock()
-	for _, ev := range evs[:n] {
-		r.eng.emit(ev)
-	}
-	if enqueue {
-		r.eng.state.enqueue(r)
-	}
+	return n, enqueue
 }
 
 // closeTick runs the physics for the interval ending at end. data is false
@@ -338,6 +350,7 @@ func (r *route) publish() {
 		r.shedTh[i].Store(uint64(math.Round(s * (1 << 32))))
 	}
 	r.retry.Store(int64(retryAfter(st.mode, st.r, st.scar, st.rec, st.p.decay, st.tick)))
+	r.probe.Store(true)
 	r.mode.Store(uint32(st.mode))
 }
 
