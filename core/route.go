@@ -44,7 +44,7 @@ type route struct {
 	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
 	retry    atomic.Int64
 	timeAll  atomic.Bool
-	probe    atomic.Bool // one would-be-shed request per tick is admitted as a probe
+	probe    atomic.Bool   // one would-be-shed request per tick is admitted as a probe
 	invalids atomic.Uint64 // bad inputs clamped or dropped
 
 	mu sync.Mutex

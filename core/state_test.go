@@ -167,7 +167,7 @@ func TestLWWBusyHealthyPeerKeepsScar(t *testing.T) {
 		clkB.Advance(100 * time.Millisecond)
 		a.Snapshot("r")
 		b.Snapshot("r")
-		b.Flush(context.Background())    // b's healthy vector is the latest write
+		b.Flush(context.Background())     // b's healthy vector is the latest write
 		time.Sleep(12 * time.Millisecond) // let a resync read it
 	}
 	s, _ := a.Snapshot("r")
