@@ -25,16 +25,75 @@ const maxInternedRouteIDs = 4096
 
 type routeKey struct{ method, template string }
 
+// stdMethods are the methods whose IDs RouteIDs keeps in maps keyed by
+// template alone: a small string-keyed map is the fastest lookup Go has.
+var stdMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+
+func methodIndex(m string) int {
+	switch m {
+	case "GET":
+		return 0
+	case "HEAD":
+		return 1
+	case "POST":
+		return 2
+	case "PUT":
+		return 3
+	case "PATCH":
+		return 4
+	case "DELETE":
+		return 5
+	case "OPTIONS":
+		return 6
+	case "CONNECT":
+		return 7
+	case "TRACE":
+		return 8
+	}
+	return -1
+}
+
+// idTable is a published, immutable set of IDs.
+type idTable struct {
+	std   [len(stdMethods)]map[string]string // by template, per standard method
+	other map[routeKey]string                // any other method
+	n     int
+}
+
+func newIDTable(all map[routeKey]string) *idTable {
+	t := &idTable{other: map[routeKey]string{}, n: len(all)}
+	for k, id := range all {
+		if i := methodIndex(k.method); i >= 0 {
+			if t.std[i] == nil {
+				t.std[i] = map[string]string{}
+			}
+			t.std[i][k.template] = id
+		} else {
+			t.other[k] = id
+		}
+	}
+	return t
+}
+
+func (t *idTable) get(method, template string) (string, bool) {
+	if i := methodIndex(method); i >= 0 {
+		id, ok := t.std[i][template]
+		return id, ok
+	}
+	id, ok := t.other[routeKey{method, template}]
+	return id, ok
+}
+
 // RouteIDs builds HTTP route IDs of the form "METHOD template" (one space,
 // e.g. "GET /users/:id") and interns them, so that the hot path finds an
 // existing ID without allocating. The zero value is ready; it is safe for
 // concurrent use.
 type RouteIDs struct {
-	read atomic.Pointer[map[routeKey]string] // immutable once published
+	read atomic.Pointer[idTable] // immutable once published
 
 	mu     sync.Mutex
-	dirty  map[routeKey]string // read's entries plus new ones; nil right after a promotion
-	misses int                 // lookups that needed the lock since the last promotion
+	all    map[routeKey]string // every interned ID, published or not
+	misses int                 // lookups that needed the lock since the last publication
 }
 
 // ID returns "METHOD template", or UnmatchedRoute when template is empty
@@ -43,51 +102,44 @@ func (c *RouteIDs) ID(method, template string) string {
 	if template == "" {
 		return UnmatchedRoute
 	}
-	if m := c.read.Load(); m != nil {
-		if id, ok := (*m)[routeKey{method, template}]; ok {
+	if t := c.read.Load(); t != nil {
+		if id, ok := t.get(method, template); ok {
 			return id
 		}
 	}
 	return c.slow(method, template)
 }
 
-// slow finds or adds an ID under the lock. As in sync.Map, new IDs go to a
-// dirty map that is published once the misses since the last promotion
-// outnumber the published IDs, so interning n IDs copies O(n) entries in
-// all.
+// slow finds or adds an ID under the lock. As in sync.Map, new IDs are
+// published once the misses since the last publication outnumber the
+// published IDs, so interning n IDs copies O(n) entries in all.
 func (c *RouteIDs) slow(method, template string) string {
 	k := routeKey{method, template}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	read := c.read.Load()
 	if read != nil {
-		if id, ok := (*read)[k]; ok {
+		if id, ok := read.get(method, template); ok {
 			return id
 		}
 	}
-	if c.dirty == nil {
-		c.dirty = make(map[routeKey]string)
-		if read != nil {
-			for k, v := range *read {
-				c.dirty[k] = v
-			}
-		}
+	if c.all == nil {
+		c.all = map[routeKey]string{}
 	}
-	id, ok := c.dirty[k]
+	id, ok := c.all[k]
 	if !ok {
 		id = method + " " + template
-		if len(c.dirty) >= maxInternedRouteIDs {
+		if len(c.all) >= maxInternedRouteIDs {
 			return id
 		}
 		// the key's strings may live in a request's buffers (fiber reuses
 		// them): keep private copies
-		c.dirty[routeKey{strings.Clone(method), strings.Clone(template)}] = id
+		c.all[routeKey{strings.Clone(method), strings.Clone(template)}] = id
 	}
 	c.misses++
-	if read == nil || c.misses > len(*read) {
-		m := c.dirty
-		c.read.Store(&m)
-		c.dirty, c.misses = nil, 0
+	if read == nil || c.misses > read.n {
+		c.read.Store(newIDTable(c.all))
+		c.misses = 0
 	}
 	return id
 }

@@ -33,9 +33,8 @@ func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.A = a
-	g.Template = func(c *fiber.Ctx) (string, string) {
-		method := c.Method()
-		return method, cfg.routes.get(c.App()).find(method, c.Path())
+	if g.RouteID == nil { // the resolver keeps each route's ID ready
+		g.RouteID = cfg.routes.routeID
 	}
 	return func(c *fiber.Ctx) error { return g.Serve(c, (*fiber.Ctx).Next) }
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -36,6 +37,7 @@ const (
 // template is one route, compiled.
 type template struct {
 	path    string   // the route's template, fiber's Route.Path
+	id      string   // its route ID, "METHOD template"
 	segs    []string // whole segments; "" is a parameter
 	tail    tail
 	root    bool   // matches "/" only
@@ -90,7 +92,9 @@ func newResolver(app *fiber.App) *resolver {
 		if _, ok := byMethod[rt.Method]; !ok {
 			order = append(order, rt.Method)
 		}
-		byMethod[rt.Method] = append(byMethod[rt.Method], r.compile(rt.Path))
+		t := r.compile(rt.Path)
+		t.id = rt.Method + " " + rt.Path
+		byMethod[rt.Method] = append(byMethod[rt.Method], t)
 	}
 	for _, m := range order {
 		r.methods[m] = newMethodTable(byMethod[m])
@@ -185,12 +189,12 @@ func isParamName(s string) bool {
 	return s != ""
 }
 
-// find returns the template of the first route of method that matches
-// path (c.Path()), or "" when none does.
-func (r *resolver) find(method, path string) string {
+// find returns the first route of method that matches path (c.Path()),
+// or nil when none does.
+func (r *resolver) find(method, path string) *template {
 	mt := r.methods[method]
 	if mt == nil {
-		return ""
+		return nil
 	}
 	if path == "" {
 		path = "/"
@@ -210,10 +214,19 @@ func (r *resolver) find(method, path string) string {
 	}
 	for _, t := range list {
 		if r.match(t, path) {
-			return t.path
+			return t
 		}
 	}
-	return ""
+	return nil
+}
+
+// routeID is the route ID of the route that will serve c: "METHOD
+// template", or atrion.UnmatchedRoute.
+func (rs *resolvers) routeID(c *fiber.Ctx) string {
+	if t := rs.get(c.App()).find(c.Method(), c.Path()); t != nil {
+		return t.id
+	}
+	return atrion.UnmatchedRoute
 }
 
 func (r *resolver) match(t *template, path string) bool {

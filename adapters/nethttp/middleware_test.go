@@ -179,11 +179,11 @@ func TestWriterInterfaces(t *testing.T) {
 			t.Fatalf("%s: status %d, want %d", path, res.StatusCode, want)
 		}
 	}
-	for route, class := range map[string]string{"GET /flush": "s", "GET /copy": "s", "GET /hijack": "s", "GET /info": "f"} {
-		s, _ := a.Snapshot(route)
-		if got := map[bool]string{true: "s", false: "f"}[s.Totals.Successes == 1]; got != class || s.Totals.Admitted != 1 {
-			t.Errorf("%s: %+v", route, s.Totals)
-		}
+	// a hijacked connection answers before the handler returns: wait
+	for route, failures := range map[string]uint64{"GET /flush": 0, "GET /copy": 0, "GET /hijack": 0, "GET /info": 1} {
+		adaptertest.WaitTotals(t, a, route, func(tt atrion.Totals) bool {
+			return tt.Admitted == 1 && tt.Failures == failures && tt.Successes == 1-failures
+		})
 	}
 }
 
@@ -202,6 +202,7 @@ func allocs(h http.Handler, r *http.Request) float64 {
 // The admitted path adds no allocation over the bare mux, wrapped per
 // route or around the mux.
 func TestAdmittedPathAllocs(t *testing.T) {
+	adaptertest.SkipAllocsUnderRace(t)
 	a, _ := adaptertest.Engine(t)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	build := func(wrap func(http.Handler) http.Handler) *http.ServeMux {

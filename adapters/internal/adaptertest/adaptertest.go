@@ -167,19 +167,24 @@ func (r *rig) snapshot(route string) atrion.RouteSnapshot {
 	return s
 }
 
-// totals waits (at most 2 s) until route's totals satisfy ok: an adapter
-// records an outcome when its handler returns, which a client may see
-// a moment before.
 func (r *rig) totals(route string, ok func(atrion.Totals) bool) atrion.Totals {
 	r.t.Helper()
+	return WaitTotals(r.t, r.a, route, ok)
+}
+
+// WaitTotals waits (at most 2 s) until route's totals satisfy ok and
+// returns them: an adapter records an outcome when its handler returns,
+// which a client may see a moment before.
+func WaitTotals(t testing.TB, a *atrion.Atrion, route string, ok func(atrion.Totals) bool) atrion.Totals {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		s, tracked := r.a.Snapshot(route)
+		s, tracked := a.Snapshot(route)
 		if tracked && ok(s.Totals) {
 			return s.Totals
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("route %q: totals %+v never met the expectation (tracked %v)", route, s.Totals, tracked)
+			t.Fatalf("route %q: totals %+v never met the expectation (tracked %v)", route, s.Totals, tracked)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -331,9 +336,11 @@ func testPriorities(t *testing.T, s Server) {
 			r.expect("/status/404", "critical", http.StatusNotFound)
 			r.expect("/status/404", " CRITICAL ", http.StatusNotFound)
 		}
-		if bulkShed > 0 && bulkShed < 10 {
+		if bulkShed > 0 && bulkShed <= 7 {
 			sawBulkShed = true
-			// while bulk is only partly shed, normal traffic is not shed
+			// while bulk is clearly only partly shed (the engine may let one
+			// probe per tick through a fully shed band), normal traffic is
+			// not shed
 			for _, bad := range []string{"urgent", "-9", "99999999999999999999", "1e3", "normal"} {
 				r.expect("/status/404", bad, http.StatusNotFound)
 			}

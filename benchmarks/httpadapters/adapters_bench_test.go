@@ -1,0 +1,123 @@
+package httpadapters
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	atrecho "github.com/atrion-go/atrion/adapters/echo"
+	atrfiber "github.com/atrion-go/atrion/adapters/fiber"
+	atrgin "github.com/atrion-go/atrion/adapters/gin"
+	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gin-gonic/gin"
+	"github.com/gofiber/fiber/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/valyala/fasthttp"
+)
+
+func engine(b *testing.B) *atrion.Atrion {
+	a, err := atrion.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(context.Background()) })
+	return a
+}
+
+// discard is a ResponseWriter that each goroutine reuses.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// serveParallel serves GET path through h from every goroutine.
+func serveParallel(b *testing.B, h http.Handler, path string) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		w := &discard{h: http.Header{}}
+		for pb.Next() {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func BenchmarkNetHTTP(b *testing.B) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux := func(wrap func(http.Handler) http.Handler) *http.ServeMux {
+		m := http.NewServeMux()
+		m.Handle("GET /users/{id}", wrap(ok))
+		return m
+	}
+	same := func(h http.Handler) http.Handler { return h }
+	b.Run("bare", func(b *testing.B) { serveParallel(b, mux(same), "/users/7") })
+	b.Run("atrhttp-per-route", func(b *testing.B) { serveParallel(b, mux(atrhttp.Middleware(engine(b))), "/users/7") })
+	b.Run("atrhttp-around-mux", func(b *testing.B) { serveParallel(b, atrhttp.Middleware(engine(b))(mux(same)), "/users/7") })
+}
+
+func BenchmarkGin(b *testing.B) {
+	gin.SetMode(gin.ReleaseMode)
+	build := func(mws ...gin.HandlerFunc) *gin.Engine {
+		r := gin.New()
+		r.Use(mws...)
+		r.GET("/users/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+		return r
+	}
+	b.Run("bare", func(b *testing.B) { serveParallel(b, build(), "/users/7") })
+	b.Run("atrgin", func(b *testing.B) { serveParallel(b, build(atrgin.Middleware(engine(b))), "/users/7") })
+}
+
+func BenchmarkEcho(b *testing.B) {
+	build := func(mws ...echo.MiddlewareFunc) *echo.Echo {
+		e := echo.New()
+		e.Use(mws...)
+		e.GET("/users/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+		return e
+	}
+	noop := func(next echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { return next(c) } }
+	b.Run("bare", func(b *testing.B) { serveParallel(b, build(), "/users/7") })
+	b.Run("noop-middleware", func(b *testing.B) { serveParallel(b, build(noop), "/users/7") })
+	b.Run("atrecho", func(b *testing.B) { serveParallel(b, build(atrecho.Middleware(engine(b))), "/users/7") })
+}
+
+func BenchmarkFiber(b *testing.B) {
+	build := func(mws ...any) fasthttp.RequestHandler {
+		app := fiber.New(fiber.Config{DisableStartupMessage: true})
+		if len(mws) > 0 {
+			app.Use(mws...)
+		}
+		app.Get("/users/:id", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+		return app.Handler()
+	}
+	serve := func(b *testing.B, h fasthttp.RequestHandler) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI("/users/7")
+			ctx.Request.Header.SetMethod(fiber.MethodGet)
+			for pb.Next() {
+				h(&ctx)
+			}
+		})
+	}
+	noop := func(c *fiber.Ctx) error { return c.Next() }
+	b.Run("bare", func(b *testing.B) { serve(b, build()) })
+	b.Run("noop-use", func(b *testing.B) { serve(b, build(noop)) })
+	b.Run("atrfiber-use", func(b *testing.B) { serve(b, build(atrfiber.New(engine(b)))) })
+}
+
+// BenchmarkAdmitDone is the engine's own cost, Admit and Done on one
+// route, measured beside the adapters: most of what each adapter adds.
+func BenchmarkAdmitDone(b *testing.B) {
+	a := engine(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t, _ := a.Admit("GET /users/:id", atrion.PriorityNormal)
+			t.Done(atrion.Success)
+		}
+	})
+}
