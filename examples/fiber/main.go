@@ -1,0 +1,73 @@
+// Command fiber serves a small API guarded by atrfiber and prints every
+// mode transition. Try:
+//
+//	go run . -addr 127.0.0.1:8080
+//	curl -i 127.0.0.1:8080/users/1
+//	for i in $(seq 200); do curl -s -o /dev/null 127.0.0.1:8080/fail; sleep 0.05; done
+//	curl -i 127.0.0.1:8080/fail      # 503 with Retry-After once GET /fail opens
+//	curl 127.0.0.1:8080/routes       # each route's mode and resistance
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+
+	atrfiber "github.com/atrion-go/atrion/adapters/fiber"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves on addr until ctx ends; it sends the bound address on ready.
+func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
+	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	// global: the middleware resolves each request's route template before
+	// the handler runs
+	app.Use(recover.New(), atrfiber.New(a, atrfiber.WithPriorityHeader("X-Priority")))
+	app.Get("/users/:id", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"id": c.Params("id")}) })
+	app.Get("/fail", func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusInternalServerError, "the database is down")
+	})
+	app.Get("/routes", func(c *fiber.Ctx) error { return c.JSON(a.Snapshots()) })
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	go func() {
+		<-ctx.Done()
+		app.Shutdown()
+	}()
+	if err := app.Listener(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}

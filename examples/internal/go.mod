@@ -1,0 +1,3 @@
+module github.com/atrion-go/atrion/examples/internal
+
+go 1.26

@@ -1,0 +1,74 @@
+// Command nethttp serves a small API guarded by atrhttp and prints every
+// mode transition. Try:
+//
+//	go run . -addr 127.0.0.1:8080
+//	curl -i 127.0.0.1:8080/users/1
+//	for i in $(seq 200); do curl -s -o /dev/null 127.0.0.1:8080/fail; sleep 0.05; done
+//	curl -i 127.0.0.1:8080/fail      # 503 with Retry-After once GET /fail opens
+//	curl 127.0.0.1:8080/routes       # each route's mode and resistance
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+
+	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves on addr until ctx ends; it sends the bound address on ready.
+func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
+	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"id": r.PathValue("id")})
+	})
+	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "the database is down", http.StatusInternalServerError)
+	})
+	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(a.Snapshots())
+	})
+	srv := &http.Server{Handler: atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
