@@ -4,10 +4,11 @@ go 1.26
 
 require (
 	github.com/atrion-go/atrion/adapters/echo v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
 	github.com/atrion-go/atrion/examples/internal v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
 )
+
+require github.com/atrion-go/atrion/core v0.0.0 // indirect
 
 require (
 	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect

@@ -10,35 +10,20 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 
 	atrecho "github.com/atrion-go/atrion/adapters/echo"
-	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/examples/internal/server"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { server.Main(run) }
 
 // run serves on addr until ctx ends; it sends the bound address on ready.
 func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
-	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	a, err := server.Engine(out)
 	if err != nil {
 		return err
 	}
@@ -53,21 +38,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	})
 	e.GET("/routes", func(c echo.Context) error { return c.JSON(http.StatusOK, a.Snapshots()) })
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr, out, ready)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	go func() {
-		<-ctx.Done()
-		e.Shutdown(context.Background())
-	}()
-	e.Listener = ln
-	if err := e.Start(""); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.HTTP(ctx, ln, e)
 }

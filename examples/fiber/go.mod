@@ -4,10 +4,11 @@ go 1.26
 
 require (
 	github.com/atrion-go/atrion/adapters/fiber v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
 	github.com/atrion-go/atrion/examples/internal v0.0.0
 	github.com/gofiber/fiber/v2 v2.52.15
 )
+
+require github.com/atrion-go/atrion/core v0.0.0 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.1.0 // indirect

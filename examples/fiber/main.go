@@ -10,35 +10,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"log"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
 
 	atrfiber "github.com/atrion-go/atrion/adapters/fiber"
-	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/examples/internal/server"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { server.Main(run) }
 
 // run serves on addr until ctx ends; it sends the bound address on ready.
 func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
-	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	a, err := server.Engine(out)
 	if err != nil {
 		return err
 	}
@@ -54,20 +38,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	})
 	app.Get("/routes", func(c *fiber.Ctx) error { return c.JSON(a.Snapshots()) })
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr, out, ready)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	go func() {
-		<-ctx.Done()
-		app.Shutdown()
-	}()
-	if err := app.Listener(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
-	return nil
+	return server.Serve(ctx, func() error { return app.Listener(ln) }, app.Shutdown)
 }

@@ -4,10 +4,11 @@ go 1.26
 
 require (
 	github.com/atrion-go/atrion/adapters/gin v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
 	github.com/atrion-go/atrion/examples/internal v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 )
+
+require github.com/atrion-go/atrion/core v0.0.0 // indirect
 
 require (
 	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect

@@ -10,34 +10,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 
 	atrgin "github.com/atrion-go/atrion/adapters/gin"
-	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/examples/internal/server"
 	"github.com/gin-gonic/gin"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { server.Main(run) }
 
 // run serves on addr until ctx ends; it sends the bound address on ready.
 func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
-	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	a, err := server.Engine(out)
 	if err != nil {
 		return err
 	}
@@ -49,22 +34,10 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	r.GET("/users/:id", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"id": c.Param("id")}) })
 	r.GET("/fail", func(c *gin.Context) { c.String(http.StatusInternalServerError, "the database is down") })
 	r.GET("/routes", func(c *gin.Context) { c.JSON(http.StatusOK, a.Snapshots()) })
-	srv := &http.Server{Handler: r}
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr, out, ready)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.HTTP(ctx, ln, r)
 }

@@ -4,9 +4,10 @@ go 1.26
 
 require (
 	github.com/atrion-go/atrion/adapters/nethttp v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
 	github.com/atrion-go/atrion/examples/internal v0.0.0
 )
+
+require github.com/atrion-go/atrion/core v0.0.0 // indirect
 
 replace (
 	github.com/atrion-go/atrion/adapters/internal => ../../adapters/internal

@@ -11,33 +11,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 
 	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
-	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/examples/internal/server"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { server.Main(run) }
 
 // run serves on addr until ctx ends; it sends the bound address on ready.
 func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) error {
-	a, err := atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	a, err := server.Engine(out)
 	if err != nil {
 		return err
 	}
@@ -53,22 +38,11 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
 		json.NewEncoder(w).Encode(a.Snapshots())
 	})
-	srv := &http.Server{Handler: atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)}
+	h := atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr, out, ready)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.HTTP(ctx, ln, h)
 }
