@@ -5,7 +5,8 @@
 // Route IDs read "METHOD pattern" (e.g. "GET /users/{id}"), with the
 // ServeMux pattern's own method prefix replaced by the request's method, so
 // a HEAD request on "GET /users/{id}" is "HEAD /users/{id}". Requests that
-// match no pattern share one route, atrion.UnmatchedRoute.
+// match no pattern share one route, atrion.UnmatchedRoute, and invented
+// methods on a pattern without a method share OtherMethods.
 package atrhttp
 
 import (
@@ -91,16 +92,39 @@ func (h *handler) route(r *http.Request) string {
 	if pattern == "" && h.mux != nil && r.Method != http.MethodConnect {
 		_, pattern = h.mux.Handler(r)
 	}
-	return h.cfg.ids.ID(r.Method, patternPath(pattern))
+	method := r.Method
+	path, hasMethod := patternPath(pattern)
+	if !hasMethod && !standardMethod(method) {
+		// a pattern without a method matches any token a client sends:
+		// one route for all the others keeps the table bounded
+		method = OtherMethods
+	}
+	return h.cfg.ids.ID(method, path)
 }
 
+// OtherMethods stands for the request's method in the route IDs of
+// requests with a non-standard method (anything but GET, HEAD, POST, PUT,
+// PATCH, DELETE, OPTIONS, CONNECT and TRACE) on a ServeMux pattern without
+// a method, e.g. "OTHER /files/{path...}": such patterns match whatever
+// method a client invents.
+const OtherMethods = "OTHER"
+
 // patternPath drops a ServeMux pattern's method: "GET /users/{id}" →
-// "/users/{id}"; "example.com/x" stays.
-func patternPath(pattern string) string {
+// "/users/{id}", true; "example.com/x" stays.
+func patternPath(pattern string) (path string, hasMethod bool) {
 	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
-		return strings.TrimLeft(pattern[i+1:], " \t")
+		return strings.TrimLeft(pattern[i+1:], " \t"), true
 	}
-	return pattern
+	return pattern, false
+}
+
+func standardMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 func routeOrUnmatched(id string) string {

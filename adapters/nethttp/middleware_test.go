@@ -230,3 +230,30 @@ func TestMain(m *testing.M) {
 	log.SetOutput(io.Discard)
 	m.Run()
 }
+
+// A pattern without a method matches any method a client invents; they
+// share one route instead of growing the table.
+func TestInventedMethodsShareOneRoute(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/files/{name}", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("PROPFIND /dav/{name}", func(http.ResponseWriter, *http.Request) {})
+	base := serve(t, atrhttp.Middleware(a)(mux))
+	do := func(method, path string) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	for i := range 50 {
+		do("X"+strconv.Itoa(i), "/files/a")
+	}
+	do(http.MethodGet, "/files/a")
+	do("PROPFIND", "/dav/x") // a method the pattern names is kept
+	want := []string{"GET /files/{name}", "OTHER /files/{name}", "PROPFIND /dav/{name}", atrion.OverflowRoute}
+	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+}
