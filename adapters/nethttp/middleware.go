@@ -112,10 +112,17 @@ const OtherMethods = "OTHER"
 // patternPath drops a ServeMux pattern's method: "GET /users/{id}" →
 // "/users/{id}", true; "example.com/x" stays.
 func patternPath(pattern string) (path string, hasMethod bool) {
-	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
-		return strings.TrimLeft(pattern[i+1:], " \t"), true
+	if pattern == "" || pattern[0] == '/' {
+		return pattern, false
 	}
-	return pattern, false
+	i := strings.IndexByte(pattern, ' ')
+	if j := strings.IndexByte(pattern, '\t'); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i < 0 { // a host pattern, "example.com/x"
+		return pattern, false
+	}
+	return strings.TrimLeft(pattern[i+1:], " \t"), true
 }
 
 func standardMethod(m string) bool {

@@ -257,3 +257,25 @@ func TestInventedMethodsShareOneRoute(t *testing.T) {
 		t.Fatalf("routes %q, want %q", got, want)
 	}
 }
+
+// Patterns with a host, tabs or no method keep their path and host.
+func TestPatternForms(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	mux := http.NewServeMux()
+	ok := func(http.ResponseWriter, *http.Request) {}
+	mux.HandleFunc("GET\t /tab/{x}", ok)
+	mux.HandleFunc("example.com/host/{x}", ok)
+	mux.HandleFunc("POST example.com/both", ok)
+	h := atrhttp.Middleware(a)(mux)
+	for _, r := range []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/tab/1", nil),
+		httptest.NewRequest(http.MethodGet, "http://example.com/host/1", nil),
+		httptest.NewRequest(http.MethodPost, "http://example.com/both", nil),
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	want := []string{"GET /tab/{x}", "GET example.com/host/{x}", "POST example.com/both", atrion.OverflowRoute}
+	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+}
