@@ -2,9 +2,11 @@ package atrgrpc_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -35,6 +37,13 @@ func TestClientFailsFastOnceTripped(t *testing.T) {
 	_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
 	if d := rejected(t, err, codes.Unavailable); d <= 0 {
 		t.Errorf("local rejection carries retry delay %v", d)
+	}
+	var rej *atrgrpc.RejectedError
+	if !errors.Is(err, atrgrpc.ErrRejected) || !errors.As(err, &rej) {
+		t.Fatalf("local rejection %v (%T) is not an atrgrpc.RejectedError", err, err)
+	}
+	if rej.Side != "client" || rej.Method != unaryMethod || rej.Decision.Reason != atrion.ReasonCircuitOpen {
+		t.Errorf("rejection %+v: want the client's, on %s, for an open circuit", rej, unaryMethod)
 	}
 	if n := r.svc.calls.Load(); n != reached {
 		t.Errorf("a call reached the dependency after the trip (%d calls, want %d)", n, reached)

@@ -57,8 +57,9 @@
 //
 // # Rejection
 //
-// A rejected call ends with codes.Unavailable (WithRejectionCode:
-// ResourceExhausted or another code) and a google.rpc.RetryInfo detail
+// A rejected call ends with a *RejectedError: codes.Unavailable
+// (WithRejectionCode: ResourceExhausted or another code), a message naming
+// the reason and the route's mode, and a google.rpc.RetryInfo detail
 // carrying the retry hint, jittered over [RetryAfter, 1.5 × RetryAfter)
 // so that rejected clients do not return in one wave. The server
 // interceptors also set the trailer grpc-retry-pushback-ms to that hint in
@@ -71,9 +72,11 @@
 // which grpc-go requires to retry). It gives up when its deadline passes.
 //
 // The client interceptors reject locally with the same status and no
-// trailer, without touching the network; they sit outside grpc-go's retry
-// machinery, so a local rejection is not retried, and a call they admit is
-// recorded once, after all of its attempts.
+// trailer, without touching the network; errors.Is(err, ErrRejected) tells
+// such a rejection apart. They sit outside grpc-go's retry machinery, so a
+// local rejection is not retried, and a call they admit is recorded once,
+// after all of its attempts. WithRejectHandler replaces the rejection's
+// error on either side.
 //
 // # Cost
 //

@@ -2,6 +2,7 @@ package atrgrpc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -96,10 +97,10 @@ func ExampleUnaryClientInterceptor() {
 	fmt.Println(status.Code(err2))
 	_, err = health.Check(context.Background(), &healthpb.HealthCheckRequest{})
 	msg, _, _ := strings.Cut(status.Convert(err).Message(), ";")
-	fmt.Println(status.Code(err), msg)
+	fmt.Println(status.Code(err), errors.Is(err, atrgrpc.ErrRejected), msg)
 	// Output:
 	// Unavailable
-	// Unavailable atrion: client rejected the call (circuit_open, CIRCUIT_OPEN)
+	// Unavailable true atrion: client rejected the call (circuit_open, CIRCUIT_OPEN)
 }
 
 // Calls carry their priority in metadata; under load, lower priorities

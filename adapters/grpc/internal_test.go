@@ -167,18 +167,23 @@ func TestPushbackValue(t *testing.T) {
 
 // The rejection's message and RetryInfo carry the same jittered hint.
 func TestRejectionStatus(t *testing.T) {
-	c := newConfig([]Option{WithRejectionCode(codes.ResourceExhausted)})
 	d := atrion.Decision{Reason: atrion.ReasonShed, Mode: atrion.ModeOperational, RetryAfter: time.Second}
-	retry, err := c.rejection("server", d)
-	if retry < time.Second || retry >= 1500*time.Millisecond {
-		t.Errorf("retry %v outside [1s, 1.5s)", retry)
+	r := newRejection("/s/M", "server", d, codes.ResourceExhausted)
+	if r.RetryAfter < time.Second || r.RetryAfter >= 1500*time.Millisecond {
+		t.Errorf("retry %v outside [1s, 1.5s)", r.RetryAfter)
 	}
-	st := status.Convert(err)
-	want := fmt.Sprintf("atrion: server rejected the call (shed, OPERATIONAL); retry after %dms", retry.Milliseconds())
+	st := status.Convert(r)
+	want := fmt.Sprintf("atrion: server rejected the call (shed, OPERATIONAL); retry after %dms", r.RetryAfter.Milliseconds())
 	if st.Code() != codes.ResourceExhausted || st.Message() != want {
 		t.Errorf("rejection %v %q, want ResourceExhausted %q", st.Code(), st.Message(), want)
 	}
 	if len(st.Details()) != 1 {
 		t.Errorf("details %v, want one RetryInfo", st.Details())
+	}
+	if !errors.Is(r, ErrRejected) || !errors.Is(fmt.Errorf("call: %w", r), ErrRejected) {
+		t.Error("errors.Is does not find ErrRejected in a rejection")
+	}
+	if r.Error() != status.Error(codes.ResourceExhausted, want).Error() {
+		t.Errorf("Error() = %q", r.Error())
 	}
 }

@@ -26,6 +26,7 @@ type config struct {
 	skipMethods map[string]struct{}
 	classify    Classifier
 	rejectCode  codes.Code
+	reject      func(ctx context.Context, r *RejectedError) error
 }
 
 // Option configures an interceptor.
@@ -137,6 +138,16 @@ func WithRejectionCode(code codes.Code) Option {
 		code = codes.Unavailable
 	}
 	return func(c *config) { c.rejectCode = code }
+}
+
+// WithRejectHandler sets what a rejected call ends with: f receives the
+// default rejection (a *RejectedError, which WithRejectionCode shapes) and
+// returns the error to end the call with, e.g. after logging it or with
+// details of the service's own; nil means the default. f must not block.
+// A server still sets the pushback trailer to r.RetryAfter. A nil f
+// restores the default.
+func WithRejectHandler(f func(ctx context.Context, r *RejectedError) error) Option {
+	return func(c *config) { c.reject = f }
 }
 
 // skip reports whether the call passes through unguarded.

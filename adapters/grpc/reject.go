@@ -2,11 +2,13 @@ package atrgrpc
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -17,25 +19,61 @@ import (
 // policy honours it (gRFC A6).
 const PushbackTrailer = "grpc-retry-pushback-ms"
 
-// admit decides a call on its route. When the call is rejected, err is
-// the status error it ends with and retry the hint err carries; who says
-// which side decided. md reads a metadata value for the priority option.
-func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, who string, md func(context.Context, string) []string) (t atrion.Ticket, retry time.Duration, err error) {
-	t, d := a.Admit(c.route(fullMethod), c.callPriority(ctx, fullMethod, md))
-	if !d.Allowed {
-		retry, err = c.rejection(who, d)
-	}
-	return t, retry, err
+// ErrRejected is what errors.Is finds in the error of a call that an
+// interceptor of this package rejected in this process: on a client, a
+// call shed locally that never reached the network. (A remote server's
+// rejection arrives as a plain status error: codes.Unavailable with a
+// RetryInfo detail.)
+var ErrRejected = errors.New("atrgrpc: call rejected")
+
+// RejectedError is the error a rejected call ends with, unless a reject
+// handler replaces it. Its gRPC status (GRPCStatus) has the rejection code
+// (codes.Unavailable by default), a message naming the reason and mode,
+// and a google.rpc.RetryInfo detail with RetryAfter.
+type RejectedError struct {
+	Method     string          // the call's full method name
+	Side       string          // "server" or "client": which interceptor rejected it
+	Decision   atrion.Decision // the engine's decision
+	RetryAfter time.Duration   // the jittered retry hint the error carries
+	status     *status.Status
 }
 
-// rejection returns the jittered retry hint for a rejected call and the
-// status error, carrying it, that the call ends with. who says where the
-// rejection happened.
-func (c *config) rejection(who string, d atrion.Decision) (retry time.Duration, err error) {
-	retry = atrion.JitterRetryAfter(d.RetryAfter)
+// Error returns the status as a gRPC status error prints it.
+func (e *RejectedError) Error() string { return e.status.Err().Error() }
+
+// GRPCStatus returns the status the call ends with; gRPC and status.Code
+// read it.
+func (e *RejectedError) GRPCStatus() *status.Status { return e.status }
+
+// Is reports whether target is ErrRejected.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// admit decides a call on its route. When the call is rejected, err is
+// the error it ends with and retry the jittered hint it carries; side says
+// which interceptor decided. md reads a metadata value for the priority
+// option.
+func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (t atrion.Ticket, retry time.Duration, err error) {
+	t, d := a.Admit(c.route(fullMethod), c.callPriority(ctx, fullMethod, md))
+	if d.Allowed {
+		return t, 0, nil
+	}
+	rej := newRejection(fullMethod, side, d, c.rejectCode)
+	err = rej
+	if c.reject != nil {
+		if herr := c.reject(ctx, rej); herr != nil {
+			err = herr
+		}
+	}
+	return t, rej.RetryAfter, err
+}
+
+// newRejection builds the default rejection of a call, with the hint
+// jittered so that rejected callers do not return in one wave.
+func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *RejectedError {
+	retry := atrion.JitterRetryAfter(d.RetryAfter)
 	b := make([]byte, 0, 96)
 	b = append(b, "atrion: "...)
-	b = append(b, who...)
+	b = append(b, side...)
 	b = append(b, " rejected the call ("...)
 	b = append(b, d.Reason.String()...)
 	b = append(b, ", "...)
@@ -43,11 +81,11 @@ func (c *config) rejection(who string, d atrion.Decision) (retry time.Duration, 
 	b = append(b, "); retry after "...)
 	b = strconv.AppendInt(b, retry.Milliseconds(), 10)
 	b = append(b, "ms"...)
-	st := status.New(c.rejectCode, string(b))
+	st := status.New(code, string(b))
 	if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)}); err == nil {
 		st = withInfo
 	}
-	return retry, st.Err()
+	return &RejectedError{Method: fullMethod, Side: side, Decision: d, RetryAfter: retry, status: st}
 }
 
 // pushback is the trailer carrying retry in whole milliseconds, at least 1

@@ -2,6 +2,7 @@ package atrgrpc_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -66,6 +67,9 @@ func TestRejectionCarriesPushback(t *testing.T) {
 		var trailer metadata.MD
 		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""), grpc.Trailer(&trailer))
 		checkPushback(t, err, codes.Unavailable, trailer, h)
+		if errors.Is(err, atrgrpc.ErrRejected) {
+			t.Error("a remote server's rejection reads as a local one")
+		}
 		if n := r.svc.calls.Load(); n != calls {
 			t.Errorf("the handler ran for a rejected call (%d calls, want %d)", n, calls)
 		}
@@ -114,6 +118,45 @@ func TestRejectionCode(t *testing.T) {
 			checkPushback(t, err, tc.want, trailer, h)
 		})
 	}
+}
+
+// A reject handler sees the default rejection and replaces it; the
+// pushback trailer stays. A handler returning nil keeps the default.
+func TestRejectHandler(t *testing.T) {
+	var seen []*atrgrpc.RejectedError
+	var mu sync.Mutex
+	handler := atrgrpc.WithRejectHandler(func(ctx context.Context, rej *atrgrpc.RejectedError) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, rej)
+		if len(seen) > 1 {
+			return nil
+		}
+		return status.Error(codes.ResourceExhausted, "busy: come back later")
+	})
+	r := newRig(t, setup{engine: []atrion.Option{quickTrip}, server: []atrgrpc.Option{handler}})
+	tripRoute(t, r.a, r.clk, unaryMethod, r.failUnary)
+	mu.Lock()
+	seen = nil // rejections while tripping
+	mu.Unlock()
+
+	var trailer metadata.MD
+	_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""), grpc.Trailer(&trailer))
+	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || st.Message() != "busy: come back later" {
+		t.Errorf("handled rejection: %v", err)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0].Method != unaryMethod || seen[0].Side != "server" {
+		t.Fatalf("the handler saw %+v", seen)
+	}
+	want := strconv.FormatInt(max(seen[0].RetryAfter.Milliseconds(), 1), 10)
+	mu.Unlock()
+	if got := trailer.Get(atrgrpc.PushbackTrailer); len(got) != 1 || got[0] != want {
+		t.Errorf("pushback trailer %q, want %q", got, want)
+	}
+
+	_, err = r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
+	rejected(t, err, codes.Unavailable)
 }
 
 // A grpc-go client whose retry policy retries Unavailable waits for the

@@ -265,9 +265,9 @@ func (t *tally) count(err error) {
 	switch {
 	case err == nil:
 		t.ok.Add(1)
-	case strings.HasPrefix(msg, "atrion: client"):
+	case errors.Is(err, atrgrpc.ErrRejected): // this client's own guard
 		t.shedLocally.Add(1)
-	case strings.HasPrefix(msg, "atrion: server"):
+	case status.Code(err) == codes.Unavailable && strings.HasPrefix(msg, "atrion: server"):
 		t.shedByServer.Add(1)
 	default:
 		t.failed.Add(1)
