@@ -17,7 +17,7 @@ import (
 // outcome and latency of every call it lets through, all of its retry
 // attempts included.
 func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientInterceptor {
-	c := newConfig(opts)
+	c := newConfig(a, opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		if c.skip(ctx, method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
@@ -40,7 +40,7 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 // (the error that ends it, or its context ending first) and its time to
 // first response (see the package doc).
 func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClientInterceptor {
-	c := newConfig(opts)
+	c := newConfig(a, opts)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		if c.skip(ctx, method) {
 			return streamer(ctx, desc, cc, method, callOpts...)

@@ -13,6 +13,15 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// testEngine is an engine for building configurations; nothing runs on it.
+var testEngine = func() *atrion.Atrion {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
 func TestWithPriorityMetadataKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                        DefaultPriorityKey,
@@ -30,7 +39,7 @@ func TestWithPriorityMetadataKey(t *testing.T) {
 		"\x00":                    DefaultPriorityKey,
 		"X-PRIORITY\r\nInjected:": DefaultPriorityKey,
 	} {
-		c := newConfig([]Option{WithPriorityMetadata(in)})
+		c := newConfig(testEngine, []Option{WithPriorityMetadata(in)})
 		if c.priorityKey != want {
 			t.Errorf("WithPriorityMetadata(%q): key %q, want %q", in, c.priorityKey, want)
 		}
@@ -76,7 +85,7 @@ func FuzzMetadataPriority(f *testing.F) {
 		if p < atrion.PriorityCritical || p > atrion.PriorityBulk {
 			t.Fatalf("metadataPriority(%q) = %d, outside the priorities", v, p)
 		}
-		c := newConfig([]Option{WithPriorityMetadata(v)})
+		c := newConfig(testEngine, []Option{WithPriorityMetadata(v)})
 		if !validKey(c.priorityKey) {
 			t.Fatalf("WithPriorityMetadata(%q) kept invalid key %q", v, c.priorityKey)
 		}
@@ -116,7 +125,7 @@ func TestClassifyUnknownCode(t *testing.T) {
 // The context decides before the classifier: a caller that went away is
 // ignored, a call past (or at) its deadline is a deadline failure.
 func TestOutcomeContextRules(t *testing.T) {
-	c := newConfig(nil)
+	c := newConfig(testEngine, nil)
 	internal := status.Error(codes.Internal, "x")
 
 	cancelled, cancel := context.WithCancel(context.Background())

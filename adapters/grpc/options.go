@@ -32,7 +32,13 @@ type config struct {
 // Option configures an interceptor.
 type Option func(*config)
 
-func newConfig(opts []Option) *config {
+// newConfig applies opts for an interceptor guarding with a. A nil a
+// panics here, when the interceptor is built, rather than on its first
+// call.
+func newConfig(a *atrion.Atrion, opts []Option) *config {
+	if a == nil {
+		panic("atrgrpc: nil *atrion.Atrion")
+	}
 	c := &config{classify: Classify, rejectCode: codes.Unavailable}
 	for _, o := range opts {
 		if o != nil {

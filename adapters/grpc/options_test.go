@@ -2,6 +2,7 @@ package atrgrpc_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +210,35 @@ func TestRouteID(t *testing.T) {
 	if st := r.a.Stats(); st.InvalidIDs != 1 {
 		t.Errorf("invalid route IDs counted %d, want 1", st.InvalidIDs)
 	}
+}
+
+// A nil engine is refused when the interceptor is built, not on a call.
+func TestNilEnginePanicsAtConstruction(t *testing.T) {
+	for name, build := range map[string]func(){
+		"UnaryServerInterceptor":  func() { atrgrpc.UnaryServerInterceptor(nil) },
+		"StreamServerInterceptor": func() { atrgrpc.StreamServerInterceptor(nil) },
+		"UnaryClientInterceptor":  func() { atrgrpc.UnaryClientInterceptor(nil) },
+		"StreamClientInterceptor": func() { atrgrpc.StreamClientInterceptor(nil) },
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "nil *atrion.Atrion") {
+					t.Errorf("%s(nil): recovered %v, want a panic naming the nil engine", name, p)
+				}
+			}()
+			build()
+		}()
+	}
+}
+
+// Nil options and nil functions are the defaults.
+func TestNilOptions(t *testing.T) {
+	r := newRig(t, setup{server: []atrgrpc.Option{
+		nil, atrgrpc.WithRouteID(nil), atrgrpc.WithPriority(nil), atrgrpc.WithSkipper(nil),
+		atrgrpc.WithClassifier(nil), atrgrpc.WithRejectHandler(nil), atrgrpc.WithSkipMethods(),
+	}})
+	if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.Internal, "")); status.Code(err) != codes.Internal {
+		t.Fatal(err)
+	}
+	checkOutcomes(t, "server", r.a, unaryMethod, atrion.Totals{Admitted: 1, Failures: 1})
 }

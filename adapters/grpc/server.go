@@ -14,7 +14,7 @@ import (
 // when the route sheds, and records the outcome and latency of every
 // admitted call.
 func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerInterceptor {
-	c := newConfig(opts)
+	c := newConfig(a, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if c.skip(ctx, info.FullMethod) {
 			return handler(ctx, req)
@@ -37,7 +37,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 // when the route sheds, and records the final status and the stream's
 // time to first response (see the package doc).
 func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServerInterceptor {
-	c := newConfig(opts)
+	c := newConfig(a, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		if c.skip(ctx, info.FullMethod) {
