@@ -11,7 +11,6 @@ package atrhttp
 
 import (
 	"net/http"
-	"strings"
 
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -34,8 +33,9 @@ type patternRouter interface {
 //     set r.Pattern before the middleware runs; this costs nothing extra,
 //     but requests that match no route are not guarded.
 //   - Wrap the mux: mw(mux). The middleware asks mux.Handler(r) for the
-//     pattern up front (a second route lookup per request) and guards every
-//     request, unmatched ones included. CONNECT requests, which ServeMux
+//     pattern up front and guards every request, unmatched ones included,
+//     at the cost of a second route lookup per request (and, for a pattern
+//     with wildcards, the one allocation ServeMux makes for its matches). CONNECT requests, which ServeMux
 //     may redirect by their raw path, count as unmatched this way.
 //
 // Any other handler without r.Pattern is the unmatched route unless
@@ -112,17 +112,20 @@ const OtherMethods = "OTHER"
 // patternPath drops a ServeMux pattern's method: "GET /users/{id}" →
 // "/users/{id}", true; "example.com/x" stays.
 func patternPath(pattern string) (path string, hasMethod bool) {
-	if pattern == "" || pattern[0] == '/' {
-		return pattern, false
+	// a method ends at a blank before the first '/'; hosts have no blank
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '/':
+			return pattern, false
+		case ' ', '\t':
+			j := i + 1
+			for j < len(pattern) && (pattern[j] == ' ' || pattern[j] == '\t') {
+				j++
+			}
+			return pattern[j:], true
+		}
 	}
-	i := strings.IndexByte(pattern, ' ')
-	if j := strings.IndexByte(pattern, '\t'); j >= 0 && (i < 0 || j < i) {
-		i = j
-	}
-	if i < 0 { // a host pattern, "example.com/x"
-		return pattern, false
-	}
-	return strings.TrimLeft(pattern[i+1:], " \t"), true
+	return pattern, false
 }
 
 func standardMethod(m string) bool {

@@ -196,11 +196,15 @@ func (d *discard) WriteHeader(int)             {}
 
 func allocs(h http.Handler, r *http.Request) float64 {
 	w := &discard{h: http.Header{}}
-	return testing.AllocsPerRun(500, func() { h.ServeHTTP(w, r) })
+	return testing.AllocsPerRun(500, func() {
+		r.Pattern = "" // as on a fresh request; ServeMux sets it
+		h.ServeHTTP(w, r)
+	})
 }
 
-// The admitted path adds no allocation over the bare mux, wrapped per
-// route or around the mux.
+// The admitted path adds no allocation over the bare mux when wrapped per
+// route; around the mux, the second lookup allocates what ServeMux does
+// for a pattern with wildcards (nothing for a static one).
 func TestAdmittedPathAllocs(t *testing.T) {
 	adaptertest.SkipAllocsUnderRace(t)
 	a, _ := adaptertest.Engine(t)
@@ -219,7 +223,11 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		if got := allocs(build(mw), r); got != bare {
 			t.Errorf("%s per route: %v allocs, bare mux %v", path, got, bare)
 		}
-		if got := allocs(mw(build(noWrap)), r); got != bare {
+		extra := 0.0
+		if path != "/ping" {
+			extra = 1 // ServeMux's wildcard matches, found twice
+		}
+		if got := allocs(mw(build(noWrap)), r); got != bare+extra {
 			t.Errorf("%s around the mux: %v allocs, bare mux %v", path, got, bare)
 		}
 	}

@@ -40,6 +40,7 @@ func serveParallel(b *testing.B, h http.Handler, path string) {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		w := &discard{h: http.Header{}}
 		for pb.Next() {
+			r.Pattern = "" // as on a fresh request; ServeMux sets it
 			h.ServeHTTP(w, r)
 		}
 	})
