@@ -308,8 +308,29 @@ func (t Ticket) Done(c Class) {
 	if c > Ignored {
 		c = Ignored
 	}
-	r.record(c, lat)
+	// close any tick that has ended first: the outcome is evidence about now
 	r.maybeSettle(r.eng.clock.coarseNow())
+	r.record(c, lat)
+}
+
+// DoneLatency records the request's outcome with a latency the caller
+// measured, for work whose duration is not its latency (a stream's time to
+// first response, say). Negative or absurd latencies are clamped and
+// counted as invalid input.
+func (t Ticket) DoneLatency(c Class, latency time.Duration) {
+	r := t.r
+	if r == nil {
+		return
+	}
+	if c > Ignored {
+		c = Ignored
+	}
+	lat := int64(-1)
+	if c != Ignored {
+		lat = r.eng.clampLatency(r, latency)
+	}
+	r.maybeSettle(r.eng.clock.coarseNow())
+	r.record(c, lat)
 }
 
 // Route returns the route ID this ticket belongs to ("" for the zero Ticket).

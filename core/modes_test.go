@@ -267,3 +267,28 @@ func TestSheddingKeepsEvidence(t *testing.T) {
 	s, _ := a.Snapshot("r")
 	t.Fatalf("a route failing every call never opened: %v R=%.1f S=%.1f", s.Mode, s.Resistance, s.Scar)
 }
+
+// TestDoneLatency: a ticket finished with a measured latency feeds that
+// latency, not the time since Admit, and bad values clamp.
+func TestDoneLatency(t *testing.T) {
+	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	tk, _ := a.Admit("stream", atrion.PriorityNormal)
+	clk.Advance(100 * time.Millisecond) // a long stream...
+	tk.DoneLatency(atrion.Success, 300*time.Millisecond) // evidence about now: the current tick
+	clk.Advance(100 * time.Millisecond)
+	s, _ := a.Snapshot("stream")
+	if !near(s.Pressure[atrion.PressureLatency], 0.9640) { // tanh((300−100)/100)
+		t.Fatalf("latency pressure %v, want tanh(2) from the measured 300 ms", s.Pressure)
+	}
+	tk, _ = a.Admit("stream", atrion.PriorityNormal)
+	tk.DoneLatency(atrion.Failure, -time.Hour)
+	tk, _ = a.Admit("stream", atrion.PriorityNormal)
+	tk.DoneLatency(atrion.Class(200), time.Second) // unknown class: ignored
+	atrion.Ticket{}.DoneLatency(atrion.Success, time.Second)
+	clk.Advance(100 * time.Millisecond)
+	s, _ = a.Snapshot("stream")
+	if s.Totals.Failures != 1 || s.Totals.Ignored != 1 || a.Stats().InvalidInputs != 1 {
+		t.Fatalf("totals %+v invalid %d", s.Totals, a.Stats().InvalidInputs)
+	}
+}

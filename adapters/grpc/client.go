@@ -53,7 +53,7 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		w.timer.start(a)
 		w.ClientStream, err = streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			doneStream(a, t, c.outcome(ctx, err), &w.timer)
+			doneStream(t, c.outcome(ctx, err), &w.timer)
 			return nil, err
 		}
 		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err()) })
@@ -79,7 +79,7 @@ type clientStream struct {
 // first: err nil is a success.
 func (s *clientStream) finish(err error) {
 	if s.ended.CompareAndSwap(false, true) {
-		doneStream(s.a, s.t, s.c.outcome(s.ctx, err), &s.timer)
+		doneStream(s.t, s.c.outcome(s.ctx, err), &s.timer)
 	}
 }
 

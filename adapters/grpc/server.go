@@ -51,7 +51,7 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		w := &serverStream{ServerStream: ss}
 		w.timer.start(a)
 		class := atrion.Failure // unless the handler returns: a panic is a failure
-		defer func() { doneStream(a, t, class, &w.timer) }()
+		defer func() { doneStream(t, class, &w.timer) }()
 		err = handler(srv, w)
 		class = c.outcome(ctx, err)
 		return err

@@ -1,7 +1,6 @@
 package atrgrpc
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,21 +66,12 @@ func (s *streamTimer) elapsed() time.Duration {
 }
 
 // doneStream records a finished stream on t's route with the timer's
-// latency rather than the stream's duration.
-//
-// The core times a ticket from Admit to Done and has no Done with a given
-// latency, so a timed outcome goes through ReportOutcome on the ticket's
-// route instead; its NaN saturation adds no saturation sample (the core
-// counts it as one invalid input). An ignored outcome carries no latency
-// and uses the ticket itself.
-func doneStream(a *atrion.Atrion, t atrion.Ticket, class atrion.Class, s *streamTimer) {
+// latency (time to first response) rather than the stream's duration. An
+// ignored outcome carries no latency.
+func doneStream(t atrion.Ticket, class atrion.Class, s *streamTimer) {
 	if class != atrion.Success && class != atrion.Failure {
 		t.Done(atrion.Ignored)
 		return
 	}
-	a.ReportOutcome(t.Route(), atrion.Outcome{
-		Latency:    s.elapsed(),
-		IsError:    class == atrion.Failure,
-		Saturation: math.NaN(),
-	})
+	t.DoneLatency(class, s.elapsed())
 }
