@@ -274,7 +274,7 @@ func TestDoneLatency(t *testing.T) {
 	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	tk, _ := a.Admit("stream", atrion.PriorityNormal)
-	clk.Advance(100 * time.Millisecond) // a long stream...
+	clk.Advance(100 * time.Millisecond)                  // a long stream...
 	tk.DoneLatency(atrion.Success, 300*time.Millisecond) // evidence about now: the current tick
 	clk.Advance(100 * time.Millisecond)
 	s, _ := a.Snapshot("stream")
