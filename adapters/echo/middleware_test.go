@@ -127,29 +127,10 @@ func TestMethodNotAllowedIsUnmatched(t *testing.T) {
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	e := echo.New()
-	e.Use(atrecho.Middleware(a, atrecho.WithRouteID(func(c echo.Context) string { return c.Request().Header.Get("X-Route") })))
+	e.Use(atrecho.Middleware(a, atrecho.WithRouteID(func(c echo.Context) string { return c.Request().Header.Get(adaptertest.RouteIDHeader) })))
 	e.GET("/x", func(c echo.Context) error { return nil })
-	base := serve(t, e)
-	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
-		req, _ := http.NewRequest(http.MethodGet, base+"/x", nil)
-		req.Header.Set("X-Route", id)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-	}
-	// empty → unmatched; over-long → the engine's overflow route
-	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+",atrion:overflow,tenant-a" {
-		t.Fatalf("routes %s", got)
-	}
+	adaptertest.CheckRouteIDOption(t, a, serve(t, e)+"/x")
 }
-
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
 
 // The admitted path adds no allocation over bare echo beyond the closure
 // echo itself makes per middleware and request.
@@ -162,7 +143,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		e := echo.New()
 		e.Use(mws...)
 		e.GET("/users/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
-		w := &discard{h: http.Header{}}
+		w := &adaptertest.Discard{H: http.Header{}}
 		return testing.AllocsPerRun(500, func() { e.ServeHTTP(w, req) })
 	}
 	noop := func(next echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { return next(c) } }

@@ -120,19 +120,9 @@ func TestLateRoutes(t *testing.T) {
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Use(atrfiber.New(a, atrfiber.WithRouteID(func(c *fiber.Ctx) string { return c.Get("X-Route") })))
+	app.Use(atrfiber.New(a, atrfiber.WithRouteID(func(c *fiber.Ctx) string { return c.Get(adaptertest.RouteIDHeader) })))
 	app.Get("/x", func(c *fiber.Ctx) error { return nil })
-	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
-		r := httptest.NewRequest(http.MethodGet, "/x", nil)
-		r.Header.Set("X-Route", id)
-		if _, err := app.Test(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// empty → unmatched; over-long → the engine's overflow route
-	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+",atrion:overflow,tenant-a" {
-		t.Fatalf("routes %s", got)
-	}
+	adaptertest.CheckRouteIDOption(t, a, serve(t, app)+"/x")
 }
 
 // The admitted path adds no allocation over bare fiber with a no-op

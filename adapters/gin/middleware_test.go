@@ -91,29 +91,10 @@ func TestOutsideRecoveryAndPrivateErrors(t *testing.T) {
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	r := gin.New()
-	r.Use(atrgin.Middleware(a, atrgin.WithRouteID(func(c *gin.Context) string { return c.GetHeader("X-Route") })))
+	r.Use(atrgin.Middleware(a, atrgin.WithRouteID(func(c *gin.Context) string { return c.GetHeader(adaptertest.RouteIDHeader) })))
 	r.GET("/x", func(c *gin.Context) {})
-	base := serve(t, r)
-	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
-		req, _ := http.NewRequest(http.MethodGet, base+"/x", nil)
-		req.Header.Set("X-Route", id)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-	}
-	// empty → unmatched; over-long → the engine's overflow route
-	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+",atrion:overflow,tenant-a" {
-		t.Fatalf("routes %s", got)
-	}
+	adaptertest.CheckRouteIDOption(t, a, serve(t, r)+"/x")
 }
-
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
 
 // The admitted path adds no allocation over bare gin.
 func TestAdmittedPathAllocs(t *testing.T) {
@@ -128,7 +109,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/users/7", nil)
 	req.Header.Set("X-Priority", "high")
 	count := func(h http.Handler) float64 {
-		w := &discard{h: http.Header{}}
+		w := &adaptertest.Discard{H: http.Header{}}
 		return testing.AllocsPerRun(500, func() { h.ServeHTTP(w, req) })
 	}
 	bare := count(build())

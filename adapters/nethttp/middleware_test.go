@@ -5,7 +5,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,26 +96,8 @@ func TestPerRouteWrapping(t *testing.T) {
 
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
-	ids := []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"}
-	i := 0
-	mw := atrhttp.Middleware(a, atrhttp.WithRouteID(func(*http.Request) string { i++; return ids[i-1] }))
-	base := serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-	for range ids {
-		res, err := http.Get(base + "/anything")
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", res.StatusCode)
-		}
-	}
-	// empty → unmatched; over-long → the engine's overflow route
-	want := []string{atrion.UnmatchedRoute, atrion.OverflowRoute, "tenant-a"}
-	slices.Sort(want)
-	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("routes %q, want %q", got, want)
-	}
+	mw := atrhttp.Middleware(a, atrhttp.WithRouteID(func(r *http.Request) string { return r.Header.Get(adaptertest.RouteIDHeader) }))
+	adaptertest.CheckRouteIDOption(t, a, serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))))
 }
 
 // A plain handler has no pattern: without WithRouteID every request is the
@@ -187,15 +168,8 @@ func TestWriterInterfaces(t *testing.T) {
 	}
 }
 
-// discard is a reusable ResponseWriter for allocation counts.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
-
 func allocs(h http.Handler, r *http.Request) float64 {
-	w := &discard{h: http.Header{}}
+	w := &adaptertest.Discard{H: http.Header{}}
 	return testing.AllocsPerRun(500, func() {
 		r.Pattern = "" // as on a fresh request; ServeMux sets it
 		h.ServeHTTP(w, r)

@@ -393,3 +393,45 @@ func SkipAllocsUnderRace(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 }
+
+// RouteIDHeader is the header from which CheckRouteIDOption's server must
+// take its route ID (through the adapter's WithRouteID).
+const RouteIDHeader = "X-Route"
+
+// CheckRouteIDOption sends GET url with three RouteIDHeader values to a
+// server whose adapter takes its route ID from that header, and checks
+// the routes a tracks: an empty ID is the unmatched route, an over-long
+// one the engine's overflow route.
+func CheckRouteIDOption(t *testing.T, a *atrion.Atrion, url string) {
+	t.Helper()
+	for _, id := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), "tenant-a"} {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(RouteIDHeader, id)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("route ID %.20q: status %d", id, res.StatusCode)
+		}
+	}
+	if got := strings.Join(a.Routes(), ","); got != atrion.UnmatchedRoute+","+atrion.OverflowRoute+",tenant-a" {
+		t.Fatalf("routes %s", got)
+	}
+}
+
+// Discard is a ResponseWriter for allocation counts, reused across calls.
+type Discard struct{ H http.Header }
+
+// Header returns the reused header map.
+func (d *Discard) Header() http.Header { return d.H }
+
+// Write discards b.
+func (d *Discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// WriteHeader does nothing.
+func (d *Discard) WriteHeader(int) {}
