@@ -23,6 +23,16 @@ bench:
 	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./hotpath | tee results/bench.txt
 	cd benchmarks && $(GO) run ./cmd/benchtable results/bench.txt
 
+## simulate: the Wind Tunnel — every scenario against every contestant; scorecard and SVG charts in benchmarks/results/
+simulate:
+	@mkdir -p benchmarks/results
+	cd benchmarks && $(GO) run ./cmd/simulate -out results
+
+## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
+stability-map:
+	@mkdir -p benchmarks/results
+	cd benchmarks && $(GO) run ./cmd/stabilitymap -out results
+
 ## demo: a small program on the core that trips a route and heals it
 demo:
 	cd examples/demo && $(GO) run .

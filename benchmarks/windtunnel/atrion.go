@@ -55,19 +55,6 @@ var modeStates = [...]State{
 	atrion.ModeCircuitOpen: StateOpen,
 }
 
-// settle closes every route's ended ticks, at each bin boundary.
-//
-// Workaround, to remove once core is fixed: route.settle closes a busy tick
-// and the silent gap after it in one call, into an [3]Event buffer; when
-// both change mode (a route re-opens on its last busy tick, then heals
-// over a long silence) closeTick writes a fourth event and Admit panics
-// (index out of range, core/route.go closeTick). The security scenario's
-// bot keys hit it when the attack stops. Closing every route's ticks one
-// by one, as they end, never pairs a busy tick with a gap. The physics is
-// the same; only a RECOVERING route that receives no traffic at all counts
-// each silent tick towards its ramp instead of the whole gap as one.
-func (g *atrionGuard) settle() { g.a.Snapshots() }
-
 func (g *atrionGuard) Probe(route string) Probe {
 	s, ok := g.a.Snapshot(route)
 	if !ok {

@@ -24,7 +24,7 @@ var stateColours = map[State]string{
 
 const (
 	chartW     = 980.0
-	chartLeft  = 70.0
+	chartLeft  = 110.0
 	chartRight = 170.0
 	plotW      = chartW - chartLeft - chartRight
 )

@@ -75,8 +75,8 @@ type Scorecard struct {
 	// Transitions counts state changes (−1: the guard has no states).
 	Transitions int
 	// Latched is true when the guard still rejected at least half of the
-	// watched route's calls in the run's last 10 s, long after the
-	// incident ended.
+	// watched route's calls in the run's last 10 s, at least 30 s after
+	// the incident ended.
 	Latched bool
 }
 
@@ -362,7 +362,7 @@ func (r *Result) score(sc *Scenario) {
 			s.TimeToRecover = t - sc.Incident.To
 		}
 		tail := r.Route(r.Watch, Window{r.Duration - 10*time.Second, r.Duration})
-		s.Latched = tail.Attempts > 0 && 2*tail.Rejected >= tail.Attempts
+		s.Latched = r.Duration-sc.Incident.To >= 30*time.Second && tail.Attempts > 0 && 2*tail.Rejected >= tail.Attempts
 	}
 	r.Score = s
 }

@@ -44,11 +44,22 @@ type Verdict struct {
 	Pass  bool
 }
 
-// Judge evaluates sc's checks on Atrion's result; others holds the other
-// contestants' results by name (at least "none" and each check's Needs).
+// noLatch is the check every scenario has: a breaker that latches open
+// fails.
+var noLatch = Check{Name: "does not latch (still shedding ≥ half of the watched route 30 s or more after the incident)",
+	Eval: func(a *Result, _ map[string]*Result) (string, bool) {
+		if a.Score.Latched {
+			return "latched", false
+		}
+		return "no latch", true
+	}}
+
+// Judge evaluates sc's checks, and that Atrion did not latch, on Atrion's
+// result; others holds the other contestants' results by name (at least
+// "none" and each check's Needs).
 func (sc Scenario) Judge(atr *Result, others map[string]*Result) []Verdict {
-	vs := make([]Verdict, 0, len(sc.Checks))
-	for _, c := range sc.Checks {
+	vs := make([]Verdict, 0, len(sc.Checks)+1)
+	for _, c := range append([]Check{noLatch}, sc.Checks...) {
 		v := Verdict{Check: c.Name}
 		missing := ""
 		for _, n := range append([]string{None.Name}, c.Needs...) {

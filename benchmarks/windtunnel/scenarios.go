@@ -324,7 +324,7 @@ func gameLODv2() Scenario {
 	return Scenario{
 		Name: "game-lod-v2", Title: "Game LOD v2 (budget misses)",
 		About:    "The same game server, stepping at once to 2.5× capacity for 30 s, with 5 % of frames missing the budget (60–120 ms). Low-priority work must start being shed within 2 s.",
-		Duration: 80 * sec, Incident: span(20, 50), Watch: "game:frame",
+		Duration: 90 * sec, Incident: span(20, 50), Watch: "game:frame",
 		Services: []Service{{Name: "game", Capacity: 10, Health: Const(h)}},
 		Routes:   []Route{{ID: "game:frame", Service: "game", Timeout: 100 * ms}},
 		Traffic:  []Traffic{{Class: "players", Legit: true, Routes: []string{"game:frame"}, Rate: Steps([]time.Duration{0, 20 * sec, 50 * sec}, []float64{200, 1250, 200}), Mix: gameMix}},
@@ -402,7 +402,7 @@ func blackFriday() Scenario {
 	return Scenario{
 		Name: "black-friday", Title: "E-commerce Black Friday (priorities)",
 		About:    "A shop serving about 750 rps gets 1,500 rps for 30 s: checkout is critical, cart high, browsing normal, recommendations low. Checkout must go through; recommendations go first.",
-		Duration: 80 * sec, Incident: span(20, 50), Watch: "shop",
+		Duration: 90 * sec, Incident: span(20, 50), Watch: "shop",
 		Services: []Service{{Name: "shop", Capacity: 30, Health: Const(Healthy(40 * ms))}},
 		Routes:   []Route{{ID: "shop", Service: "shop", Timeout: 2 * sec}},
 		Traffic:  []Traffic{{Class: "shoppers", Legit: true, Routes: []string{"shop"}, Rate: Steps([]time.Duration{0, 20 * sec, 50 * sec}, []float64{400, 1500, 400}), Mix: mix}},
@@ -420,7 +420,7 @@ func iotDam() Scenario {
 	return Scenario{
 		Name: "iot-dam", Title: "IoT Data Dam (lossy backpressure)",
 		About:    "GPS points (bulk priority) arrive at 1,000/s for 45 s into a database that writes about 500/s. Dropping the excess at the door (sampling) must keep the database writing near capacity instead of timing out.",
-		Duration: 80 * sec, Incident: span(15, 60), Watch: "iot:ingest",
+		Duration: 100 * sec, Incident: span(15, 60), Watch: "iot:ingest",
 		Services: []Service{{Name: "db", Capacity: 20, Health: Const(Healthy(40 * ms))}},
 		Routes:   []Route{{ID: "iot:ingest", Service: "db", Timeout: sec}},
 		Traffic: []Traffic{{Class: "points", Legit: true, Routes: []string{"iot:ingest"},

@@ -332,9 +332,6 @@ func (w *world) run() {
 				w.answer(e.id, Timeout)
 			}
 		case evProbe:
-			if s, ok := w.guard.(interface{ settle() }); ok {
-				s.settle()
-			}
 			if b := int(w.now/bin) - 1; b >= 0 && b < len(w.res.Probes) {
 				w.res.Probes[b] = w.guard.Probe(w.routes[w.watch].ID)
 			}
