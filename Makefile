@@ -20,7 +20,7 @@ lint:
 ## bench: hot-path benchmarks (core; peers once benchmarks/ exists)
 bench:
 	@mkdir -p benchmarks/results
-	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./hotpath | tee results/bench.txt
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 8 -benchtime 500ms ./hotpath | tee results/bench.txt
 	cd benchmarks && $(GO) run ./cmd/benchtable results/bench.txt
 
 ## simulate: the Wind Tunnel — every scenario against every contestant; scorecard and SVG charts in benchmarks/results/
