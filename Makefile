@@ -17,7 +17,7 @@ lint:
 	@! grep -q '^require' core/go.mod || { echo "core/go.mod must not require anything"; exit 1; }
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
-## bench: hot-path benchmarks (core; peers once benchmarks/ exists)
+## bench: Atrion Admit+Done beside the floor and every peer (serial and parallel), table in benchmarks/results
 bench:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 8 -benchtime 500ms ./hotpath | tee results/bench.txt
@@ -33,7 +33,7 @@ stability-map:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/stabilitymap -out results
 
-## demo: a small program on the core that trips a route and heals it
+## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min)
 demo:
 	cd examples/demo && $(GO) run .
 
