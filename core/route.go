@@ -13,43 +13,52 @@ const failUnit = 1 << 20
 
 // sampleEvery: above lowRateTick decisions per tick, one request in
 // sampleEvery is timed (SPEC §9: a tick's mean latency may come from a
-// sample of its requests when traffic is high).
+// sample of its requests when traffic is high), so a busy tick still has at
+// least lowRateTick/sampleEvery = 8 samples; a clock read is the dearest
+// part of the hot path.
 const (
-	sampleEvery = 8
-	lowRateTick = 64
+	sampleEvery = 32
+	lowRateTick = 256
 )
 
 // route is one route's state. The hot path touches only atomics; the
 // physics runs under mu when a tick closes.
 type route struct {
-	id  string
-	eng *Atrion
+	// read by every request, written only when a tick closes (under mu)
+	id      string
+	eng     *Atrion
+	tickEnd atomic.Int64
+	mode    atomic.Uint32
+	timeAll atomic.Bool
+	probe   atomic.Bool // one would-be-shed request per tick is admitted as a probe
+	rBits   atomic.Uint64
+	shedTh  [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
+	retry   atomic.Int64
 
-	// hot counters: cumulative unless noted
-	seq      atomic.Uint64 // decisions (admitted + rejected)
-	_        [56]byte      // keep the decision counter off the outcome counters' line
-	succ     atomic.Uint64 // in failUnit
-	fail     atomic.Uint64 // in failUnit
-	ign      atomic.Uint64
-	latSum   atomic.Int64  // ns, swapped per tick
-	latN     atomic.Uint64 // swapped per tick
+	// Written by every request, on lines of their own so that counting does
+	// not take the line other cores read the decision state from (false
+	// sharing); an Admit and its Done move one line, not two.
+	_      cacheLinePad
+	seq    atomic.Uint64 // decisions (admitted + rejected)
+	succ   atomic.Uint64 // in failUnit
+	fail   atomic.Uint64 // in failUnit
+	ign    atomic.Uint64
+	latSum atomic.Int64  // ns, swapped per tick
+	latN   atomic.Uint64 // swapped per tick
+	_      cacheLinePad
+
+	// written rarely: by rejections, bad input, ReportOutcome and Route
 	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
 	satN     atomic.Uint64 // swapped per tick
 	rejected [numReasons]atomic.Uint64
-
-	// decision state, written under mu at tick close
-	tickEnd  atomic.Int64
-	mode     atomic.Uint32
-	rBits    atomic.Uint64
-	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
-	retry    atomic.Int64
-	timeAll  atomic.Bool
-	probe    atomic.Bool   // one would-be-shed request per tick is admitted as a probe
 	invalids atomic.Uint64 // bad inputs clamped or dropped
 
 	mu sync.Mutex
 	st routeState
 }
+
+// cacheLinePad keeps groups of hot fields off each other's cache lines.
+type cacheLinePad [64]byte
 
 // routeState is the physics state behind mu.
 type routeState struct {
