@@ -3,6 +3,7 @@ package observability
 import (
 	"context"
 	"fmt"
+	"github.com/atrion-go/atrion/benchmarks/internal/rig"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,50 +18,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-// routeIDs returns n route IDs shaped like an HTTP adapter's.
-func routeIDs(n int) []string {
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("GET /v1/items/%d", i)
-	}
-	return ids
-}
-
-// newEngine returns an engine on the system clock whose routes skip
-// bootstrap, with every one of ids tracked and served a few requests, and
-// opts added; it is closed when tb ends.
+// newEngine is rig.Engine with room for every one of ids.
 func newEngine(tb testing.TB, ids []string, opts ...atrion.Option) *atrion.Atrion {
-	tb.Helper()
-	a, err := atrion.New(append([]atrion.Option{
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithMaxRoutes(2 * len(ids)),
-	}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Close(ctx)
-	})
-	// a few passes let the route table's lock-free snapshot take in every
-	// route, so the hot path measures the steady-state lookup
-	for range 3 {
-		for _, id := range ids {
-			admitDone(a, id)
-		}
-	}
-	return a
-}
-
-// admitDone is the hot path's unit of work.
-func admitDone(a *atrion.Atrion, id string) bool {
-	t, d := a.Admit(id, atrion.PriorityNormal)
-	if !d.Allowed {
-		return false
-	}
-	t.Done(atrion.Success)
-	return true
+	return rig.Engine(tb, ids, append([]atrion.Option{atrion.WithMaxRoutes(2 * len(ids))}, opts...)...)
 }
 
 // scrapers are the things a scrape benchmark measures on one engine; each
@@ -145,7 +105,7 @@ func otelPoints(rm *metricdata.ResourceMetrics) (n int) {
 // reports the cost per route and the series read.
 func BenchmarkScrape(b *testing.B) {
 	for _, n := range []int{1000, 10_000} {
-		a := newEngine(b, routeIDs(n))
+		a := newEngine(b, rig.RouteIDs(n))
 		for _, s := range scrapers {
 			b.Run(fmt.Sprintf("routes=%d/%s", n, s.name), func(b *testing.B) {
 				scrape := s.setup(b, a)
@@ -201,7 +161,7 @@ func setupHotPath(tb testing.TB, h hotPath, ids []string) *atrion.Atrion {
 // attached, with the engine set up outside the timer.
 func eachHotPath(b *testing.B, f func(b *testing.B, a *atrion.Atrion, ids []string)) {
 	for _, routes := range []int{1, 1000} {
-		ids := routeIDs(routes)
+		ids := rig.RouteIDs(routes)
 		for _, h := range hotPaths {
 			b.Run(fmt.Sprintf("routes=%d/%s", routes, h.name), func(b *testing.B) {
 				a := setupHotPath(b, h, ids)
@@ -219,7 +179,7 @@ func BenchmarkHotPath(b *testing.B) {
 	eachHotPath(b, func(b *testing.B, a *atrion.Atrion, ids []string) {
 		rejects := 0
 		for i := 0; b.Loop(); i++ {
-			if !admitDone(a, ids[i%len(ids)]) {
+			if !rig.AdmitDone(a, ids[i%len(ids)]) {
 				rejects++
 			}
 		}
@@ -234,7 +194,7 @@ func BenchmarkHotPathParallel(b *testing.B) {
 		var goroutines atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
 			for i := int(goroutines.Add(1)) * 7919; pb.Next(); i++ {
-				admitDone(a, ids[i%len(ids)])
+				rig.AdmitDone(a, ids[i%len(ids)])
 			}
 		})
 	})

@@ -1,13 +1,17 @@
 package observability
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/atrion-go/atrion/benchmarks/internal/rig"
+)
 
 // TestScrapersReadEveryRoute checks that each scrape benchmark reads every
 // route's series (the OpenTelemetry SDK's cardinality limit is lifted), so
 // none measures a truncated scrape.
 func TestScrapersReadEveryRoute(t *testing.T) {
 	const n = 2500 // above the SDK's default limit of 2,000
-	a := newEngine(t, routeIDs(n))
+	a := newEngine(t, rig.RouteIDs(n))
 	// per route (the overflow route too): 8 plain gauges, 3 pressure, 4
 	// mode, 5 decision and 3 outcome series, no transitions (the routes
 	// skip bootstrap); and the engine's 10 series
@@ -23,11 +27,11 @@ func TestScrapersReadEveryRoute(t *testing.T) {
 // TestAttachedHotPathZeroAllocs pins 0 allocs/op for Admit + Done with
 // everything attached, as BenchmarkHotPath measures it.
 func TestAttachedHotPathZeroAllocs(t *testing.T) {
-	ids := routeIDs(1000)
+	ids := rig.RouteIDs(1000)
 	a := setupHotPath(t, hotPaths[1], ids)
 	i := 0
 	allocs := testing.AllocsPerRun(5000, func() {
-		if !admitDone(a, ids[i%len(ids)]) {
+		if !rig.AdmitDone(a, ids[i%len(ids)]) {
 			t.Fatalf("request %d rejected on a healthy engine", i)
 		}
 		i++
