@@ -281,14 +281,21 @@ type Ticket struct {
 // Admit decides whether a request on routeID may proceed. When
 // d.Allowed, finish the request with t.Done; when not, reject it and pass
 // d.RetryAfter on. It does not allocate and never blocks on I/O.
-func (a *Atrion) Admit(routeID string, p Priority) (Ticket, Decision) {
+func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
 	r := a.lookup(routeID)
 	r.maybeSettle(a.clock.coarseNow())
-	d, n := r.decide(p)
-	if !d.Allowed {
-		return Ticket{}, d
+	m, why, n := r.decide(p)
+	// d is filled field by field: a Decision literal would be built on
+	// the stack and block-copied into the results (store-forwarding stalls)
+	d.Mode = m
+	d.Resistance = math.Float64frombits(r.rBits.Load())
+	if why != ReasonAdmitted {
+		d.Reason = why
+		d.RetryAfter = time.Duration(r.retry.Load())
+		return t, d
 	}
-	t := Ticket{r: r}
+	d.Allowed = true
+	t.r = r
 	if r.sampled(n) {
 		t.start = a.clock.now() + 1
 	}
@@ -347,8 +354,8 @@ func (t Ticket) Route() string {
 func (a *Atrion) CanAccept(routeID string) bool {
 	r := a.lookup(routeID)
 	r.maybeSettle(a.clock.coarseNow())
-	d, _ := r.decide(PriorityNormal)
-	return d.Allowed
+	_, why, _ := r.decide(PriorityNormal)
+	return why == ReasonAdmitted
 }
 
 // maxLatency bounds a reported latency; longer ones are clamped and counted.
@@ -403,23 +410,25 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	}
 	// one sample, weighing 1, of which e is failure
 	fu := uint64(math.Round(e * failUnit))
+	s := r.ctr.stripe()
 	if fu > 0 {
-		r.fail.Add(fu)
+		s.fail.Add(fu)
 	}
 	if fu < failUnit {
-		r.succ.Add(failUnit - fu)
+		s.succ.Add(failUnit - fu)
 	}
-	r.latSum.Add(lat)
-	r.latN.Add(1)
+	s.latSum.Add(lat)
+	s.latN.Add(1)
 	r.recordSaturation(t.Saturation)
 	if !finite(voltage) || voltage <= 0 {
 		voltage = DefaultVoltage
 	}
-	d, _ := r.decide(PriorityNormal)
-	if d.Allowed && voltage < d.Resistance && d.Mode != ModeBootstrap {
-		d = r.reject(d, ReasonVoltage)
+	m, why, _ := r.decide(PriorityNormal)
+	if why == ReasonAdmitted && m != ModeBootstrap && voltage < math.Float64frombits(r.rBits.Load()) {
+		why = ReasonVoltage
+		r.rejected[why].Add(1)
 	}
-	return d
+	return r.decision(m, why)
 }
 
 // Close stops the engine's background work: it flushes state to the

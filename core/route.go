@@ -35,19 +35,10 @@ type route struct {
 	shedTh  [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
 	retry   atomic.Int64
 
-	// Written by every request, on lines of their own so that counting does
-	// not take the line other cores read the decision state from (false
-	// sharing); an Admit and its Done move one line, not two.
-	_      cacheLinePad
-	seq    atomic.Uint64 // decisions (admitted + rejected)
-	succ   atomic.Uint64 // in failUnit
-	fail   atomic.Uint64 // in failUnit
-	ign    atomic.Uint64
-	latSum atomic.Int64  // ns, swapped per tick
-	latN   atomic.Uint64 // swapped per tick
-	_      cacheLinePad
+	ctr counters // written by every request, striped (counters.go)
+	_   cacheLinePad
 
-	// written rarely: by rejections, bad input, ReportOutcome and Route
+	// written rarely (and off the lines above): by rejections, bad input, ReportOutcome and Route
 	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
 	satN     atomic.Uint64 // swapped per tick
 	rejected [numReasons]atomic.Uint64
@@ -118,15 +109,22 @@ func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs flo
 }
 
 // decide is the hot-path admission decision: one atomic add, a few loads.
-func (r *route) decide(p Priority) (Decision, uint64) {
-	n := r.seq.Add(1)
+// The decision's number, which spreads graded shedding and picks the
+// requests to time, counts per stripe: each stripe's numbers are a
+// sequence of their own, evenly spread all the same.
+// It returns the mode decided in, ReasonAdmitted or why the request is
+// rejected (counted here), and the decision's number. It returns scalars:
+// Decision has five fields, too many for the compiler to keep in
+// registers, and copying it between frames costs more than the decision.
+func (r *route) decide(p Priority) (Mode, Reason, uint64) {
+	n := r.ctr.stripe().seq.Add(1)
 	m := Mode(r.mode.Load())
-	d := Decision{Allowed: true, Mode: m, Resistance: math.Float64frombits(r.rBits.Load())}
 	switch m {
 	case ModeBootstrap:
-		return d, n
+		return m, ReasonAdmitted, n
 	case ModeCircuitOpen:
-		return r.reject(d, ReasonCircuitOpen), n
+		r.rejected[ReasonCircuitOpen].Add(1)
+		return m, ReasonCircuitOpen, n
 	}
 	if th := r.shedTh[p.index()].Load(); th != 0 {
 		// Weyl sequence over the decision counter: an evenly spread,
@@ -136,23 +134,26 @@ func (r *route) decide(p Priority) (Decision, uint64) {
 			// first request it would shed in a tick goes through, so a
 			// failing route keeps showing trauma and still opens
 			if r.probe.Load() && r.probe.CompareAndSwap(true, false) {
-				return d, n
+				return m, ReasonAdmitted, n
 			}
-			reason := ReasonShed
+			why := ReasonShed
 			if m == ModeRecovering {
-				reason = ReasonRecovering
+				why = ReasonRecovering
 			}
-			return r.reject(d, reason), n
+			r.rejected[why].Add(1)
+			return m, why, n
 		}
 	}
-	return d, n
+	return m, ReasonAdmitted, n
 }
 
-func (r *route) reject(d Decision, reason Reason) Decision {
-	r.rejected[reason].Add(1)
-	d.Allowed = false
-	d.Reason = reason
-	d.RetryAfter = time.Duration(r.retry.Load())
+// decision is the Decision for a request decided in mode m with reason why
+// (ReasonAdmitted when allowed).
+func (r *route) decision(m Mode, why Reason) Decision {
+	d := Decision{Allowed: why == ReasonAdmitted, Reason: why, Mode: m, Resistance: math.Float64frombits(r.rBits.Load())}
+	if !d.Allowed {
+		d.RetryAfter = time.Duration(r.retry.Load())
+	}
 	return d
 }
 
@@ -163,18 +164,19 @@ func (r *route) sampled(n uint64) bool {
 
 // record counts one outcome. latency < 0 means "not timed".
 func (r *route) record(c Class, latency int64) {
+	s := r.ctr.stripe()
 	switch c {
 	case Success:
-		r.succ.Add(failUnit)
+		s.succ.Add(failUnit)
 	case Failure:
-		r.fail.Add(failUnit)
+		s.fail.Add(failUnit)
 	default:
-		r.ign.Add(1)
+		s.ign.Add(1)
 		return
 	}
 	if latency >= 0 {
-		r.latSum.Add(latency)
-		r.latN.Add(1)
+		s.latSum.Add(latency)
+		s.latN.Add(1)
 	}
 }
 
@@ -247,7 +249,8 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	var rej [numReasons]uint64
 	busy := false
 	if data {
-		seq, s, f, ig := r.seq.Load(), r.succ.Load(), r.fail.Load(), r.ign.Load()
+		tot := r.ctr.totals()
+		seq, s, f, ig := tot.seq, tot.succ, tot.fail, tot.ign
 		for i := range rej {
 			v := r.rejected[i].Load()
 			rej[i] = v - st.lastRej[i]
@@ -263,7 +266,10 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		succ, failU, ign = s-st.lastSucc, f-st.lastFail, ig-st.lastIgn
 		st.lastSeq, st.lastSucc, st.lastFail, st.lastIgn = seq, s, f, ig
 		r.timeAll.Store(decisions < lowRateTick)
-		latSum, latN := r.latSum.Swap(0), r.latN.Swap(0)
+		if decisions >= stripeAt {
+			r.ctr.spread()
+		}
+		latSum, latN := r.ctr.takeLatency()
 		satSum, satN := r.satSum.Swap(0), r.satN.Swap(0)
 		weight := float64(succ+failU) / failUnit
 		data = weight > 0

@@ -77,14 +77,15 @@ func (a *Atrion) Snapshots() []RouteSnapshot {
 
 func (r *route) snapshot() RouteSnapshot {
 	var t Totals
-	t.Decisions = r.seq.Load()
+	c := r.ctr.totals()
+	t.Decisions = c.seq
 	for i := range t.Rejected {
 		t.Rejected[i] = r.rejected[i].Load()
 	}
 	t.Admitted = t.Decisions - min(t.Decisions, t.Shed())
-	t.Successes = (r.succ.Load() + failUnit/2) / failUnit
-	t.Failures = (r.fail.Load() + failUnit/2) / failUnit
-	t.Ignored = r.ign.Load()
+	t.Successes = (c.succ + failUnit/2) / failUnit
+	t.Failures = (c.fail + failUnit/2) / failUnit
+	t.Ignored = c.ign
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
