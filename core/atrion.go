@@ -151,6 +151,7 @@ func New(opts ...Option) (*Atrion, error) {
 	a.state = newStateManager(a, provider, cfg.resync)
 	now := a.clock.now()
 	a.overflow = a.newRoute(OverflowRoute, now)
+	a.overflow.detached.Store(true)
 	a.routes.mu.Lock()
 	a.routes.all[OverflowRoute] = a.overflow
 	a.routes.refreshLocked()
@@ -243,6 +244,7 @@ func (a *Atrion) evictIdleLocked(now int64) {
 		r.mu.Unlock()
 		if idle {
 			delete(a.routes.all, id)
+			r.detached.Store(true)
 			evicted++
 		}
 	}
@@ -261,10 +263,12 @@ func (a *Atrion) Evict(routeID string) bool {
 	t := a.routes
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.all[routeID]; !ok {
+	r, ok := t.all[routeID]
+	if !ok {
 		return false
 	}
 	delete(t.all, routeID)
+	r.detached.Store(true)
 	t.refreshLocked()
 	a.stats.evictions.Add(1)
 	return true
@@ -282,24 +286,51 @@ type Ticket struct {
 // d.Allowed, finish the request with t.Done; when not, reject it and pass
 // d.RetryAfter on. It does not allocate and never blocks on I/O.
 func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
-	r := a.lookup(routeID)
+	a.admit(a.lookup(routeID), p, &t, &d)
+	return t, d
+}
+
+// admit decides on a request on r into *t and *d, which must be zero: one
+// atomic add and a few loads. It fills them field by field through
+// pointers: a Decision has too many fields to travel in registers between
+// functions, and returning one would block-copy it (store-forwarding
+// stalls, a third of the hot path).
+func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	r.maybeSettle(a.clock.coarseNow())
-	m, why, n := r.decide(p)
-	// d is filled field by field: a Decision literal would be built on
-	// the stack and block-copied into the results (store-forwarding stalls)
+	// the decision's number, which spreads graded shedding and picks the
+	// requests to time, counts per stripe: each stripe's numbers are a
+	// sequence of their own, evenly spread all the same
+	n := r.ctr.stripe().seq.Add(1)
+	m := Mode(r.mode.Load())
 	d.Mode = m
 	d.Resistance = math.Float64frombits(r.rBits.Load())
-	if why != ReasonAdmitted {
-		d.Reason = why
-		d.RetryAfter = time.Duration(r.retry.Load())
-		return t, d
+	switch m {
+	case ModeCircuitOpen:
+		r.reject(d, ReasonCircuitOpen)
+		return
+	case ModeBootstrap:
+	default:
+		// Weyl sequence over the decision number: an evenly spread,
+		// deterministic share rather than a random one
+		if th := r.shedTh[p.index()].Load(); th != 0 && (n*0x9E3779B97F4A7C15)>>32 < th {
+			// graded shedding must not starve the route of evidence: the
+			// first request it would shed in a tick goes through, so a
+			// failing route keeps showing trauma and still opens
+			if !r.probe.Load() || !r.probe.CompareAndSwap(true, false) {
+				why := ReasonShed
+				if m == ModeRecovering {
+					why = ReasonRecovering
+				}
+				r.reject(d, why)
+				return
+			}
+		}
 	}
 	d.Allowed = true
 	t.r = r
 	if r.sampled(n) {
 		t.start = a.clock.now() + 1
 	}
-	return t, d
 }
 
 // Done records the request's outcome; latency is measured since Admit.
@@ -354,8 +385,10 @@ func (t Ticket) Route() string {
 func (a *Atrion) CanAccept(routeID string) bool {
 	r := a.lookup(routeID)
 	r.maybeSettle(a.clock.coarseNow())
-	_, why, _ := r.decide(PriorityNormal)
-	return why == ReasonAdmitted
+	var t Ticket
+	var d Decision
+	a.admit(r, PriorityNormal, &t, &d)
+	return d.Allowed
 }
 
 // maxLatency bounds a reported latency; longer ones are clamped and counted.
@@ -423,12 +456,14 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	if !finite(voltage) || voltage <= 0 {
 		voltage = DefaultVoltage
 	}
-	m, why, _ := r.decide(PriorityNormal)
-	if why == ReasonAdmitted && m != ModeBootstrap && voltage < math.Float64frombits(r.rBits.Load()) {
-		why = ReasonVoltage
-		r.rejected[why].Add(1)
+	var tk Ticket
+	var d Decision
+	a.admit(r, PriorityNormal, &tk, &d)
+	if d.Allowed && d.Mode != ModeBootstrap && voltage < d.Resistance {
+		d.Allowed = false
+		r.reject(&d, ReasonVoltage)
 	}
-	return r.decision(m, why)
+	return d
 }
 
 // Close stops the engine's background work: it flushes state to the

@@ -17,16 +17,16 @@ import (
 // method and path, so that unknown paths can never grow the route table.
 const UnmatchedRoute = "(unmatched)"
 
-// maxInternedRouteIDs bounds a RouteIDs cache. Route templates come from
+// maxInternedRoutes bounds an HTTPRoutes cache. Route templates come from
 // the application's router, so real applications stay far below it; past
-// it IDs are built per call (allocating) and the engine's route cap
+// it handles are made per call (allocating) and the engine's route cap
 // applies.
-const maxInternedRouteIDs = 4096
+const maxInternedRoutes = 4096
 
 type routeKey struct{ method, template string }
 
-// stdMethods are the methods whose IDs RouteIDs keeps in maps keyed by
-// template alone: a small string-keyed map is the fastest lookup Go has.
+// stdMethods are the methods whose routes HTTPRoutes keeps in maps keyed
+// by template alone: a small string-keyed map is the fastest lookup Go has.
 var stdMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 
 func methodIndex(m string) int {
@@ -53,95 +53,95 @@ func methodIndex(m string) int {
 	return -1
 }
 
-// idTable is a published, immutable set of IDs.
-type idTable struct {
-	std   [len(stdMethods)]map[string]string // by template, per standard method
-	other map[routeKey]string                // any other method
+// routeTable is a published, immutable set of handles.
+type routeTable struct {
+	std   [len(stdMethods)]map[string]*Handle // by template, per standard method
+	other map[routeKey]*Handle                // any other method
 	n     int
 }
 
-func newIDTable(all map[routeKey]string) *idTable {
-	t := &idTable{other: map[routeKey]string{}, n: len(all)}
-	for k, id := range all {
+func newRouteTable(all map[routeKey]*Handle) *routeTable {
+	t := &routeTable{other: map[routeKey]*Handle{}, n: len(all)}
+	for k, h := range all {
 		if i := methodIndex(k.method); i >= 0 {
 			if t.std[i] == nil {
-				t.std[i] = map[string]string{}
+				t.std[i] = map[string]*Handle{}
 			}
-			t.std[i][k.template] = id
+			t.std[i][k.template] = h
 		} else {
-			t.other[k] = id
+			t.other[k] = h
 		}
 	}
 	return t
 }
 
-func (t *idTable) get(method, template string) (string, bool) {
+func (t *routeTable) get(method, template string) *Handle {
 	if i := methodIndex(method); i >= 0 {
-		id, ok := t.std[i][template]
-		return id, ok
+		return t.std[i][template]
 	}
-	id, ok := t.other[routeKey{method, template}]
-	return id, ok
+	return t.other[routeKey{method, template}]
 }
 
-// RouteIDs builds HTTP route IDs of the form "METHOD template" (one space,
-// e.g. "GET /users/:id") and interns them, so that the hot path finds an
-// existing ID without allocating. The zero value is ready; it is safe for
-// concurrent use.
-type RouteIDs struct {
-	read atomic.Pointer[idTable] // immutable once published
+// HTTPRoutes interns an engine's HTTP routes by method and route template:
+// each gets the route ID "METHOD template" (one space, e.g.
+// "GET /users/:id") and a Handle, so that an adapter finds a request's
+// route with one lookup keyed by its template and admits it without
+// allocating or looking the ID up again. It is safe for concurrent use.
+type HTTPRoutes struct {
+	a         *Atrion
+	unmatched *Handle
+	read      atomic.Pointer[routeTable] // immutable once published
 
 	mu     sync.Mutex
-	all    map[routeKey]string // every interned ID, published or not
-	misses int                 // lookups that needed the lock since the last publication
+	all    map[routeKey]*Handle // every interned route, published or not
+	misses int                  // lookups that needed the lock since the last publication
 }
 
-// ID returns "METHOD template", or UnmatchedRoute when template is empty
-// (the router matched no route).
-func (c *RouteIDs) ID(method, template string) string {
+// NewHTTPRoutes returns an empty HTTPRoutes for a's routes.
+func NewHTTPRoutes(a *Atrion) *HTTPRoutes {
+	c := &HTTPRoutes{a: a, unmatched: a.Handle(UnmatchedRoute), all: map[routeKey]*Handle{}}
+	c.read.Store(newRouteTable(nil))
+	return c
+}
+
+// Handle returns the handle of route "METHOD template", or of
+// UnmatchedRoute when template is empty (the router matched no route).
+func (c *HTTPRoutes) Handle(method, template string) *Handle {
 	if template == "" {
-		return UnmatchedRoute
+		return c.unmatched
 	}
-	if t := c.read.Load(); t != nil {
-		if id, ok := t.get(method, template); ok {
-			return id
-		}
+	if h := c.read.Load().get(method, template); h != nil {
+		return h
 	}
 	return c.slow(method, template)
 }
 
-// slow finds or adds an ID under the lock. As in sync.Map, new IDs are
-// published once the misses since the last publication outnumber the
-// published IDs, so interning n IDs copies O(n) entries in all.
-func (c *RouteIDs) slow(method, template string) string {
-	k := routeKey{method, template}
+// slow finds or adds a route under the lock. As in sync.Map, new routes
+// are published once the misses since the last publication outnumber the
+// published routes, so interning n routes copies O(n) entries in all.
+func (c *HTTPRoutes) slow(method, template string) *Handle {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	read := c.read.Load()
-	if read != nil {
-		if id, ok := read.get(method, template); ok {
-			return id
-		}
+	if h := read.get(method, template); h != nil {
+		return h
 	}
-	if c.all == nil {
-		c.all = map[routeKey]string{}
-	}
-	id, ok := c.all[k]
+	h, ok := c.all[routeKey{method, template}]
 	if !ok {
-		id = method + " " + template
-		if len(c.all) >= maxInternedRouteIDs {
-			return id
+		h = c.a.Handle(method + " " + template)
+		if len(c.all) >= maxInternedRoutes {
+			return h
 		}
 		// the key's strings may live in a request's buffers (fiber reuses
 		// them): keep private copies
-		c.all[routeKey{strings.Clone(method), strings.Clone(template)}] = id
+		c.all[routeKey{strings.Clone(method), strings.Clone(template)}] = h
 	}
 	c.misses++
-	if read == nil || c.misses > read.n {
-		c.read.Store(newIDTable(c.all))
+	if c.misses > read.n {
+		c.read.Store(newRouteTable(c.all))
 		c.misses = 0
 	}
-	return id
+	return h
 }
 
 // ClassifyHTTP classifies a finished HTTP exchange. A request whose

@@ -13,55 +13,69 @@ import (
 	"unsafe"
 )
 
-func TestRouteIDs(t *testing.T) {
-	var ids RouteIDs
-	if got := ids.ID("GET", ""); got != UnmatchedRoute {
+func newTestRoutes(t *testing.T) *HTTPRoutes {
+	t.Helper()
+	a, err := New(WithClock(NewManualClock(time.Unix(0, 0))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return NewHTTPRoutes(a)
+}
+
+func TestHTTPRoutes(t *testing.T) {
+	rs := newTestRoutes(t)
+	if got := rs.Handle("GET", "").ID(); got != UnmatchedRoute {
 		t.Fatalf("empty template: %q, want %q", got, UnmatchedRoute)
 	}
-	first := ids.ID("GET", "/users/:id")
-	if first != "GET /users/:id" {
-		t.Fatalf("ID = %q", first)
+	first := rs.Handle("GET", "/users/:id")
+	if first.ID() != "GET /users/:id" {
+		t.Fatalf("ID = %q", first.ID())
 	}
-	if again := ids.ID("GET", "/users/:id"); again != first {
-		t.Fatalf("second lookup %q", again)
+	if again := rs.Handle("GET", "/users/:id"); again != first {
+		t.Fatal("second lookup returned another handle")
 	}
-	if got := ids.ID("POST", "/users/:id"); got != "POST /users/:id" {
+	if got := rs.Handle("POST", "/users/:id").ID(); got != "POST /users/:id" {
 		t.Fatalf("other method: %q", got)
 	}
 	for range 3 { // a non-standard method, published after a few misses
-		if got := ids.ID("PROPFIND", "/dav/*"); got != "PROPFIND /dav/*" {
+		if got := rs.Handle("PROPFIND", "/dav/*").ID(); got != "PROPFIND /dav/*" {
 			t.Fatalf("custom method: %q", got)
 		}
 	}
-	if n := testing.AllocsPerRun(200, func() { _ = ids.ID("PROPFIND", "/dav/*") }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { _ = rs.Handle("PROPFIND", "/dav/*") }); n != 0 {
 		t.Fatalf("custom-method lookup allocates %v times", n)
 	}
-	if n := testing.AllocsPerRun(200, func() { _ = ids.ID("GET", "/users/:id") }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { _ = rs.Handle("GET", "/users/:id") }); n != 0 {
 		t.Fatalf("interned lookup allocates %v times", n)
+	}
+	tk, d := first.Admit(PriorityNormal)
+	if !d.Allowed || tk.Route() != "GET /users/:id" {
+		t.Fatalf("admitted %v on %q", d.Allowed, tk.Route())
 	}
 }
 
 // A key built in a reused buffer must not change the interned map when the
 // buffer is overwritten (fiber hands out such strings).
-func TestRouteIDsCopiesKeys(t *testing.T) {
-	var ids RouteIDs
+func TestHTTPRoutesCopiesKeys(t *testing.T) {
+	rs := newTestRoutes(t)
 	buf := []byte("/a")
 	tmpl := unsafe.String(&buf[0], len(buf)) // aliases buf, as fiber's strings do
-	_ = ids.ID("GET", tmpl)
+	_ = rs.Handle("GET", tmpl)
 	buf[1] = 'b'
-	if got := ids.ID("GET", "/a"); got != "GET /a" {
+	if got := rs.Handle("GET", "/a").ID(); got != "GET /a" {
 		t.Fatalf("after buffer reuse: %q", got)
 	}
 }
 
-func TestRouteIDsBoundedAndConcurrent(t *testing.T) {
-	var ids RouteIDs
+func TestHTTPRoutesBoundedAndConcurrent(t *testing.T) {
+	rs := newTestRoutes(t)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			for i := range maxInternedRouteIDs/2 + 100 {
+			for i := range maxInternedRoutes/2 + 100 {
 				tmpl := "/r/" + strconv.Itoa(i)
-				if got := ids.ID("GET", tmpl); got != "GET "+tmpl {
+				if got := rs.Handle("GET", tmpl).ID(); got != "GET "+tmpl {
 					t.Errorf("goroutine %d: %q", g, got)
 					return
 				}
@@ -69,17 +83,17 @@ func TestRouteIDsBoundedAndConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for i := range maxInternedRouteIDs + 10 {
-		_ = ids.ID("PUT", "/x/"+strconv.Itoa(i))
+	for i := range maxInternedRoutes + 10 {
+		tmpl := "/x/" + strconv.Itoa(i)
+		if got := rs.Handle("PUT", tmpl).ID(); got != "PUT "+tmpl { // past the cap: still right, just not kept
+			t.Fatalf("past the cap: %q", got)
+		}
 	}
-	ids.mu.Lock()
-	n := max(ids.read.Load().n, len(ids.all))
-	ids.mu.Unlock()
-	if n > maxInternedRouteIDs {
-		t.Fatalf("cache holds %d IDs, cap %d", n, maxInternedRouteIDs)
-	}
-	if got := ids.ID("PUT", "/beyond/cap"); got != "PUT /beyond/cap" {
-		t.Fatalf("past the cap: %q", got)
+	rs.mu.Lock()
+	n := max(rs.read.Load().n, len(rs.all))
+	rs.mu.Unlock()
+	if n > maxInternedRoutes {
+		t.Fatalf("cache holds %d routes, cap %d", n, maxInternedRoutes)
 	}
 }
 

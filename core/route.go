@@ -31,9 +31,12 @@ type route struct {
 	mode    atomic.Uint32
 	timeAll atomic.Bool
 	probe   atomic.Bool // one would-be-shed request per tick is admitted as a probe
-	rBits   atomic.Uint64
-	shedTh  [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
-	retry   atomic.Int64
+	// detached: not in the table under its own ID (evicted, or the
+	// overflow route), so Handles holding it must look their ID up again
+	detached atomic.Bool
+	rBits    atomic.Uint64
+	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
+	retry    atomic.Int64
 
 	ctr counters // written by every request, striped (counters.go)
 	_   cacheLinePad
@@ -108,53 +111,11 @@ func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs flo
 	return r
 }
 
-// decide is the hot-path admission decision: one atomic add, a few loads.
-// The decision's number, which spreads graded shedding and picks the
-// requests to time, counts per stripe: each stripe's numbers are a
-// sequence of their own, evenly spread all the same.
-// It returns the mode decided in, ReasonAdmitted or why the request is
-// rejected (counted here), and the decision's number. It returns scalars:
-// Decision has five fields, too many for the compiler to keep in
-// registers, and copying it between frames costs more than the decision.
-func (r *route) decide(p Priority) (Mode, Reason, uint64) {
-	n := r.ctr.stripe().seq.Add(1)
-	m := Mode(r.mode.Load())
-	switch m {
-	case ModeBootstrap:
-		return m, ReasonAdmitted, n
-	case ModeCircuitOpen:
-		r.rejected[ReasonCircuitOpen].Add(1)
-		return m, ReasonCircuitOpen, n
-	}
-	if th := r.shedTh[p.index()].Load(); th != 0 {
-		// Weyl sequence over the decision counter: an evenly spread,
-		// deterministic share rather than a random one.
-		if (n*0x9E3779B97F4A7C15)>>32 < th {
-			// graded shedding must not starve the route of evidence: the
-			// first request it would shed in a tick goes through, so a
-			// failing route keeps showing trauma and still opens
-			if r.probe.Load() && r.probe.CompareAndSwap(true, false) {
-				return m, ReasonAdmitted, n
-			}
-			why := ReasonShed
-			if m == ModeRecovering {
-				why = ReasonRecovering
-			}
-			r.rejected[why].Add(1)
-			return m, why, n
-		}
-	}
-	return m, ReasonAdmitted, n
-}
-
-// decision is the Decision for a request decided in mode m with reason why
-// (ReasonAdmitted when allowed).
-func (r *route) decision(m Mode, why Reason) Decision {
-	d := Decision{Allowed: why == ReasonAdmitted, Reason: why, Mode: m, Resistance: math.Float64frombits(r.rBits.Load())}
-	if !d.Allowed {
-		d.RetryAfter = time.Duration(r.retry.Load())
-	}
-	return d
+// reject counts a rejection and fills in d's reason and hint.
+func (r *route) reject(d *Decision, why Reason) {
+	r.rejected[why].Add(1)
+	d.Reason = why
+	d.RetryAfter = time.Duration(r.retry.Load())
 }
 
 // sampled reports whether decision n should be timed.

@@ -26,7 +26,7 @@ import (
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
-	g.A = a
+	g.Bind(a)
 	g.Template = template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { return g.Serve(c, next) }

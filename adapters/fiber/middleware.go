@@ -32,9 +32,8 @@ import (
 func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
-	g.A = a
-	if g.RouteID == nil { // the resolver keeps each route's ID ready
-		g.RouteID = cfg.routes.routeID
-	}
+	g.Bind(a)
+	cfg.routes.a = a
+	g.Handle = cfg.routes.handle // the resolver keeps each route's handle ready
 	return func(c *fiber.Ctx) error { return g.Serve(c, (*fiber.Ctx).Next) }
 }

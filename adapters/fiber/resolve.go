@@ -36,9 +36,10 @@ const (
 
 // template is one route, compiled.
 type template struct {
-	path    string   // the route's template, fiber's Route.Path
-	id      string   // its route ID, "METHOD template"
-	segs    []string // whole segments; "" is a parameter
+	path    string         // the route's template, fiber's Route.Path
+	id      string         // its route ID, "METHOD template"
+	h       *atrion.Handle // its handle, when the resolver has an engine
+	segs    []string       // whole segments; "" is a parameter
 	tail    tail
 	root    bool   // matches "/" only
 	static  string // a template without parameters: matches this path only
@@ -65,6 +66,7 @@ type resolver struct {
 
 // resolvers caches the resolver of the app a middleware serves.
 type resolvers struct {
+	a   *atrion.Atrion
 	cur atomic.Pointer[resolver]
 	mu  sync.Mutex
 }
@@ -78,12 +80,14 @@ func (rs *resolvers) get(app *fiber.App) *resolver {
 	if r := rs.cur.Load(); r != nil && r.app == app && r.handlers == app.HandlersCount() {
 		return r
 	}
-	r := newResolver(app)
+	r := newResolver(app, rs.a)
 	rs.cur.Store(r)
 	return r
 }
 
-func newResolver(app *fiber.App) *resolver {
+// newResolver compiles app's routes; with an engine a (nil in tests), each
+// gets its handle.
+func newResolver(app *fiber.App, a *atrion.Atrion) *resolver {
 	cfg := app.Config()
 	r := &resolver{app: app, handlers: app.HandlersCount(), fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, cfg: cfg, methods: map[string]*methodTable{}}
 	byMethod := map[string][]*template{}
@@ -94,6 +98,9 @@ func newResolver(app *fiber.App) *resolver {
 		}
 		t := r.compile(rt.Path)
 		t.id = rt.Method + " " + rt.Path
+		if a != nil {
+			t.h = a.Handle(t.id)
+		}
 		byMethod[rt.Method] = append(byMethod[rt.Method], t)
 	}
 	for _, m := range order {
@@ -220,13 +227,13 @@ func (r *resolver) find(method, path string) *template {
 	return nil
 }
 
-// routeID is the route ID of the route that will serve c: "METHOD
-// template", or atrion.UnmatchedRoute.
-func (rs *resolvers) routeID(c *fiber.Ctx) string {
+// handle is the handle of the route that will serve c ("METHOD
+// template"), or nil when no route matches.
+func (rs *resolvers) handle(c *fiber.Ctx) *atrion.Handle {
 	if t := rs.get(c.App()).find(c.Method(), c.Path()); t != nil {
-		return t.id
+		return t.h
 	}
-	return atrion.UnmatchedRoute
+	return nil
 }
 
 func (r *resolver) match(t *template, path string) bool {

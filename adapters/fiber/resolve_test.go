@@ -20,7 +20,7 @@ func diffApp(cfg fiber.Config) *fiber.App {
 		return nil
 	}
 	app.Use(func(c *fiber.Ctx) error { // what the resolver says, before fiber routes
-		if t := newResolver(c.App()).find(c.Method(), c.Path()); t != nil {
+		if t := newResolver(c.App(), nil).find(c.Method(), c.Path()); t != nil {
 			c.Set("X-Resolved", t.path)
 		}
 		return c.Next()
@@ -110,7 +110,7 @@ func TestResolverAllocs(t *testing.T) {
 	adaptertest.SkipAllocsUnderRace(t)
 	app := diffApp(fiber.Config{})
 	app.Test(httptest.NewRequest(http.MethodGet, "/", nil)) // mounts the sub-app
-	r := newResolver(app)
+	r := newResolver(app, nil)
 	for _, path := range []string{"/USERS/42/posts", "/acme/dashboard", "/files/a/b", "/nope"} {
 		if n := testing.AllocsPerRun(200, func() { _ = r.find(http.MethodGet, path) }); n != 0 {
 			t.Errorf("find(%q): %v allocs", path, n)
@@ -125,7 +125,7 @@ func FuzzResolverFind(f *testing.F) {
 	}
 	app := diffApp(fiber.Config{})
 	app.Test(httptest.NewRequest(http.MethodGet, "/", nil))
-	r := newResolver(app)
+	r := newResolver(app, nil)
 	known := map[string]bool{"": true}
 	for _, rt := range app.GetRoutes(true) {
 		known[rt.Path] = true

@@ -22,7 +22,7 @@ import (
 func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
-	g.A = a
+	g.Bind(a)
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
 	g.Classify = func(c *gin.Context, _ error) atrion.Class { return cfg.classify(c) }
 	g.Reject = func(c *gin.Context, d atrion.Decision) error {

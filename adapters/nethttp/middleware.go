@@ -41,7 +41,7 @@ type patternRouter interface {
 // Any other handler without r.Pattern is the unmatched route unless
 // WithRouteID says otherwise.
 func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handler {
-	cfg := newConfig(opts)
+	cfg := newConfig(a, opts)
 	return func(next http.Handler) http.Handler {
 		h := &handler{a: a, next: next, cfg: cfg}
 		h.mux, _ = next.(patternRouter)
@@ -66,7 +66,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.priority != nil {
 		p = cfg.priority(r)
 	}
-	t, d := h.a.Admit(h.route(r), p)
+	var t atrion.Ticket
+	var d atrion.Decision
+	if cfg.routeID != nil {
+		t, d = h.a.Admit(routeOrUnmatched(cfg.routeID(r)), p)
+	} else {
+		t, d = h.handle(r).Admit(p)
+	}
 	if !d.Allowed {
 		cfg.reject(w, r, d)
 		return
@@ -84,10 +90,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.Done(cfg.classify(r, sw.statusOr200(), nil))
 }
 
-func (h *handler) route(r *http.Request) string {
-	if h.cfg.routeID != nil {
-		return routeOrUnmatched(h.cfg.routeID(r))
-	}
+// handle is the handle of the request's route: "METHOD pattern" from the
+// ServeMux pattern that serves it (asked of the mux when the middleware
+// wraps one), the unmatched route when there is none.
+func (h *handler) handle(r *http.Request) *atrion.Handle {
 	pattern := r.Pattern
 	if pattern == "" && h.mux != nil && r.Method != http.MethodConnect {
 		_, pattern = h.mux.Handler(r)
@@ -99,7 +105,7 @@ func (h *handler) route(r *http.Request) string {
 		// one route for all the others keeps the table bounded
 		method = OtherMethods
 	}
-	return h.cfg.ids.ID(method, path)
+	return h.cfg.routes.Handle(method, path)
 }
 
 // OtherMethods stands for the request's method in the route IDs of

@@ -14,7 +14,7 @@ type config struct {
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
 	priority func(*http.Request) atrion.Priority
 	filter   func(*http.Request) bool
-	ids      atrion.RouteIDs
+	routes   *atrion.HTTPRoutes
 }
 
 // Option configures Middleware and Transport.
@@ -26,8 +26,8 @@ type Option func(*config)
 // error. Panics are failures whatever the classifier says.
 type Classifier func(r *http.Request, status int, err error) atrion.Class
 
-func newConfig(opts []Option) *config {
-	c := &config{classify: DefaultClassifier, reject: RejectHandler}
+func newConfig(a *atrion.Atrion, opts []Option) *config {
+	c := &config{classify: DefaultClassifier, reject: RejectHandler, routes: atrion.NewHTTPRoutes(a)}
 	for _, o := range opts {
 		if o != nil {
 			o(c)

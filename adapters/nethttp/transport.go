@@ -42,7 +42,7 @@ func Transport(a *atrion.Atrion, base http.RoundTripper, opts ...Option) http.Ro
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{a: a, base: base, cfg: newConfig(opts)}
+	return &transport{a: a, base: base, cfg: newConfig(a, opts)}
 }
 
 type transport struct {
@@ -61,8 +61,17 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if cfg.priority != nil {
 		p = cfg.priority(r)
 	}
-	route := t.route(r)
-	tk, d := t.a.Admit(route, p)
+	var tk atrion.Ticket
+	var d atrion.Decision
+	var route string
+	if cfg.routeID != nil {
+		route = routeOrUnmatched(cfg.routeID(r))
+		tk, d = t.a.Admit(route, p)
+	} else {
+		h := t.handle(r)
+		route = h.ID()
+		tk, d = h.Admit(p)
+	}
 	if !d.Allowed {
 		if r.Body != nil { // a RoundTripper closes the body, even on errors
 			r.Body.Close()
@@ -85,10 +94,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return res, err
 }
 
-func (t *transport) route(r *http.Request) string {
-	if t.cfg.routeID != nil {
-		return routeOrUnmatched(t.cfg.routeID(r))
-	}
+func (t *transport) handle(r *http.Request) *atrion.Handle {
 	host := r.Host
 	if r.URL != nil && r.URL.Host != "" {
 		host = r.URL.Host
@@ -97,5 +103,5 @@ func (t *transport) route(r *http.Request) string {
 	if method == "" { // the client's spelling of GET
 		method = http.MethodGet
 	}
-	return t.cfg.ids.ID(method, host)
+	return t.cfg.routes.Handle(method, host)
 }

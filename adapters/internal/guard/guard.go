@@ -11,13 +11,17 @@ import (
 // function fields are set once, when the middleware is built, so that
 // serving a request allocates nothing.
 type Guard[C any] struct {
+	// A is the engine, set with Bind.
 	A *atrion.Atrion
 	// Skip, when set and true, passes the request on untracked.
 	Skip func(C) bool
 	// RouteID, when set, replaces Template; "" means the unmatched route.
 	RouteID func(C) string
+	// Handle, when set (and RouteID is not), returns the request's route
+	// handle, nil for the unmatched route.
+	Handle func(C) *atrion.Handle
 	// Template returns the request's method and route template ("" when
-	// no route matched).
+	// no route matched); it is used when neither RouteID nor Handle is set.
 	Template func(C) (method, template string)
 	// Priority, when set, ranks the request; otherwise it is normal.
 	Priority func(C) atrion.Priority
@@ -26,7 +30,13 @@ type Guard[C any] struct {
 	// Classify classifies a finished request from the handler's error.
 	Classify func(C, error) atrion.Class
 
-	ids atrion.RouteIDs
+	routes *atrion.HTTPRoutes
+}
+
+// Bind sets the engine the guard admits requests with.
+func (g *Guard[C]) Bind(a *atrion.Atrion) {
+	g.A = a
+	g.routes = atrion.NewHTTPRoutes(a)
 }
 
 // Serve guards one request; next runs the rest of the chain.
@@ -38,7 +48,13 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	if g.Priority != nil {
 		p = g.Priority(c)
 	}
-	t, d := g.A.Admit(g.route(c), p)
+	var t atrion.Ticket
+	var d atrion.Decision
+	if g.RouteID != nil {
+		t, d = g.A.Admit(g.routeID(c), p)
+	} else {
+		t, d = g.handle(c).Admit(p)
+	}
 	if !d.Allowed {
 		return g.Reject(c, d)
 	}
@@ -54,12 +70,19 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	return err
 }
 
-func (g *Guard[C]) route(c C) string {
-	if g.RouteID != nil {
-		if id := g.RouteID(c); id != "" {
-			return id
-		}
-		return atrion.UnmatchedRoute
+func (g *Guard[C]) routeID(c C) string {
+	if id := g.RouteID(c); id != "" {
+		return id
 	}
-	return g.ids.ID(g.Template(c))
+	return atrion.UnmatchedRoute
+}
+
+func (g *Guard[C]) handle(c C) *atrion.Handle {
+	if g.Handle != nil {
+		if h := g.Handle(c); h != nil {
+			return h
+		}
+		return g.routes.Handle("", "") // the unmatched route
+	}
+	return g.routes.Handle(g.Template(c))
 }
