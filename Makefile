@@ -2,7 +2,7 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench simulate stability-map demo fmt
+.PHONY: test lint bench bench-adapters simulate stability-map demo fmt
 
 ## test: go vet and go test -race in every module; fails if any fails
 test:
@@ -17,11 +17,24 @@ lint:
 	@! grep -q '^require' core/go.mod || { echo "core/go.mod must not require anything"; exit 1; }
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
-## bench: Atrion Admit+Done beside the floor and every peer (serial and parallel), table in benchmarks/results
+## bench: Atrion Admit+Done beside the floor and every peer (serial and parallel), table in benchmarks/results (~2 min)
 bench:
 	@mkdir -p benchmarks/results
-	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 8 -benchtime 500ms ./hotpath | tee results/bench.txt
+	cd benchmarks && $(GO) test -c -o results/hotpath.test ./hotpath
+	@# 8 rounds of one run of every benchmark: the subjects are interleaved in time
+	cd benchmarks/hotpath && for i in 1 2 3 4 5 6 7 8; do \
+		../results/hotpath.test -test.run '^$$' -test.bench . -test.benchmem -test.count 1 -test.benchtime 500ms || exit 1; \
+	done | tee ../results/bench.txt
 	cd benchmarks && $(GO) run ./cmd/benchtable results/bench.txt
+
+## bench-adapters: each HTTP framework bare and with its adapter (GOMAXPROCS 1 and 2), what the adapter adds (~3 min)
+bench-adapters:
+	@mkdir -p benchmarks/results
+	cd benchmarks && $(GO) test -c -o results/httpadapters.test ./httpadapters
+	cd benchmarks/httpadapters && for i in 1 2 3 4 5 6 7 8; do \
+		../results/httpadapters.test -test.run '^$$' -test.bench . -test.benchmem -test.count 1 -test.benchtime 300ms -test.cpu 1,2 || exit 1; \
+	done | tee ../results/adapters.txt
+	cd benchmarks && $(GO) run ./cmd/benchtable -base bare -floor '' -added results/adapters.txt
 
 ## simulate: the Wind Tunnel — every scenario against every contestant; scorecard and SVG charts in benchmarks/results/
 simulate:

@@ -25,11 +25,14 @@ const maxInternedRoutes = 4096
 
 type routeKey struct{ method, template string }
 
-// stdMethods are the methods whose routes HTTPRoutes keeps in maps keyed
-// by template alone: a small string-keyed map is the fastest lookup Go has.
-var stdMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+// NumHTTPMethods is the number of standard HTTP methods: GET, HEAD, POST,
+// PUT, PATCH, DELETE, OPTIONS, CONNECT and TRACE.
+const NumHTTPMethods = 9
 
-func methodIndex(m string) int {
+// HTTPMethodIndex returns a standard HTTP method's index, in the order of
+// NumHTTPMethods, or -1 for any other method (case matters, as in HTTP).
+// Adapters index per-method tables with it rather than hashing the method.
+func HTTPMethodIndex(m string) int {
 	switch m {
 	case "GET":
 		return 0
@@ -55,7 +58,7 @@ func methodIndex(m string) int {
 
 // routeTable is a published, immutable set of handles.
 type routeTable struct {
-	std   [len(stdMethods)]map[string]*Handle // by template, per standard method
+	std   [NumHTTPMethods]map[string]*Handle // by template, per standard method (HTTPMethodIndex)
 	other map[routeKey]*Handle                // any other method
 	n     int
 }
@@ -63,7 +66,7 @@ type routeTable struct {
 func newRouteTable(all map[routeKey]*Handle) *routeTable {
 	t := &routeTable{other: map[routeKey]*Handle{}, n: len(all)}
 	for k, h := range all {
-		if i := methodIndex(k.method); i >= 0 {
+		if i := HTTPMethodIndex(k.method); i >= 0 {
 			if t.std[i] == nil {
 				t.std[i] = map[string]*Handle{}
 			}
@@ -76,7 +79,7 @@ func newRouteTable(all map[routeKey]*Handle) *routeTable {
 }
 
 func (t *routeTable) get(method, template string) *Handle {
-	if i := methodIndex(method); i >= 0 {
+	if i := HTTPMethodIndex(method); i >= 0 {
 		return t.std[i][template]
 	}
 	return t.other[routeKey{method, template}]

@@ -50,9 +50,16 @@ type template struct {
 
 // methodTable is one method's routes.
 type methodTable struct {
+	all     []*template            // in registration order
+	scan    bool                   // few enough to try one by one
 	buckets map[string][]*template // by static first segment, dynamic routes merged in order
 	dynamic []*template            // the dynamic routes alone, for any other first segment
 }
+
+// scanMax is the most routes of a method that find tries one by one rather
+// than through the buckets: cheaper than folding a segment and hashing it.
+// A variable so that tests can run either way.
+var scanMax = 8
 
 // resolver finds templates for one app.
 type resolver struct {
@@ -61,7 +68,16 @@ type resolver struct {
 	fold     bool   // !CaseSensitive
 	strict   bool
 	cfg      fiber.Config
-	methods  map[string]*methodTable
+	std      [atrion.NumHTTPMethods]*methodTable // by atrion.HTTPMethodIndex
+	other    map[string]*methodTable             // custom methods
+}
+
+// methodTable returns method's routes, nil when it has none.
+func (r *resolver) methodTable(method string) *methodTable {
+	if i := atrion.HTTPMethodIndex(method); i >= 0 {
+		return r.std[i]
+	}
+	return r.other[method]
 }
 
 // resolvers caches the resolver of the app a middleware serves.
@@ -89,7 +105,7 @@ func (rs *resolvers) get(app *fiber.App) *resolver {
 // gets its handle.
 func newResolver(app *fiber.App, a *atrion.Atrion) *resolver {
 	cfg := app.Config()
-	r := &resolver{app: app, handlers: app.HandlersCount(), fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, cfg: cfg, methods: map[string]*methodTable{}}
+	r := &resolver{app: app, handlers: app.HandlersCount(), fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, cfg: cfg, other: map[string]*methodTable{}}
 	byMethod := map[string][]*template{}
 	var order []string
 	for _, rt := range app.GetRoutes(true) { // true: without app.Use routes
@@ -104,13 +120,18 @@ func newResolver(app *fiber.App, a *atrion.Atrion) *resolver {
 		byMethod[rt.Method] = append(byMethod[rt.Method], t)
 	}
 	for _, m := range order {
-		r.methods[m] = newMethodTable(byMethod[m])
+		mt := newMethodTable(byMethod[m])
+		if i := atrion.HTTPMethodIndex(m); i >= 0 {
+			r.std[i] = mt
+		} else {
+			r.other[m] = mt
+		}
 	}
 	return r
 }
 
 func newMethodTable(ts []*template) *methodTable {
-	mt := &methodTable{buckets: map[string][]*template{}}
+	mt := &methodTable{all: ts, scan: len(ts) <= scanMax, buckets: map[string][]*template{}}
 	for _, t := range ts {
 		if t.dynamic {
 			mt.dynamic = append(mt.dynamic, t)
@@ -199,7 +220,7 @@ func isParamName(s string) bool {
 // find returns the first route of method that matches path (c.Path()),
 // or nil when none does.
 func (r *resolver) find(method, path string) *template {
-	mt := r.methods[method]
+	mt := r.methodTable(method)
 	if mt == nil {
 		return nil
 	}
@@ -210,7 +231,10 @@ func (r *resolver) find(method, path string) *template {
 		path = strings.TrimRight(path, "/")
 	}
 	list := mt.dynamic
-	if len(mt.buckets) > 0 && path != "" { // "//" trims to ""
+	switch {
+	case mt.scan:
+		list = mt.all
+	case len(mt.buckets) > 0 && path != "": // "//" trims to ""
 		first := path[1:]
 		if i := strings.IndexByte(first, '/'); i >= 0 {
 			first = first[:i]

@@ -3,6 +3,7 @@ package atrfiber
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,6 +56,13 @@ var diffPaths = []string{
 // The resolver picks the route fiber's own router serves, for every
 // template kind, path shape, method and routing option.
 func TestResolverAgreesWithFiber(t *testing.T) {
+	defer func(n int) { scanMax = n }(scanMax)
+	for _, scanMax = range []int{0, 1000} { // through the buckets; one by one
+		t.Run("scanMax="+strconv.Itoa(scanMax), testResolverAgreesWithFiber)
+	}
+}
+
+func testResolverAgreesWithFiber(t *testing.T) {
 	served := map[string]bool{}
 	for name, cfg := range map[string]fiber.Config{
 		"default":       {},

@@ -100,7 +100,7 @@ func (h *handler) handle(r *http.Request) *atrion.Handle {
 	}
 	method := r.Method
 	path, hasMethod := patternPath(pattern)
-	if !hasMethod && !standardMethod(method) {
+	if !hasMethod && atrion.HTTPMethodIndex(method) < 0 {
 		// a pattern without a method matches any token a client sends:
 		// one route for all the others keeps the table bounded
 		method = OtherMethods
@@ -132,15 +132,6 @@ func patternPath(pattern string) (path string, hasMethod bool) {
 		}
 	}
 	return pattern, false
-}
-
-func standardMethod(m string) bool {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return true
-	}
-	return false
 }
 
 func routeOrUnmatched(id string) string {

@@ -6,7 +6,13 @@
 // Usage:
 //
 //	go test -bench . -benchmem -count 6 ./hotpath | tee bench.txt
-//	benchtable [-base atrion] [-floor floor] [bench.txt]
+//	benchtable [-base atrion] [-floor floor] [-added] [bench.txt]
+//
+// With -added it also reports what each benchmark adds to its group's
+// baseline, in ns/op and allocs/op: the median of the run-by-run
+// differences when the runs were interleaved (the same number of each, as
+// from running the test binary once per round), which cancels the drift of
+// a shared machine better than a difference of medians.
 //
 // It reads standard input when no file is named. It fails when the input
 // holds no benchmark results or reports a failed test, so a pipeline that
@@ -29,18 +35,19 @@ import (
 func main() {
 	base := flag.String("base", "atrion", "last name element of each group's baseline benchmark")
 	floor := flag.String("floor", "floor", "last name element of each group's floor benchmark (\"\": none)")
+	added := flag.Bool("added", false, "add columns for what each benchmark adds to its baseline")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: benchtable [-base name] [-floor name] [file]")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: benchtable [-base name] [-floor name] [-added] [file]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(flag.Args(), *base, *floor, os.Stdin, os.Stdout); err != nil {
+	if err := run(flag.Args(), *base, *floor, *added, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, base, floor string, stdin io.Reader, out io.Writer) error {
+func run(args []string, base, floor string, added bool, stdin io.Reader, out io.Writer) error {
 	in := stdin
 	switch len(args) {
 	case 0:
@@ -58,7 +65,7 @@ func run(args []string, base, floor string, stdin io.Reader, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(out, res.table(base, floor))
+	_, err = io.WriteString(out, res.table(base, floor, added))
 	return err
 }
 
@@ -101,6 +108,32 @@ func (b *bench) median(unit string) (float64, bool) {
 			vs = append(vs, v)
 		}
 	}
+	return medianOf(vs)
+}
+
+// added is what b adds to base in unit: the median of the run-by-run
+// differences when both have the same runs, else the difference of the
+// medians.
+func (b *bench) added(base *bench, unit string) (float64, bool) {
+	if len(b.runs) == len(base.runs) {
+		var ds []float64
+		for i, r := range b.runs {
+			v, ok1 := r[unit]
+			w, ok2 := base.runs[i][unit]
+			if ok1 && ok2 {
+				ds = append(ds, v-w)
+			}
+		}
+		if len(ds) == len(b.runs) {
+			return medianOf(ds)
+		}
+	}
+	v, ok1 := b.median(unit)
+	w, ok2 := base.median(unit)
+	return v - w, ok1 && ok2
+}
+
+func medianOf(vs []float64) (float64, bool) {
 	if len(vs) == 0 {
 		return 0, false
 	}
@@ -212,24 +245,31 @@ func parseLine(line string) (name string, procs int, s sample, ok bool) {
 
 // table renders the medians as markdown, followed by the configuration and
 // each group's baseline against its floor.
-func (res *results) table(base, floor string) string {
+func (res *results) table(base, floor string, added bool) string {
 	baseline := map[string]float64{}
+	baseBench := map[string]*bench{}
 	floors := map[string]float64{}
 	for _, b := range res.benches {
 		ns, _ := b.median("ns/op")
 		switch b.leaf() {
 		case base:
 			baseline[b.group()] = ns
+			baseBench[b.group()] = b
 		case floor:
 			floors[b.group()] = ns
 		}
 	}
 	var sb strings.Builder
 	sb.WriteString("| benchmark | ns/op | × " + base + " |")
+	cols := len(res.units) - 1
+	if added {
+		sb.WriteString(" added ns/op | added allocs/op |")
+		cols += 2
+	}
 	for _, u := range res.units[1:] {
 		sb.WriteString(" " + u + " |")
 	}
-	sb.WriteString("\n|---|--:|--:|" + strings.Repeat("--:|", len(res.units)-1) + "\n")
+	sb.WriteString("\n|---|--:|--:|" + strings.Repeat("--:|", cols) + "\n")
 	runs := 0
 	for _, b := range res.benches {
 		runs = max(runs, len(b.runs))
@@ -243,6 +283,27 @@ func (res *results) table(base, floor string) string {
 			ratio = strconv.FormatFloat(ns/bl, 'f', 2, 64)
 		}
 		fmt.Fprintf(&sb, "| %s | %s | %s |", name, num(ns), ratio)
+		if added {
+			for _, u := range []string{"ns/op", "allocs/op"} {
+				bb := baseBench[b.group()]
+				d, ok := 0.0, false
+				if bb != nil && bb != b {
+					d, ok = b.added(bb, u)
+				}
+				if !ok {
+					sb.WriteString(" – |")
+					continue
+				}
+				sign := "+"
+				switch {
+				case d == 0:
+					sign = ""
+				case d < 0:
+					sign, d = "−", -d
+				}
+				sb.WriteString(" " + sign + num(d) + " |")
+			}
+		}
 		for _, u := range res.units[1:] {
 			v, ok := b.median(u)
 			if !ok {

@@ -31,7 +31,7 @@ ok  	github.com/atrion-go/atrion/benchmarks/hotpath	14.418s
 func render(t *testing.T, in string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(nil, "atrion", "floor", strings.NewReader(in), &out); err != nil {
+	if err := run(nil, "atrion", "floor", false, strings.NewReader(in), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()
@@ -64,7 +64,7 @@ func TestReadsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run([]string{path}, "atrion", "", nil, &out); err != nil {
+	if err := run([]string{path}, "atrion", "", false, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "| Serial/atrion-2 | 52 | 1.00 |") || strings.Contains(out.String(), "× floor") {
@@ -113,14 +113,14 @@ func TestBadInput(t *testing.T) {
 		"huge line": "BenchmarkA-2 10 5 ns/op\n" + strings.Repeat("x", 2<<20) + "\n",
 	} {
 		var out bytes.Buffer
-		if err := run(nil, "atrion", "floor", strings.NewReader(in), &out); err == nil {
+		if err := run(nil, "atrion", "floor", false, strings.NewReader(in), &out); err == nil {
 			t.Errorf("%s: no error; output:\n%s", name, out.String())
 		}
 	}
-	if err := run([]string{"a", "b"}, "atrion", "floor", nil, new(bytes.Buffer)); err == nil {
+	if err := run([]string{"a", "b"}, "atrion", "floor", false, nil, new(bytes.Buffer)); err == nil {
 		t.Error("two files: no error")
 	}
-	if err := run([]string{filepath.Join(t.TempDir(), "missing")}, "atrion", "floor", nil, new(bytes.Buffer)); err == nil {
+	if err := run([]string{filepath.Join(t.TempDir(), "missing")}, "atrion", "floor", false, nil, new(bytes.Buffer)); err == nil {
 		t.Error("missing file: no error")
 	}
 }
@@ -129,6 +129,37 @@ func TestNum(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 8: "8", 0.25: "0.25", 0.001234: "0.00123", 5.5: "5.50", 52.25: "52.2", 999.9: "1000", 2345.6: "2346"} {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// With -added, what a benchmark adds to its baseline is the median of the
+// paired run-by-run differences: here the drift between rounds (the second
+// round is 100 ns slower for all) cancels, where a difference of medians
+// would not.
+func TestAdded(t *testing.T) {
+	const in = `BenchmarkGin/bare-2   	1000	   40.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkGin/atrgin-2 	1000	  100.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkGin/bare-2   	1000	  140.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkGin/atrgin-2 	1000	  210.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkGin/bare-2   	1000	   50.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkGin/atrgin-2 	1000	  115.00 ns/op	      16 B/op	       1 allocs/op
+BenchmarkEcho/bare-2  	1000	   30.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkEcho/atrecho-2	1000	   20.00 ns/op	       0 B/op	       0 allocs/op
+`
+	var out bytes.Buffer
+	if err := run(nil, "bare", "", true, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"| benchmark | ns/op | × bare | added ns/op | added allocs/op | B/op | allocs/op |\n",
+		"| Gin/bare-2 | 50 | 1.00 | – | – | 0 | 0 |\n",
+		"| Gin/atrgin-2 | 115 | 2.30 | +65 | 0 | 0 | 0 |\n", // differences 60, 70, 65
+		"| Echo/atrecho-2 | 20 | 0.67 | −10 | 0 | 0 | 0 |\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
 		}
 	}
 }
