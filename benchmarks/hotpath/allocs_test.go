@@ -18,6 +18,10 @@ func TestAtrionZeroAllocs(t *testing.T) {
 			t.Errorf("%d routes: Admit+Done allocates %.2f times per request, want 0", routes, allocs)
 		}
 	}
+	w := setupAtrionHandle(t)
+	if allocs := testing.AllocsPerRun(2000, func() { w(0) }); allocs != 0 {
+		t.Errorf("through a Handle: Admit+Done allocates %.2f times per request, want 0", allocs)
+	}
 }
 
 // TestSubjectsAdmit checks that every subject, as configured, admits

@@ -17,6 +17,9 @@
 //     default settings, except that routes skip bootstrap so every decision
 //     takes the OPERATIONAL path a service runs on in steady state.
 //   - atrion-1000routes: the same, each iteration on the next of 1,000 routes.
+//   - atrion-handle: the same as atrion through a Handle, the route looked
+//     up once (as the HTTP adapters do, and as every breaker here is used:
+//     one instance, no lookup by name).
 //   - gobreaker: sony/gobreaker v2 CircuitBreaker.Execute of a function that
 //     succeeds; default ReadyToTrip (more than 5 consecutive failures), a 5 s
 //     open timeout.

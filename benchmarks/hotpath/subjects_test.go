@@ -12,6 +12,7 @@ import (
 	sentinelcb "github.com/alibaba/sentinel-golang/core/circuitbreaker"
 	sentinelconfig "github.com/alibaba/sentinel-golang/core/config"
 	"github.com/atrion-go/atrion/benchmarks/internal/rig"
+	atrion "github.com/atrion-go/atrion/core"
 	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/go-kratos/aegis/circuitbreaker/sre"
@@ -37,6 +38,7 @@ var subjects = []subject{
 	{"floor", setupFloor},
 	{"atrion", func(tb testing.TB) work { return setupAtrion(tb, 1) }},
 	{"atrion-1000routes", func(tb testing.TB) work { return setupAtrion(tb, 1000) }},
+	{"atrion-handle", setupAtrionHandle},
 	{"gobreaker", setupGobreaker},
 	{"failsafe-breaker", setupFailsafeBreaker},
 	{"failsafe-adaptivelimiter", setupFailsafeLimiter},
@@ -74,6 +76,22 @@ func setupAtrion(tb testing.TB, routes int) work {
 		return func(int) bool { return rig.AdmitDone(a, id) }
 	}
 	return func(i int) bool { return rig.AdmitDone(a, ids[i%len(ids)]) }
+}
+
+// setupAtrionHandle measures Admit + Done through a Handle, the route
+// looked up once, as the HTTP adapters do and as the breakers measured here
+// are (one instance, no lookup by name).
+func setupAtrionHandle(tb testing.TB) work {
+	ids := rig.RouteIDs(1)
+	h := rig.Engine(tb, ids).Handle(ids[0])
+	return func(int) bool {
+		t, d := h.Admit(atrion.PriorityNormal)
+		if !d.Allowed {
+			return false
+		}
+		t.Done(atrion.Success)
+		return true
+	}
 }
 
 func succeed() (struct{}, error) { return struct{}{}, nil }
