@@ -11,6 +11,8 @@ package atrhttp
 
 import (
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -54,6 +56,17 @@ type handler struct {
 	next http.Handler
 	mux  patternRouter // nil unless next can tell a pattern up front
 	cfg  *config
+	// first is the route of the first request, kept when the handler is
+	// registered on a pattern rather than wrapping a mux: requests to such
+	// a handler share it (unless its pattern takes any method), and a hit
+	// skips the lookup
+	first atomic.Pointer[firstRoute]
+}
+
+// firstRoute is the route of a pattern and method.
+type firstRoute struct {
+	pattern, method string
+	h               *atrion.Handle
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +111,19 @@ func (h *handler) handle(r *http.Request) *atrion.Handle {
 	if pattern == "" && h.mux != nil && r.Method != http.MethodConnect {
 		_, pattern = h.mux.Handler(r)
 	}
-	method := r.Method
+	f := h.first.Load()
+	if f != nil && f.pattern == pattern && f.method == r.Method {
+		return f.h
+	}
+	rh := h.route(pattern, r.Method)
+	if f == nil && h.mux == nil { // set once: no churn, no allocation after it
+		h.first.CompareAndSwap(nil, &firstRoute{pattern: pattern, method: strings.Clone(r.Method), h: rh})
+	}
+	return rh
+}
+
+// route is the handle of a pattern's route for a request's method.
+func (h *handler) route(pattern, method string) *atrion.Handle {
 	path, hasMethod := patternPath(pattern)
 	if !hasMethod && atrion.HTTPMethodIndex(method) < 0 {
 		// a pattern without a method matches any token a client sends:

@@ -214,29 +214,68 @@ func TestMain(m *testing.M) {
 }
 
 // A pattern without a method matches any method a client invents; they
-// share one route instead of growing the table.
+// share one route instead of growing the table, around the mux and per
+// route alike (where the handler remembers its first request's route).
 func TestInventedMethodsShareOneRoute(t *testing.T) {
+	for name, perRoute := range map[string]bool{"aroundMux": false, "perRoute": true} {
+		t.Run(name, func(t *testing.T) {
+			a, _ := adaptertest.Engine(t)
+			wrap, outer := noWrap, atrhttp.Middleware(a)
+			if perRoute {
+				wrap, outer = outer, noWrap
+			}
+			mux := http.NewServeMux()
+			none := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+			mux.Handle("/files/{name}", wrap(none))
+			mux.Handle("PROPFIND /dav/{name}", wrap(none))
+			base := serve(t, outer(mux))
+			do := func(method, path string) {
+				req, _ := http.NewRequest(method, base+path, nil)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+			}
+			for i := range 50 {
+				do("X"+strconv.Itoa(i), "/files/a")
+				do(http.MethodGet, "/files/a")
+			}
+			do("PROPFIND", "/dav/x") // a method the pattern names is kept
+			want := []string{"GET /files/{name}", "OTHER /files/{name}", "PROPFIND /dav/{name}", atrion.OverflowRoute}
+			if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("routes %q, want %q", got, want)
+			}
+			for _, id := range want[:2] {
+				if s, _ := a.Snapshot(id); s.Totals.Decisions != 50 {
+					t.Errorf("%s: %d decisions, want 50", id, s.Totals.Decisions)
+				}
+			}
+		})
+	}
+}
+
+// Per route, methods that alternate on one pattern are looked up, not
+// cached in turn: still no allocation.
+func TestAlternatingMethodsAllocs(t *testing.T) {
+	adaptertest.SkipAllocsUnderRace(t)
 	a, _ := adaptertest.Engine(t)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/files/{name}", func(http.ResponseWriter, *http.Request) {})
-	mux.HandleFunc("PROPFIND /dav/{name}", func(http.ResponseWriter, *http.Request) {})
-	base := serve(t, atrhttp.Middleware(a)(mux))
-	do := func(method, path string) {
-		req, _ := http.NewRequest(method, base+path, nil)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+	mux.Handle("/files/{name}", atrhttp.Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	get := httptest.NewRequest(http.MethodGet, "/files/a", nil)
+	post := httptest.NewRequest(http.MethodPost, "/files/a", nil)
+	bare := http.NewServeMux()
+	bare.HandleFunc("/files/{name}", func(http.ResponseWriter, *http.Request) {})
+	w := &adaptertest.Discard{H: http.Header{}}
+	run := func(h http.Handler) float64 {
+		return testing.AllocsPerRun(500, func() {
+			get.Pattern, post.Pattern = "", ""
+			h.ServeHTTP(w, get)
+			h.ServeHTTP(w, post)
+		})
 	}
-	for i := range 50 {
-		do("X"+strconv.Itoa(i), "/files/a")
-	}
-	do(http.MethodGet, "/files/a")
-	do("PROPFIND", "/dav/x") // a method the pattern names is kept
-	want := []string{"GET /files/{name}", "OTHER /files/{name}", "PROPFIND /dav/{name}", atrion.OverflowRoute}
-	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("routes %q, want %q", got, want)
+	if got, want := run(mux), run(bare); got != want {
+		t.Fatalf("alternating methods: %v allocs, bare mux %v", got, want)
 	}
 }
 
