@@ -304,10 +304,10 @@ func (r *resolver) match(t *template, path string) bool {
 // equal compares a path or segment with a template's (already lower-cased
 // unless case-sensitive) segment; fiber folds ASCII only.
 func (r *resolver) equal(seg, lit string) bool {
-	if !r.fold {
-		return seg == lit
+	if seg == lit { // lit is lower-cased when folding: most paths are too
+		return true
 	}
-	if len(seg) != len(lit) {
+	if !r.fold || len(seg) != len(lit) {
 		return false
 	}
 	for i := 0; i < len(seg); i++ {
