@@ -21,7 +21,8 @@ func TestRouteSizeClass(t *testing.T) {
 // must see every one of them, before and after the route spreads.
 func TestStripedCountsSum(t *testing.T) {
 	clk := NewManualClock(time.Unix(0, 0))
-	a, err := New(WithClock(clk), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
+	// not the ManualClock itself, with which routes never spread
+	a, err := New(WithClock(otherClock{clk}), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,5 +69,30 @@ func TestStripedCountsSum(t *testing.T) {
 	got := s.Totals
 	if got.Decisions != n || got.Admitted != n || got.Failures != n/4 || got.Ignored != n/4 || got.Successes != n/2 {
 		t.Fatalf("totals %+v, want %d decisions: %d failures, %d ignored, %d successes", got, n, n/4, n/4, n/2)
+	}
+}
+
+// otherClock is a manual clock the engine does not know as one.
+type otherClock struct{ *ManualClock }
+
+// With a ManualClock (simulations, tests) a route keeps one stripe, so its
+// decisions do not depend on the machine's core count.
+func TestManualClockDoesNotSpread(t *testing.T) {
+	clk := NewManualClock(time.Unix(0, 0))
+	a, err := New(WithClock(clk), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	for range 2 * stripeAt {
+		tk, _ := a.Admit("r", PriorityNormal)
+		tk.Done(Success)
+	}
+	clk.Advance(a.Tick())
+	if s, _ := a.Snapshot("r"); s.Totals.Decisions != 2*stripeAt {
+		t.Fatalf("%d decisions", s.Totals.Decisions)
+	}
+	if a.lookup("r").ctr.more.Load() != nil {
+		t.Fatal("a route on a ManualClock spread over stripes")
 	}
 }

@@ -227,7 +227,9 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		succ, failU, ign = s-st.lastSucc, f-st.lastFail, ig-st.lastIgn
 		st.lastSeq, st.lastSucc, st.lastFail, st.lastIgn = seq, s, f, ig
 		r.timeAll.Store(decisions < lowRateTick)
-		if decisions >= stripeAt {
+		// with a ManualClock a run is a simulation or a test: one stripe
+		// keeps its decisions the same on any machine
+		if decisions >= stripeAt && r.eng.clock.kind != clockManual {
 			r.ctr.spread()
 		}
 		latSum, latN := r.ctr.takeLatency()
