@@ -59,7 +59,7 @@ func HTTPMethodIndex(m string) int {
 // routeTable is a published, immutable set of handles.
 type routeTable struct {
 	std   [NumHTTPMethods]map[string]*Handle // by template, per standard method (HTTPMethodIndex)
-	other map[routeKey]*Handle                // any other method
+	other map[routeKey]*Handle               // any other method
 	n     int
 }
 
