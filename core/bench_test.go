@@ -185,3 +185,43 @@ func BenchmarkRouteMemory(b *testing.B) {
 		})
 	}
 }
+
+// customClock is a ManualClock the engine treats as any other Clock (its
+// routes spread over stripes as on the system clock).
+type customClock struct{ *atrion.ManualClock }
+
+// BenchmarkRejectParallel is the cost of a rejection by an open circuit,
+// from every core: what a flood costs while a route is tripped.
+func BenchmarkRejectParallel(b *testing.B) {
+	clk := atrion.NewManualClock(epoch)
+	a, err := atrion.New(atrion.WithClock(customClock{clk}), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(context.Background()) })
+	const id = "GET /down"
+	for i := 0; i < 200; i++ {
+		for range 300 {
+			if t, d := a.Admit(id, atrion.PriorityNormal); d.Allowed {
+				t.DoneLatency(atrion.Failure, time.Second)
+			}
+		}
+		clk.Advance(a.Tick())
+		if s, _ := a.Snapshot(id); s.Mode == atrion.ModeCircuitOpen {
+			break
+		}
+	}
+	if s, _ := a.Snapshot(id); s.Mode != atrion.ModeCircuitOpen {
+		b.Fatalf("route did not open: %v", s.Mode)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, d := a.Admit(id, atrion.PriorityNormal); d.Allowed {
+				b.Error("admitted through an open circuit")
+				return
+			}
+		}
+	})
+}

@@ -24,7 +24,10 @@ type counterStripe struct {
 	ign    atomic.Uint64
 	latSum atomic.Int64  // ns, swapped per tick
 	latN   atomic.Uint64 // swapped per tick
-	_      [16]byte      // to 64 bytes
+	// rejections by reason (index Reason−1), 32 bits to fit the line: a
+	// tick close takes differences modulo 2³², exact below 4 billion
+	// rejections per tick
+	rej [numReasons - 1]atomic.Uint32
 }
 
 // counters are a route's counters: one stripe of its own and, once the
@@ -82,21 +85,31 @@ func (c *counters) stripe() *counterStripe {
 	return &s[(h>>(64-bits.Len(maxStripes-1)))&uint64(len(s)-1)]
 }
 
-// totals are the counters summed over the stripes.
-type totals struct{ seq, succ, fail, ign uint64 }
+// totals are the counters summed over the stripes; rej[i] counts
+// rejections for Reason(i+1) modulo 2³².
+type totals struct {
+	seq, succ, fail, ign uint64
+	rej                  [numReasons - 1]uint32
+}
 
-func (c *counters) totals() totals {
-	t := totals{c.base.seq.Load(), c.base.succ.Load(), c.base.fail.Load(), c.base.ign.Load()}
+func (c *counters) totals() (t totals) {
+	t.add(&c.base)
 	if p := c.more.Load(); p != nil {
 		for i := range *p {
-			s := &(*p)[i]
-			t.seq += s.seq.Load()
-			t.succ += s.succ.Load()
-			t.fail += s.fail.Load()
-			t.ign += s.ign.Load()
+			t.add(&(*p)[i])
 		}
 	}
 	return t
+}
+
+func (t *totals) add(s *counterStripe) {
+	t.seq += s.seq.Load()
+	t.succ += s.succ.Load()
+	t.fail += s.fail.Load()
+	t.ign += s.ign.Load()
+	for i := range t.rej {
+		t.rej[i] += s.rej[i].Load()
+	}
 }
 
 // takeLatency returns and resets the latency sum and count.

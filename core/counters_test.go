@@ -2,6 +2,7 @@ package atrion
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -94,5 +95,107 @@ func TestManualClockDoesNotSpread(t *testing.T) {
 	}
 	if a.lookup("r").ctr.more.Load() != nil {
 		t.Fatal("a route on a ManualClock spread over stripes")
+	}
+}
+
+// openRoute opens route id on a with failing, slow ticks.
+func openRoute(t *testing.T, a *Atrion, clk *ManualClock, id string) {
+	t.Helper()
+	for range 200 {
+		for range 300 {
+			if tk, d := a.Admit(id, PriorityNormal); d.Allowed {
+				tk.DoneLatency(Failure, time.Second)
+			}
+		}
+		clk.Advance(a.Tick())
+		if s, _ := a.Snapshot(id); s.Mode == ModeCircuitOpen {
+			return
+		}
+	}
+	t.Fatal("the route did not open")
+}
+
+// Rejections are counted on the stripes too: every one shows in the
+// totals and in the tick's event, from many goroutines at once.
+func TestStripedRejections(t *testing.T) {
+	clk := NewManualClock(time.Unix(0, 0))
+	events := NewEventCollector(0)
+	a, err := New(WithClock(otherClock{clk}), WithObserver(events), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	openRoute(t, a, clk, "r")
+	if runtime.GOMAXPROCS(0) > 1 && a.lookup("r").ctr.more.Load() == nil {
+		t.Fatal("the busy route was not spread")
+	}
+	before, _ := a.Snapshot("r")
+	const workers, per = 8, 1000
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range per {
+				if _, d := a.Admit("r", PriorityNormal); d.Allowed || d.Reason != ReasonCircuitOpen {
+					t.Errorf("decision %+v on an open circuit", d)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	after, _ := a.Snapshot("r")
+	if got := after.Totals.Rejected[ReasonCircuitOpen] - before.Totals.Rejected[ReasonCircuitOpen]; got != workers*per {
+		t.Fatalf("%d rejections counted, want %d", got, workers*per)
+	}
+	clk.Advance(a.Tick())
+	a.Snapshot("r") // closes the tick
+	a.Flush(context.Background())
+	evs := events.Events()
+	if last := evs[len(evs)-1]; last.Kind != EventTick || last.Shed != workers*per {
+		t.Fatalf("last event %v shed %d, want a tick with %d shed", last.Kind, last.Shed, workers*per)
+	}
+}
+
+// The 32-bit rejection counters wrap; tick deltas and totals do not.
+func TestRejectionCounterWraps(t *testing.T) {
+	clk := NewManualClock(time.Unix(0, 0))
+	events := NewEventCollector(0)
+	a, err := New(WithClock(clk), WithObserver(events), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	openRoute(t, a, clk, "r")
+	r := a.lookup("r")
+	// as if 2³² − 3 circuit-open rejections had been counted and taken
+	// into the totals already
+	const near = math.MaxUint32 - 2
+	i := ReasonCircuitOpen - 1
+	r.mu.Lock()
+	r.ctr.base.rej[i].Store(near)
+	r.st.lastRej[i] = near
+	base := r.st.rejTotal[ReasonCircuitOpen]
+	r.mu.Unlock()
+	for range 10 {
+		if _, d := a.Admit("r", PriorityNormal); d.Allowed {
+			t.Fatal("admitted on an open circuit")
+		}
+	}
+	if got := r.ctr.base.rej[i].Load(); got >= near {
+		t.Fatalf("counter %d did not wrap", got)
+	}
+	s, _ := a.Snapshot("r")
+	if got := s.Totals.Rejected[ReasonCircuitOpen] - base; got != 10 {
+		t.Fatalf("%d rejections across the wrap, want 10", got)
+	}
+	clk.Advance(a.Tick())
+	s, _ = a.Snapshot("r")
+	if got := s.Totals.Rejected[ReasonCircuitOpen] - base; got != 10 {
+		t.Fatalf("after the tick closed: %d rejections, want 10", got)
+	}
+	a.Flush(context.Background())
+	evs := events.Events()
+	if last := evs[len(evs)-1]; last.Shed != 10 {
+		t.Fatalf("tick across the wrap shed %d, want 10", last.Shed)
 	}
 }

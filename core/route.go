@@ -44,7 +44,6 @@ type route struct {
 	// written rarely (and off the lines above): by rejections, bad input, ReportOutcome and Route
 	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
 	satN     atomic.Uint64 // swapped per tick
-	rejected [numReasons]atomic.Uint64
 	invalids atomic.Uint64 // bad inputs clamped or dropped
 
 	mu sync.Mutex
@@ -87,8 +86,9 @@ type routeState struct {
 	evidenceAt time.Time
 	// counter values at the last tick close, to take per-tick deltas
 	lastSeq, lastSucc, lastFail, lastIgn uint64
-	lastRej                              [numReasons]uint64
-	queued                               bool // waiting in the state manager's publish queue
+	lastRej                              [numReasons - 1]uint32 // modulo 2³² (counterStripe.rej)
+	rejTotal                             [numReasons]uint64     // rejections up to the last tick close
+	queued                               bool                   // waiting in the state manager's publish queue
 }
 
 func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs float64, now int64) *route {
@@ -113,7 +113,7 @@ func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs flo
 
 // reject counts a rejection and fills in d's reason and hint.
 func (r *route) reject(d *Decision, why Reason) {
-	r.rejected[why].Add(1)
+	r.ctr.stripe().rej[why-1].Add(1)
 	d.Reason = why
 	d.RetryAfter = time.Duration(r.retry.Load())
 }
@@ -212,10 +212,11 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	if data {
 		tot := r.ctr.totals()
 		seq, s, f, ig := tot.seq, tot.succ, tot.fail, tot.ign
-		for i := range rej {
-			v := r.rejected[i].Load()
-			rej[i] = v - st.lastRej[i]
+		for i, v := range tot.rej {
+			d := uint64(v - st.lastRej[i]) // modulo 2³²
+			rej[i+1] = d
 			st.lastRej[i] = v
+			st.rejTotal[i+1] += d
 		}
 		var rejAll uint64
 		for _, v := range rej {

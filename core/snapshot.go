@@ -76,19 +76,19 @@ func (a *Atrion) Snapshots() []RouteSnapshot {
 }
 
 func (r *route) snapshot() RouteSnapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
 	var t Totals
 	c := r.ctr.totals()
 	t.Decisions = c.seq
-	for i := range t.Rejected {
-		t.Rejected[i] = r.rejected[i].Load()
+	for i, v := range c.rej { // since the last tick close, modulo 2³²
+		t.Rejected[i+1] = st.rejTotal[i+1] + uint64(v-st.lastRej[i])
 	}
 	t.Admitted = t.Decisions - min(t.Decisions, t.Shed())
 	t.Successes = (c.succ + failUnit/2) / failUnit
 	t.Failures = (c.fail + failUnit/2) / failUnit
 	t.Ignored = c.ign
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := &r.st
 	return RouteSnapshot{
 		Route: r.id, Mode: st.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
