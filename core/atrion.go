@@ -383,11 +383,9 @@ func (t Ticket) Route() string {
 // admitted now (the v1 guard API). It counts as a decision; report the
 // request's outcome with ReportOutcome.
 func (a *Atrion) CanAccept(routeID string) bool {
-	r := a.lookup(routeID)
-	r.maybeSettle(a.clock.coarseNow())
 	var t Ticket
 	var d Decision
-	a.admit(r, PriorityNormal, &t, &d)
+	a.admit(a.lookup(routeID), PriorityNormal, &t, &d)
 	return d.Allowed
 }
 

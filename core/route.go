@@ -41,7 +41,7 @@ type route struct {
 	ctr counters // written by every request, striped (counters.go)
 	_   cacheLinePad
 
-	// written rarely (and off the lines above): by rejections, bad input, ReportOutcome and Route
+	// written rarely, off the lines above: by ReportOutcome, Route and bad input
 	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
 	satN     atomic.Uint64 // swapped per tick
 	invalids atomic.Uint64 // bad inputs clamped or dropped
