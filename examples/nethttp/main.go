@@ -38,6 +38,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
 		json.NewEncoder(w).Encode(a.Snapshots())
 	})
+	// Around the whole mux: every request is guarded, unmatched ones as one
+	// route. Registering the middleware per route instead
+	// (mux.Handle("GET /users/{id}", mw(users))) saves a second mux match.
 	h := atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)
 
 	ln, err := server.Listen(addr, out, ready)
