@@ -278,8 +278,10 @@ func (a *Atrion) Evict(routeID string) bool {
 // request finishes. The zero Ticket (returned with a rejection) is valid
 // and its Done does nothing.
 type Ticket struct {
-	r     *route
-	start int64 // engine ns + 1 when timed; 0 when not sampled
+	r *route
+	// start is engine ns + 1 when timed; when not, −(coarse engine ns + 1),
+	// which only tells a cancellation how long its caller waited
+	start int64
 }
 
 // Admit decides whether a request on routeID may proceed. When
@@ -296,7 +298,8 @@ func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
 // functions, and returning one would block-copy it (store-forwarding
 // stalls, a third of the hot path).
 func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
-	r.maybeSettle(a.clock.coarseNow())
+	coarse := a.clock.coarseNow()
+	r.maybeSettle(coarse)
 	// the decision's number, which spreads graded shedding and picks the
 	// requests to time, counts per stripe: each stripe's numbers are a
 	// sequence of their own, evenly spread all the same
@@ -330,25 +333,38 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	t.r = r
 	if r.sampled(n) {
 		t.start = a.clock.now() + 1
+	} else {
+		t.start = -coarse - 1
 	}
 }
 
 // Done records the request's outcome; latency is measured since Admit.
+// Unknown classes count as Ignored.
 func (t Ticket) Done(c Class) {
 	r := t.r
 	if r == nil {
 		return
 	}
-	lat := int64(-1)
-	if t.start != 0 && c != Ignored {
-		lat = max(0, r.eng.clock.now()-(t.start-1))
-	}
-	if c > Ignored {
+	if c > Canceled {
 		c = Ignored
 	}
+	clk := r.eng.clock
+	lat := int64(-1)
+	if t.start > 0 && c != Ignored {
+		lat = max(0, clk.now()-(t.start-1))
+	}
 	// close any tick that has ended first: the outcome is evidence about now
-	r.maybeSettle(r.eng.clock.coarseNow())
-	r.record(c, lat)
+	coarse := clk.coarseNow()
+	r.maybeSettle(coarse)
+	if c != Canceled {
+		r.record(c, lat)
+		return
+	}
+	if lat >= 0 {
+		r.cancelled(lat, true)
+	} else {
+		r.cancelled(coarse-(-t.start-1), false)
+	}
 }
 
 // DoneLatency records the request's outcome with a latency the caller
@@ -360,7 +376,7 @@ func (t Ticket) DoneLatency(c Class, latency time.Duration) {
 	if r == nil {
 		return
 	}
-	if c > Ignored {
+	if c > Canceled {
 		c = Ignored
 	}
 	lat := int64(-1)
@@ -368,6 +384,10 @@ func (t Ticket) DoneLatency(c Class, latency time.Duration) {
 		lat = r.eng.clampLatency(r, latency)
 	}
 	r.maybeSettle(r.eng.clock.coarseNow())
+	if c == Canceled {
+		r.cancelled(lat, true)
+		return
+	}
 	r.record(c, lat)
 }
 

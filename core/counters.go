@@ -21,12 +21,13 @@ type counterStripe struct {
 	seq    atomic.Uint64 // decisions (admitted + rejected)
 	succ   atomic.Uint64 // in failUnit
 	fail   atomic.Uint64 // in failUnit
-	ign    atomic.Uint64
 	latSum atomic.Int64  // ns, swapped per tick
-	latN   atomic.Uint64 // swapped per tick
-	// rejections by reason (index Reason−1), 32 bits to fit the line: a
-	// tick close takes differences modulo 2³², exact below 4 billion
-	// rejections per tick
+	latN   atomic.Uint32 // swapped per tick
+	// The counters below are 32 bits to fit the line: a tick close takes
+	// differences modulo 2³², exact below 4 billion of each per tick.
+	ign  atomic.Uint32 // Ignored, and Canceled that left before the baseline
+	slow atomic.Uint32 // Canceled after waiting past the baseline: slow samples
+	// rejections by reason (index Reason−1)
 	rej [numReasons - 1]atomic.Uint32
 }
 
@@ -88,8 +89,9 @@ func (c *counters) stripe() *counterStripe {
 // totals are the counters summed over the stripes; rej[i] counts
 // rejections for Reason(i+1) modulo 2³².
 type totals struct {
-	seq, succ, fail, ign uint64
-	rej                  [numReasons - 1]uint32
+	seq, succ, fail uint64
+	ign, slow       uint32 // modulo 2³²
+	rej             [numReasons - 1]uint32
 }
 
 func (c *counters) totals() (t totals) {
@@ -107,6 +109,7 @@ func (t *totals) add(s *counterStripe) {
 	t.succ += s.succ.Load()
 	t.fail += s.fail.Load()
 	t.ign += s.ign.Load()
+	t.slow += s.slow.Load()
 	for i := range t.rej {
 		t.rej[i] += s.rej[i].Load()
 	}
@@ -114,11 +117,11 @@ func (t *totals) add(s *counterStripe) {
 
 // takeLatency returns and resets the latency sum and count.
 func (c *counters) takeLatency() (sum int64, n uint64) {
-	sum, n = c.base.latSum.Swap(0), c.base.latN.Swap(0)
+	sum, n = c.base.latSum.Swap(0), uint64(c.base.latN.Swap(0))
 	if p := c.more.Load(); p != nil {
 		for i := range *p {
 			sum += (*p)[i].latSum.Swap(0)
-			n += (*p)[i].latN.Swap(0)
+			n += uint64((*p)[i].latN.Swap(0))
 		}
 	}
 	return sum, n

@@ -148,14 +148,15 @@ func (c *HTTPRoutes) slow(method, template string) *Handle {
 }
 
 // ClassifyHTTP classifies a finished HTTP exchange. A request whose
-// context was cancelled (the client went away) is Ignored whatever
-// happened; a non-nil err (a failed call, an error the handler returned
-// without a status) is a Failure; otherwise the status decides
-// (ClassifyHTTPStatus: 5xx failure, 4xx ignored, else success).
+// context was cancelled (the client went away) is Canceled whatever
+// happened: a slow sample when the client waited past the route's latency
+// baseline, else ignored; a non-nil err (a failed call, an error the
+// handler returned without a status) is a Failure; otherwise the status
+// decides (ClassifyHTTPStatus: 5xx failure, 4xx ignored, else success).
 func ClassifyHTTP(code int, err, ctxErr error) Class {
 	switch {
 	case ctxErr != nil && errors.Is(ctxErr, context.Canceled):
-		return Ignored
+		return Canceled
 	case err != nil:
 		return Failure
 	default:

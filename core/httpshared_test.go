@@ -108,8 +108,8 @@ func TestClassifyHTTP(t *testing.T) {
 		{404, nil, nil, Ignored},
 		{500, nil, nil, Failure},
 		{0, errors.New("connection refused"), nil, Failure},
-		{500, nil, context.Canceled, Ignored},
-		{0, wrappedCancel, wrappedCancel, Ignored},
+		{500, nil, context.Canceled, Canceled}, // the route decides: slow sample or ignored
+		{0, wrappedCancel, wrappedCancel, Canceled},
 		{0, context.DeadlineExceeded, context.DeadlineExceeded, Failure}, // a slow dependency is its fault
 		{200, nil, context.DeadlineExceeded, Success},
 	} {

@@ -55,6 +55,9 @@ type Event struct {
 	Tuner         TunerStats
 	// counts in the tick
 	Admitted, Shed, Succeeded, Failed, Ignored uint64
+	// Slow counts requests whose callers gave up after waiting past the
+	// latency baseline (Canceled): slow samples, not failures.
+	Slow uint64
 }
 
 // event builds an Event from the route's state. Caller holds mu.

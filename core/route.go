@@ -37,6 +37,9 @@ type route struct {
 	rBits    atomic.Uint64
 	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
 	retry    atomic.Int64
+	// slowNs is the latency baseline (ns): a Canceled request that waited
+	// longer is a slow sample, one that left sooner is Ignored
+	slowNs atomic.Int64
 
 	ctr counters // written by every request, striped (counters.go)
 	_   cacheLinePad
@@ -85,7 +88,9 @@ type routeState struct {
 	// wins: a busy healthy peer does not erase a failing node's scar.
 	evidenceAt time.Time
 	// counter values at the last tick close, to take per-tick deltas
-	lastSeq, lastSucc, lastFail, lastIgn uint64
+	lastSeq, lastSucc, lastFail          uint64
+	lastIgn, lastSlow                    uint32 // modulo 2³² (counterStripe)
+	ignTotal, slowTotal                  uint64 // up to the last tick close
 	lastRej                              [numReasons - 1]uint32 // modulo 2³² (counterStripe.rej)
 	rejTotal                             [numReasons]uint64     // rejections up to the last tick close
 	queued                               bool                   // waiting in the state manager's publish queue
@@ -108,6 +113,7 @@ func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs flo
 	r.rBits.Store(math.Float64bits(r.st.r))
 	r.timeAll.Store(true)
 	r.retry.Store(int64(time.Second))
+	r.slowNs.Store(int64(r.st.latencyBaseline(math.NaN()) * 1e6))
 	return r
 }
 
@@ -123,7 +129,8 @@ func (r *route) sampled(n uint64) bool {
 	return n%sampleEvery == 0 || r.timeAll.Load()
 }
 
-// record counts one outcome. latency < 0 means "not timed".
+// record counts one outcome. latency < 0 means "not timed". A Canceled
+// outcome here is a slow sample: cancelled decides which cancellations are.
 func (r *route) record(c Class, latency int64) {
 	s := r.ctr.stripe()
 	switch c {
@@ -131,6 +138,8 @@ func (r *route) record(c Class, latency int64) {
 		s.succ.Add(failUnit)
 	case Failure:
 		s.fail.Add(failUnit)
+	case Canceled:
+		s.slow.Add(1)
 	default:
 		s.ign.Add(1)
 		return
@@ -139,6 +148,21 @@ func (r *route) record(c Class, latency int64) {
 		s.latSum.Add(latency)
 		s.latN.Add(1)
 	}
+}
+
+// cancelled records a request whose caller gave up after waited ns: a slow
+// sample when it waited past the baseline, else ignored. sample is false
+// when waited is only an estimate, which classifies it but is no latency
+// sample.
+func (r *route) cancelled(waited int64, sample bool) {
+	if waited < r.slowNs.Load() {
+		r.record(Ignored, -1)
+		return
+	}
+	if !sample {
+		waited = -1
+	}
+	r.record(Canceled, waited)
 }
 
 // recordSaturation adds one saturation sample; NaN is dropped.
@@ -206,12 +230,16 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	st := &r.st
 	p := st.p
 	var tel telemetry
-	var admitted, succ, failU, ign uint64
+	var admitted, succ, failU, ign, slow uint64
 	var rej [numReasons]uint64
 	busy := false
 	if data {
 		tot := r.ctr.totals()
-		seq, s, f, ig := tot.seq, tot.succ, tot.fail, tot.ign
+		seq, s, f := tot.seq, tot.succ, tot.fail
+		ign, slow = uint64(tot.ign-st.lastIgn), uint64(tot.slow-st.lastSlow) // modulo 2³²
+		st.lastIgn, st.lastSlow = tot.ign, tot.slow
+		st.ignTotal += ign
+		st.slowTotal += slow
 		for i, v := range tot.rej {
 			d := uint64(v - st.lastRej[i]) // modulo 2³²
 			rej[i+1] = d
@@ -225,8 +253,8 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		decisions := seq - st.lastSeq
 		busy = decisions > 0
 		admitted = decisions - min(decisions, rejAll)
-		succ, failU, ign = s-st.lastSucc, f-st.lastFail, ig-st.lastIgn
-		st.lastSeq, st.lastSucc, st.lastFail, st.lastIgn = seq, s, f, ig
+		succ, failU = s-st.lastSucc, f-st.lastFail
+		st.lastSeq, st.lastSucc, st.lastFail = seq, s, f
 		r.timeAll.Store(decisions < lowRateTick)
 		// with a ManualClock a run is a simulation or a test: one stripe
 		// keeps its decisions the same on any machine
@@ -235,11 +263,14 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		}
 		latSum, latN := r.ctr.takeLatency()
 		satSum, satN := r.satSum.Swap(0), r.satN.Swap(0)
-		weight := float64(succ+failU) / failUnit
+		// slow samples are evidence of latency, not of errors
+		weight := float64(succ+failU)/failUnit + float64(slow)
 		data = weight > 0
-		tel = telemetry{latencyMs: math.NaN(), saturation: math.NaN()}
+		tel = telemetry{latencyMs: math.NaN(), errorRate: math.NaN(), saturation: math.NaN()}
 		if data {
-			tel.errorRate = float64(failU) / float64(succ+failU)
+			if succ+failU > 0 {
+				tel.errorRate = float64(failU) / float64(succ+failU)
+			}
 			if latN > 0 {
 				tel.latencyMs = float64(latSum) / float64(latN) / 1e6
 			}
@@ -303,7 +334,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	k := 0
 	if data || busy || st.scar > 0 || prevMode != m {
 		ev := r.event(EventTick, end, dt, prevMode)
-		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored = admitted, (succ+failUnit/2)/failUnit, (failU+failUnit/2)/failUnit, ign
+		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = admitted, (succ+failUnit/2)/failUnit, (failU+failUnit/2)/failUnit, ign, slow
 		for _, v := range rej {
 			ev.Shed += v
 		}
@@ -329,6 +360,7 @@ func (r *route) publish() {
 		r.shedTh[i].Store(uint64(math.Round(s * (1 << 32))))
 	}
 	r.retry.Store(int64(retryAfter(st.mode, st.r, st.scar, st.rec, st.p.decay, st.tick)))
+	r.slowNs.Store(int64(st.latencyBaseline(math.NaN()) * 1e6))
 	r.probe.Store(true)
 	r.mode.Store(uint32(st.mode))
 }

@@ -35,7 +35,8 @@ type Totals struct {
 	Rejected  [numReasons]uint64 // by Reason (index ReasonAdmitted is unused)
 	Successes uint64
 	Failures  uint64
-	Ignored   uint64
+	Ignored   uint64 // Ignored, and Canceled before the latency baseline
+	Slow      uint64 // Canceled after waiting past the latency baseline: slow samples
 }
 
 // Shed returns the total of rejections for every reason.
@@ -88,7 +89,8 @@ func (r *route) snapshot() RouteSnapshot {
 	t.Admitted = t.Decisions - min(t.Decisions, t.Shed())
 	t.Successes = (c.succ + failUnit/2) / failUnit
 	t.Failures = (c.fail + failUnit/2) / failUnit
-	t.Ignored = c.ign
+	t.Ignored = st.ignTotal + uint64(c.ign-st.lastIgn)
+	t.Slow = st.slowTotal + uint64(c.slow-st.lastSlow)
 	return RouteSnapshot{
 		Route: r.id, Mode: st.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,

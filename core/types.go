@@ -117,12 +117,19 @@ type Class uint8
 const (
 	Success Class = iota // the request was served
 	Failure              // the service failed it (5xx, panic, Internal, ...)
-	Ignored              // says nothing about the service's health (4xx, client cancelled, NotFound, ...)
+	Ignored              // says nothing about the service's health (4xx, NotFound, ...)
+	// Canceled: the caller gave up before the answer (the client went
+	// away, its deadline passed). A caller that waited longer than the
+	// route's latency baseline is evidence of slowness: the request counts
+	// as a slow sample, its latency recorded but not as an error, so that a
+	// dependency that hangs past every client's timeout is seen and shed
+	// (SPEC §3.10). A caller that left sooner is Ignored.
+	Canceled
 )
 
-var classNames = [...]string{"success", "failure", "ignored"}
+var classNames = [...]string{"success", "failure", "ignored", "canceled"}
 
-// String returns success, failure or ignored.
+// String returns success, failure, ignored or canceled.
 func (c Class) String() string {
 	if int(c) < len(classNames) {
 		return classNames[c]

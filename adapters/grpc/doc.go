@@ -18,11 +18,13 @@
 // WithRouteID to group methods. A finished call is classified from its
 // status (Classify): Unknown, DeadlineExceeded, Unimplemented, Internal,
 // Unavailable and DataLoss are failures of the service; OK is a success;
-// every other code (Canceled and the codes that blame the caller:
-// InvalidArgument, NotFound, PermissionDenied, ...) is ignored. Before the
-// classifier runs, the call's context decides two cases: a call whose
-// caller went away (context cancelled before its deadline) is ignored
-// whatever the handler returned, and a call whose deadline passed is a
+// Canceled is a caller that gave up, recorded as a slow sample when it
+// waited past the route's latency baseline and ignored when it left sooner;
+// every other code (the codes that blame the caller: InvalidArgument,
+// NotFound, PermissionDenied, ...) is ignored. Before the classifier runs,
+// the call's context decides two cases: a call whose caller went away
+// (context cancelled before its deadline) is Canceled whatever the handler
+// returned, and a call whose deadline passed is a
 // DeadlineExceeded failure whatever the handler returned, since the caller
 // gave up on it. (A client's deadline can reach the server as a
 // cancellation a little before the server's own timer fires, so a server

@@ -147,9 +147,9 @@ func TestOutcomeContextRules(t *testing.T) {
 	}{
 		{"live ok", context.Background(), nil, atrion.Success},
 		{"live internal", context.Background(), internal, atrion.Failure},
-		{"cancelled ok", cancelled, nil, atrion.Ignored},
-		{"cancelled internal", cancelled, internal, atrion.Ignored},
-		{"cancelled far from deadline", far, internal, atrion.Ignored},
+		{"cancelled ok", cancelled, nil, atrion.Canceled},
+		{"cancelled internal", cancelled, internal, atrion.Canceled},
+		{"cancelled far from deadline", far, internal, atrion.Canceled},
 		{"cancelled at the deadline", nearCancelled, status.Error(codes.Canceled, ""), atrion.Failure},
 		{"expired ok", expired, nil, atrion.Failure},
 		{"expired notfound", expired, status.Error(codes.NotFound, ""), atrion.Failure},

@@ -12,15 +12,18 @@ import (
 
 // ClassifyCode maps a status code to an outcome class: Unknown,
 // DeadlineExceeded, Unimplemented, Internal, Unavailable and DataLoss are
-// failures of the service; OK is a success; every other code (Canceled,
-// and the codes that blame the caller: InvalidArgument, NotFound,
-// AlreadyExists, PermissionDenied, ResourceExhausted, FailedPrecondition,
-// Aborted, OutOfRange, Unauthenticated) is ignored, as are codes gRPC does
-// not define.
+// failures of the service; OK is a success; Canceled is a caller that gave
+// up (atrion.Canceled: a slow sample if it waited past the route's latency
+// baseline, else ignored); every other code (the codes that blame the
+// caller: InvalidArgument, NotFound, AlreadyExists, PermissionDenied,
+// ResourceExhausted, FailedPrecondition, Aborted, OutOfRange,
+// Unauthenticated) is ignored, as are codes gRPC does not define.
 func ClassifyCode(code codes.Code) atrion.Class {
 	switch code {
 	case codes.OK:
 		return atrion.Success
+	case codes.Canceled:
+		return atrion.Canceled
 	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented,
 		codes.Internal, codes.Unavailable, codes.DataLoss:
 		return atrion.Failure
@@ -62,7 +65,8 @@ func codeOf(err error) codes.Code {
 var errDeadline = status.Error(codes.DeadlineExceeded, "deadline exceeded")
 
 // outcome classifies a finished call: the context's rules first (a
-// caller that went away is ignored; a call past its deadline is a
+// caller that went away is Canceled: a slow sample if it waited past the
+// route's latency baseline, else ignored; a call past its deadline is a
 // deadline failure), then the classifier.
 func (c *config) outcome(ctx context.Context, err error) atrion.Class {
 	switch ctxErr := ctx.Err(); {
@@ -71,7 +75,7 @@ func (c *config) outcome(ctx context.Context, err error) atrion.Class {
 	case errors.Is(ctxErr, context.DeadlineExceeded) || nearDeadline(ctx):
 		return c.classify(errDeadline)
 	default:
-		return atrion.Ignored
+		return atrion.Canceled
 	}
 }
 

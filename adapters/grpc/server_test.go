@@ -18,7 +18,7 @@ import (
 // than derived from the code under test.
 var expected = map[codes.Code]atrion.Class{
 	codes.OK:                 atrion.Success,
-	codes.Canceled:           atrion.Ignored,
+	codes.Canceled:           atrion.Canceled, // quick: counted as ignored
 	codes.Unknown:            atrion.Failure,
 	codes.InvalidArgument:    atrion.Ignored,
 	codes.DeadlineExceeded:   atrion.Failure,

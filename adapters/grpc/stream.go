@@ -69,7 +69,7 @@ func (s *streamTimer) elapsed() time.Duration {
 // latency (time to first response) rather than the stream's duration. An
 // ignored outcome carries no latency.
 func doneStream(t atrion.Ticket, class atrion.Class, s *streamTimer) {
-	if class != atrion.Success && class != atrion.Failure {
+	if class == atrion.Ignored {
 		t.Done(atrion.Ignored)
 		return
 	}
