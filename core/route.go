@@ -88,12 +88,12 @@ type routeState struct {
 	// wins: a busy healthy peer does not erase a failing node's scar.
 	evidenceAt time.Time
 	// counter values at the last tick close, to take per-tick deltas
-	lastSeq, lastSucc, lastFail          uint64
-	lastIgn, lastSlow                    uint32 // modulo 2³² (counterStripe)
-	ignTotal, slowTotal                  uint64 // up to the last tick close
-	lastRej                              [numReasons - 1]uint32 // modulo 2³² (counterStripe.rej)
-	rejTotal                             [numReasons]uint64     // rejections up to the last tick close
-	queued                               bool                   // waiting in the state manager's publish queue
+	lastSeq, lastSucc, lastFail uint64
+	lastIgn, lastSlow           uint32                 // modulo 2³² (counterStripe)
+	ignTotal, slowTotal         uint64                 // up to the last tick close
+	lastRej                     [numReasons - 1]uint32 // modulo 2³² (counterStripe.rej)
+	rejTotal                    [numReasons]uint64     // rejections up to the last tick close
+	queued                      bool                   // waiting in the state manager's publish queue
 }
 
 func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs float64, now int64) *route {
