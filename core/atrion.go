@@ -34,6 +34,7 @@ type Atrion struct {
 
 	obs   *dispatcher
 	state *stateManager
+	env   *routeEnv // what every route shares
 
 	stop      chan struct{}
 	clockDone chan struct{}
@@ -138,6 +139,8 @@ func New(opts ...Option) (*Atrion, error) {
 		a.nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	a.clock = newEngineClock(cfg.clock)
+	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
+		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }}
 	if a.clock.kind == clockSystem {
 		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
 		a.clockDone = make(chan struct{})
@@ -183,7 +186,7 @@ func (a *Atrion) newRoute(id string, now int64) *route {
 	if !ok {
 		res = a.def
 	}
-	return newRoute(a, id, res.p, res.tp, res.sloLatencyMs, now)
+	return newRoute(a.env, id, res.p, res.tp, res.sloLatencyMs, now)
 }
 
 // lookup returns the route for id, creating it if needed; invalid IDs and
@@ -240,7 +243,7 @@ func (a *Atrion) evictIdleLocked(now int64) {
 		// came for the TTL when even that end is that old
 		r.mu.Lock()
 		idle := now-r.tickEnd.Load() >= int64(a.idleTTL) &&
-			(r.st.mode == ModeOperational || r.st.mode == ModeBootstrap) && r.st.scar < 0.5
+			(r.st.circ.mode == ModeOperational || r.st.circ.mode == ModeBootstrap) && r.st.scar < 0.5
 		r.mu.Unlock()
 		if idle {
 			delete(a.routes.all, id)
@@ -294,40 +297,38 @@ func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
 
 // admit decides on a request on r into *t and *d, which must be zero: one
 // atomic add and a few loads. It fills them field by field through
-// pointers: a Decision has too many fields to travel in registers between
-// functions, and returning one would block-copy it (store-forwarding
-// stalls, a third of the hot path).
+// pointers: returning a Decision would block-copy it (see
+// benchmarks/hotpath/README.md).
 func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	coarse := a.clock.coarseNow()
 	r.maybeSettle(coarse)
 	// the decision's number, which spreads graded shedding and picks the
 	// requests to time, counts per stripe: each stripe's numbers are a
 	// sequence of their own, evenly spread all the same
-	n := r.ctr.stripe().seq.Add(1)
+	s := r.ctr.stripe()
+	n := s.seq.Add(1)
 	m := Mode(r.mode.Load())
 	d.Mode = m
 	d.Resistance = math.Float64frombits(r.rBits.Load())
+	pi := p.index()
 	switch m {
 	case ModeCircuitOpen:
-		r.reject(d, ReasonCircuitOpen)
-		return
-	case ModeBootstrap:
-	default:
-		// Weyl sequence over the decision number: an evenly spread,
-		// deterministic share rather than a random one
-		if th := r.shedTh[p.index()].Load(); th != 0 && (n*0x9E3779B97F4A7C15)>>32 < th {
-			// graded shedding must not starve the route of evidence: the
-			// first request it would shed in a tick goes through, so a
-			// failing route keeps showing trauma and still opens
-			if !r.probe.Load() || !r.probe.CompareAndSwap(true, false) {
-				why := ReasonShed
-				if m == ModeRecovering {
-					why = ReasonRecovering
-				}
-				r.reject(d, why)
-				return
-			}
+		if !r.takeProbe() {
+			r.reject(s, d, ReasonCircuitOpen)
+			return
 		}
+	case ModeRecovering:
+		// a ramp, not a flood; its first rejection of a tick goes through,
+		// so a quiet route still gets evidence
+		if th := r.rampTh[pi].Load(); th != 0 && weyl(n) < th && !r.takeProbe() {
+			r.reject(s, d, ReasonRecovering)
+			return
+		}
+	}
+	// the in-flight limit, where in-flight is exact (counters.go)
+	if m != ModeCircuitOpen && s == &r.ctr.base && r.overLimit(s, n, pi) {
+		r.reject(s, d, ReasonShed)
+		return
 	}
 	d.Allowed = true
 	t.r = r
@@ -348,7 +349,7 @@ func (t Ticket) Done(c Class) {
 	if c > Canceled {
 		c = Ignored
 	}
-	clk := r.eng.clock
+	clk := r.env.clock
 	lat := int64(-1)
 	if t.start > 0 && c != Ignored {
 		lat = max(0, clk.now()-(t.start-1))
@@ -381,9 +382,9 @@ func (t Ticket) DoneLatency(c Class, latency time.Duration) {
 	}
 	lat := int64(-1)
 	if c != Ignored {
-		lat = r.eng.clampLatency(r, latency)
+		lat = r.clampLatency(latency)
 	}
-	r.maybeSettle(r.eng.clock.coarseNow())
+	r.maybeSettle(r.env.clock.coarseNow())
 	if c == Canceled {
 		r.cancelled(lat, true)
 		return
@@ -405,7 +406,11 @@ func (t Ticket) Route() string {
 func (a *Atrion) CanAccept(routeID string) bool {
 	var t Ticket
 	var d Decision
-	a.admit(a.lookup(routeID), PriorityNormal, &t, &d)
+	r := a.lookup(routeID)
+	a.admit(r, PriorityNormal, &t, &d)
+	if d.Allowed {
+		r.untracked.Add(-1) // no Ticket will ever finish it
+	}
 	return d.Allowed
 }
 
@@ -418,16 +423,18 @@ const maxLatency = time.Hour
 func (a *Atrion) ReportOutcome(routeID string, o Outcome) {
 	r := a.lookup(routeID)
 	r.maybeSettle(a.clock.coarseNow())
-	lat := a.clampLatency(r, o.Latency)
+	lat := r.clampLatency(o.Latency)
 	c := Success
 	if o.IsError {
 		c = Failure
 	}
 	r.record(c, lat)
+	r.untracked.Add(1) // an outcome without a Ticket
+	r.reported.Store(true)
 	r.recordSaturation(o.Saturation)
 }
 
-func (a *Atrion) clampLatency(r *route, l time.Duration) int64 {
+func (r *route) clampLatency(l time.Duration) int64 {
 	if l < 0 {
 		r.invalids.Add(1)
 		return 0
@@ -450,7 +457,7 @@ const DefaultVoltage = 100
 func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	r := a.lookup(routeID)
 	r.maybeSettle(a.clock.coarseNow())
-	lat := a.clampLatency(r, t.Latency)
+	lat := r.clampLatency(t.Latency)
 	e := t.ErrorRate
 	if !finite(e) || e < 0 || e > 1 {
 		r.invalids.Add(1)
@@ -470,6 +477,7 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	}
 	s.latSum.Add(lat)
 	s.latN.Add(1)
+	r.reported.Store(true)
 	r.recordSaturation(t.Saturation)
 	if !finite(voltage) || voltage <= 0 {
 		voltage = DefaultVoltage
@@ -479,7 +487,10 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	a.admit(r, PriorityNormal, &tk, &d)
 	if d.Allowed && d.Mode != ModeBootstrap && voltage < d.Resistance {
 		d.Allowed = false
-		r.reject(&d, ReasonVoltage)
+		r.reject(r.ctr.stripe(), &d, ReasonVoltage)
+	}
+	if !d.Allowed {
+		r.untracked.Add(1) // the outcome above came without an admission
 	}
 	return d
 }
@@ -553,20 +564,22 @@ func (a *Atrion) NodeID() string { return a.nodeID }
 // Now returns the engine clock's time.
 func (a *Atrion) Now() time.Time { return a.clock.wall(a.clock.now()) }
 
-func (a *Atrion) readSaturation(f func() float64) (s float64) {
+// readSaturation reads the WithSaturation source once; a panic, NaN or
+// ±Inf is no reading and values outside [0, 1] clamp, all counted.
+func (e *routeEnv) readSaturation(f func() float64) (s float64) {
 	defer func() {
 		if recover() != nil {
-			a.stats.invalidInputs.Add(1)
+			e.stats.invalidInputs.Add(1)
 			s = math.NaN()
 		}
 	}()
 	s = f()
 	if math.IsNaN(s) || math.IsInf(s, 0) {
-		a.stats.invalidInputs.Add(1)
+		e.stats.invalidInputs.Add(1)
 		return math.NaN()
 	}
 	if s < 0 || s > 1 {
-		a.stats.invalidInputs.Add(1)
+		e.stats.invalidInputs.Add(1)
 		s = math.Min(1, math.Max(0, s))
 	}
 	return s

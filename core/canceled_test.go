@@ -36,9 +36,14 @@ func TestCanceledQuickIsIgnoredSlowIsASample(t *testing.T) {
 func TestCanceledUntimedIsClassified(t *testing.T) {
 	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
 	const route = "GET /busy"
-	// a busy tick: the next ones time one request in 32
+	// a busy tick with 300 calls in flight at once: the next ones time
+	// one request in 32
+	var warm []atrion.Ticket
 	for range 400 {
 		tk, _ := a.Admit(route, atrion.PriorityNormal)
+		warm = append(warm, tk)
+	}
+	for _, tk := range warm {
 		tk.Done(atrion.Success)
 	}
 	clk.Advance(100 * time.Millisecond)

@@ -29,15 +29,32 @@ type counterStripe struct {
 	slow atomic.Uint32 // Canceled after waiting past the baseline: slow samples
 	// rejections by reason (index Reason−1)
 	rej [numReasons - 1]atomic.Uint32
+	// peak is the highest in-flight the hot path saw in the tick (base
+	// stripe only, where in-flight is exact), swapped per tick
+	peak atomic.Uint32
+}
+
+// inflight is this stripe's share of the route's requests in flight:
+// decisions (seq of them) − rejections − outcomes, modulo 2³². A request
+// may be admitted on one stripe and done on another, so only the sum over
+// every stripe is a count.
+func (s *counterStripe) inflight(seq uint64) int32 {
+	v := uint32(seq) - uint32((s.succ.Load()+s.fail.Load())>>failShift) - s.ign.Load() - s.slow.Load()
+	for i := range s.rej {
+		v -= s.rej[i].Load()
+	}
+	return int32(v)
 }
 
 // counters are a route's counters: one stripe of its own and, once the
 // route has been busy, a power-of-two block of more.
 type counters struct {
-	more atomic.Pointer[[]counterStripe] // read by every request, set once
-	_    cacheLinePad
+	more  atomic.Pointer[[]counterStripe] // the stripes counted into beyond base; nil: base only
+	block atomic.Pointer[[]counterStripe] // every stripe the route was given: more, or frozen
+	// base starts a cache line of its own (TestRouteLayout): the route's
+	// read-mostly decision fields come before it
+	_    [32]byte
 	base counterStripe
-	_    [48]byte // with base, more than a line; keeps the route (+ its 8-byte malloc header) in the 896-byte size class
 }
 
 // stripeAt is the decisions in one tick that make a route busy enough to
@@ -58,17 +75,56 @@ func stripes() int {
 	return min(1<<bits.Len(uint(4*p-1)), maxStripes)
 }
 
-// spread gives the route its block of stripes if it has none and the
-// machine runs goroutines in parallel. Caller holds the route's mu.
+// spread makes requests count on the route's block of stripes, making it
+// if the route has none and the machine runs goroutines in parallel.
+// Caller holds the route's mu.
 func (c *counters) spread() {
 	if c.more.Load() != nil {
 		return
 	}
-	if n := stripes(); n > 0 {
+	if c.block.Load() == nil {
+		n := stripes()
+		if n == 0 {
+			return
+		}
 		// a power-of-two size class keeps the block cache-line aligned
 		block := make([]counterStripe, n)
-		c.more.Store(&block)
+		c.block.Store(&block)
 	}
+	c.more.Store(c.block.Load())
+}
+
+// narrow makes requests count on the base stripe alone, where in-flight is
+// exact; the block's counts stay in the sums. Caller holds the route's mu.
+func (c *counters) narrow() { c.more.Store(nil) }
+
+// frozenInflight is the in-flight share of the block's stripes while the
+// route counts on its base stripe alone (0 otherwise): no request counts
+// into them any more, so it holds still.
+func (c *counters) frozenInflight() int32 {
+	p := c.block.Load()
+	if p == nil || c.more.Load() != nil {
+		return 0
+	}
+	var v int32
+	for i := range *p {
+		s := &(*p)[i]
+		v += s.inflight(s.seq.Load())
+	}
+	return v
+}
+
+// inflight is the route's requests in flight, over every stripe (without
+// the correction for untracked calls).
+func (c *counters) inflight() int32 {
+	v := c.base.inflight(c.base.seq.Load())
+	if p := c.block.Load(); p != nil {
+		for i := range *p {
+			s := &(*p)[i]
+			v += s.inflight(s.seq.Load())
+		}
+	}
+	return v
 }
 
 // stripe is the calling goroutine's stripe. Goroutine stacks lie apart by
@@ -96,7 +152,7 @@ type totals struct {
 
 func (c *counters) totals() (t totals) {
 	t.add(&c.base)
-	if p := c.more.Load(); p != nil {
+	if p := c.block.Load(); p != nil {
 		for i := range *p {
 			t.add(&(*p)[i])
 		}
@@ -118,7 +174,7 @@ func (t *totals) add(s *counterStripe) {
 // takeLatency returns and resets the latency sum and count.
 func (c *counters) takeLatency() (sum int64, n uint64) {
 	sum, n = c.base.latSum.Swap(0), uint64(c.base.latN.Swap(0))
-	if p := c.more.Load(); p != nil {
+	if p := c.block.Load(); p != nil {
 		for i := range *p {
 			sum += (*p)[i].latSum.Swap(0)
 			n += uint64((*p)[i].latN.Swap(0))

@@ -18,6 +18,20 @@ func TestRouteSizeClass(t *testing.T) {
 	}
 }
 
+// The base stripe, written by every request, starts a cache line (routes
+// of the 896-byte class are 64-byte aligned) and shares it with nothing
+// the hot path reads.
+func TestRouteLayout(t *testing.T) {
+	var r route
+	base := unsafe.Offsetof(r.ctr) + unsafe.Offsetof(r.ctr.base)
+	if base%64 != 0 || unsafe.Sizeof(r.ctr.base) != 64 {
+		t.Fatalf("base stripe at offset %d, %d bytes: want a whole cache line", base, unsafe.Sizeof(r.ctr.base))
+	}
+	if hot := unsafe.Offsetof(r.ctr) + unsafe.Offsetof(r.ctr.block) + 8; hot > base {
+		t.Fatalf("decision fields end at %d, past the base stripe at %d", hot, base)
+	}
+}
+
 // Counts land on whichever stripe the goroutine hashes to; a tick close
 // must see every one of them, before and after the route spreads.
 func TestStripedCountsSum(t *testing.T) {

@@ -5,116 +5,159 @@ import (
 	"time"
 )
 
-// This file holds the mode machine (SPEC §2, §3.2–3.4) and the graded
-// shedding that turns R into a rejection share.
-
-// transition decides a route's next mode after a tick.
-//   - OPERATIONAL → CIRCUIT_OPEN when R ≥ break.
-//   - CIRCUIT_OPEN → RECOVERING when R < recovery and ‖P⁺‖ < P_crit (the
-//     recovery clause uses the check valve, not the signed norm).
-//   - RECOVERING → CIRCUIT_OPEN at once on a trauma tick or R ≥ break;
-//     → OPERATIONAL after recoveryTicks ticks without trauma.
+// This file is the failure half of the control law: the mode machine
+// (SPEC §2, §3.2–3.4 and the controller view), BOOTSTRAP included, and
+// what each mode admits.
 //
-// rampStep counts RECOVERING's healthy ticks.
-func transition(m Mode, res *stepResult, brk, rec float64, pCrit float64, recoveryTicks int, rampStep *int) Mode {
-	switch m {
-	case ModeOperational:
-		if res.resistance >= brk {
-			return ModeCircuitOpen
-		}
-	case ModeCircuitOpen:
-		if res.resistance < rec && res.posNrm < pCrit {
-			*rampStep = 0
-			return ModeRecovering
-		}
-	case ModeRecovering:
-		if res.trauma || res.resistance >= brk {
-			return ModeCircuitOpen
-		}
-		*rampStep++
-		if *rampStep >= recoveryTicks {
-			return ModeOperational
-		}
-	}
-	return m
+//	BOOTSTRAP ──bootstrap ticks──▶ OPERATIONAL ◀──ramp done── RECOVERING
+//	    │                              │                       ▲    │
+//	    └──certain failure──▶ CIRCUIT_OPEN ◀─failing evidence──┼────┘
+//	                                   └──min open time, then a
+//	                                      good probe or healed R──┘
+//
+// A circuit opens on failure evidence only: latency and saturation raise
+// R, which stays visible, but overload is the in-flight limit's business
+// (limiter.go).
+
+// Circuit defaults.
+const (
+	probeTicks  = 5                // an open circuit admits one probe every probeTicks ticks
+	minOpenBase = time.Second      // an open circuit stays open at least this long...
+	minOpenMax  = 30 * time.Second // ...doubling with each failed recovery, up to this
+	calmSec     = 10               // OPERATIONAL this long (not reopened) forgives one doubling
+)
+
+// circuit is a route's mode machine. Not safe for concurrent use; the
+// route's lock guards it.
+type circuit struct {
+	mode    Mode
+	since   int64 // when mode was entered, engine ns
+	minOpen time.Duration
+	backoff int         // recoveries that failed since the route last stayed calm
+	calm    int64       // OPERATIONAL since, or since the last forgiven doubling, engine ns
+	ramp    int         // RECOVERING's healthy ticks so far
+	rec     errorWindow // RECOVERING's own calls, undecayed: fresh evidence
+	failAt  int64       // CIRCUIT_OPEN: the last tick a call (a probe) failed
 }
 
-// shedBands are the bands of graded shedding per priority index (critical,
-// high, normal, low, bulk): the share shed grows linearly from 0 at lo to
-// max at hi, lo and hi being fractions of the way from R_base to the break
-// point. See the Priority constants.
-var shedBands = [5]struct{ lo, hi, max float64 }{
-	{2, 2, 0},      // critical: never by shedding
-	{0.85, 1, 0.5}, // high
-	{0.6, 1, 0.9},  // normal
-	{0.4, 0.8, 1},  // low
-	{0.25, 0.6, 1}, // bulk
+// tickFacts is what one closed tick tells the mode machine.
+type tickFacts struct {
+	end      int64 // the tick's end, engine ns
+	tick     time.Duration
+	bootDone bool  // this tick completes BOOTSTRAP
+	res      *stepResult
+	brk, rec float64      // points in force, learned before this tick
+	win      *errorWindow // the route's short window, this tick included
+	fast     *errorWindow // the same over the last ticks only
+	calls    float64      // calls with an outcome in this tick...
+	fails    float64      // ...and how many of them failed
+	peerOpen bool         // a peer's open circuit was adopted: its failure evidence
 }
 
-// shedShares returns the share of each priority to reject in mode m.
-// ramp is RECOVERING's admitted share of normal traffic.
-func shedShares(m Mode, r, baseR, brk, ramp float64) (s [5]float64) {
-	switch m {
+// next runs the mode machine for one tick and returns the mode it was in.
+func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
+	from = c.mode
+	switch c.mode {
+	case ModeBootstrap:
+		switch {
+		case f.fast.certain():
+			c.open(f.end)
+		case f.bootDone && f.win.failing() && f.res.resistance >= f.brk:
+			c.open(f.end)
+		case f.bootDone:
+			c.set(ModeOperational, f.end)
+		}
+	case ModeOperational:
+		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.brk) {
+			c.open(f.end)
+			break
+		}
+		if c.backoff > 0 && f.end-c.calm >= calmSec*int64(time.Second) {
+			c.backoff-- // a recovery that held forgives a doubling
+			c.calm = f.end
+		}
 	case ModeCircuitOpen:
-		for i := range s {
-			s[i] = 1
+		// a good probe heals, and so does time alone (R below the
+		// recovery point by the check valve, not ‖P‖) once no probe has
+		// failed for a probe interval
+		if f.fails > 0 {
+			c.failAt = f.end
+		}
+		probed := f.calls > 0 && f.fails == 0
+		quiet := f.end-c.failAt > probeTicks*int64(f.tick)
+		healed := quiet && f.res.resistance < f.rec && f.res.posNrm < p.pCrit
+		if f.end-c.since >= int64(c.minOpen) && (probed || healed) {
+			c.set(ModeRecovering, f.end)
 		}
 	case ModeRecovering:
-		s[1] = 1 - math.Min(1, 2*ramp)
-		s[2] = 1 - ramp
-		s[3] = 1 - ramp*ramp
-		s[4] = s[3]
-	case ModeOperational:
-		span := brk - baseR
-		if span <= 0 {
-			return s
+		// isolated noise is tolerated: only a failing majority reopens
+		c.rec.calls += f.calls
+		c.rec.fails += f.fails
+		if c.rec.failing() || c.rec.certain() {
+			c.open(f.end)
+			break
 		}
-		x := (r - baseR) / span
-		for i, b := range shedBands {
-			if x <= b.lo || b.max == 0 {
-				continue
-			}
-			f := 1.0
-			if b.hi > b.lo {
-				f = math.Min(1, (x-b.lo)/(b.hi-b.lo))
-			}
-			s[i] = f * b.max
+		if f.fails == 0 || f.fails < failingRate*f.calls {
+			c.ramp++
+		}
+		if c.ramp >= p.recovery {
+			c.set(ModeOperational, f.end)
 		}
 	}
+	return from
+}
+
+// set is the one place a mode changes.
+func (c *circuit) set(m Mode, now int64) {
+	c.mode, c.since = m, now
+	switch m {
+	case ModeOperational:
+		c.calm = now
+	case ModeRecovering:
+		c.ramp, c.rec = 0, errorWindow{}
+	}
+}
+
+// open opens the circuit with a minimum open time that doubles with each
+// recovery that failed since the route was last calm.
+func (c *circuit) open(now int64) {
+	if c.mode == ModeRecovering {
+		c.backoff = min(c.backoff+1, 8)
+	}
+	c.minOpen = min(minOpenMax, minOpenBase<<c.backoff)
+	c.failAt = now
+	c.set(ModeCircuitOpen, now)
+}
+
+// windupScar is the most scar an open circuit keeps from its probes'
+// trauma (anti-windup: the actuator is saturated, so trauma stops piling
+// up beyond what keeps the circuit open, and the time to heal does not
+// grow with the incident's length).
+func windupScar(brk, baseR float64) float64 { return math.Max(0, brk-baseR) }
+
+// rampShares returns the share of each priority RECOVERING rejects after
+// step healthy ticks of n: normal traffic is admitted from 10 % up to all
+// of it, high traffic twice that, low and bulk its square; critical
+// traffic passes.
+func rampShares(step, n int) (s [5]float64) {
+	ramp := 1.0
+	if n > 0 {
+		ramp = math.Min(1, 0.1+0.9*float64(step)/float64(n))
+	}
+	s[1] = 1 - math.Min(1, 2*ramp)
+	s[2] = 1 - ramp
+	s[3] = 1 - ramp*ramp
+	s[4] = s[3]
 	return s
 }
 
-// rampShare is RECOVERING's admitted share after step healthy ticks of n:
-// from 10 % up to all of it.
-func rampShare(step, n int) float64 {
-	if n <= 0 {
-		return 1
+// retryAfter estimates when a rejected caller should come back: for an
+// open circuit, when its minimum open time ends (at least a tick, at most
+// 5 min); otherwise in a second.
+func (c *circuit) retryAfter(now int64, tick time.Duration) time.Duration {
+	if c.mode != ModeCircuitOpen {
+		return max(10*tick, time.Second)
 	}
-	return math.Min(1, 0.1+0.9*float64(step)/float64(n))
-}
-
-// retryAfter estimates when a rejected caller should come back. For an open
-// circuit: the time for scar to heal R down to the recovery point
-// (S·e^(−λt) = S − (R − recovery)), bounded to [tick, 5 min]; otherwise a
-// few ticks.
-func retryAfter(m Mode, r, scar, rec, lambda float64, tick time.Duration) time.Duration {
-	lo, hi := tick, 5*time.Minute
-	if m != ModeCircuitOpen {
-		return min(max(10*tick, time.Second), hi)
-	}
-	need := scar - (r - rec)
-	if scar <= 0 || lambda <= 0 {
-		return hi
-	}
-	if need <= 0 {
-		need = scar * 1e-3
-	}
-	t := time.Duration(math.Log(scar/need) / lambda * float64(time.Second))
-	if t < lo || math.IsNaN(float64(t)) {
-		return lo
-	}
-	if t > hi {
-		return hi
-	}
-	return t
+	left := time.Duration(c.since + int64(c.minOpen) - now)
+	return min(max(left, tick), 5*time.Minute)
 }

@@ -53,6 +53,12 @@ type Event struct {
 	BreakPoint    float64    // break point in force
 	RecoveryPoint float64    // recovery point in force
 	Tuner         TunerStats
+	// Limit is the route's adaptive in-flight limit and InFlight the
+	// requests in flight at the tick's close.
+	Limit, InFlight float64
+	// ErrorRate is the failure share of the short evidence window and
+	// ErrorBound its 95 % Wilson lower bound.
+	ErrorRate, ErrorBound float64
 	// counts in the tick
 	Admitted, Shed, Succeeded, Failed, Ignored uint64
 	// Slow counts requests whose callers gave up after waiting past the
@@ -64,11 +70,13 @@ type Event struct {
 func (r *route) event(kind EventKind, end int64, dt time.Duration, from Mode) Event {
 	st := &r.st
 	return Event{
-		Kind: kind, Route: r.id, Time: r.eng.clock.wall(end), Tick: st.ticks, Dt: dt,
-		Mode: st.mode, From: from, To: st.mode,
+		Kind: kind, Route: r.id, Time: r.env.clock.wall(end), Tick: st.ticks, Dt: dt,
+		Mode: st.circ.mode, From: from, To: st.circ.mode,
 		Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		PressureNorm: st.norm, PositiveNorm: st.pos, Pressure: st.pressure,
 		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
+		Limit: st.lim.limit, InFlight: st.inflight, ErrorRate: st.win.rate(),
+		ErrorBound: wilsonLower(st.win.fails, st.win.calls),
 	}
 }
 
@@ -77,7 +85,7 @@ func (st *routeState) tunerStats() TunerStats {
 	return TunerStats{
 		Mean: st.tuner.mean, StdDev: st.tuner.stddev(), Samples: st.tuner.samples,
 		Break: b, Recovery: rc,
-		Enforced: !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0,
+		Enforced: st.tunerEnforced(),
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 
 var allPriorities = []atrion.Priority{atrion.PriorityCritical, atrion.PriorityHigh, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}
 
-// shedShares admits n requests per priority within one tick and returns the
-// share rejected for each.
+// shedShares tries n requests per priority and returns the share rejected
+// for each; admitted ones finish at once, so in-flight stays where it was.
 func shedShares(a *atrion.Atrion, route string, n int) map[atrion.Priority]float64 {
 	out := map[atrion.Priority]float64{}
 	for _, p := range allPriorities {
@@ -27,58 +27,100 @@ func shedShares(a *atrion.Atrion, route string, n int) map[atrion.Priority]float
 	return out
 }
 
-// TestPriorityShedding: under rising R bulk and low traffic are shed before
-// normal, critical only by an open circuit, and each band sheds a share.
+// TestPriorityShedding: as in-flight climbs toward the route's limit, bulk
+// and low traffic are shed before normal and high, critical never (only an
+// open circuit sheds it), and each band sheds a growing share, not a
+// cliff.
 func TestPriorityShedding(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const route = "POST /checkout"
-	var levels []map[atrion.Priority]float64
-	var rs []float64
-	for tick := 0; tick < 40; tick++ {
-		a.ReportOutcome(route, atrion.Outcome{Latency: 10 * time.Millisecond, IsError: true})
-		clk.Advance(100 * time.Millisecond)
-		s, _ := a.Snapshot(route)
-		if s.Mode == atrion.ModeCircuitOpen {
-			sh := shedShares(a, route, 200)
-			for _, p := range allPriorities {
-				if sh[p] != 1 {
-					t.Fatalf("open circuit must reject every priority, %v got %.2f", p, sh[p])
-				}
-			}
-			break
-		}
-		levels = append(levels, shedShares(a, route, 1000))
-		rs = append(rs, s.Resistance)
+	// a healthy tick with 10 calls in flight at once sets the limit
+	var held []atrion.Ticket
+	for range 10 {
+		tk, _ := a.Admit(route, atrion.PriorityNormal)
+		held = append(held, tk)
 	}
-	if len(levels) < 10 {
-		t.Fatalf("route opened too early to see the bands: %d levels", len(levels))
+	for _, tk := range held {
+		tk.Done(atrion.Success)
+	}
+	clk.Advance(100 * time.Millisecond)
+	s, _ := a.Snapshot(route)
+	limit := s.Limit
+	if limit < 10 {
+		t.Fatalf("limit %.1f after a tick with 10 in flight", limit)
+	}
+	held = held[:0]
+	var levels []map[atrion.Priority]float64
+	for in := 0; in <= int(limit)+2; in++ {
+		levels = append(levels, shedShares(a, route, 400))
+		// one more call in flight; critical is never shed by the limit
+		tk, d := a.Admit(route, atrion.PriorityCritical)
+		if !d.Allowed {
+			t.Fatalf("critical call rejected at %d in flight (limit %.1f)", in, limit)
+		}
+		held = append(held, tk)
 	}
 	sawGradedBulk, sawGradedNormal := false, false
-	for i, sh := range levels {
+	for in, sh := range levels {
 		if sh[atrion.PriorityCritical] != 0 {
-			t.Fatalf("R=%.1f: critical shed %.2f before the circuit opened", rs[i], sh[atrion.PriorityCritical])
+			t.Fatalf("%d in flight: critical shed %.2f by the limit", in, sh[atrion.PriorityCritical])
 		}
 		if !(sh[atrion.PriorityBulk] >= sh[atrion.PriorityLow] && sh[atrion.PriorityLow] >= sh[atrion.PriorityNormal] &&
 			sh[atrion.PriorityNormal] >= sh[atrion.PriorityHigh]) {
-			t.Fatalf("R=%.1f: lower priorities must be shed first: %v", rs[i], sh)
+			t.Fatalf("%d in flight: lower priorities must be shed first: %v", in, sh)
 		}
 		if sh[atrion.PriorityBulk] > 0.05 && sh[atrion.PriorityBulk] < 0.95 {
 			sawGradedBulk = true
 		}
-		if sh[atrion.PriorityNormal] > 0.05 && sh[atrion.PriorityNormal] < 0.85 {
+		if sh[atrion.PriorityNormal] > 0.05 && sh[atrion.PriorityNormal] < 0.95 {
 			sawGradedNormal = true
 		}
-		if i > 0 && sh[atrion.PriorityNormal]+0.01 < levels[i-1][atrion.PriorityNormal] && rs[i] > rs[i-1] {
-			t.Fatalf("shed share fell while R rose: %v → %v", levels[i-1], sh)
+		if in > 0 {
+			for _, p := range allPriorities {
+				if sh[p]+0.01 < levels[in-1][p] {
+					t.Fatalf("%v: shed share fell while in-flight rose: %v → %v", p, levels[in-1], sh)
+				}
+			}
 		}
 	}
 	if !sawGradedBulk || !sawGradedNormal {
 		t.Fatalf("shedding must be a share inside a band, not a cliff (bulk graded %v, normal graded %v)", sawGradedBulk, sawGradedNormal)
 	}
-	first := levels[0]
-	if first[atrion.PriorityBulk] != 0 || first[atrion.PriorityNormal] != 0 {
-		t.Fatalf("R=%.1f: nothing should be shed yet: %v", rs[0], first)
+	if first := levels[0]; first[atrion.PriorityBulk] != 0 || first[atrion.PriorityHigh] != 0 {
+		t.Fatalf("nothing in flight: nothing should be shed: %v", first)
+	}
+	if last := levels[len(levels)-1]; last[atrion.PriorityHigh] != 1 || last[atrion.PriorityBulk] != 1 {
+		t.Fatalf("past the limit %.1f every priority but critical is shed: %v", limit, last)
+	}
+	for _, tk := range held {
+		tk.Done(atrion.Success)
+	}
+}
+
+// TestOpenCircuitShedsEveryPriority: an open circuit rejects critical
+// traffic too (beyond its one probe).
+func TestOpenCircuitShedsEveryPriority(t *testing.T) {
+	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	const route = "POST /checkout"
+	for range 40 {
+		for range 20 {
+			if tk, d := a.Admit(route, atrion.PriorityNormal); d.Allowed {
+				tk.Done(atrion.Failure)
+			}
+		}
+		clk.Advance(100 * time.Millisecond)
+		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
+			break
+		}
+	}
+	if s, _ := a.Snapshot(route); s.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("mode %v, want CIRCUIT_OPEN", s.Mode)
+	}
+	sh := shedShares(a, route, 200)
+	for _, p := range allPriorities {
+		if sh[p] < 0.99 {
+			t.Fatalf("open circuit must reject every priority (one probe aside): %v", sh)
+		}
 	}
 }
 

@@ -9,7 +9,10 @@ import (
 
 // failUnit is one outcome in the fixed-point success and failure counters,
 // which also carry fractional error rates from Route.
-const failUnit = 1 << 20
+const (
+	failShift = 20
+	failUnit  = 1 << failShift
+)
 
 // sampleEvery: above lowRateTick decisions per tick, one request in
 // sampleEvery is timed (SPEC §9: a tick's mean latency may come from a
@@ -21,105 +24,114 @@ const (
 	lowRateTick = 256
 )
 
+// routeEnv is what a route needs from the engine that tracks it: the
+// clock, the tick, and where a closed tick's output goes.
+type routeEnv struct {
+	clock      *engineClock
+	tick       time.Duration
+	nodeID     string
+	saturation func() float64 // WithSaturation; nil: none
+	stats      *engineCounters
+	emit       func(Event)
+	enqueue    func(*route)
+}
+
 // route is one route's state. The hot path touches only atomics; the
 // physics runs under mu when a tick closes.
 type route struct {
 	// read by every request, written only when a tick closes (under mu)
-	id      string
-	eng     *Atrion
-	tickEnd atomic.Int64
-	mode    atomic.Uint32
-	timeAll atomic.Bool
-	probe   atomic.Bool // one would-be-shed request per tick is admitted as a probe
-	// detached: not in the table under its own ID (evicted, or the
-	// overflow route), so Handles holding it must look their ID up again
-	detached atomic.Bool
+	id       string
+	env      *routeEnv
+	tickEnd  atomic.Int64
+	mode     atomic.Uint32
+	timeAll  atomic.Bool
+	probe    atomic.Bool // an open circuit's probe, RECOVERING's one call per tick
+	detached atomic.Bool // not in the table under its own ID: Handles look it up again
 	rBits    atomic.Uint64
-	shedTh   [5]atomic.Uint64 // reject when the decision hash < shedTh[p]
+	rampTh   [5]atomic.Uint32 // RECOVERING: reject when the decision hash < rampTh[p]
+	band     [5]atomic.Uint64 // the in-flight limit's band per priority (bands); 0: none
 	retry    atomic.Int64
-	// slowNs is the latency baseline (ns): a Canceled request that waited
-	// longer is a slow sample, one that left sooner is Ignored
-	slowNs atomic.Int64
+	slowNs   atomic.Int64 // latency baseline: a Canceled request that waited longer is a slow sample
+	frozen   atomic.Int64 // in flight on stripes no longer counted into (narrow)
 
 	ctr counters // written by every request, striped (counters.go)
-	_   cacheLinePad
 
-	// written rarely, off the lines above: by ReportOutcome, Route and bad input
+	// written rarely: by ReportOutcome, Route, CanAccept and bad input
 	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
 	satN     atomic.Uint64 // swapped per tick
 	invalids atomic.Uint64 // bad inputs clamped or dropped
+	// untracked corrects in-flight for calls without a Ticket: outcomes
+	// reported without an admission (+1), admissions that never get Done (−1)
+	untracked atomic.Int64
+	reported  atomic.Bool // this tick carried reported telemetry (ReportOutcome, Route)
 
 	mu sync.Mutex
 	st routeState
 }
 
-// cacheLinePad keeps groups of hot fields off each other's cache lines.
-type cacheLinePad [64]byte
-
 // routeState is the physics state behind mu.
 type routeState struct {
-	p           *params
-	tp          *tunerParams
-	sloLatency  float64 // ms, 0 = learn
-	latBase     float64 // learned baseline, ms
-	latCeil     float64 // learned baseline ceiling, ms
-	bootLatSum  float64
-	bootLatN    int
-	tick        time.Duration
-	lastEnd     int64 // end of the last closed tick (engine ns)
-	lastData    int64 // end of the last tick with samples
-	ticks       uint64
-	bootTicks   int
-	mode        Mode
-	pressure    [3]float64
-	pw          float64
-	norm, pos   float64
-	momentum    float64
-	scar        float64
-	r           float64
-	brk, rec    float64
-	tuner       tuner
-	rampStep    int
-	transitions uint64
-	byMode      [4][4]uint64 // transitions by from, to
+	p         *params
+	tp        *tunerParams
+	sloMs     float64 // SLO latency, ms; 0 = learn
+	floor     latencyFloor
+	lastEnd   int64 // end of the last closed tick (engine ns)
+	ticks     uint64
+	bootTicks int
+	circ      circuit
+	win, fast errorWindow // the circuit's evidence: about a second, and the last ticks
+	lim       limiter
+	pressure  [3]float64
+	pw        float64
+	norm, pos float64
+	momentum  float64
+	scar      float64
+	r         float64
+	brk, rec  float64
+	tuner     tuner
+	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
+	admitAt   uint8
+	inflight  float64 // at the last tick close
 	// evidenceAt is when this route last saw new evidence: a trauma tick,
 	// a mode change, or a peer's vector adopted (at the peer's time). It is
 	// the vector's UpdatedAt, so last-writer-wins means newest evidence
 	// wins: a busy healthy peer does not erase a failing node's scar.
-	evidenceAt time.Time
+	evidenceAt  time.Time
+	transitions uint64
+	byMode      [4][4]uint32 // transitions by from, to
 	// counter values at the last tick close, to take per-tick deltas
 	lastSeq, lastSucc, lastFail uint64
 	lastIgn, lastSlow           uint32                 // modulo 2³² (counterStripe)
+	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
-	lastRej                     [numReasons - 1]uint32 // modulo 2³² (counterStripe.rej)
-	rejTotal                    [numReasons]uint64     // rejections up to the last tick close
-	queued                      bool                   // waiting in the state manager's publish queue
+	rejTotal                    [numReasons]uint64
+	queued                      bool // waiting in the state manager's publish queue
+	// peerOpen: a peer's vector adopted since the last tick close came from
+	// an open circuit, which is failure evidence here too
+	peerOpen bool
 }
 
-func newRoute(e *Atrion, id string, p *params, tp *tunerParams, sloLatencyMs float64, now int64) *route {
-	r := &route{id: id, eng: e}
-	r.st = routeState{p: p, tp: tp, sloLatency: sloLatencyMs, tick: e.tick, lastEnd: now, lastData: now, evidenceAt: e.clock.wall(now)}
-	r.st.mode = ModeBootstrap
+func newRoute(env *routeEnv, id string, p *params, tp *tunerParams, sloMs float64, now int64) *route {
+	r := &route{id: id, env: env}
+	r.st = routeState{p: p, tp: tp, sloMs: sloMs, lastEnd: now, evidenceAt: env.clock.wall(now)}
+	r.st.circ = circuit{mode: ModeBootstrap, since: now, calm: now}
 	if p.bootstrap == 0 {
-		r.st.mode = ModeOperational
+		r.st.circ.mode = ModeOperational
 	}
-	r.st.brk, r.st.rec = p.baseR*p.breakMult, p.baseR*p.breakMult/2
+	r.st.brk, r.st.rec = r.st.thresholds()
 	r.st.r = p.baseR
-	if r.st.mode == ModeBootstrap {
+	if r.st.circ.mode == ModeBootstrap {
 		r.st.r = 1.2 * p.baseR
 	}
-	r.tickEnd.Store(now + int64(e.tick))
-	r.mode.Store(uint32(r.st.mode))
-	r.rBits.Store(math.Float64bits(r.st.r))
+	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
-	r.retry.Store(int64(time.Second))
-	r.slowNs.Store(int64(r.st.latencyBaseline(math.NaN()) * 1e6))
+	r.publish(now)
 	return r
 }
 
-// reject counts a rejection and fills in d's reason and hint.
-func (r *route) reject(d *Decision, why Reason) {
-	r.ctr.stripe().rej[why-1].Add(1)
+// reject counts a rejection on stripe s and fills in d's reason and hint.
+func (r *route) reject(s *counterStripe, d *Decision, why Reason) {
+	s.rej[why-1].Add(1)
 	d.Reason = why
 	d.RetryAfter = time.Duration(r.retry.Load())
 }
@@ -127,6 +139,28 @@ func (r *route) reject(d *Decision, why Reason) {
 // sampled reports whether decision n should be timed.
 func (r *route) sampled(n uint64) bool {
 	return n%sampleEvery == 0 || r.timeAll.Load()
+}
+
+// takeProbe admits the one request a probe allows.
+func (r *route) takeProbe() bool { return r.probe.Load() && r.probe.CompareAndSwap(true, false) }
+
+// weyl spreads decision numbers evenly over 32 bits: a deterministic,
+// evenly spread share of requests rather than a random one.
+func weyl(n uint64) uint32 { return uint32((n * 0x9E3779B97F4A7C15) >> 32) }
+
+// overLimit reports whether the limit sheds decision n of priority index
+// pi, which found the route's base stripe s. It is called only while the
+// route counts on its base stripe alone, where in-flight is exact.
+func (r *route) overLimit(s *counterStripe, n uint64, pi int) bool {
+	// this decision is counted in n, not yet in flight
+	in := int64(s.inflight(n)) - 1 + r.frozen.Load() + r.untracked.Load()
+	if band := r.band[pi].Load(); band != 0 && overBand(in, band, weyl(n)) {
+		return true
+	}
+	if p := int64(s.peak.Load()); in >= p {
+		s.peak.Store(uint32(min(in+1, math.MaxUint32)))
+	}
+	return false
 }
 
 // record counts one outcome. latency < 0 means "not timed". A Canceled
@@ -193,10 +227,10 @@ func (r *route) settle(now int64) {
 	var evs [4]Event // up to two per closeTick: the tick and a transition
 	n, enqueue := r.settleLocked(now, &evs)
 	for _, ev := range evs[:n] {
-		r.eng.emit(ev)
+		r.env.emit(ev)
 	}
 	if enqueue {
-		r.eng.state.enqueue(r)
+		r.env.enqueue(r)
 	}
 }
 
@@ -210,7 +244,7 @@ func (r *route) settleLocked(now int64, evs *[4]Event) (n int, enqueue bool) {
 		return 0, false
 	}
 	st := &r.st
-	tick := int64(st.tick)
+	tick := int64(r.env.tick)
 	n += r.closeTick(end, time.Duration(end-st.lastEnd), true, evs[n:])
 	next := end + tick
 	if now >= next {
@@ -224,118 +258,182 @@ func (r *route) settleLocked(now int64, evs *[4]Event) (n int, enqueue bool) {
 	return n, enqueue
 }
 
-// closeTick runs the physics for the interval ending at end. data is false
-// for a silent gap. It writes up to two events into evs and returns how many.
+// tickCounts are one tick's counters, taken from the stripes.
+type tickCounts struct {
+	decisions, admitted uint64
+	rej                 [numReasons]uint64
+	succ, fail          float64 // calls (fractional from Route)
+	ign, slow           uint64
+	latSum              int64
+	latN                uint64
+	peak                float64 // highest in-flight the hot path saw
+	reported            bool
+}
+
+// take reads the tick's counters and resets the per-tick ones. Caller
+// holds mu.
+func (r *route) take() (c tickCounts) {
+	st := &r.st
+	tot := r.ctr.totals()
+	var rejAll uint64
+	for i, v := range tot.rej {
+		d := uint64(v - st.lastRej[i]) // modulo 2³²
+		c.rej[i+1] = d
+		rejAll += d
+		st.lastRej[i] = v
+		st.rejTotal[i+1] += d
+	}
+	c.decisions = tot.seq - st.lastSeq
+	c.admitted = c.decisions - min(c.decisions, rejAll)
+	c.succ = float64(tot.succ-st.lastSucc) / failUnit
+	c.fail = float64(tot.fail-st.lastFail) / failUnit
+	c.ign, c.slow = uint64(tot.ign-st.lastIgn), uint64(tot.slow-st.lastSlow)
+	st.lastSeq, st.lastSucc, st.lastFail, st.lastIgn, st.lastSlow = tot.seq, tot.succ, tot.fail, tot.ign, tot.slow
+	st.ignTotal += c.ign
+	st.slowTotal += c.slow
+	c.latSum, c.latN = r.ctr.takeLatency()
+	c.peak = float64(r.ctr.base.peak.Swap(0))
+	c.reported = r.reported.Swap(false)
+	return c
+}
+
+// inflightNow is the route's requests in flight, summed over its stripes.
+// Caller holds mu.
+func (r *route) inflightNow() float64 {
+	return float64(int32(r.ctr.inflight()) + int32(r.untracked.Load()))
+}
+
+// staleInflight estimates the requests still in flight past the latency
+// baseline (SPEC §3.10): at least those beyond the admissions of the last
+// baseline's worth of ticks; their mean age, from the admission rate.
+func (st *routeState) staleInflight(inflight, baselineMs, tickMs float64) (n, ageMs float64) {
+	k := max(1, int(math.Ceil(baselineMs/tickMs)))
+	var recent float64
+	for i := range min(k, len(st.admits)) {
+		recent += float64(st.admits[(int(st.admitAt)-1-i+2*len(st.admits))%len(st.admits)])
+	}
+	if k > len(st.admits) {
+		recent *= float64(k) / float64(len(st.admits))
+	}
+	n = inflight - recent
+	if n <= 0 {
+		return 0, 0
+	}
+	return n, baselineMs + 0.5*n*float64(k)*tickMs/math.Max(1, recent)
+}
+
+// telemetry aggregates a tick into the physics' input: the mean latency of
+// its calls (the stale in-flight included), the Wilson lower bound of its
+// error rate (one error in ten calls is not trauma, one in one is) and the
+// mean saturation. NaN components carry no evidence.
+func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel telemetry, samples bool) {
+	tel = telemetry{latencyMs: math.NaN(), errorRate: math.NaN(), saturation: math.NaN()}
+	calls := c.succ + c.fail
+	done := calls + float64(c.slow)
+	if done <= 0 && stale <= 0 {
+		return tel, false
+	}
+	if calls > 0 {
+		tel.errorRate = wilsonLower(c.fail, calls)
+	}
+	switch {
+	case c.latN > 0:
+		mean := float64(c.latSum) / float64(c.latN) / 1e6
+		tel.latencyMs = (mean*done + staleAgeMs*stale) / (done + stale)
+	case stale > 0:
+		tel.latencyMs = staleAgeMs
+	}
+	if n := r.satN.Swap(0); n > 0 {
+		tel.saturation = float64(r.satSum.Swap(0)) / 1e6 / float64(n)
+	}
+	if f := r.env.saturation; f != nil && done > 0 {
+		tel.saturation = r.env.readSaturation(f)
+	}
+	return tel, true
+}
+
+// closeTick runs one tick of the control law for the interval ending at
+// end: the tick's counters → the physics step → the mode machine → what
+// the route learns → the decision state the hot path reads. data is false
+// for a silent gap. It writes up to two events into evs and returns how
+// many.
 func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) int {
 	st := &r.st
 	p := st.p
-	var tel telemetry
-	var admitted, succ, failU, ign, slow uint64
-	var rej [numReasons]uint64
-	busy := false
-	if data {
-		tot := r.ctr.totals()
-		seq, s, f := tot.seq, tot.succ, tot.fail
-		ign, slow = uint64(tot.ign-st.lastIgn), uint64(tot.slow-st.lastSlow) // modulo 2³²
-		st.lastIgn, st.lastSlow = tot.ign, tot.slow
-		st.ignTotal += ign
-		st.slowTotal += slow
-		for i, v := range tot.rej {
-			d := uint64(v - st.lastRej[i]) // modulo 2³²
-			rej[i+1] = d
-			st.lastRej[i] = v
-			st.rejTotal[i+1] += d
-		}
-		var rejAll uint64
-		for _, v := range rej {
-			rejAll += v
-		}
-		decisions := seq - st.lastSeq
-		busy = decisions > 0
-		admitted = decisions - min(decisions, rejAll)
-		succ, failU = s-st.lastSucc, f-st.lastFail
-		st.lastSeq, st.lastSucc, st.lastFail = seq, s, f
-		r.timeAll.Store(decisions < lowRateTick)
-		// with a ManualClock a run is a simulation or a test: one stripe
-		// keeps its decisions the same on any machine
-		if decisions >= stripeAt && r.eng.clock.kind != clockManual {
-			r.ctr.spread()
-		}
-		latSum, latN := r.ctr.takeLatency()
-		satSum, satN := r.satSum.Swap(0), r.satN.Swap(0)
-		// slow samples are evidence of latency, not of errors
-		weight := float64(succ+failU)/failUnit + float64(slow)
-		data = weight > 0
-		tel = telemetry{latencyMs: math.NaN(), errorRate: math.NaN(), saturation: math.NaN()}
-		if data {
-			if succ+failU > 0 {
-				tel.errorRate = float64(failU) / float64(succ+failU)
-			}
-			if latN > 0 {
-				tel.latencyMs = float64(latSum) / float64(latN) / 1e6
-			}
-			if satN > 0 {
-				tel.saturation = float64(satSum) / 1e6 / float64(satN)
-			}
-			if f := r.eng.saturation; f != nil {
-				tel.saturation = r.eng.readSaturation(f)
-			}
-		}
-	}
 	dtSec := dt.Seconds()
-	prevMode := st.mode
-	baseline := st.latencyBaseline(tel.latencyMs)
-	warm := st.mode != ModeBootstrap
-	withMomentum := warm
-	completing := false
-	if !warm && data && st.bootTicks+1 >= p.bootstrap {
-		completing, warm = true, true
+	tickMs := float64(r.env.tick) / 1e6
+	var c tickCounts
+	var tel telemetry
+	samples := false
+	if data {
+		c = r.take()
+		st.inflight = r.inflightNow()
+		st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
+		st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
+		stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), tickMs)
+		tel, samples = r.telemetry(&c, stale, age)
+		if c.fail == 0 && c.succ > 0 {
+			st.floor.learn(tel.latencyMs, dtSec) // ticks without failures teach the floor
+		}
 	}
-	res := step(p, st.pressure, st.scar, tel, baseline, dtSec, data, warm, withMomentum)
 
-	// the AutoTuner compares this tick against thresholds learned before it
+	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
+	// without momentum
+	prevMode := st.circ.mode
+	warm := prevMode != ModeBootstrap
+	withMomentum := warm
+	bootDone := false
+	if !warm && samples {
+		st.bootTicks++
+		bootDone = st.bootTicks >= p.bootstrap
+		warm = bootDone
+	}
+	res := step(p, st.pressure, st.scar, tel, st.floor.baseline(st.sloMs), dtSec, samples, warm, withMomentum)
+
+	// the mode machine compares this tick against thresholds learned before it
+	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceSec)
+	st.fast.add(c.succ+c.fail, c.fail, dtSec, tickMs/1000)
 	brk, rec := st.thresholds()
-	m := st.mode
-	switch {
-	case m == ModeBootstrap:
-		if data {
-			st.bootTicks++
-			st.learnBootstrap(tel.latencyMs)
-		}
-		if completing {
-			m = ModeOperational
-			if res.resistance >= brk {
-				m = ModeCircuitOpen
-			}
-		}
-	default:
-		m = transition(m, &res, brk, rec, p.pCrit, p.recovery, &st.rampStep)
+	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, brk: brk, rec: rec,
+		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)
+	st.peerOpen = false
+	m := st.circ.mode
+	if m == ModeCircuitOpen && !c.reported {
+		res.scar = math.Min(res.scar, windupScar(brk, p.baseR))
+		res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
 	}
-	if prevMode == ModeOperational && m == ModeOperational && data && !res.trauma {
-		if !st.tp.disabled {
-			st.tuner.observe(res.resistance, st.tp.alpha)
-		}
-		st.learnLatency(tel.latencyMs)
+
+	// learn: the tuner from calm OPERATIONAL ticks, the limit outside an open circuit
+	if prevMode == ModeOperational && m == ModeOperational && samples && !res.trauma &&
+		res.scar < significantScar(p) && !st.tp.disabled {
+		st.tuner.observe(res.resistance, st.tp.alpha)
 	}
+	if m != ModeCircuitOpen && data {
+		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickMs / 1000, latencyMs: tel.latencyMs,
+			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
+			shed: c.rej[ReasonShed]})
+	}
+	if data {
+		r.stripes(&c, m)
+	}
+
 	st.pressure, st.pw, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
 	st.momentum, st.scar, st.r = res.momentum, res.scar, res.resistance
-	st.mode = m
 	st.lastEnd = end
 	if res.trauma || prevMode != m {
-		st.evidenceAt = r.eng.clock.wall(end)
+		st.evidenceAt = r.env.clock.wall(end)
 	}
-	if data {
+	if samples {
 		st.ticks++
-		st.lastData = end
 	}
 	st.brk, st.rec = st.thresholds()
-	r.publish()
+	r.publish(end)
 
 	k := 0
-	if data || busy || st.scar > 0 || prevMode != m {
+	if samples || c.decisions > 0 || st.scar > 0 || prevMode != m {
 		ev := r.event(EventTick, end, dt, prevMode)
-		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = admitted, (succ+failUnit/2)/failUnit, (failU+failUnit/2)/failUnit, ign, slow
-		for _, v := range rej {
+		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = c.admitted, uint64(math.Round(c.succ)), uint64(math.Round(c.fail)), c.ign, c.slow
+		for _, v := range c.rej {
 			ev.Shed += v
 		}
 		evs[k] = ev
@@ -350,80 +448,64 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	return k
 }
 
-// publish stores the decision state for the hot path. Caller holds mu.
-func (r *route) publish() {
+// stripes decides where the route counts: on stripes while it is busy and
+// far from its limit (no hot-path limit check is needed there), on its
+// base stripe alone, where in-flight is exact, while the limit may bind.
+// With a ManualClock a run is a simulation or a test: one stripe keeps its
+// decisions the same on any machine. Caller holds mu.
+func (r *route) stripes(c *tickCounts, m Mode) {
 	st := &r.st
-	r.rBits.Store(math.Float64bits(st.r))
-	ramp := rampShare(st.rampStep, st.p.recovery)
-	shares := shedShares(st.mode, st.r, st.p.baseR, st.brk, ramp)
-	for i, s := range shares {
-		r.shedTh[i].Store(uint64(math.Round(s * (1 << 32))))
+	near := m != ModeCircuitOpen && (st.lim.limit == 0 || 4*st.inflight >= st.lim.limit)
+	switch {
+	case r.ctr.more.Load() != nil && near:
+		r.ctr.narrow()
+	case r.ctr.more.Load() == nil && !near && c.decisions >= stripeAt && r.env.clock.kind != clockManual:
+		r.ctr.spread()
 	}
-	r.retry.Store(int64(retryAfter(st.mode, st.r, st.scar, st.rec, st.p.decay, st.tick)))
-	r.slowNs.Store(int64(st.latencyBaseline(math.NaN()) * 1e6))
-	r.probe.Store(true)
-	r.mode.Store(uint32(st.mode))
+	r.timeAll.Store(c.decisions < lowRateTick)
+	r.frozen.Store(int64(r.ctr.frozenInflight()))
+}
+
+// publish stores the decision state for the hot path. Caller holds mu.
+func (r *route) publish(now int64) {
+	st := &r.st
+	m := st.circ.mode
+	r.rBits.Store(math.Float64bits(st.r))
+	var ramp [5]float64
+	if m == ModeRecovering {
+		ramp = rampShares(st.circ.ramp, st.p.recovery)
+	}
+	for i, s := range ramp {
+		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
+	}
+	for i, b := range bands(st.lim.limit) {
+		r.band[i].Store(b)
+	}
+	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
+	r.slowNs.Store(int64(st.floor.baseline(st.sloMs) * 1e6))
+	opened := (now - st.circ.since) / int64(r.env.tick) // ticks open
+	r.probe.Store(m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0))
+	r.mode.Store(uint32(m))
 }
 
 // thresholds are the break and recovery points in force: the AutoTuner's
 // once warm (unless disabled or in shadow mode), else the static ones.
 func (st *routeState) thresholds() (brk, rec float64) {
-	if !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0 {
+	if st.tunerEnforced() {
 		return st.tuner.thresholds(st.tp)
 	}
 	return st.p.baseR * st.p.breakMult, st.p.baseR * st.p.breakMult / 2
 }
 
-// Learned latency baselines (SPEC §3.6): where no SLO latency is set, a
-// route's baseline is learnedHeadroom × its healthy mean latency; the
-// bootstrap ticks seed it, healthy OPERATIONAL ticks move it slowly, and it
-// never rises above latencyCeiling × the bootstrap baseline, so a slow leak
-// cannot become the new normal.
-const (
-	defaultLatencyMs = 100
-	learnedHeadroom  = 2
-	latencyCeiling   = 1.5
-	latencyAlpha     = 0.01
-	minBaselineMs    = 1
-	maxBaselineMs    = 60_000
-)
+// significantScar is the scar beyond which a tick is no lesson for the
+// AutoTuner: half the way from R_base to the static break point. Below it
+// a route's normal includes its usual small scars (a flaky route learns a
+// higher break); above it the route is still healing from an incident.
+func significantScar(p *params) float64 { return p.baseR * (p.breakMult - 1) / 2 }
 
-func (st *routeState) latencyBaseline(tickLatencyMs float64) float64 {
-	if st.sloLatency > 0 {
-		return st.sloLatency
-	}
-	if st.latBase > 0 {
-		return st.latBase
-	}
-	if !math.IsNaN(tickLatencyMs) {
-		return clampBaseline(learnedHeadroom * tickLatencyMs)
-	}
-	return defaultLatencyMs
-}
-
-func clampBaseline(ms float64) float64 { return math.Min(maxBaselineMs, math.Max(minBaselineMs, ms)) }
-
-func (st *routeState) learnBootstrap(latMs float64) {
-	if st.sloLatency > 0 || math.IsNaN(latMs) {
-		return
-	}
-	st.bootLatSum += latMs
-	st.bootLatN++
-	st.latBase = clampBaseline(learnedHeadroom * st.bootLatSum / float64(st.bootLatN))
-	st.latCeil = latencyCeiling * st.latBase
-}
-
-func (st *routeState) learnLatency(latMs float64) {
-	if st.sloLatency > 0 || math.IsNaN(latMs) {
-		return
-	}
-	if st.latBase == 0 {
-		st.latBase = clampBaseline(learnedHeadroom * latMs)
-		st.latCeil = latencyCeiling * st.latBase
-		return
-	}
-	st.latBase += latencyAlpha * (clampBaseline(learnedHeadroom*latMs) - st.latBase)
-	st.latBase = math.Min(st.latBase, st.latCeil)
+// tunerEnforced reports whether the learned points decide.
+func (st *routeState) tunerEnforced() bool {
+	return !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0
 }
 
 // applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
@@ -439,15 +521,16 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 		return
 	}
 	st := &r.st
-	if st.mode == ModeBootstrap {
+	if st.circ.mode == ModeBootstrap {
 		return
 	}
 	st.scar = s
+	st.peerOpen = st.peerOpen || (merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID)
 	if merged.UpdatedAt.After(st.evidenceAt) {
 		st.evidenceAt = merged.UpdatedAt
 	}
 	st.r = resistance(st.p.baseR, st.pw, st.p.damping, st.momentum, st.scar)
-	r.publish()
+	r.publish(st.lastEnd)
 }
 
 // vectorLocked is the route's PhysicsVector. Caller holds mu.
@@ -455,6 +538,6 @@ func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
 		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.mode, Tick: st.ticks, UpdatedAt: st.evidenceAt, NodeID: r.eng.nodeID,
+		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.evidenceAt, NodeID: r.env.nodeID,
 	}
 }

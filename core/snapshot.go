@@ -1,9 +1,6 @@
 package atrion
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // RouteSnapshot is a route's state at one moment.
 type RouteSnapshot struct {
@@ -20,6 +17,16 @@ type RouteSnapshot struct {
 	Tuner         TunerStats
 	// LatencyBaseline is the latency baseline in use (SLO or learned).
 	LatencyBaseline time.Duration
+	// LatencyFloor is the learned no-load latency the in-flight limit
+	// measures queueing against (0 until learned).
+	LatencyFloor time.Duration
+	// Limit is the adaptive in-flight limit (0 until the first tick);
+	// InFlight the requests in flight now.
+	Limit    float64
+	InFlight float64
+	// ErrorRate is the failure share of the short evidence window (about
+	// a second of calls) and ErrorBound its 95 % Wilson lower bound.
+	ErrorRate, ErrorBound float64
 	Ticks           uint64 // ticks with samples
 	Transitions     uint64 // mode transitions so far
 	// TransitionsByMode counts transitions so far by [from][to] mode.
@@ -92,11 +99,23 @@ func (r *route) snapshot() RouteSnapshot {
 	t.Ignored = st.ignTotal + uint64(c.ign-st.lastIgn)
 	t.Slow = st.slowTotal + uint64(c.slow-st.lastSlow)
 	return RouteSnapshot{
-		Route: r.id, Mode: st.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
+	Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
 		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
-		LatencyBaseline: time.Duration(st.latencyBaseline(math.NaN()) * 1e6),
-		Ticks:           st.ticks, Transitions: st.transitions, TransitionsByMode: st.byMode,
-		LastTick: r.eng.clock.wall(st.lastEnd), Totals: t,
+		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
+		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
+		Limit:           st.lim.limit, InFlight: r.inflightNow(),
+		ErrorRate: st.win.rate(), ErrorBound: wilsonLower(st.win.fails, st.win.calls),
+		Ticks: st.ticks, Transitions: st.transitions, TransitionsByMode: byMode(&st.byMode),
+		LastTick: r.env.clock.wall(st.lastEnd), Totals: t,
 	}
+}
+
+func byMode(m *[4][4]uint32) (out [4][4]uint64) {
+	for i := range m {
+		for j := range m[i] {
+			out[i][j] = uint64(m[i][j])
+		}
+	}
+	return out
 }

@@ -1,0 +1,68 @@
+package atrion
+
+import "math"
+
+// This file is the statistical evidence the circuit opens on (SPEC §3, the
+// controller view): errors open a circuit only when they are significant,
+// not when one call in ten failed on a quiet route.
+
+// wilsonZ is the normal quantile of the confidence bounds: 95 %, two-sided.
+const wilsonZ = 1.96
+
+// wilsonLower is the Wilson score lower bound of a failure rate of k
+// failures in n calls (fractional counts allowed): the lowest rate the
+// evidence still supports. It is 0 without calls.
+func wilsonLower(k, n float64) float64 {
+	if !(n > 0) || !(k > 0) {
+		return 0
+	}
+	k = math.Min(k, n)
+	p := k / n
+	z2 := wilsonZ * wilsonZ
+	c := p + z2/(2*n)
+	h := wilsonZ * math.Sqrt(p*(1-p)/n+z2/(4*n*n))
+	return math.Max(0, (c-h)/(1+z2/n))
+}
+
+// Circuit evidence defaults.
+const (
+	evidenceSec  = 1   // time constant of the short window
+	failingRate  = 0.5 // a majority of the window's calls failed...
+	failingCalls = 3   // ...over at least this many calls
+	certainBound = 0.8 // the lower bound of the last ticks' rate: failing beyond doubt
+)
+
+// errorWindow is a short, exponentially decaying window of calls and
+// failures.
+type errorWindow struct {
+	calls, fails float64
+}
+
+// add decays the window over dtSec with time constant tauSec and adds one
+// tick's counts.
+func (w *errorWindow) add(calls, fails, dtSec, tauSec float64) {
+	d := math.Exp(-dtSec / tauSec)
+	w.calls = w.calls*d + calls
+	w.fails = w.fails*d + fails
+	if w.calls < 1e-9 {
+		*w = errorWindow{}
+	}
+}
+
+// rate is the window's failure share (0 without calls).
+func (w *errorWindow) rate() float64 {
+	if w.calls <= 0 {
+		return 0
+	}
+	return w.fails / w.calls
+}
+
+// failing: a majority of enough recent calls failed.
+func (w *errorWindow) failing() bool {
+	return w.calls >= failingCalls && w.rate() >= failingRate
+}
+
+// certain: so many calls failed that the failure rate is high beyond
+// doubt (over the last ticks, a window with the tick as its time
+// constant); this opens a circuit at once, even in bootstrap.
+func (w *errorWindow) certain() bool { return wilsonLower(w.fails, w.calls) >= certainBound }
