@@ -44,7 +44,7 @@ type circuit struct {
 type tickFacts struct {
 	end      int64 // the tick's end, engine ns
 	tick     time.Duration
-	bootDone bool  // this tick completes BOOTSTRAP
+	bootDone bool // this tick completes BOOTSTRAP
 	res      *stepResult
 	brk, rec float64      // points in force, learned before this tick
 	win      *errorWindow // the route's short window, this tick included

@@ -27,8 +27,8 @@ type RouteSnapshot struct {
 	// ErrorRate is the failure share of the short evidence window (about
 	// a second of calls) and ErrorBound its 95 % Wilson lower bound.
 	ErrorRate, ErrorBound float64
-	Ticks           uint64 // ticks with samples
-	Transitions     uint64 // mode transitions so far
+	Ticks                 uint64 // ticks with samples
+	Transitions           uint64 // mode transitions so far
 	// TransitionsByMode counts transitions so far by [from][to] mode.
 	TransitionsByMode [4][4]uint64
 	LastTick          time.Time // end of the last closed tick
@@ -99,7 +99,7 @@ func (r *route) snapshot() RouteSnapshot {
 	t.Ignored = st.ignTotal + uint64(c.ign-st.lastIgn)
 	t.Slow = st.slowTotal + uint64(c.slow-st.lastSlow)
 	return RouteSnapshot{
-	Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
+		Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
 		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
 		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
