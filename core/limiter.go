@@ -10,8 +10,10 @@ import "math"
 //   - Gradient: g = tolerance × noLoad / latency, clamped to [½, 1]. While
 //     the limit binds and latency stays within tolerance of the route's
 //     no-load latency, the limit grows (probing for capacity); once
-//     latency shows queueing it moves to limit × g + √limit, which settles
-//     a little above the concurrency the service really serves at once.
+//     latency shows queueing it moves to g × (limit + √limit), which
+//     settles a little above the concurrency the service really serves at
+//     once (√limit is Gradient2's queue allowance, scaled by g so that deep
+//     queueing can bring the limit all the way down to one).
 //   - Little's-law floor: completions per second × the no-load latency is
 //     the concurrency the route demonstrably sustains; the limit never
 //     falls below it, so noise cannot starve a busy service.
@@ -76,8 +78,12 @@ func (l *limiter) update(f limitFacts) {
 		if g >= 1 {
 			lim += pace * math.Max(math.Sqrt(lim), limitGrowth*lim)
 		} else {
-			target := lim*math.Max(0.5, g) + math.Sqrt(lim)
-			lim += pace * 0.5 * (target - lim)
+			// smoothed, except at the clamp: deep queueing is cut at once
+			step := 0.5
+			if g <= 0.5 {
+				g, step = 0.5, 1
+			}
+			lim += pace * step * (g*(lim+math.Sqrt(lim)) - lim)
 		}
 	}
 	floor := l.thr * f.noLoadMs / 1000

@@ -1,0 +1,307 @@
+package atrion_test
+
+import (
+	"testing"
+	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
+
+// pool is a worker-pool service on the manual clock, stepped one
+// millisecond at a time: calls wait in a FIFO queue for one of workers,
+// hold it for service, and their callers give up after timeout (Canceled).
+type pool struct {
+	a        *atrion.Atrion
+	clk      *atrion.ManualClock
+	route    string
+	workers  int
+	service  time.Duration
+	timeout  time.Duration
+	hang     bool // the dependency never answers
+	now      time.Duration
+	queue    []poolCall
+	busy     []poolCall // each holds a worker until end
+	served   int        // answered in time
+	shed     int
+	gaveUp   int
+	critShed int
+}
+
+type poolCall struct {
+	tk         atrion.Ticket
+	start, end time.Duration
+	prio       atrion.Priority
+}
+
+// step runs one millisecond with arrivals calls arriving.
+func (p *pool) step(arrivals int, prio func(i int) atrion.Priority) {
+	for i := range arrivals {
+		pr := prio(i)
+		tk, d := p.a.Admit(p.route, pr)
+		if !d.Allowed {
+			p.shed++
+			if pr == atrion.PriorityCritical {
+				p.critShed++
+			}
+			continue
+		}
+		p.queue = append(p.queue, poolCall{tk: tk, start: p.now, prio: pr})
+	}
+	// callers that waited too long give up
+	keep := p.queue[:0]
+	for _, c := range p.queue {
+		if p.now-c.start >= p.timeout {
+			c.tk.Done(atrion.Canceled)
+			p.gaveUp++
+			continue
+		}
+		keep = append(keep, c)
+	}
+	p.queue = keep
+	busy := p.busy[:0]
+	for _, c := range p.busy {
+		switch {
+		case p.now-c.start >= p.timeout:
+			c.tk.Done(atrion.Canceled) // the worker goes on; the caller has gone
+			p.gaveUp++
+			c.tk = atrion.Ticket{}
+			busy = append(busy, c)
+		case !p.hang && p.now >= c.end:
+			if c.tk.Route() != "" {
+				c.tk.Done(atrion.Success)
+				p.served++
+			}
+		default:
+			busy = append(busy, c)
+		}
+	}
+	p.busy = busy
+	for len(p.busy) < p.workers && len(p.queue) > 0 {
+		c := p.queue[0]
+		p.queue = p.queue[1:]
+		c.end = p.now + p.service
+		p.busy = append(p.busy, c)
+	}
+	p.clk.Advance(time.Millisecond)
+	p.now += time.Millisecond
+}
+
+func (p *pool) run(d time.Duration, perMs int, prio func(int) atrion.Priority) {
+	for range int(d / time.Millisecond) {
+		p.step(perMs, prio)
+	}
+}
+
+func normal(int) atrion.Priority { return atrion.PriorityNormal }
+
+// TestLimitHoldsCapacityUnderOverload: at 5× a worker pool's capacity the
+// in-flight limit keeps every worker busy and the queue short: goodput
+// near capacity, no caller timing out, while no protection would time
+// out nearly everyone.
+func TestLimitHoldsCapacityUnderOverload(t *testing.T) {
+	a, clk := newManual(t)
+	p := &pool{a: a, clk: clk, route: "GET /feed", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
+	p.run(5*time.Second, 0, normal) // quiet
+	for range 2000 {                // healthy: half the capacity (500/s)
+		p.step(0, normal)
+		if p.now%2 == 0 {
+			p.step(1, normal)
+		}
+	}
+	p.served, p.shed, p.gaveUp = 0, 0, 0
+	p.run(10*time.Second, 5, normal) // 5,000/s against a capacity of 1,000/s
+	capacity := 1000 * 10
+	if p.served < capacity*90/100 {
+		t.Fatalf("served %d in 10 s of 5× overload, want ≥ 90 %% of capacity %d (shed %d, gave up %d)", p.served, capacity, p.shed, p.gaveUp)
+	}
+	if p.gaveUp > p.served/50 {
+		t.Fatalf("%d callers gave up against %d served: the queue is too long", p.gaveUp, p.served)
+	}
+	s, _ := a.Snapshot("GET /feed")
+	if s.Mode == atrion.ModeCircuitOpen {
+		t.Fatal("pure overload opened the circuit: that is the limit's job")
+	}
+	if s.Limit < 20 || s.Limit > 60 {
+		t.Fatalf("limit %.1f for 20 workers: want it a little above them", s.Limit)
+	}
+}
+
+// TestCriticalServedThroughOverload: under overload the limit sheds bulk,
+// low and normal traffic first and never sheds critical traffic.
+func TestCriticalServedThroughOverload(t *testing.T) {
+	a, clk := newManual(t)
+	p := &pool{a: a, clk: clk, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
+	mix := func(i int) atrion.Priority { return []atrion.Priority{atrion.PriorityCritical, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}[i%4] }
+	p.run(2*time.Second, 1, mix)
+	p.run(10*time.Second, 4, mix) // 4× capacity, a quarter of it critical
+	if p.critShed != 0 {
+		t.Fatalf("%d critical calls shed by the limit", p.critShed)
+	}
+	if p.served < 9000 {
+		t.Fatalf("served %d in 10 s at 4× overload, want ≥ 9,000 of a capacity of 10,000", p.served)
+	}
+}
+
+// TestHungDependencyIsShed: a dependency that never answers, whose
+// callers all give up after a second: nothing ever completes, yet the
+// route sees the hang (slow samples, stale in-flight) and sheds within 3 s.
+func TestHungDependencyIsShed(t *testing.T) {
+	a, clk := newManual(t)
+	p := &pool{a: a, clk: clk, route: "GET /dep", workers: 1000, service: 20 * time.Millisecond, timeout: time.Second}
+	p.run(5*time.Second, 1, normal) // healthy, 1,000/s
+	p.hang = true
+	p.served, p.shed = 0, 0
+	p.run(3*time.Second, 1, normal)
+	tried := 3000
+	p.shed = 0
+	p.run(time.Second, 1, normal)
+	if p.shed < 900 {
+		t.Fatalf("in the 4th second of a hang only %d of 1,000 calls were shed (first 3 s: %d tried)", p.shed, tried)
+	}
+	if s, _ := a.Snapshot("GET /dep"); s.Pressure[atrion.PressureLatency] < 0.7 {
+		t.Fatalf("a hang must show as latency pressure: %v", s.Pressure)
+	}
+}
+
+// TestLatencyAloneDoesNotOpen: a dependency 10× slower with no error
+// raises R but never opens the circuit.
+func TestLatencyAloneDoesNotOpen(t *testing.T) {
+	a, clk := newManual(t)
+	for tick := range 300 {
+		lat := 20 * time.Millisecond
+		if tick > 100 {
+			lat = 200 * time.Millisecond
+		}
+		for range 10 {
+			a.ReportOutcome("r", atrion.Outcome{Latency: lat})
+		}
+		clk.Advance(100 * time.Millisecond)
+		s, _ := a.Snapshot("r")
+		if s.Mode == atrion.ModeCircuitOpen {
+			t.Fatalf("tick %d: latency alone opened the circuit (R=%.1f)", tick, s.Resistance)
+		}
+	}
+	if s, _ := a.Snapshot("r"); s.Resistance <= 10 {
+		t.Fatalf("10× latency must show in R, got %.1f", s.Resistance)
+	}
+}
+
+// TestBackgroundErrorsDoNotOpen: 1 % errors at 10 calls a tick (one error
+// is a tenth of a tick's calls) and a partial outage (a third of the calls
+// fail: one replica of three down) never open the circuit.
+func TestBackgroundErrorsDoNotOpen(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		every int // one call in every fails
+	}{{"1 % errors", 100}, {"one replica of three down", 3}} {
+		a, clk := newManual(t)
+		n := 0
+		for tick := range 600 {
+			for range 10 {
+				n++
+				a.ReportOutcome("r", atrion.Outcome{Latency: 20 * time.Millisecond, IsError: n%c.every == 0})
+			}
+			clk.Advance(100 * time.Millisecond)
+			if s, _ := a.Snapshot("r"); s.Mode == atrion.ModeCircuitOpen {
+				t.Fatalf("%s: opened at tick %d (R=%.1f, errors %.2f)", c.name, tick, s.Resistance, s.ErrorRate)
+			}
+		}
+		if s, _ := a.Snapshot("r"); c.every == 100 && s.Scar > 1 {
+			t.Fatalf("%s: scar %.2f: one error in ten calls is no trauma", c.name, s.Scar)
+		}
+	}
+}
+
+// TestOneInOneIsTrauma: one call that failed is trauma (the reference
+// trajectory's first error tick), one in ten is not.
+func TestOneInOneIsTrauma(t *testing.T) {
+	for _, c := range []struct {
+		calls   int
+		trauma  bool
+		wantMin float64
+	}{{1, true, 5}, {10, false, 0}} {
+		a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+		for i := range c.calls {
+			a.ReportOutcome("r", atrion.Outcome{Latency: 50 * time.Millisecond, IsError: i == 0})
+		}
+		clk.Advance(100 * time.Millisecond)
+		s, _ := a.Snapshot("r")
+		if (s.Scar >= 5) != c.trauma {
+			t.Fatalf("1 error in %d calls: scar %.2f, trauma want %v", c.calls, s.Scar, c.trauma)
+		}
+	}
+}
+
+// TestCertainFailureTripsInBootstrap: a dependency down from the start,
+// failing every one of many calls, opens the circuit at once, bootstrap or
+// not.
+func TestCertainFailureTripsInBootstrap(t *testing.T) {
+	a, clk := newManual(t)
+	for tick := range 3 {
+		for range 50 {
+			if tk, d := a.Admit("r", atrion.PriorityNormal); d.Allowed {
+				tk.Done(atrion.Failure)
+			}
+		}
+		clk.Advance(100 * time.Millisecond)
+		if s, _ := a.Snapshot("r"); s.Mode == atrion.ModeCircuitOpen {
+			return
+		}
+		_ = tick
+	}
+	s, _ := a.Snapshot("r")
+	t.Fatalf("150 failures of 150 calls in 3 ticks: mode %v, want CIRCUIT_OPEN", s.Mode)
+}
+
+// TestAntiWindupBoundsHealing: while the circuit is open and its probes
+// fail, scar stops piling up, so a long outage heals as fast as a short
+// one once the failures stop.
+func TestAntiWindupBoundsHealing(t *testing.T) {
+	heal := func(outage time.Duration) time.Duration {
+		a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+		for range int(outage / (100 * time.Millisecond)) {
+			for range 20 {
+				if tk, d := a.Admit("r", atrion.PriorityNormal); d.Allowed {
+					tk.Done(atrion.Failure)
+				}
+			}
+			clk.Advance(100 * time.Millisecond)
+		}
+		for i := range 3000 { // silence: healing by time alone
+			clk.Advance(100 * time.Millisecond)
+			if s, _ := a.Snapshot("r"); s.Mode != atrion.ModeCircuitOpen {
+				return time.Duration(i) * 100 * time.Millisecond
+			}
+		}
+		t.Fatal("never healed")
+		return 0
+	}
+	// without anti-windup scar would approach σ/(1 − e^(−λ·tick)) ≈ 500
+	// and take ln(500/40)/λ ≈ 25 s to heal below the recovery point; held
+	// near the break point (90 above R_base) it takes ln(90/40)/λ ≈ 8 s
+	short, long := heal(20*time.Second), heal(2*time.Minute)
+	if long > 10*time.Second || long > short+time.Second {
+		t.Fatalf("healing took %v after a 2 min outage, %v after a 20 s one: scar wound up", long, short)
+	}
+}
+
+// TestStartupOverloadDoesNotPoisonBaseline: a route that starts under
+// load, fast at first and then queueing, keeps the low latency as its
+// baseline.
+func TestStartupOverloadDoesNotPoisonBaseline(t *testing.T) {
+	a, clk := newManual(t)
+	for tick := range 100 {
+		lat := 20 * time.Millisecond
+		if tick >= 2 {
+			lat = 600 * time.Millisecond // the queue has built up
+		}
+		for range 10 {
+			a.ReportOutcome("r", atrion.Outcome{Latency: lat})
+		}
+		clk.Advance(100 * time.Millisecond)
+	}
+	s, _ := a.Snapshot("r")
+	if s.LatencyFloor > 35*time.Millisecond || s.LatencyBaseline > 70*time.Millisecond {
+		t.Fatalf("floor %v baseline %v: the startup overload became the normal", s.LatencyFloor, s.LatencyBaseline)
+	}
+}
