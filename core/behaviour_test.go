@@ -131,7 +131,9 @@ func TestLimitHoldsCapacityUnderOverload(t *testing.T) {
 func TestCriticalServedThroughOverload(t *testing.T) {
 	a, clk := newManual(t)
 	p := &pool{a: a, clk: clk, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
-	mix := func(i int) atrion.Priority { return []atrion.Priority{atrion.PriorityCritical, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}[i%4] }
+	mix := func(i int) atrion.Priority {
+		return []atrion.Priority{atrion.PriorityCritical, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}[i%4]
+	}
 	p.run(2*time.Second, 1, mix)
 	p.run(10*time.Second, 4, mix) // 4× capacity, a quarter of it critical
 	if p.critShed != 0 {

@@ -33,11 +33,14 @@ type atrionPermit struct{ t atrion.Ticket }
 
 // Done reports a timeout as a failure: the caller saw none of the work.
 func (p atrionPermit) Done(o Outcome) {
-	if o == Success {
+	switch o {
+	case Success:
 		p.t.Done(atrion.Success)
-		return
+	case Timeout:
+		p.t.Done(atrion.Canceled)
+	default:
+		p.t.Done(atrion.Failure)
 	}
-	p.t.Done(atrion.Failure)
 }
 
 func (g *atrionGuard) Admit(route string, p atrion.Priority) (Permit, bool) {
