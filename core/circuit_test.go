@@ -1,0 +1,216 @@
+package atrion
+
+import (
+	"testing"
+	"time"
+)
+
+// Given/When/Then tests of the mode machine, one state at a time.
+
+const sec = int64(time.Second)
+
+func testParams() *params {
+	p, err := resolvePhysics("", PhysicsConfig{}, SLO{})
+	if err != nil {
+		panic(err)
+	}
+	return &p
+}
+
+// facts builds one tick's facts: R, the short window's calls and failures
+// (also this tick's), and whether the last ticks fail beyond doubt.
+func facts(end int64, r float64, calls, fails float64, certain bool) *tickFacts {
+	win := &errorWindow{calls: calls, fails: fails}
+	fast := &errorWindow{}
+	if certain {
+		fast = &errorWindow{calls: 100, fails: 100}
+	}
+	posNrm := 0.0
+	if fails > 0 {
+		posNrm = 1
+	}
+	return &tickFacts{end: end, tick: 100 * time.Millisecond, res: &stepResult{resistance: r, posNrm: posNrm, trauma: fails > 0},
+		brk: 30, rec: 15, win: win, fast: fast, calls: calls, fails: fails}
+}
+
+func TestCircuitOperational(t *testing.T) {
+	p := testParams()
+	for _, c := range []struct {
+		name string
+		f    *tickFacts
+		want Mode
+	}{
+		{"healthy", facts(sec, 10, 20, 0, false), ModeOperational},
+		{"failing majority, R past the break", facts(sec, 35, 20, 15, false), ModeCircuitOpen},
+		{"failing majority, R below the break", facts(sec, 25, 20, 15, false), ModeOperational},
+		{"R past the break, a minority failing (partial outage)", facts(sec, 60, 30, 10, false), ModeOperational},
+		{"R past the break from latency alone", facts(sec, 60, 30, 0, false), ModeOperational},
+		{"certain failure, R still low", facts(sec, 12, 100, 100, true), ModeCircuitOpen},
+		{"too few calls to judge", facts(sec, 40, 2, 2, false), ModeOperational},
+	} {
+		c0 := circuit{mode: ModeOperational}
+		c0.next(c.f, p)
+		if c0.mode != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c0.mode, c.want)
+		}
+	}
+	// a peer's open circuit is failure evidence here too
+	c0 := circuit{mode: ModeOperational}
+	f := facts(sec, 35, 0, 0, false)
+	f.peerOpen = true
+	if c0.next(f, p); c0.mode != ModeCircuitOpen {
+		t.Errorf("peer open, R past the break: %v, want CIRCUIT_OPEN", c0.mode)
+	}
+}
+
+func TestCircuitBootstrap(t *testing.T) {
+	p := testParams()
+	c := circuit{mode: ModeBootstrap}
+	if c.next(facts(sec, 12, 10, 0, false), p); c.mode != ModeBootstrap {
+		t.Fatalf("bootstrap not done: %v", c.mode)
+	}
+	if c.next(facts(2*sec, 12, 100, 100, true), p); c.mode != ModeCircuitOpen {
+		t.Fatalf("certain failure in bootstrap: %v, want CIRCUIT_OPEN", c.mode)
+	}
+	c = circuit{mode: ModeBootstrap}
+	f := facts(sec, 10, 10, 0, false)
+	f.bootDone = true
+	if c.next(f, p); c.mode != ModeOperational {
+		t.Fatalf("bootstrap done: %v, want OPERATIONAL", c.mode)
+	}
+}
+
+func TestCircuitOpen(t *testing.T) {
+	p := testParams()
+	opened := func() circuit {
+		c := circuit{mode: ModeOperational}
+		c.next(facts(0, 35, 20, 15, false), p)
+		return c
+	}
+	c := opened()
+	if c.mode != ModeCircuitOpen || c.minOpen != minOpenBase {
+		t.Fatalf("%v, min open %v: want CIRCUIT_OPEN for %v", c.mode, c.minOpen, minOpenBase)
+	}
+	// a good probe before the minimum open time: still open
+	if c.next(facts(sec/2, 25, 1, 0, false), p); c.mode != ModeCircuitOpen {
+		t.Fatalf("good probe before the minimum open time: %v", c.mode)
+	}
+	// a failed probe after it: still open
+	if c.next(facts(2*sec, 25, 1, 1, false), p); c.mode != ModeCircuitOpen {
+		t.Fatalf("failed probe: %v", c.mode)
+	}
+	// a good probe after it: RECOVERING
+	if c.next(facts(3*sec, 25, 1, 0, false), p); c.mode != ModeRecovering {
+		t.Fatalf("good probe after the minimum open time: %v, want RECOVERING", c.mode)
+	}
+	// time alone heals: R below the recovery point, no probe failed lately
+	c = opened()
+	if c.next(facts(2*sec, 12, 0, 0, false), p); c.mode != ModeRecovering {
+		t.Fatalf("silent and healed: %v, want RECOVERING", c.mode)
+	}
+	c = opened()
+	c.next(facts(2*sec-sec/10, 20, 1, 1, false), p) // a probe fails
+	if c.next(facts(2*sec, 12, 0, 0, false), p); c.mode != ModeCircuitOpen {
+		t.Fatalf("healed R right after a failed probe: %v, want CIRCUIT_OPEN", c.mode)
+	}
+}
+
+func TestCircuitRecovering(t *testing.T) {
+	p := testParams()
+	rec := func() circuit {
+		c := circuit{mode: ModeOperational}
+		c.next(facts(0, 35, 20, 15, false), p)
+		c.next(facts(2*sec, 12, 1, 0, false), p)
+		if c.mode != ModeRecovering {
+			t.Fatalf("setup: %v", c.mode)
+		}
+		return c
+	}
+	// isolated noise is tolerated
+	c := rec()
+	c.next(facts(2*sec+sec/10, 15, 5, 1, false), p)
+	c.next(facts(2*sec+2*sec/10, 15, 5, 0, false), p)
+	if c.mode != ModeRecovering {
+		t.Fatalf("one failure in ten calls reopened: %v", c.mode)
+	}
+	// a failing majority reopens, and the next minimum open time doubles
+	c = rec()
+	for i := range 3 {
+		c.next(facts(2*sec+int64(i+1)*sec/10, 15, 1, 1, false), p)
+	}
+	if c.mode != ModeCircuitOpen || c.minOpen != 2*minOpenBase {
+		t.Fatalf("failing recovery: %v, min open %v; want CIRCUIT_OPEN for %v", c.mode, c.minOpen, 2*minOpenBase)
+	}
+	// the ramp ends in OPERATIONAL
+	c = rec()
+	for i := range p.recovery {
+		c.next(facts(2*sec+int64(i+1)*sec/10, 12, 5, 0, false), p)
+	}
+	if c.mode != ModeOperational {
+		t.Fatalf("after %d healthy ticks: %v, want OPERATIONAL", p.recovery, c.mode)
+	}
+}
+
+// The backoff of the minimum open time is capped, and forgiven once a
+// recovery has held for a while.
+func TestCircuitBackoff(t *testing.T) {
+	p := testParams()
+	c := circuit{mode: ModeRecovering}
+	for range 20 {
+		c.mode = ModeRecovering
+		c.open(0)
+	}
+	if c.minOpen != minOpenMax {
+		t.Fatalf("min open %v after 20 failed recoveries, want the cap %v", c.minOpen, minOpenMax)
+	}
+	c.set(ModeOperational, 0)
+	before := c.backoff
+	c.next(facts(calmSec*sec, 10, 10, 0, false), p)
+	if c.backoff != before-1 {
+		t.Fatalf("backoff %d after %d s calm, want %d", c.backoff, calmSec, before-1)
+	}
+	// a fresh incident after a held recovery opens for the base time
+	c = circuit{mode: ModeOperational}
+	c.next(facts(0, 35, 20, 15, false), p)
+	if c.minOpen != minOpenBase {
+		t.Fatalf("min open %v, want %v", c.minOpen, minOpenBase)
+	}
+}
+
+func TestWilsonLower(t *testing.T) {
+	for _, c := range []struct{ k, n, want float64 }{
+		{0, 10, 0}, {0, 0, 0}, {1, 1, 0.2065}, {1, 10, 0.0179}, {10, 10, 0.7225}, {50, 100, 0.4038},
+	} {
+		if got := wilsonLower(c.k, c.n); got < c.want-0.0005 || got > c.want+0.0005 {
+			t.Errorf("wilsonLower(%v, %v) = %.4f, want %.4f", c.k, c.n, got, c.want)
+		}
+	}
+}
+
+func TestLatencyFloor(t *testing.T) {
+	var f latencyFloor
+	f.learn(20, 0.1)
+	if f.ms != 20 || f.baseline(0) != 40 {
+		t.Fatalf("first tick: floor %v baseline %v", f.ms, f.baseline(0))
+	}
+	f.learn(10, 0.1) // a faster tick pulls it down a quarter of the way
+	if f.ms != 17.5 {
+		t.Fatalf("floor %v, want 17.5", f.ms)
+	}
+	for range 10000 { // a long slow leak lifts it only to the ceiling
+		f.learn(1000, 0.1)
+	}
+	if f.ms > floorCeiling*17.5+1e-9 {
+		t.Fatalf("floor %v leaked past %v × 17.5", f.ms, floorCeiling)
+	}
+	if f.baseline(250) != 250 {
+		t.Fatal("an SLO latency wins over the learned one")
+	}
+	var g latencyFloor
+	for _, v := range []float64{-1, 0, 1e300} {
+		g.learn(v, 0.1)
+	}
+	if g.ms != maxBaselineMs {
+		t.Fatalf("bad latencies: floor %v, want only the absurd one clamped to %v", g.ms, float64(maxBaselineMs))
+	}
+}
