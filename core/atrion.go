@@ -28,6 +28,9 @@ type Atrion struct {
 
 	def       resolved
 	perRoute  map[string]resolved
+	groupOf   func(routeID string) string
+	groupMu   sync.Mutex
+	groups    map[string]*group
 	routes    *table
 	overflow  *route
 	lastSweep atomic.Int64
@@ -111,6 +114,8 @@ func New(opts ...Option) (*Atrion, error) {
 		saturation: cfg.saturation,
 		def:        def,
 		perRoute:   make(map[string]resolved, len(cfg.routeCfg)),
+		groupOf:    cfg.groupOf,
+		groups:     map[string]*group{},
 		routes:     newTable(),
 		stop:       make(chan struct{}),
 	}
@@ -153,7 +158,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.state = newStateManager(a, provider, cfg.resync)
 	now := a.clock.now()
-	a.overflow = a.newRoute(OverflowRoute, now)
+	a.overflow = newRoute(a.env, OverflowRoute, nil, a.def.p, a.def.tp, a.def.sloLatencyMs, now) // shares no budget
 	a.overflow.detached.Store(true)
 	a.routes.mu.Lock()
 	a.routes.all[OverflowRoute] = a.overflow
@@ -186,7 +191,26 @@ func (a *Atrion) newRoute(id string, now int64) *route {
 	if !ok {
 		res = a.def
 	}
-	return newRoute(a.env, id, res.p, res.tp, res.sloLatencyMs, now)
+	return newRoute(a.env, id, a.group(id), res.p, res.tp, res.sloLatencyMs, now)
+}
+
+// group returns the shared budget of route id (WithGroups), or nil.
+func (a *Atrion) group(id string) *group {
+	name := defaultGroup
+	if a.groupOf != nil {
+		name = a.groupOf(id)
+	}
+	if name == "" {
+		return nil
+	}
+	a.groupMu.Lock()
+	defer a.groupMu.Unlock()
+	g := a.groups[name]
+	if g == nil {
+		g = &group{}
+		a.groups[strings.Clone(name)] = g
+	}
+	return g
 }
 
 // lookup returns the route for id, creating it if needed; invalid IDs and
@@ -249,6 +273,9 @@ func (a *Atrion) evictIdleLocked(now int64) {
 			delete(a.routes.all, id)
 			r.detached.Store(true)
 			evicted++
+			if r.grp != nil {
+				r.grp.leave(r)
+			}
 		}
 	}
 	if evicted > 0 {
@@ -274,6 +301,9 @@ func (a *Atrion) Evict(routeID string) bool {
 	r.detached.Store(true)
 	t.refreshLocked()
 	a.stats.evictions.Add(1)
+	if r.grp != nil {
+		r.grp.leave(r)
+	}
 	return true
 }
 

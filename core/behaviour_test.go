@@ -1,6 +1,8 @@
 package atrion_test
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -306,4 +308,111 @@ func TestStartupOverloadDoesNotPoisonBaseline(t *testing.T) {
 	if s.LatencyFloor > 35*time.Millisecond || s.LatencyBaseline > 70*time.Millisecond {
 		t.Fatalf("floor %v baseline %v: the startup overload became the normal", s.LatencyFloor, s.LatencyBaseline)
 	}
+}
+
+// sharedPool is a worker pool two routes share, stepped one millisecond
+// at a time, FIFO across routes; callers give up after timeout.
+type sharedPool struct {
+	a       *atrion.Atrion
+	clk     *atrion.ManualClock
+	workers int
+	timeout time.Duration
+	service map[string]time.Duration
+	now     time.Duration
+	queue   []sharedCall
+	busy    []sharedCall
+	served  map[string]int
+}
+
+type sharedCall struct {
+	route      string
+	tk         atrion.Ticket
+	start, end time.Duration
+}
+
+func (p *sharedPool) step(arrivals map[string]int) {
+	for _, route := range slices.Sorted(maps.Keys(arrivals)) {
+		for range arrivals[route] {
+			if tk, d := p.a.Admit(route, atrion.PriorityNormal); d.Allowed {
+				p.queue = append(p.queue, sharedCall{route: route, tk: tk, start: p.now})
+			}
+		}
+	}
+	keep := p.queue[:0]
+	for _, c := range p.queue {
+		if p.now-c.start >= p.timeout {
+			c.tk.Done(atrion.Canceled)
+			continue
+		}
+		keep = append(keep, c)
+	}
+	p.queue = keep
+	busy := p.busy[:0]
+	for _, c := range p.busy {
+		switch {
+		case p.now >= c.end:
+			if c.tk.Route() != "" {
+				c.tk.Done(atrion.Success)
+				p.served[c.route]++
+			}
+		case c.tk.Route() != "" && p.now-c.start >= p.timeout:
+			c.tk.Done(atrion.Canceled) // the worker goes on
+			c.tk = atrion.Ticket{}
+			busy = append(busy, c)
+		default:
+			busy = append(busy, c)
+		}
+	}
+	p.busy = busy
+	for len(p.busy) < p.workers && len(p.queue) > 0 {
+		c := p.queue[0]
+		p.queue = p.queue[1:]
+		c.end = p.now + p.service[c.route]
+		p.busy = append(p.busy, c)
+	}
+	p.clk.Advance(time.Millisecond)
+	p.now += time.Millisecond
+}
+
+// TestSharedBudgetShedsTheSlowRoute: a slow route starves a healthy one of
+// the workers they share. Its own slowness is modest (3×), but its calls
+// fill the pool, so the healthy route's calls queue behind them and its
+// latency, relative to its own, rises far more. With the engine's shared
+// budget (its default) the healthy route keeps its goodput, and more of
+// it than with per-route limits alone, which shed the healthy route for
+// the queue the slow one causes.
+func TestSharedBudgetShedsTheSlowRoute(t *testing.T) {
+	run := func(opts ...atrion.Option) (healthy, slow int) {
+		a, clk := newManual(t, opts...)
+		p := &sharedPool{a: a, clk: clk, workers: 20, timeout: time.Second, served: map[string]int{},
+			service: map[string]time.Duration{"GET /fast": 10 * time.Millisecond, "GET /report": 100 * time.Millisecond}}
+		// healthy: 500/s fast calls (5 workers) and 100/s reports (10 workers)
+		step := func(i int) { p.step(map[string]int{"GET /fast": b2i(i%2 == 0), "GET /report": b2i(i%10 == 0)}) }
+		for i := range 5000 {
+			step(i)
+		}
+		p.service["GET /report"] = 300 * time.Millisecond // its dependency slows 3×: 30 workers' worth
+		p.served = map[string]int{}
+		for i := range 20000 {
+			step(i)
+		}
+		return p.served["GET /fast"], p.served["GET /report"]
+	}
+	sharedFast, sharedSlow := run()
+	aloneFast, aloneSlow := run(atrion.WithGroups(func(string) string { return "" }))
+	t.Logf("fast route served %d with the shared budget (slow %d), %d with per-route limits only (slow %d), of 10,000",
+		sharedFast, sharedSlow, aloneFast, aloneSlow)
+	if sharedFast < 10000*90/100 {
+		t.Fatalf("the healthy route served %d of 10,000 calls in 20 s beside a slow one, want ≥ 90 %%", sharedFast)
+	}
+	if sharedFast < aloneFast {
+		t.Fatalf("the shared budget served the healthy route less (%d) than per-route limits alone (%d)", sharedFast, aloneFast)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

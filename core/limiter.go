@@ -22,7 +22,9 @@ import "math"
 //
 // The limit decreases only while it binds (peak in-flight near it, or
 // requests shed by it): a slow dependency that the route does not
-// overload is no reason to shed.
+// overload is no reason to shed. One the route does overload is, even
+// when its slowness is its own: the gradient cannot tell a queue from a
+// slower dependency (see the README's reading of the Boiling Frog).
 
 // Limiter defaults.
 const (

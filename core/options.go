@@ -23,6 +23,7 @@ type config struct {
 	nodeID     string
 	idleTTL    time.Duration
 	resync     time.Duration
+	groupOf    func(routeID string) string
 	errs       []error
 }
 
@@ -88,3 +89,19 @@ func WithIdleTTL(d time.Duration) Option { return func(cfg *config) { cfg.idleTT
 // WithResync sets how often the engine reads peers' state back from the
 // provider in full, besides any subscription (default 10 s; at least 10 ms).
 func WithResync(d time.Duration) Option { return func(cfg *config) { cfg.resync = d } }
+
+// defaultGroup holds every route when WithGroups is not given.
+const defaultGroup = "*"
+
+// WithGroups sets which routes share an in-flight budget: routes for which
+// f returns the same name are one group, and while the calls they have in
+// flight queue behind each other (they share a pool of workers, a
+// connection pool, a dependency), the group's budget goes to the cheapest
+// calls first, so a slow route is shed before the healthy ones it would
+// starve. An empty name leaves a route on its own. f is called once per
+// route, when it is first tracked. By default every route of the engine is
+// in one group: the routes of one service share its workers; a route whose
+// slowness is its own affects no other.
+func WithGroups(f func(routeID string) (group string)) Option {
+	return func(cfg *config) { cfg.groupOf = f }
+}

@@ -65,6 +65,9 @@ type route struct {
 	untracked atomic.Int64
 	reported  atomic.Bool // this tick carried reported telemetry (ReportOutcome, Route)
 
+	grp *group // the group whose shared queueing it takes part in, or nil
+	gi  int32  // its index in grp, under grp.mu; −1: not a member
+
 	mu sync.Mutex
 	st routeState
 }
@@ -111,8 +114,8 @@ type routeState struct {
 	peerOpen bool
 }
 
-func newRoute(env *routeEnv, id string, p *params, tp *tunerParams, sloMs float64, now int64) *route {
-	r := &route{id: id, env: env}
+func newRoute(env *routeEnv, id string, grp *group, p *params, tp *tunerParams, sloMs float64, now int64) *route {
+	r := &route{id: id, env: env, grp: grp, gi: -1}
 	r.st = routeState{p: p, tp: tp, sloMs: sloMs, lastEnd: now, evidenceAt: env.clock.wall(now)}
 	r.st.circ = circuit{mode: ModeBootstrap, since: now, calm: now}
 	if p.bootstrap == 0 {
@@ -409,7 +412,13 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		st.tuner.observe(res.resistance, st.tp.alpha)
 	}
 	if m != ModeCircuitOpen && data {
-		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickMs / 1000, latencyMs: tel.latencyMs,
+		// queueing shared with the group is the group's to limit
+		lat := tel.latencyMs
+		if r.grp != nil {
+			lat -= r.grp.report(r, memberStats{at: end, latencyMs: tel.latencyMs, floorMs: st.floor.ms,
+				inflight: math.Max(c.peak, st.inflight)}, tickMs/1000)
+		}
+		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickMs / 1000, latencyMs: lat,
 			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
 			shed: c.rej[ReasonShed]})
 	}
