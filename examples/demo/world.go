@@ -47,19 +47,9 @@ func startWorld(cfg config) (w *world, err error) {
 		}
 	}()
 	rec := atrdash.NewRecorder(0)
-	w.a, err = atrion.New(
-		atrion.WithObserver(rec),
-		// the shop's latency objective: calls much slower than 100 ms are trouble
-		atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}),
-		// scar heals in seconds rather than tens of seconds, to fit a one-minute show
-		atrion.WithPhysics(atrion.PhysicsConfig{DecayRate: 0.3}),
-		// shadow mode: the AutoTuner learns and publishes its thresholds (see
-		// the dashboard) while the static points (break 100, recovery 50)
-		// decide. A healthy R sits flat at R_base here, so the learned break
-		// point would sit on its floor (30), where the band of graded
-		// shedding is too narrow to grade: overload would flap on and off.
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Shadow: true}),
-	)
+	// the engine's defaults: what a newcomer gets with zero configuration
+	// (learned latency baselines, the in-flight limit, the AutoTuner)
+	w.a, err = atrion.New(atrion.WithObserver(rec))
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +72,11 @@ func startWorld(cfg config) (w *world, err error) {
 		var mw gin.HandlerFunc
 		if i == 0 {
 			// checkout is the shop's revenue: the load generator marks it
-			// high priority, so graded shedding takes it last
+			// high priority, so the in-flight limit sheds it last. The
+			// header is trusted only because the load generator is this
+			// front's edge: a public service must set it at its edge and
+			// strip it from outside traffic, or derive priority from the
+			// route or an authenticated identity instead.
 			mw = atrgin.Middleware(w.a, atrgin.WithPriorityHeader("X-Priority"))
 		}
 		feURL, err := w.serve("127.0.0.1:0", newFront(beURL, newClient(0), mw))
