@@ -12,7 +12,8 @@
 // after c.Next(), too late to shed, so the middleware finds the template
 // before the handler runs from the app's registered routes, as fiber's
 // router would: the first route of the request's method, in registration
-// order, that matches. It rebuilds its table when routes are added.
+// order, that matches. It rebuilds its table when routes are added or
+// removed (RemoveRoute).
 // Templates with constraints (":id<int>") or several parameters in one
 // segment (":from-:to") are matched through fiber.RoutePatternMatch, which
 // allocates; everything else is matched without allocating. The same

@@ -137,6 +137,25 @@ func TestLateRoutes(t *testing.T) {
 	}
 }
 
+// Routes removed (fiber v3's RemoveRoute and RebuildTree) are dropped too.
+func TestRemovedRoutes(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	app := fiber.New()
+	app.Use(atrfiber.New(a))
+	ok := func(c fiber.Ctx) error { return nil }
+	app.Get("/gone/:id", ok)
+	app.Get("/kept", ok)
+	app.Test(httptest.NewRequest(http.MethodGet, "/gone/1", nil))
+	app.RemoveRoute("/gone/:id", http.MethodGet, http.MethodHead)
+	app.RebuildTree()
+	if res, err := app.Test(httptest.NewRequest(http.MethodGet, "/gone/2", nil)); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /gone/2 after RemoveRoute: %v %v", res, err)
+	}
+	if s, _ := a.Snapshot(atrion.UnmatchedRoute); s.Totals.Admitted != 1 {
+		t.Fatalf("unmatched: %+v; routes %q", s.Totals, a.Routes())
+	}
+}
+
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	app := fiber.New()
