@@ -57,12 +57,13 @@ var ConfigDefault = Config{
 	RejectHandler: RejectHandler,
 }
 
-// configDefault is the first config with its zero fields defaulted.
+// configDefault is the first config (ConfigDefault when there is none)
+// with its zero fields defaulted.
 func configDefault(config ...Config) Config {
-	if len(config) == 0 {
-		return ConfigDefault
+	cfg := ConfigDefault
+	if len(config) > 0 {
+		cfg = config[0]
 	}
-	cfg := config[0]
 	if cfg.Classifier == nil {
 		cfg.Classifier = ConfigDefault.Classifier
 	}
