@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,4 +259,42 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	if got, bare := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""))), count(); got != bare {
 		t.Fatalf("with the middleware %v allocs, bare echo %v", got, bare)
 	}
+}
+
+// Any method and path: no panic, and every route ID is a registered
+// template under a standard method, OtherMethods on the e.Any route, or
+// the unmatched route.
+func FuzzRouteIDs(f *testing.F) {
+	for _, s := range [][2]string{{"GET", "/users/1"}, {"DELETE", "/users/1"}, {"X-Y", "/files/a"}, {"GET", "/api/nope"}, {"HEAD", "//"}} {
+		f.Add(s[0], s[1])
+	}
+	a, _ := adaptertest.Engine(f)
+	e := echo.New()
+	e.Use(atrecho.Middleware(a))
+	ok := func(c *echo.Context) error { return c.NoContent(http.StatusOK) }
+	templates := []string{"/users/:id", "/users/:id/posts/*", "/api/users/:id", "/"}
+	for _, p := range templates {
+		e.GET(p, ok)
+	}
+	e.POST("/users/:id", ok)
+	e.Any("/files/*", ok)
+	e.RouteNotFound("/api/*", ok)
+	allowed := map[string]bool{atrion.UnmatchedRoute: true, atrion.OverflowRoute: true, "OTHER /files/*": true}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"} {
+		for _, p := range append(templates, "/files/*") {
+			allowed[m+" "+p] = true
+		}
+	}
+	f.Fuzz(func(t *testing.T, method, path string) {
+		if method == "" {
+			return // net/http reads an empty method as GET
+		}
+		req := &http.Request{Method: method, URL: &url.URL{Path: path}, Header: http.Header{}, RequestURI: path}
+		e.ServeHTTP(httptest.NewRecorder(), req)
+		for _, id := range a.Routes() {
+			if !allowed[id] {
+				t.Fatalf("%s %q: route ID %q", method, path, id)
+			}
+		}
+	})
 }
