@@ -8,6 +8,8 @@ require (
 	github.com/labstack/echo/v5 v5.4.4
 )
 
+require golang.org/x/time v0.15.0 // indirect
+
 replace (
 	github.com/atrion-go/atrion/adapters/internal => ../internal
 	github.com/atrion-go/atrion/core => ../../core
