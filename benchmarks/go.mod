@@ -12,18 +12,20 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-kratos/aegis v0.2.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.4
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sony/gobreaker/v2 v2.4.0
-	github.com/valyala/fasthttp v1.51.0
+	github.com/valyala/fasthttp v1.69.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	google.golang.org/grpc v1.85.0
 )
 
 require (
-	github.com/andybalholm/brotli v1.1.0 // indirect
+	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
@@ -35,6 +37,8 @@ require (
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/gofiber/schema v1.7.0 // indirect
+	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
@@ -46,14 +50,15 @@ require (
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
-	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
@@ -63,7 +68,9 @@ require (
 
 require (
 	github.com/atrion-go/atrion/adapters/echo v0.0.0
+	github.com/atrion-go/atrion/adapters/echov5 v0.0.0
 	github.com/atrion-go/atrion/adapters/fiber v0.0.0
+	github.com/atrion-go/atrion/adapters/fiberv3 v0.0.0
 	github.com/atrion-go/atrion/adapters/gin v0.0.0
 	github.com/atrion-go/atrion/adapters/grpc v0.0.0
 	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
@@ -117,5 +124,9 @@ replace github.com/atrion-go/atrion/adapters/gin => ../adapters/gin
 replace github.com/atrion-go/atrion/adapters/echo => ../adapters/echo
 
 replace github.com/atrion-go/atrion/adapters/fiber => ../adapters/fiber
+
+replace github.com/atrion-go/atrion/adapters/echov5 => ../adapters/echov5
+
+replace github.com/atrion-go/atrion/adapters/fiberv3 => ../adapters/fiberv3
 
 replace github.com/atrion-go/atrion/adapters/internal => ../adapters/internal

@@ -19,6 +19,7 @@
 package atrfiber
 
 import (
+	"github.com/atrion-go/atrion/adapters/internal/fiberroute"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
 )
@@ -33,7 +34,22 @@ func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.Bind(a)
-	cfg.routes.a = a
-	g.Handle = cfg.routes.handle // the resolver keeps each route's handle ready
+	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
+	// the resolver keeps each route's handle ready
+	g.Handle = func(c *fiber.Ctx) *atrion.Handle { return routes.Handle(c.App(), c.Method(), c.Path()) }
 	return func(c *fiber.Ctx) error { return g.Serve(c, (*fiber.Ctx).Next) }
+}
+
+// appRoutes lists app's routes and routing config for the resolver.
+func appRoutes(app *fiber.App) ([]fiberroute.Route, fiberroute.Config) {
+	var routes []fiberroute.Route
+	for _, rt := range app.GetRoutes(true) { // true: without app.Use routes
+		routes = append(routes, fiberroute.Route{Method: rt.Method, Path: rt.Path})
+	}
+	cfg := app.Config()
+	return routes, fiberroute.Config{
+		CaseSensitive: cfg.CaseSensitive,
+		StrictRouting: cfg.StrictRouting,
+		Match:         func(path, template string) bool { return fiber.RoutePatternMatch(path, template, cfg) },
+	}
 }

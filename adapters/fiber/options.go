@@ -7,10 +7,7 @@ import (
 )
 
 // config is what the Options set.
-type config struct {
-	guard.Guard[*fiber.Ctx]
-	routes resolvers
-}
+type config struct{ guard.Guard[*fiber.Ctx] }
 
 // Option configures New.
 type Option func(*config)

@@ -6,14 +6,18 @@ import (
 	"testing"
 
 	atrecho "github.com/atrion-go/atrion/adapters/echo"
+	atrechov5 "github.com/atrion-go/atrion/adapters/echov5"
 	atrfiber "github.com/atrion-go/atrion/adapters/fiber"
+	atrfiberv3 "github.com/atrion-go/atrion/adapters/fiberv3"
 	atrgin "github.com/atrion-go/atrion/adapters/gin"
 	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
 	"github.com/atrion-go/atrion/benchmarks/internal/rig"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
+	echov5 "github.com/labstack/echo/v5"
 	"github.com/valyala/fasthttp"
 )
 
@@ -82,6 +86,36 @@ func BenchmarkEcho(b *testing.B) {
 	b.Run("atrecho", func(b *testing.B) { serveParallel(b, build(atrecho.Middleware(engine(b))), "/users/7") })
 }
 
+func BenchmarkEchoV5(b *testing.B) {
+	build := func(mws ...echov5.MiddlewareFunc) *echov5.Echo {
+		e := echov5.New()
+		e.Use(mws...)
+		e.GET("/users/:id", func(c *echov5.Context) error { return c.NoContent(http.StatusNoContent) })
+		return e
+	}
+	noop := func(next echov5.HandlerFunc) echov5.HandlerFunc {
+		return func(c *echov5.Context) error { return next(c) }
+	}
+	b.Run("bare", func(b *testing.B) { serveParallel(b, build(), "/users/7") })
+	b.Run("noop-middleware", func(b *testing.B) { serveParallel(b, build(noop), "/users/7") })
+	b.Run("atrecho", func(b *testing.B) { serveParallel(b, build(atrechov5.Middleware(engine(b))), "/users/7") })
+}
+
+// serveFasthttp serves GET /users/7 through a fiber app's handler from
+// every goroutine.
+func serveFasthttp(b *testing.B, h fasthttp.RequestHandler) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/users/7")
+		ctx.Request.Header.SetMethod(http.MethodGet)
+		for pb.Next() {
+			h(&ctx)
+		}
+	})
+}
+
 func BenchmarkFiber(b *testing.B) {
 	build := func(mws ...any) fasthttp.RequestHandler {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -91,22 +125,25 @@ func BenchmarkFiber(b *testing.B) {
 		app.Get("/users/:id", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
 		return app.Handler()
 	}
-	serve := func(b *testing.B, h fasthttp.RequestHandler) {
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			var ctx fasthttp.RequestCtx
-			ctx.Request.SetRequestURI("/users/7")
-			ctx.Request.Header.SetMethod(fiber.MethodGet)
-			for pb.Next() {
-				h(&ctx)
-			}
-		})
-	}
 	noop := func(c *fiber.Ctx) error { return c.Next() }
-	b.Run("bare", func(b *testing.B) { serve(b, build()) })
-	b.Run("noop-use", func(b *testing.B) { serve(b, build(noop)) })
-	b.Run("atrfiber-use", func(b *testing.B) { serve(b, build(atrfiber.New(engine(b)))) })
+	b.Run("bare", func(b *testing.B) { serveFasthttp(b, build()) })
+	b.Run("noop-use", func(b *testing.B) { serveFasthttp(b, build(noop)) })
+	b.Run("atrfiber-use", func(b *testing.B) { serveFasthttp(b, build(atrfiber.New(engine(b)))) })
+}
+
+func BenchmarkFiberV3(b *testing.B) {
+	build := func(mws ...any) fasthttp.RequestHandler {
+		app := fiberv3.New()
+		if len(mws) > 0 {
+			app.Use(mws...)
+		}
+		app.Get("/users/:id", func(c fiberv3.Ctx) error { return c.SendStatus(fiberv3.StatusNoContent) })
+		return app.Handler()
+	}
+	noop := func(c fiberv3.Ctx) error { return c.Next() }
+	b.Run("bare", func(b *testing.B) { serveFasthttp(b, build()) })
+	b.Run("noop-use", func(b *testing.B) { serveFasthttp(b, build(noop)) })
+	b.Run("atrfiber-use", func(b *testing.B) { serveFasthttp(b, build(atrfiberv3.New(engine(b)))) })
 }
 
 // BenchmarkAdmitDone is the engine's own cost, Admit and Done on one

@@ -1,6 +1,7 @@
 // Package httpadapters measures what each HTTP adapter (atrhttp, atrgin,
-// atrecho, atrfiber) adds to its framework: a minimal handler on
-// "GET /users/:id" served in-process, bare and guarded, in the same run.
+// atrecho for echo v4 and v5, atrfiber for fiber v2 and v3) adds to its
+// framework: a minimal handler on "GET /users/:id" served in-process, bare
+// and guarded, in the same run.
 //
 //	make bench-adapters   # from the repository root: 8 interleaved rounds, ~3 minutes
 //
@@ -9,7 +10,8 @@
 // warmed first as in the hot-path suite (out of bootstrap, routes busy).
 //
 // Each benchmark's sub-benchmarks are its baseline and the adapter side
-// by side. For echo and fiber a no-op middleware is measured too: echo
-// allocates a closure per middleware and request, and a fiber app.Use
-// adds a route to walk, whoever the middleware is.
+// by side. For echo and fiber a no-op middleware is measured too: echo v4
+// allocates a closure per middleware and request (v5 builds its chain
+// once), and a fiber app.Use adds a route to walk, whoever the middleware
+// is.
 package httpadapters

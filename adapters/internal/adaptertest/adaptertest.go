@@ -1,7 +1,7 @@
 // Package adaptertest is the conformance suite that every HTTP adapter of
-// Atrion (atrhttp, atrgin, atrecho, atrfiber) runs against a real server on
-// loopback, so that the four derive route IDs, classify outcomes, shed,
-// reject and heal alike.
+// Atrion (atrhttp, atrgin, atrecho for echo v4 and v5, atrfiber for fiber
+// v2 and v3) runs against a real server on loopback, so that they all
+// derive route IDs, classify outcomes, shed, reject and heal alike.
 package adaptertest
 
 import (

@@ -1,6 +1,7 @@
 // Package guard is the request flow that the framework adapters (atrgin,
-// atrecho, atrfiber) share: skip, priority, route ID, admission, rejection,
-// the handler, its outcome, and a panic recorded as a failure.
+// atrecho for echo v4 and v5, atrfiber for fiber v2 and v3) share: skip,
+// priority, route ID, admission, rejection, the handler, its outcome, and
+// a panic recorded as a failure.
 package guard
 
 import (

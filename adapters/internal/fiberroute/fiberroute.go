@@ -1,4 +1,19 @@
-package atrfiber
+// Package fiberroute finds, before a fiber handler runs, the route that
+// fiber's router will serve a request with: in a global app.Use middleware
+// fiber knows the matched route only after c.Next(), too late to shed, in
+// v2 and v3 alike (both walk one ordered stack per method). The fiber
+// adapters of both majors (atrfiber for v2 and v3) share it; each gives it
+// its app's routes and config, and keeps a differential test against its
+// own fiber's router (fiberroutetest).
+//
+// Per method, in registration order, the first route that matches wins,
+// as in fiber's router. Templates made of static segments, whole-segment
+// parameters (":id"), an optional last parameter (":id?") and a last
+// wildcard ("*" or "+") are matched here without allocating, honouring
+// CaseSensitive and StrictRouting; any other template (constraints,
+// several parameters in one segment, escapes) is matched with
+// Config.Match (fiber.RoutePatternMatch), which allocates.
+package fiberroute
 
 import (
 	"strings"
@@ -6,19 +21,20 @@ import (
 	"sync/atomic"
 
 	atrion "github.com/atrion-go/atrion/core"
-	"github.com/gofiber/fiber/v2"
 )
 
-// In a global app.Use middleware fiber knows the matched route only after
-// c.Next(), too late to shed. So the middleware finds the route template
-// itself, before the handler runs, from the app's routes (app.GetRoutes):
-// per method, in registration order, the first route that matches wins, as
-// in fiber's router. Templates made of static segments, whole-segment
-// parameters (":id"), an optional last parameter (":id?") and a last
-// wildcard ("*" or "+") are matched here without allocating, honouring
-// CaseSensitive and StrictRouting; any other template (constraints,
-// several parameters in one segment, escapes) is matched with
-// fiber.RoutePatternMatch, which allocates.
+// Route is one registered route: fiber's Route.Method and Route.Path.
+type Route struct{ Method, Path string }
+
+// Config is the app's routing config.
+type Config struct {
+	CaseSensitive bool
+	StrictRouting bool
+	// Match reports whether a path matches one of the templates the
+	// resolver leaves to fiber: fiber.RoutePatternMatch with the app's
+	// config.
+	Match func(path, template string) bool
+}
 
 // maxBucketKey bounds the first segments used as bucket keys, so that a
 // lookup can lower-case one into a stack buffer.
@@ -34,88 +50,110 @@ const (
 	tailPlus          // "+": at least one character
 )
 
-// template is one route, compiled.
-type template struct {
-	path    string         // the route's template, fiber's Route.Path
-	id      string         // its route ID, "METHOD template"
-	h       *atrion.Handle // its handle, when the resolver has an engine
-	segs    []string       // whole segments; "" is a parameter
+// Template is one route, compiled.
+type Template struct {
+	Path   string         // the route's template, fiber's Route.Path
+	Handle *atrion.Handle // its handle ("METHOD template"), when the resolver has an engine
+
+	segs    []string // whole segments; "" is a parameter
 	tail    tail
 	root    bool   // matches "/" only
 	static  string // a template without parameters: matches this path only
-	complex bool   // matched with fiber.RoutePatternMatch
+	complex bool   // matched with Config.Match
 	first   string
 	dynamic bool // its first segment is not static: it belongs in every bucket
 }
 
 // methodTable is one method's routes.
 type methodTable struct {
-	all     []*template            // in registration order
+	all     []*Template            // in registration order
 	scan    bool                   // few enough to try one by one
-	buckets map[string][]*template // by static first segment, dynamic routes merged in order
-	dynamic []*template            // the dynamic routes alone, for any other first segment
+	buckets map[string][]*Template // by static first segment, dynamic routes merged in order
+	dynamic []*Template            // the dynamic routes alone, for any other first segment
 }
 
-// scanMax is the most routes of a method that find tries one by one rather
+// ScanMax is the most routes of a method that Find tries one by one rather
 // than through the buckets: cheaper than folding a segment and hashing it.
 // A variable so that tests can run either way.
-var scanMax = 8
+var ScanMax = 8
 
-// resolver finds templates for one app.
-type resolver struct {
-	app      *fiber.App
-	handlers uint32 // app.HandlersCount() when built: routes added later force a rebuild
-	fold     bool   // !CaseSensitive
-	strict   bool
-	cfg      fiber.Config
-	std      [atrion.NumHTTPMethods]*methodTable // by atrion.HTTPMethodIndex
-	other    map[string]*methodTable             // custom methods
+// Resolver finds templates in one app's routes.
+type Resolver struct {
+	fold    bool // !CaseSensitive
+	strict  bool
+	complex func(path, template string) bool    // Config.Match
+	std     [atrion.NumHTTPMethods]*methodTable // by atrion.HTTPMethodIndex
+	other   map[string]*methodTable             // custom methods
 }
 
 // methodTable returns method's routes, nil when it has none.
-func (r *resolver) methodTable(method string) *methodTable {
+func (r *Resolver) methodTable(method string) *methodTable {
 	if i := atrion.HTTPMethodIndex(method); i >= 0 {
 		return r.std[i]
 	}
 	return r.other[method]
 }
 
-// resolvers caches the resolver of the app a middleware serves.
-type resolvers struct {
-	a   *atrion.Atrion
-	cur atomic.Pointer[resolver]
+// Cache keeps the resolver of the app a middleware serves, rebuilt when
+// the app's routes change. Set its fields before the first Handle.
+type Cache[App comparable] struct {
+	// A is the engine whose handles the templates carry.
+	A *atrion.Atrion
+	// Version changes whenever the app's routes do (fiber's
+	// app.HandlersCount).
+	Version func(App) uint32
+	// Routes lists the app's routes, without app.Use routes, in
+	// registration order per method, and its routing config.
+	Routes func(App) ([]Route, Config)
+
+	cur atomic.Pointer[cached[App]]
 	mu  sync.Mutex
 }
 
-func (rs *resolvers) get(app *fiber.App) *resolver {
-	if r := rs.cur.Load(); r != nil && r.app == app && r.handlers == app.HandlersCount() {
-		return r
+type cached[App comparable] struct {
+	app     App
+	version uint32 // Version(app) when built: routes added later force a rebuild
+	r       *Resolver
+}
+
+// Handle is the handle of the route that will serve a request to app
+// (method and c.Path()), or nil when no route matches.
+func (c *Cache[App]) Handle(app App, method, path string) *atrion.Handle {
+	if t := c.get(app).Find(method, path); t != nil {
+		return t.Handle
 	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if r := rs.cur.Load(); r != nil && r.app == app && r.handlers == app.HandlersCount() {
-		return r
+	return nil
+}
+
+func (c *Cache[App]) get(app App) *Resolver {
+	if e := c.cur.Load(); e != nil && e.app == app && e.version == c.Version(app) {
+		return e.r
 	}
-	r := newResolver(app, rs.a)
-	rs.cur.Store(r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.Version(app)
+	if e := c.cur.Load(); e != nil && e.app == app && e.version == v {
+		return e.r
+	}
+	routes, cfg := c.Routes(app)
+	r := New(routes, cfg, c.A)
+	c.cur.Store(&cached[App]{app: app, version: v, r: r})
 	return r
 }
 
-// newResolver compiles app's routes; with an engine a (nil in tests), each
-// gets its handle.
-func newResolver(app *fiber.App, a *atrion.Atrion) *resolver {
-	cfg := app.Config()
-	r := &resolver{app: app, handlers: app.HandlersCount(), fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, cfg: cfg, other: map[string]*methodTable{}}
-	byMethod := map[string][]*template{}
+// New compiles routes; with an engine a (nil in tests), each gets its
+// handle.
+func New(routes []Route, cfg Config, a *atrion.Atrion) *Resolver {
+	r := &Resolver{fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, complex: cfg.Match, other: map[string]*methodTable{}}
+	byMethod := map[string][]*Template{}
 	var order []string
-	for _, rt := range app.GetRoutes(true) { // true: without app.Use routes
+	for _, rt := range routes {
 		if _, ok := byMethod[rt.Method]; !ok {
 			order = append(order, rt.Method)
 		}
 		t := r.compile(rt.Path)
-		t.id = rt.Method + " " + rt.Path
 		if a != nil {
-			t.h = a.Handle(t.id)
+			t.Handle = a.Handle(rt.Method + " " + rt.Path)
 		}
 		byMethod[rt.Method] = append(byMethod[rt.Method], t)
 	}
@@ -130,8 +168,8 @@ func newResolver(app *fiber.App, a *atrion.Atrion) *resolver {
 	return r
 }
 
-func newMethodTable(ts []*template) *methodTable {
-	mt := &methodTable{all: ts, scan: len(ts) <= scanMax, buckets: map[string][]*template{}}
+func newMethodTable(ts []*Template) *methodTable {
+	mt := &methodTable{all: ts, scan: len(ts) <= ScanMax, buckets: map[string][]*Template{}}
 	for _, t := range ts {
 		if t.dynamic {
 			mt.dynamic = append(mt.dynamic, t)
@@ -152,8 +190,8 @@ func newMethodTable(ts []*template) *methodTable {
 // compile reads a template the way fiber registers it: a leading slash,
 // lower-cased unless CaseSensitive, trailing slashes dropped unless
 // StrictRouting.
-func (r *resolver) compile(path string) *template {
-	t := &template{path: path, dynamic: true}
+func (r *Resolver) compile(path string) *Template {
+	t := &Template{Path: path, dynamic: true}
 	p := path
 	if p == "" || p[0] != '/' {
 		p = "/" + p
@@ -217,9 +255,9 @@ func isParamName(s string) bool {
 	return s != ""
 }
 
-// find returns the first route of method that matches path (c.Path()),
+// Find returns the first route of method that matches path (c.Path()),
 // or nil when none does.
-func (r *resolver) find(method, path string) *template {
+func (r *Resolver) Find(method, path string) *Template {
 	mt := r.methodTable(method)
 	if mt == nil {
 		return nil
@@ -251,23 +289,14 @@ func (r *resolver) find(method, path string) *template {
 	return nil
 }
 
-// handle is the handle of the route that will serve c ("METHOD
-// template"), or nil when no route matches.
-func (rs *resolvers) handle(c *fiber.Ctx) *atrion.Handle {
-	if t := rs.get(c.App()).find(c.Method(), c.Path()); t != nil {
-		return t.h
-	}
-	return nil
-}
-
-func (r *resolver) match(t *template, path string) bool {
+func (r *Resolver) match(t *Template, path string) bool {
 	switch {
 	case t.root:
 		return path == "/"
 	case t.static != "":
 		return r.equal(path, t.static)
 	case t.complex:
-		return fiber.RoutePatternMatch(path, t.path, r.cfg)
+		return r.complex != nil && r.complex(path, t.Path)
 	}
 	rest := path
 	for _, lit := range t.segs {
@@ -303,7 +332,7 @@ func (r *resolver) match(t *template, path string) bool {
 
 // equal compares a path or segment with a template's (already lower-cased
 // unless case-sensitive) segment; fiber folds ASCII only.
-func (r *resolver) equal(seg, lit string) bool {
+func (r *Resolver) equal(seg, lit string) bool {
 	if seg == lit { // lit is lower-cased when folding: most paths are too
 		return true
 	}
@@ -328,7 +357,7 @@ func lowerASCII(c byte) byte {
 // bucket returns the routes for a path's first segment; with fold it
 // lower-cases the segment in a stack buffer (a map index with a converted
 // byte slice does not allocate).
-func (mt *methodTable) bucket(first string, fold bool) ([]*template, bool) {
+func (mt *methodTable) bucket(first string, fold bool) ([]*Template, bool) {
 	if !fold {
 		b, ok := mt.buckets[first]
 		return b, ok

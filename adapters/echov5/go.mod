@@ -1,0 +1,16 @@
+module github.com/atrion-go/atrion/adapters/echov5
+
+go 1.26
+
+require (
+	github.com/atrion-go/atrion/adapters/internal v0.0.0
+	github.com/atrion-go/atrion/core v0.0.0
+	github.com/labstack/echo/v5 v5.4.4
+)
+
+require golang.org/x/time v0.15.0 // indirect
+
+replace (
+	github.com/atrion-go/atrion/adapters/internal => ../internal
+	github.com/atrion-go/atrion/core => ../../core
+)

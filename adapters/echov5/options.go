@@ -1,0 +1,107 @@
+package atrecho
+
+import (
+	"net/http"
+
+	"github.com/atrion-go/atrion/adapters/internal/guard"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/labstack/echo/v5"
+)
+
+// config is what the Options set.
+type config struct{ guard.Guard[*echo.Context] }
+
+// Option configures Middleware.
+type Option func(*config)
+
+func newConfig(opts []Option) *config {
+	c := &config{guard.Guard[*echo.Context]{Classify: DefaultClassifier, Reject: RejectHandler}}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// WithRouteID replaces the default route ID, "METHOD " + c.Path() (the
+// unmatched route when no route matched). An empty ID means the unmatched
+// route. IDs must come from templates, never raw paths: the engine caps the
+// routes it tracks.
+func WithRouteID(f func(*echo.Context) string) Option {
+	return func(c *config) { c.RouteID = f }
+}
+
+// WithClassifier replaces DefaultClassifier. It runs after the handler,
+// with the error the handler returned (before echo's HTTPErrorHandler
+// turns it into a response). A panic is a failure whatever it says.
+func WithClassifier(f func(c *echo.Context, err error) atrion.Class) Option {
+	return func(c *config) {
+		if f != nil {
+			c.Classify = f
+		}
+	}
+}
+
+// WithRejectHandler replaces RejectHandler. Middleware returns its error
+// and does not call the handler.
+func WithRejectHandler(f func(*echo.Context, atrion.Decision) error) Option {
+	return func(c *config) {
+		if f != nil {
+			c.Reject = f
+		}
+	}
+}
+
+// WithPriority sets a request's priority for graded shedding; the default
+// is atrion.PriorityNormal for every request.
+func WithPriority(f func(*echo.Context) atrion.Priority) Option {
+	return func(c *config) { c.Priority = f }
+}
+
+// WithPriorityHeader reads each request's priority from the header name
+// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
+// missing or bad value is normal. Use it only where clients are trusted to
+// set it.
+func WithPriorityHeader(name string) Option {
+	if name == "" {
+		name = atrion.DefaultPriorityHeader
+	}
+	return WithPriority(func(c *echo.Context) atrion.Priority {
+		return atrion.HeaderPriority(c.Request().Header.Get(name))
+	})
+}
+
+// WithSkipper skips the requests for which s returns true: they pass
+// through untracked. It takes an echo middleware.Skipper.
+func WithSkipper(s func(c *echo.Context) bool) Option {
+	return func(c *config) {
+		if s != nil {
+			c.Skip = s
+		}
+	}
+}
+
+// DefaultClassifier classifies a finished request. Its status is the one
+// echo.ResolveResponseStatus gives: the written status once the response
+// is committed, else the status of err (echo.StatusCode: an
+// *echo.HTTPError or any echo.HTTPStatusCoder in its chain, 500 for any
+// other error), else the status set so far (200 when none). A client that
+// went away is atrion.Canceled; then 5xx is a failure, 4xx ignored,
+// anything else a success.
+func DefaultClassifier(c *echo.Context, err error) atrion.Class {
+	_, status := echo.ResolveResponseStatus(c.Response(), err)
+	return atrion.ClassifyHTTP(status, nil, c.Request().Context().Err())
+}
+
+// RejectHandler is the default response to a rejected request: 503 with a
+// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+//
+//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+func RejectHandler(c *echo.Context, d atrion.Decision) error {
+	retryAfter, body := atrion.HTTPRejection(d)
+	h := c.Response().Header()
+	h.Set("Retry-After", retryAfter)
+	h.Set("Cache-Control", "no-store")
+	return c.JSONBlob(http.StatusServiceUnavailable, body)
+}

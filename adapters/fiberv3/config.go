@@ -1,0 +1,104 @@
+package atrfiber
+
+import (
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gofiber/fiber/v3"
+)
+
+// Config configures New, field by field as fiber's own middleware: a
+// zero field takes its default.
+type Config struct {
+	// Next skips the requests for which it returns true: they pass
+	// through untracked.
+	//
+	// Optional. Default: nil
+	Next func(c fiber.Ctx) bool
+
+	// RouteID replaces the default route ID, "METHOD template" of the
+	// route that will serve the request (the unmatched route when none
+	// will). An empty ID means the unmatched route. IDs must come from
+	// templates, never raw paths: the engine caps the routes it tracks.
+	//
+	// Optional. Default: nil
+	RouteID func(c fiber.Ctx) string
+
+	// Priority ranks a request for graded shedding.
+	//
+	// Optional. Default: from PriorityHeader when that is set, else
+	// atrion.PriorityNormal for every request
+	Priority func(c fiber.Ctx) atrion.Priority
+
+	// PriorityHeader, when Priority is nil, names the request header
+	// (e.g. atrion.DefaultPriorityHeader) each request's priority is read
+	// from with atrion.HeaderPriority: a missing or bad value is normal.
+	// Set it only where clients are trusted to set the header.
+	//
+	// Optional. Default: "" (no header)
+	PriorityHeader string
+
+	// Classifier classifies a finished request. It runs after the
+	// handlers, with the error the chain returned (before the app's
+	// ErrorHandler turns it into a response). A panic is a failure
+	// whatever it says.
+	//
+	// Optional. Default: DefaultClassifier
+	Classifier func(c fiber.Ctx, err error) atrion.Class
+
+	// RejectHandler answers a rejected request; New returns its error and
+	// does not call the handlers.
+	//
+	// Optional. Default: RejectHandler
+	RejectHandler func(c fiber.Ctx, d atrion.Decision) error
+}
+
+// ConfigDefault is the config New uses when it is given none.
+var ConfigDefault = Config{
+	Classifier:    DefaultClassifier,
+	RejectHandler: RejectHandler,
+}
+
+// configDefault is the first config (ConfigDefault when there is none)
+// with its zero fields defaulted.
+func configDefault(config ...Config) Config {
+	cfg := ConfigDefault
+	if len(config) > 0 {
+		cfg = config[0]
+	}
+	if cfg.Classifier == nil {
+		cfg.Classifier = ConfigDefault.Classifier
+	}
+	if cfg.RejectHandler == nil {
+		cfg.RejectHandler = ConfigDefault.RejectHandler
+	}
+	if cfg.Priority == nil && cfg.PriorityHeader != "" {
+		name := cfg.PriorityHeader
+		cfg.Priority = func(c fiber.Ctx) atrion.Priority { return atrion.HeaderPriority(c.Get(name)) }
+	}
+	return cfg
+}
+
+// DefaultClassifier classifies a finished request. Its status is the code
+// of the *fiber.Error in err's chain, 500 for any other error, or the
+// response's status when err is nil. A request whose context (c, a
+// context.Context) was cancelled is atrion.Canceled, but fasthttp never
+// reports a client going away (c.Err() is nil): such a request counts by
+// its status. Then 5xx is a failure, 4xx ignored, anything else a success.
+func DefaultClassifier(c fiber.Ctx, err error) atrion.Class {
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = atrion.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+	}
+	return atrion.ClassifyHTTP(status, nil, c.Err())
+}
+
+// RejectHandler is the default response to a rejected request: 503 with a
+// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+//
+//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+func RejectHandler(c fiber.Ctx, d atrion.Decision) error {
+	retryAfter, body := atrion.HTTPRejection(d)
+	c.Set(fiber.HeaderRetryAfter, retryAfter)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(fiber.StatusServiceUnavailable).Send(body)
+}

@@ -1,0 +1,35 @@
+package atrfiber_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+
+	atrfiber "github.com/atrion-go/atrion/adapters/fiberv3"
+	atrion "github.com/atrion-go/atrion/core"
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/recover"
+)
+
+func ExampleNew() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	app := fiber.New()
+	app.Use(recover.New(), atrfiber.New(a, atrfiber.Config{PriorityHeader: "X-Priority"}))
+	app.Get("/users/:id", func(c fiber.Ctx) error { return c.SendString("user " + c.Params("id")) })
+
+	for _, path := range []string{"/users/1", "/users/2", "/nope"} {
+		res, _ := app.Test(httptest.NewRequest("GET", path, nil))
+		fmt.Println(path, res.StatusCode)
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// /users/1 200
+	// /users/2 200
+	// /nope 404
+	// [(unmatched) GET /users/:id atrion:overflow]
+}
