@@ -225,3 +225,51 @@ func BenchmarkRejectParallel(b *testing.B) {
 		}
 	})
 }
+
+// limitedEngine returns an engine whose route counts on one exact stripe:
+// calls held in flight keep it near its in-flight limit, where the limit is
+// checked on every admission.
+func limitedEngine(b *testing.B, route string) *atrion.Atrion {
+	a := newBenchEngine(b)
+	var held []atrion.Ticket
+	for range 40 {
+		tk, _ := a.Admit(route, atrion.PriorityCritical)
+		held = append(held, tk)
+	}
+	time.Sleep(2 * a.Tick()) // a tick closes with 40 in flight: the limit is set near it
+	a.Snapshot(route)
+	b.Cleanup(func() {
+		for _, tk := range held {
+			tk.Done(atrion.Success)
+		}
+	})
+	return a
+}
+
+// BenchmarkAdmitDoneLimited is Admit + Done on a route whose in-flight
+// limit may bind: counted on one exact stripe, the limit checked.
+func BenchmarkAdmitDoneLimited(b *testing.B) {
+	const route = "GET /users/:id"
+	a := limitedEngine(b, route)
+	b.ReportAllocs()
+	for b.Loop() {
+		t, d := a.Admit(route, atrion.PriorityCritical)
+		if d.Allowed {
+			t.Done(atrion.Success)
+		}
+	}
+}
+
+func BenchmarkAdmitDoneLimitedParallel(b *testing.B) {
+	const route = "GET /users/:id"
+	a := limitedEngine(b, route)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t, d := a.Admit(route, atrion.PriorityNormal)
+			if d.Allowed {
+				t.Done(atrion.Success)
+			}
+		}
+	})
+}

@@ -88,8 +88,8 @@ func TestCircuitOpen(t *testing.T) {
 		return c
 	}
 	c := opened()
-	if c.mode != ModeCircuitOpen || c.minOpen != minOpenBase {
-		t.Fatalf("%v, min open %v: want CIRCUIT_OPEN for %v", c.mode, c.minOpen, minOpenBase)
+	if c.mode != ModeCircuitOpen || c.minOpen != minOpenTicks*100*time.Millisecond {
+		t.Fatalf("%v, min open %v: want CIRCUIT_OPEN for %v", c.mode, c.minOpen, minOpenTicks*100*time.Millisecond)
 	}
 	// a good probe before the minimum open time: still open
 	if c.next(facts(sec/2, 25, 1, 0, false), p); c.mode != ModeCircuitOpen {
@@ -138,8 +138,8 @@ func TestCircuitRecovering(t *testing.T) {
 	for i := range 3 {
 		c.next(facts(2*sec+int64(i+1)*sec/10, 15, 1, 1, false), p)
 	}
-	if c.mode != ModeCircuitOpen || c.minOpen != 2*minOpenBase {
-		t.Fatalf("failing recovery: %v, min open %v; want CIRCUIT_OPEN for %v", c.mode, c.minOpen, 2*minOpenBase)
+	if c.mode != ModeCircuitOpen || c.minOpen != 2*minOpenTicks*100*time.Millisecond {
+		t.Fatalf("failing recovery: %v, min open %v; want CIRCUIT_OPEN for %v", c.mode, c.minOpen, 2*minOpenTicks*100*time.Millisecond)
 	}
 	// the ramp ends in OPERATIONAL
 	c = rec()
@@ -158,22 +158,22 @@ func TestCircuitBackoff(t *testing.T) {
 	c := circuit{mode: ModeRecovering}
 	for range 20 {
 		c.mode = ModeRecovering
-		c.open(0)
+		c.open(0, 100*time.Millisecond)
 	}
-	if c.minOpen != minOpenMax {
-		t.Fatalf("min open %v after 20 failed recoveries, want the cap %v", c.minOpen, minOpenMax)
+	if c.minOpen != maxOpenTicks*100*time.Millisecond {
+		t.Fatalf("min open %v after 20 failed recoveries, want the cap %v", c.minOpen, maxOpenTicks*100*time.Millisecond)
 	}
 	c.set(ModeOperational, 0)
 	before := c.backoff
-	c.next(facts(calmSec*sec, 10, 10, 0, false), p)
+	c.next(facts(calmTicks*sec/10, 10, 10, 0, false), p)
 	if c.backoff != before-1 {
-		t.Fatalf("backoff %d after %d s calm, want %d", c.backoff, calmSec, before-1)
+		t.Fatalf("backoff %d after %d calm ticks, want %d", c.backoff, calmTicks, before-1)
 	}
 	// a fresh incident after a held recovery opens for the base time
 	c = circuit{mode: ModeOperational}
 	c.next(facts(0, 35, 20, 15, false), p)
-	if c.minOpen != minOpenBase {
-		t.Fatalf("min open %v, want %v", c.minOpen, minOpenBase)
+	if c.minOpen != minOpenTicks*100*time.Millisecond {
+		t.Fatalf("min open %v, want %v", c.minOpen, minOpenTicks*100*time.Millisecond)
 	}
 }
 

@@ -23,30 +23,67 @@
 //   - Resistance. R = max(R_base, R_base + P·W + μ·M + S).
 //
 // Read as a controller, pressure is the proportional term, momentum the
-// derivative and scar tissue a leaky integral.
+// derivative and scar tissue a leaky integral. Used only as an on/off
+// breaker that controller sawtooths under pure overload, so the control
+// has two parts: overload is met by an in-flight limit, failure by the
+// circuit.
 //
-// # Modes and decisions
+// # Overload: the in-flight limit
+//
+// Each route carries an adaptive limit on its requests in flight
+// (limiter.go), in the family of Netflix's Gradient2 and Vegas: while the
+// limit binds and latency stays within 1.25× the route's learned no-load
+// latency, the limit grows; once latency shows queueing it moves to
+// g·(limit + √limit) with g = 1.25 × no-load / latency, which settles a
+// little above the concurrency the service really serves at once. It never
+// falls below completions per second × the no-load latency (Little's law)
+// nor rises above 4× the recent peak in-flight. Priorities get shares of
+// it (Priority): bulk and low hit it first, critical traffic never. Routes
+// of one group (WithGroups; by default all of an engine's routes) do not
+// shed each other for the queueing they share: the route whose own calls
+// are the dearest answers for it. Latency-only trauma still raises R,
+// which stays visible, but it never opens the circuit.
+//
+// The no-load latency is learned from the low latencies a route shows
+// (fast down, slowly up, never above 1.5× the lowest seen), from ticks
+// without failures; the pressure baseline is twice it when no SLO latency
+// is set. A request whose caller gave up (Canceled) after waiting past the
+// baseline is a slow sample, and requests still in flight past it count at
+// every tick close, so a dependency that hangs past every client's timeout
+// is seen, and shed, before anything completes.
+//
+// # Failure: the circuit
 //
 // A route starts in BOOTSTRAP for its first ticks (R held at 1.2·R_base),
-// then runs OPERATIONAL. Below the break point, a band of graded shedding
-// rejects a share of traffic that grows with R, lowest priorities first
-// (see Priority). When R reaches the break point the circuit opens
-// (CIRCUIT_OPEN) and rejects everything; the scar heals with time alone,
-// and once R is below the recovery point with no trauma the route turns
-// RECOVERING, admitting a growing share of traffic, then OPERATIONAL after
-// a run of healthy ticks. A trauma tick in RECOVERING reopens at once.
+// then runs OPERATIONAL. The error rate the physics sees is the Wilson
+// lower bound of the tick's (95 %): one error in ten calls is not trauma,
+// one in one is. The circuit opens (CIRCUIT_OPEN) when R reaches the break
+// point and a majority of the last ten ticks' calls failed (or a peer's
+// circuit opened), or at once, bootstrap or not, when the last ticks'
+// failure rate is beyond doubt (lower bound ≥ 0.8). Open, it rejects every
+// priority but admits one probe every five ticks; it stays open at least
+// ten ticks (a second by default), twice as long after each recovery that
+// failed (up to 300 ticks), and
+// turns RECOVERING after a good probe, or with time alone once R has
+// healed below the recovery point. While open, scar from probes is held
+// near the break point (anti-windup: the time to heal does not grow with
+// the incident). RECOVERING admits a growing share of traffic, tolerates
+// isolated failures, reopens when most of its calls fail, and turns
+// OPERATIONAL after a run of healthy ticks.
 //
 // The break point is static (R_base × BreakMultiplier, 100 by default)
 // until the route's AutoTuner has learned from enough healthy OPERATIONAL
-// ticks; then it is μ + K·σ of the route's healthy R, clamped between
-// MinFloor and HardCeiling. The tuner never learns from incidents, and in
-// shadow mode it only publishes what it would enforce.
+// ticks without significant scar; then it is μ + K·σ of the route's
+// healthy R, clamped between MinFloor and HardCeiling. The tuner never
+// learns from incidents, and in shadow mode it only publishes what it
+// would enforce.
 //
 // # Using it
 //
 // The hot path is Admit and Ticket.Done: no allocation, two atomic adds
-// (on per-goroutine stripes once a route is busy, so cores do not contend
-// for one cache line), no lock except when a tick closes, no I/O. A Handle
+// (on per-goroutine stripes once a route is busy and far from its limit,
+// so cores do not contend for one cache line; on one exact count while the
+// limit may bind), no lock except when a tick closes, no I/O. A Handle
 // admits on a route looked up once; HTTPRoutes keeps one per HTTP route
 // template, as the HTTP adapters do. Adapters for
 // net/http, gin, echo, fiber and gRPC live in their own modules; state can

@@ -26,7 +26,8 @@ func wilsonLower(k, n float64) float64 {
 
 // Circuit evidence defaults.
 const (
-	evidenceSec  = 1   // time constant of the short window
+	evidenceTicks = 10 // time constant of the short window, in ticks (a second by default)
+	certainTicks  = 2  // time constant of the last ticks' window
 	failingRate  = 0.5 // a majority of the window's calls failed...
 	failingCalls = 3   // ...over at least this many calls
 	certainBound = 0.8 // the lower bound of the last ticks' rate: failing beyond doubt

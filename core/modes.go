@@ -21,10 +21,10 @@ import (
 
 // Circuit defaults.
 const (
-	probeTicks  = 5                // an open circuit admits one probe every probeTicks ticks
-	minOpenBase = time.Second      // an open circuit stays open at least this long...
-	minOpenMax  = 30 * time.Second // ...doubling with each failed recovery, up to this
-	calmSec     = 10               // OPERATIONAL this long (not reopened) forgives one doubling
+	probeTicks   = 5   // an open circuit admits one probe every probeTicks ticks
+	minOpenTicks = 10  // an open circuit stays open at least this long (a second by default)...
+	maxOpenTicks = 300 // ...doubling with each failed recovery, up to this
+	calmTicks    = 100 // OPERATIONAL this long (not reopened) forgives one doubling
 )
 
 // circuit is a route's mode machine. Not safe for concurrent use; the
@@ -61,18 +61,18 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 	case ModeBootstrap:
 		switch {
 		case f.fast.certain():
-			c.open(f.end)
+			c.open(f.end, f.tick)
 		case f.bootDone && f.win.failing() && f.res.resistance >= f.brk:
-			c.open(f.end)
+			c.open(f.end, f.tick)
 		case f.bootDone:
 			c.set(ModeOperational, f.end)
 		}
 	case ModeOperational:
 		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.brk) {
-			c.open(f.end)
+			c.open(f.end, f.tick)
 			break
 		}
-		if c.backoff > 0 && f.end-c.calm >= calmSec*int64(time.Second) {
+		if c.backoff > 0 && f.end-c.calm >= calmTicks*int64(f.tick) {
 			c.backoff-- // a recovery that held forgives a doubling
 			c.calm = f.end
 		}
@@ -94,7 +94,7 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		c.rec.calls += f.calls
 		c.rec.fails += f.fails
 		if c.rec.failing() || c.rec.certain() {
-			c.open(f.end)
+			c.open(f.end, f.tick)
 			break
 		}
 		if f.fails == 0 || f.fails < failingRate*f.calls {
@@ -120,11 +120,11 @@ func (c *circuit) set(m Mode, now int64) {
 
 // open opens the circuit with a minimum open time that doubles with each
 // recovery that failed since the route was last calm.
-func (c *circuit) open(now int64) {
+func (c *circuit) open(now int64, tick time.Duration) {
 	if c.mode == ModeRecovering {
 		c.backoff = min(c.backoff+1, 8)
 	}
-	c.minOpen = min(minOpenMax, minOpenBase<<c.backoff)
+	c.minOpen = min(maxOpenTicks*tick, (minOpenTicks*tick)<<c.backoff)
 	c.failAt = now
 	c.set(ModeCircuitOpen, now)
 }

@@ -394,8 +394,8 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	res := step(p, st.pressure, st.scar, tel, st.floor.baseline(st.sloMs), dtSec, samples, warm, withMomentum)
 
 	// the mode machine compares this tick against thresholds learned before it
-	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceSec)
-	st.fast.add(c.succ+c.fail, c.fail, dtSec, tickMs/1000)
+	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickMs/1000)
+	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickMs/1000)
 	brk, rec := st.thresholds()
 	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, brk: brk, rec: rec,
 		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)

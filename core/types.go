@@ -9,14 +9,15 @@ import (
 type Mode uint32
 
 // The modes of a route. A route starts in ModeBootstrap, learns for its
-// bootstrap ticks, then runs OPERATIONAL; it opens when R breaks through
-// the break point, heals with time, ramps back in RECOVERING and returns to
-// OPERATIONAL after a run of healthy ticks.
+// bootstrap ticks, then runs OPERATIONAL; it opens on failure evidence once
+// R breaks through the break point, heals by probes or with time, ramps
+// back in RECOVERING and returns to OPERATIONAL after a run of healthy
+// ticks.
 const (
 	ModeBootstrap   Mode = iota // learning; R held at 1.2 × R_base
-	ModeOperational             // normal operation; graded shedding below the break point
+	ModeOperational             // normal operation; the in-flight limit sheds overload
 	ModeRecovering              // half-open: a growing share of traffic is admitted
-	ModeCircuitOpen             // every request is rejected until R falls below the recovery point
+	ModeCircuitOpen             // every request is rejected but a probe every few ticks
 )
 
 var modeNames = [...]string{"BOOTSTRAP", "OPERATIONAL", "RECOVERING", "CIRCUIT_OPEN"}
@@ -32,21 +33,22 @@ func (m Mode) String() string {
 // Valid reports whether m is one of the four modes.
 func (m Mode) Valid() bool { return m <= ModeCircuitOpen }
 
-// Priority ranks a request for graded shedding. Lower priorities are shed
-// at lower resistance; the zero value is PriorityNormal.
+// Priority ranks a request for shedding. Lower priorities are shed
+// first; the zero value is PriorityNormal.
 type Priority int8
 
-// Priorities, from most to least important. Under rising R:
-//   - PriorityBulk is shed first: a share growing from 0 at 25 % of the way
-//     from R_base to the break point, to all of it at 60 %;
-//   - PriorityLow: from 40 % to 80 %;
-//   - PriorityNormal: from 60 % up to 90 % of it at the break point;
-//   - PriorityHigh: from 85 % up to half of it at the break point;
-//   - PriorityCritical is never shed except by an open circuit.
+// Priorities, from most to least important. Each may fill a share of the
+// route's in-flight limit, and sheds a growing share of its requests over
+// the last tenth of it (graded, not a cliff):
+//   - PriorityBulk is shed first: from 54 % to 60 % of the limit in flight;
+//   - PriorityLow: from 67.5 % to 75 %;
+//   - PriorityNormal: from 81 % to 90 %;
+//   - PriorityHigh: from 90 % to all of it;
+//   - PriorityCritical is never shed by the limit, only by an open circuit.
 //
-// An open circuit rejects every priority. In RECOVERING, critical traffic
-// passes, high traffic gets twice the ramp's share, normal the ramp's share
-// and low and bulk its square.
+// An open circuit rejects every priority but its probe. In RECOVERING,
+// critical traffic passes, high traffic gets twice the ramp's share, normal
+// the ramp's share, and low and bulk its square.
 const (
 	PriorityCritical Priority = -2
 	PriorityHigh     Priority = -1
@@ -94,7 +96,7 @@ type Reason uint8
 const (
 	ReasonAdmitted    Reason = iota // admitted
 	ReasonCircuitOpen               // rejected: the circuit is open
-	ReasonShed                      // rejected: graded load shedding below the break point
+	ReasonShed                      // rejected: the route's in-flight limit (by priority)
 	ReasonRecovering                // rejected: outside the recovery ramp's share
 	ReasonVoltage                   // rejected: the voltage did not beat the resistance (Route)
 	numReasons

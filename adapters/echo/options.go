@@ -85,7 +85,9 @@ func WithSkipper(s func(c echo.Context) bool) Option {
 // DefaultClassifier classifies a finished request. Its status is the code
 // of the *echo.HTTPError in err's chain, 500 for any other error, or the
 // written status when err is nil or the response was already committed. A
-// client that went away is ignored; then 5xx is a failure, 4xx ignored,
+// client that went away is atrion.Canceled (a slow sample if it waited
+// past the route's latency baseline, else ignored); then 5xx is a failure,
+// 4xx ignored,
 // anything else a success.
 func DefaultClassifier(c echo.Context, err error) atrion.Class {
 	res := c.Response()

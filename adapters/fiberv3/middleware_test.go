@@ -52,6 +52,7 @@ func suiteApp(h *adaptertest.Handlers, mws ...any) *fiber.App {
 	app.Get("/panic", hit(func(fiber.Ctx) error { panic("handler panic") }))
 	app.Get("/error", hit(func(fiber.Ctx) error { return errors.New("lost the database") }))
 	app.Get("/skip/:id", hit(func(c fiber.Ctx) error { return c.SendString("skipped") }))
+	app.Get("/block", hit(func(c fiber.Ctx) error { h.Block(c.Context()); return c.SendString("done") }))
 	return app
 }
 
@@ -72,6 +73,7 @@ func TestConformance(t *testing.T) {
 	adaptertest.Run(t, adaptertest.Server{
 		Routes: adaptertest.Routes{
 			Users: "GET /users/:id", Status: "GET /status/:code", Panic: "GET /panic", Error: "GET /error",
+			Block: "GET /block",
 		},
 		Cancels: false, // fasthttp does not report a client going away
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {

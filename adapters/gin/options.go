@@ -81,7 +81,8 @@ func WithFilter(f func(*gin.Context) bool) Option {
 }
 
 // DefaultClassifier classifies a finished request: a client that went away
-// is ignored; a 5xx status is a failure and a 4xx status ignored; a
+// is atrion.Canceled (a slow sample if it waited past the route's latency
+// baseline, else ignored); a 5xx status is a failure and a 4xx status ignored; a
 // success status with a private error in c.Errors (c.Error(err)) is a
 // failure; anything else a success.
 func DefaultClassifier(c *gin.Context) atrion.Class {

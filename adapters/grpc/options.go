@@ -122,7 +122,9 @@ func WithSkipMethods(fullMethods ...string) Option {
 
 // WithClassifier sets how a finished call's error is classified; nil
 // restores Classify. The context rules come first (see the package doc):
-// a call whose caller went away is ignored and a call past its deadline is
+// a call whose caller went away is atrion.Canceled (a slow sample if it
+// waited past the route's latency baseline, else ignored) and a call past
+// its deadline is
 // classified as a DeadlineExceeded status, whatever the classifier would
 // say of the handler's error.
 func WithClassifier(f Classifier) Option {

@@ -15,26 +15,30 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// raise fails calls, one per tick, until a's route is in the graded
-// shedding band with bulk traffic shed in full and critical traffic not at
-// all: R ≥ 70 (bulk is shed in full from 60 % of the way from R_base to
-// the break point, R 64) and still OPERATIONAL. The clock then stays put,
-// so the route's state does not move; the engine admits one request per
-// tick that it would shed, as a probe, so one bulk call may pass.
-func raise(t *testing.T, a *atrion.Atrion, clk *atrion.ManualClock, route string, fail func() error) {
+// crowd holds calls in flight on route of engine a until the test ends:
+// three in a first tick set the route's in-flight limit (its cap, 16, for
+// a quiet route), then ten in flight sit past bulk traffic's share of it
+// (60 %) and below every other priority's.
+func crowd(t *testing.T, r *rig, a *atrion.Atrion, route string) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
-		_ = fail()
-		clk.Advance(100 * time.Millisecond)
-		s, _ := a.Snapshot(route)
-		if s.Mode != atrion.ModeOperational {
-			t.Fatalf("route %s went %s before reaching the band", route, s.Mode)
-		}
-		if s.Resistance >= 70 {
-			return
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "x-priority", "critical", "x-tier", "critical"))
+	t.Cleanup(cancel)
+	hold := func(n int) {
+		for range n {
+			go func() { _, _ = r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock)) }()
+			select {
+			case <-r.svc.started:
+			case <-time.After(5 * time.Second):
+				t.Fatal("a blocking call never started")
+			}
 		}
 	}
-	t.Fatal("route did not reach the shedding band in 100 ticks")
+	hold(3)
+	r.clk.Advance(100 * time.Millisecond)
+	hold(7)
+	if s, _ := a.Snapshot(route); s.InFlight != 10 {
+		t.Fatalf("%v calls in flight on %s, want 10", s.InFlight, route)
+	}
 }
 
 // outcomes makes n unary calls with ctx and counts those served and those
@@ -64,25 +68,25 @@ func TestPriorityFromMetadata(t *testing.T) {
 	}
 	t.Run("server", func(t *testing.T) {
 		r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithPriorityMetadata("")}})
-		raise(t, r.a, r.clk, unaryMethod, r.failUnary)
-		if served, _ := outcomes(t, r, prio(context.Background(), "bulk"), 20); served > 1 {
-			t.Errorf("%d of 20 bulk calls served in the band, want at most the tick's probe", served)
+		crowd(t, r, r.a, unaryMethod)
+		if served, _ := outcomes(t, r, prio(context.Background(), "bulk"), 20); served != 0 {
+			t.Errorf("%d of 20 bulk calls served past bulk's share of the limit, want 0", served)
 		}
 		if _, rejects := outcomes(t, r, prio(context.Background(), " Critical "), 20); rejects != 0 {
-			t.Errorf("%d of 20 critical calls rejected in the band, want 0", rejects)
+			t.Errorf("%d of 20 critical calls rejected, want 0", rejects)
 		}
 	})
 	t.Run("client", func(t *testing.T) {
 		r := newRig(t, setup{noServerGuard: true, guardClient: true, client: []atrgrpc.Option{atrgrpc.WithPriorityMetadata("X-Tier")}})
-		raise(t, r.ca, r.clk, unaryMethod, r.failUnary)
+		crowd(t, r, r.ca, unaryMethod)
 		tier := func(v string) context.Context {
 			return metadata.AppendToOutgoingContext(context.Background(), "x-tier", v)
 		}
-		if served, _ := outcomes(t, r, tier("2"), 20); served > 1 {
-			t.Errorf("%d of 20 bulk calls sent in the band, want at most the tick's probe", served)
+		if served, _ := outcomes(t, r, tier("2"), 20); served != 0 {
+			t.Errorf("%d of 20 bulk calls sent past bulk's share of the limit, want 0", served)
 		}
 		if _, rejects := outcomes(t, r, tier("critical"), 20); rejects != 0 {
-			t.Errorf("%d of 20 critical calls rejected in the band, want 0", rejects)
+			t.Errorf("%d of 20 critical calls rejected, want 0", rejects)
 		}
 	})
 }
@@ -123,11 +127,11 @@ func TestPriorityFunc(t *testing.T) {
 			return atrion.PriorityCritical
 		}),
 	}})
-	raise(t, r.a, r.clk, "test", r.failUnary)
+	crowd(t, r, r.a, "test")
 	served := 0
 	for i := range 10 {
 		if _, err := r.client.EmptyCall(context.Background(), &testgrpc.Empty{}); err == nil {
-			served++ // the tick's probe
+			served++
 		} else {
 			rejected(t, err, codes.Unavailable)
 		}
@@ -135,8 +139,8 @@ func TestPriorityFunc(t *testing.T) {
 			t.Fatalf("critical call %d: %v", i, err)
 		}
 	}
-	if served > 1 {
-		t.Errorf("%d of 10 bulk calls served in the band, want at most the tick's probe", served)
+	if served != 0 {
+		t.Errorf("%d of 10 bulk calls served past bulk's share of the limit, want 0", served)
 	}
 }
 

@@ -87,7 +87,9 @@ func WithFilter(f func(*http.Request) bool) Option {
 }
 
 // DefaultClassifier is the default Classifier: a request whose context was
-// cancelled (the client went away) is ignored, an error is a failure, a
+// cancelled (the client went away) is atrion.Canceled (a slow sample if it
+// waited past the route's latency baseline, else ignored), an error is a
+// failure, a
 // 5xx status a failure, a 4xx status ignored, anything else a success.
 func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 	return atrion.ClassifyHTTP(status, err, r.Context().Err())

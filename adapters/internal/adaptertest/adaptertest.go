@@ -61,20 +61,26 @@ type Server struct {
 type Handlers struct {
 	hits    atomic.Int64
 	started chan struct{}
+	release chan struct{} // closed to end every Block
+	quick   atomic.Bool   // Block returns at once
 }
 
 // Hit counts one handler run.
 func (h *Handlers) Hit() { h.hits.Add(1) }
 
 // Block signals that /block started, then waits for ctx to end (the client
-// going away), at most 5 s.
+// going away) or the suite to release it, at most 5 s.
 func (h *Handlers) Block(ctx context.Context) {
+	if h.quick.Load() {
+		return
+	}
 	select {
 	case h.started <- struct{}{}:
 	default:
 	}
 	select {
 	case <-ctx.Done():
+	case <-h.release:
 	case <-time.After(5 * time.Second):
 	}
 }
@@ -110,10 +116,12 @@ type rig struct {
 
 func newRig(t *testing.T, s Server, customReject bool) *rig {
 	a, clk := Engine(t)
-	h := &Handlers{started: make(chan struct{}, 1)}
+	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &rig{t: t, a: a, clk: clk, h: h, base: s.Start(t, a, h, customReject), c: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	base := s.Start(t, a, h, customReject)
+	t.Cleanup(func() { close(h.release) }) // before the server stops: cleanups run last first
+	return &rig{t: t, a: a, clk: clk, h: h, base: base, c: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 }
 
 type response struct {
@@ -320,34 +328,49 @@ func testCustomReject(t *testing.T, s Server) {
 // a bad priority header (treated as normal), still pass.
 func testPriorities(t *testing.T, s Server) {
 	r := newRig(t, s, false)
-	sawBulkShed := false
-	for range 60 {
-		r.get("/status/500", "critical")
-		r.clk.Advance(Tick)
-		if r.snapshot(s.Routes.Status).Mode == atrion.ModeCircuitOpen {
-			break
-		}
-		// probes end in 404: ignored, so they do not move R
-		bulkShed := 0
-		for range 10 {
-			if r.get("/status/404", "bulk").status == http.StatusServiceUnavailable {
-				bulkShed++
-			}
-			r.expect("/status/404", "critical", http.StatusNotFound)
-			r.expect("/status/404", " CRITICAL ", http.StatusNotFound)
-		}
-		if bulkShed > 0 && bulkShed <= 7 {
-			sawBulkShed = true
-			// while bulk is clearly only partly shed (the engine may let one
-			// probe per tick through a fully shed band), normal traffic is
-			// not shed
-			for _, bad := range []string{"urgent", "-9", "99999999999999999999", "1e3", "normal"} {
-				r.expect("/status/404", bad, http.StatusNotFound)
+	// hold calls in flight on /block: three in the first tick set the
+	// route's in-flight limit (its cap, 16, for a quiet route), then ten
+	// in flight sit past bulk traffic's share (60 % of the limit) and below
+	// every other priority's
+	hold := func(n int) {
+		for range n {
+			go func() { _ = r.do(context.Background(), http.MethodGet, "/block", "critical") }()
+			select {
+			case <-r.h.started:
+			case <-time.After(5 * time.Second):
+				t.Fatal("/block never started")
 			}
 		}
 	}
-	if !sawBulkShed {
-		t.Fatal("never saw bulk traffic partly shed below the break point")
+	hold(3)
+	r.clk.Advance(Tick)
+	hold(7)
+	if in := r.snapshot(s.Routes.Block).InFlight; in != 10 {
+		t.Fatalf("%v calls in flight on %s, want 10", in, s.Routes.Block)
+	}
+	// from now on /block returns at once: a probe is shed (503) or served
+	// (200), and leaves the ten held calls in flight
+	r.h.quick.Store(true)
+	probe := func(priority string) bool {
+		switch res := r.get("/block", priority); res.status {
+		case http.StatusServiceUnavailable:
+			return true
+		case http.StatusOK:
+			return false
+		default:
+			t.Fatalf("/block with X-Priority %q: %d %v", priority, res.status, res.err)
+			return false
+		}
+	}
+	if !probe("bulk") {
+		t.Fatalf("bulk traffic not shed at 10 in flight under a limit of %.1f", r.snapshot(s.Routes.Block).Limit)
+	}
+	// priorities from the header reach the engine; what the header cannot
+	// name is normal traffic, never bulk
+	for _, p := range []string{"critical", " CRITICAL ", "high", "urgent", "-9", "99999999999999999999", "1e3", "normal"} {
+		if probe(p) {
+			t.Fatalf("X-Priority %q shed at 10 in flight: only bulk traffic should be", p)
+		}
 	}
 }
 
