@@ -44,8 +44,14 @@ func TestTunerShadowMode(t *testing.T) {
 	run := func(shadow bool) atrion.RouteSnapshot {
 		a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Shadow: shadow}))
 		report(a, clk, "r", 120, healthy)
-		// a moderate incident: R climbs past the learned 30 but stays below the static 100
-		report(a, clk, "r", 8, func(int) atrion.Outcome { return atrion.Outcome{Latency: 20 * time.Millisecond, IsError: true} })
+		// a moderate incident: every call fails (5 a tick), R climbs past
+		// the learned 30 but stays below the static 100
+		for range 8 {
+			for range 5 {
+				a.ReportOutcome("r", atrion.Outcome{Latency: 20 * time.Millisecond, IsError: true})
+			}
+			clk.Advance(100 * time.Millisecond)
+		}
 		s, _ := a.Snapshot("r")
 		return s
 	}

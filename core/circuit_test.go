@@ -41,8 +41,9 @@ func TestCircuitOperational(t *testing.T) {
 		want Mode
 	}{
 		{"healthy", facts(sec, 10, 20, 0, false), ModeOperational},
-		{"failing majority, R past the break", facts(sec, 35, 20, 15, false), ModeCircuitOpen},
-		{"failing majority, R below the break", facts(sec, 25, 20, 15, false), ModeOperational},
+		{"nearly all failing, R past the break", facts(sec, 35, 20, 19, false), ModeCircuitOpen},
+		{"nearly all failing, R below the break", facts(sec, 25, 20, 19, false), ModeOperational},
+		{"R past the break, three in four failing: still worth calling", facts(sec, 60, 20, 15, false), ModeOperational},
 		{"R past the break, a minority failing (partial outage)", facts(sec, 60, 30, 10, false), ModeOperational},
 		{"R past the break from latency alone", facts(sec, 60, 30, 0, false), ModeOperational},
 		{"certain failure, R still low", facts(sec, 12, 100, 100, true), ModeCircuitOpen},
@@ -84,7 +85,7 @@ func TestCircuitOpen(t *testing.T) {
 	p := testParams()
 	opened := func() circuit {
 		c := circuit{mode: ModeOperational}
-		c.next(facts(0, 35, 20, 15, false), p)
+		c.next(facts(0, 35, 20, 19, false), p)
 		return c
 	}
 	c := opened()
@@ -119,7 +120,7 @@ func TestCircuitRecovering(t *testing.T) {
 	p := testParams()
 	rec := func() circuit {
 		c := circuit{mode: ModeOperational}
-		c.next(facts(0, 35, 20, 15, false), p)
+		c.next(facts(0, 35, 20, 19, false), p)
 		c.next(facts(2*sec, 12, 1, 0, false), p)
 		if c.mode != ModeRecovering {
 			t.Fatalf("setup: %v", c.mode)
@@ -133,7 +134,7 @@ func TestCircuitRecovering(t *testing.T) {
 	if c.mode != ModeRecovering {
 		t.Fatalf("one failure in ten calls reopened: %v", c.mode)
 	}
-	// a failing majority reopens, and the next minimum open time doubles
+	// nearly all calls failing reopens, and the next minimum open time doubles
 	c = rec()
 	for i := range 3 {
 		c.next(facts(2*sec+int64(i+1)*sec/10, 15, 1, 1, false), p)
@@ -171,7 +172,7 @@ func TestCircuitBackoff(t *testing.T) {
 	}
 	// a fresh incident after a held recovery opens for the base time
 	c = circuit{mode: ModeOperational}
-	c.next(facts(0, 35, 20, 15, false), p)
+	c.next(facts(0, 35, 20, 19, false), p)
 	if c.minOpen != minOpenTicks*100*time.Millisecond {
 		t.Fatalf("min open %v, want %v", c.minOpen, minOpenTicks*100*time.Millisecond)
 	}

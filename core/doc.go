@@ -32,9 +32,9 @@
 //
 // Each route carries an adaptive limit on its requests in flight
 // (limiter.go), in the family of Netflix's Gradient2 and Vegas: while the
-// limit binds and latency stays within 1.25× the route's learned no-load
+// limit binds and latency stays within 1.5× the route's learned no-load
 // latency, the limit grows; once latency shows queueing it moves to
-// g·(limit + √limit) with g = 1.25 × no-load / latency, which settles a
+// g·(limit + √limit) with g = 1.5 × no-load / latency, which settles a
 // little above the concurrency the service really serves at once. It never
 // falls below completions per second × the no-load latency (Little's law)
 // nor rises above 4× the recent peak in-flight. Priorities get shares of
@@ -58,7 +58,7 @@
 // then runs OPERATIONAL. The error rate the physics sees is the Wilson
 // lower bound of the tick's (95 %): one error in ten calls is not trauma,
 // one in one is. The circuit opens (CIRCUIT_OPEN) when R reaches the break
-// point and a majority of the last ten ticks' calls failed (or a peer's
+// point and nearly all (85 %) of the last ten ticks' calls failed (or a peer's
 // circuit opened), or at once, bootstrap or not, when the last ticks'
 // failure rate is beyond doubt (lower bound ≥ 0.8). Open, it rejects every
 // priority but admits one probe every five ticks; it stays open at least

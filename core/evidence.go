@@ -28,7 +28,7 @@ func wilsonLower(k, n float64) float64 {
 const (
 	evidenceTicks = 10 // time constant of the short window, in ticks (a second by default)
 	certainTicks  = 2  // time constant of the last ticks' window
-	failingRate  = 0.5 // a majority of the window's calls failed...
+	failingRate  = 0.85 // nearly all the window's calls failed...
 	failingCalls = 3   // ...over at least this many calls
 	certainBound = 0.8 // the lower bound of the last ticks' rate: failing beyond doubt
 )
@@ -58,7 +58,10 @@ func (w *errorWindow) rate() float64 {
 	return w.fails / w.calls
 }
 
-// failing: a majority of enough recent calls failed.
+// failing: nearly all of enough recent calls failed. A dependency that
+// still answers a fair share of calls is worth calling: its callers (and
+// their retries) still get answers, and the in-flight limit keeps its load
+// in check; an open circuit is for one that is down, or all but.
 func (w *errorWindow) failing() bool {
 	return w.calls >= failingCalls && w.rate() >= failingRate
 }

@@ -90,7 +90,7 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 			c.set(ModeRecovering, f.end)
 		}
 	case ModeRecovering:
-		// isolated noise is tolerated: only a failing majority reopens
+		// isolated noise is tolerated: only nearly all calls failing reopens
 		c.rec.calls += f.calls
 		c.rec.fails += f.fails
 		if c.rec.failing() || c.rec.certain() {
