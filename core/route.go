@@ -356,28 +356,19 @@ func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel telemet
 }
 
 // closeTick runs one tick of the control law for the interval ending at
-// end: the tick's counters → the physics step → the mode machine → what
-// the route learns → the decision state the hot path reads. data is false
-// for a silent gap. It writes up to two events into evs and returns how
-// many.
+// end, one way through: the tick's counters → the physics step → the mode
+// machine → what the route learns → the decision state the hot path reads.
+// data is false for a silent gap. It writes up to two events into evs and
+// returns how many.
 func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) int {
 	st := &r.st
 	p := st.p
 	dtSec := dt.Seconds()
-	tickMs := float64(r.env.tick) / 1e6
 	var c tickCounts
 	var tel telemetry
 	samples := false
 	if data {
-		c = r.take()
-		st.inflight = r.inflightNow()
-		st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
-		st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
-		stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), tickMs)
-		tel, samples = r.telemetry(&c, stale, age)
-		if c.fail == 0 && c.succ > 0 {
-			st.floor.learn(tel.latencyMs, dtSec) // ticks without failures teach the floor
-		}
+		c, tel, samples = r.aggregate(dtSec)
 	}
 
 	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
@@ -394,36 +385,25 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	res := step(p, st.pressure, st.scar, tel, st.floor.baseline(st.sloMs), dtSec, samples, warm, withMomentum)
 
 	// the mode machine compares this tick against thresholds learned before it
-	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickMs/1000)
-	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickMs/1000)
+	tickSec := r.env.tick.Seconds()
+	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickSec)
+	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickSec)
 	brk, rec := st.thresholds()
 	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, brk: brk, rec: rec,
 		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)
 	st.peerOpen = false
 	m := st.circ.mode
-	if m == ModeCircuitOpen && !c.reported {
+	if m == ModeCircuitOpen && !c.reported { // anti-windup; reported telemetry is no probe's
 		res.scar = math.Min(res.scar, windupScar(brk, p.baseR))
 		res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
 	}
 
-	// learn: the tuner from calm OPERATIONAL ticks, the limit outside an open circuit
 	if prevMode == ModeOperational && m == ModeOperational && samples && !res.trauma &&
 		res.scar < significantScar(p) && !st.tp.disabled {
 		st.tuner.observe(res.resistance, st.tp.alpha)
 	}
-	if m != ModeCircuitOpen && data {
-		// queueing shared with the group is the group's to limit
-		lat := tel.latencyMs
-		if r.grp != nil {
-			lat -= r.grp.report(r, memberStats{at: end, latencyMs: tel.latencyMs, floorMs: st.floor.ms,
-				inflight: math.Max(c.peak, st.inflight)}, tickMs/1000)
-		}
-		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickMs / 1000, latencyMs: lat,
-			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
-			shed: c.rej[ReasonShed]})
-	}
 	if data {
-		r.stripes(&c, m)
+		r.learnLimit(end, &c, tel.latencyMs, dtSec, m)
 	}
 
 	st.pressure, st.pw, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
@@ -437,7 +417,50 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	}
 	st.brk, st.rec = st.thresholds()
 	r.publish(end)
+	return r.events(end, dt, prevMode, &c, samples, evs)
+}
 
+// aggregate takes the tick's counters and turns them into the physics'
+// telemetry; ticks without failures teach the latency floor. Caller holds
+// mu.
+func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples bool) {
+	st := &r.st
+	c = r.take()
+	st.inflight = r.inflightNow()
+	st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
+	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
+	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
+	tel, samples = r.telemetry(&c, stale, age)
+	if c.fail == 0 && c.succ > 0 {
+		st.floor.learn(tel.latencyMs, dtSec)
+	}
+	return c, tel, samples
+}
+
+// learnLimit moves the in-flight limit outside an open circuit (queueing
+// shared with the route's group is the group's to answer for) and decides
+// where the route counts. Caller holds mu.
+func (r *route) learnLimit(end int64, c *tickCounts, latencyMs, dtSec float64, m Mode) {
+	st := &r.st
+	tickSec := r.env.tick.Seconds()
+	if m != ModeCircuitOpen {
+		lat := latencyMs
+		if r.grp != nil {
+			lat -= r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: st.floor.ms,
+				inflight: math.Max(c.peak, st.inflight)}, tickSec)
+		}
+		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
+			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
+			shed: c.rej[ReasonShed]})
+	}
+	r.stripes(c, m)
+}
+
+// events builds the tick's event and, on a mode change, the transition's.
+// Caller holds mu.
+func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts, samples bool, evs []Event) int {
+	st := &r.st
+	m := st.circ.mode
 	k := 0
 	if samples || c.decisions > 0 || st.scar > 0 || prevMode != m {
 		ev := r.event(EventTick, end, dt, prevMode)
