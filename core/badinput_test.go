@@ -220,8 +220,12 @@ func TestObserversCannotStall(t *testing.T) {
 	if st.ObserverDrops == 0 {
 		t.Fatalf("a blocked observer must make the engine drop events: %+v", st)
 	}
-	if p.calls.Load() == 0 || len(col.Events()) == 0 {
-		t.Fatal("observers were never called")
+	// the dispatcher runs on its own goroutine: give it a moment to deliver
+	for deadline := time.Now().Add(5 * time.Second); p.calls.Load() == 0 || len(col.Events()) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("observers were never called")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
