@@ -154,6 +154,7 @@ type world struct {
 	clk    *atrion.ManualClock
 	wall   bool
 	now    int64
+	slept  int64 // how far the bubble's clock has been moved (wall guards)
 	end    int64
 	seq    uint64
 	q      eventQueue
@@ -217,6 +218,7 @@ func Simulate(sc Scenario, c Contestant, seed uint64) (*Result, error) {
 	w.guard = g
 	w.res.Contestant = c.Name
 	w.run()
+	w.catchUp()
 	w.res.Transitions = g.Transitions()
 	g.Close()
 	w.res.score(&sc)
@@ -285,12 +287,19 @@ func (w *world) advance(t int64) {
 	if t <= w.now {
 		return
 	}
-	d := time.Duration(t - w.now)
-	w.clk.Advance(d)
-	if w.wall {
-		time.Sleep(d)
-	}
+	w.clk.Advance(time.Duration(t - w.now))
 	w.now = t
+}
+
+// catchUp moves the bubble's clock to the simulated time before a guard
+// that reads the wall clock is called. Sleeping only then, rather than
+// at every event, gives the guard the same readings at a fraction of the
+// cost: nothing else in the bubble reads the time in between.
+func (w *world) catchUp() {
+	if w.wall && w.slept < w.now {
+		time.Sleep(time.Duration(w.now - w.slept))
+		w.slept = w.now
+	}
 }
 
 func (w *world) run() {
@@ -333,6 +342,7 @@ func (w *world) run() {
 			}
 		case evProbe:
 			if b := int(w.now/bin) - 1; b >= 0 && b < len(w.res.Probes) {
+				w.catchUp()
 				w.res.Probes[b] = w.guard.Probe(w.routes[w.watch].ID)
 			}
 		}
@@ -398,6 +408,7 @@ func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 	rt := &w.routes[r]
 	b := w.bin()
 	w.res.attempt(r, p, rt.entry && parent < 0, b)
+	w.catchUp()
 	permit, ok := w.guard.Admit(rt.ID, p)
 	if !ok {
 		w.res.reject(r, p, rt.entry && parent < 0, b)
@@ -525,6 +536,7 @@ func (w *world) serve(id int32, o Outcome) {
 func (w *world) answer(id int32, o Outcome) {
 	c := &w.calls[id]
 	c.answered = true
+	w.catchUp()
 	c.permit.Done(o)
 	rt := &w.routes[c.route]
 	w.res.outcome(int(c.route), c.prio, rt.entry && c.parent < 0, o, time.Duration(w.now-c.start), w.bin())
