@@ -336,7 +336,6 @@ func (w *world) before() {
 	}
 }
 
-
 // after ends a call into the guard: background work it started finishes
 // before the simulation goes on.
 func (w *world) after() {
