@@ -3,6 +3,7 @@ package windtunnel
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
@@ -29,12 +30,12 @@ func AtrionWith(name, settings string, opts ...atrion.Option) Contestant {
 	return Contestant{Name: name, Settings: settings, SyncsState: true, New: newAtrionGuard(false, opts)}
 }
 
-// In a scenario with shared state the nodes share one provider and read
-// it back every clusterResync: the in-memory provider pushes nothing, so
-// this stands for a cluster's pub/sub delay. Nodes start nodeStagger
-// apart, as real ones do; it also keeps their background timers from
-// firing at the same instant as each other or as the simulation's own
-// events, which keeps the run the same every time.
+// In a scenario with shared state the nodes share one provider (see
+// clusterProvider) and also read it back in full every clusterResync, as
+// a user who shares state would set it. Nodes start nodeStagger apart, as
+// real ones do; it also keeps their background timers from firing at the
+// same instant as each other or as the simulation's own events, which
+// keeps the run the same every time.
 const (
 	clusterResync = time.Second
 	nodeStagger   = 1234567 * time.Nanosecond
@@ -45,9 +46,9 @@ const (
 func newAtrionGuard(sat bool, opts []atrion.Option) func(Env) (Guard, error) {
 	return func(env Env) (Guard, error) {
 		g := &atrionGuard{env: env, nodes: map[string]*atrion.Atrion{}, routes: map[string]atrionRoute{}}
-		var shared *atrion.InMemoryProvider
+		var shared *clusterProvider
 		if env.SharedState {
-			shared = atrion.NewInMemoryProvider(0)
+			shared = &clusterProvider{InMemoryProvider: atrion.NewInMemoryProvider(0)}
 		}
 		for _, node := range env.Nodes {
 			o := append([]atrion.Option{atrion.WithClock(env.Clock)}, opts...)
@@ -70,6 +71,43 @@ func newAtrionGuard(sat bool, opts []atrion.Option) func(Env) (Guard, error) {
 		}
 		return g, nil
 	}
+}
+
+// clusterProvider is the nodes' shared state: one atrion.InMemoryProvider
+// keeps the last vector per route, and every vector a node publishes is
+// pushed to the nodes (itself included, which ignores its own), as the
+// Redis provider's pub/sub does.
+type clusterProvider struct {
+	*atrion.InMemoryProvider
+	mu   sync.Mutex
+	subs []func(atrion.PhysicsVector)
+}
+
+// Subscribe registers fn for every vector published from now on.
+func (p *clusterProvider) Subscribe(_ context.Context, fn func(atrion.PhysicsVector)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.subs = append(p.subs, fn)
+	return nil
+}
+
+// Set stores v and pushes it to the subscribers.
+func (p *clusterProvider) Set(ctx context.Context, v atrion.PhysicsVector) error {
+	return p.SetBatch(ctx, []atrion.PhysicsVector{v})
+}
+
+// SetBatch stores vs and pushes them to the subscribers, in order.
+func (p *clusterProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVector) error {
+	err := p.InMemoryProvider.SetBatch(ctx, vs)
+	p.mu.Lock()
+	subs := p.subs
+	p.mu.Unlock()
+	for _, v := range vs {
+		for _, fn := range subs {
+			fn(v)
+		}
+	}
+	return err
 }
 
 type atrionGuard struct {

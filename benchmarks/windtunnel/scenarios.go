@@ -144,9 +144,9 @@ func openLoop(class string, rate func(time.Duration) float64, routes ...string) 
 }
 
 // userRetry is how clients commonly retry a failed request: twice, after
-// a jittered exponential backoff from 100 ms. A guard's own rejection is
-// not retried (a client does not retry an open circuit).
-var userRetry = Retry{Max: 2, Backoff: 100 * ms, MaxBackoff: sec, Jitter: true}
+// a jittered exponential backoff from 100 ms. A guard's rejection is
+// retried too: to the client it is a 503, which retrying clients retry.
+var userRetry = Retry{Max: 2, Backoff: 100 * ms, MaxBackoff: sec, Jitter: true, OnReject: true}
 
 // retrying is open-loop traffic whose users retry failures (userRetry).
 func retrying(class string, rate func(time.Duration) float64, routes ...string) Traffic {
@@ -181,7 +181,7 @@ func fintech() Scenario {
 	down := Health{Down: true}
 	return Scenario{
 		Name: "fintech", Title: "Fintech route isolation", Kind: Fault,
-		About:    "Three routes on three backends; the payments backend (provisioned at twice its load) is down for 30 s and users retry failed transfers twice. The transfer route must trip alone: balance and history keep flowing.",
+		About:    "Three routes on three backends; the payments backend (provisioned at twice its load) is down for 30 s and users retry a failed or shed transfer twice. The transfer route must trip alone: balance and history keep flowing.",
 		Duration: 80 * sec, Incident: span(20, 50), Watch: "POST /transfer",
 		Services: []Service{
 			{Name: "payments", Capacity: 16, Health: Phases(Healthy(80*ms), Phase{span(20, 50), Const(down)})},
@@ -362,7 +362,7 @@ func gameLODv2() Scenario {
 func cbRecovery() Scenario {
 	return Scenario{
 		Name: "cb-recovery", Title: "CB Recovery", Kind: Fault,
-		About:    "A dependency (provisioned at twice its load) is down (fails fast) for 20 s, then healthy; users retry failures twice. The circuit must open quickly and close again through a ramp — the reference's breaker never exited.",
+		About:    "A dependency (provisioned at twice its load) is down (fails fast) for 20 s, then healthy; users retry a failed or shed request twice. The circuit must open quickly and close again through a ramp — the reference's breaker never exited.",
 		Duration: 90 * sec, Incident: span(20, 40), Watch: "GET /dep",
 		Services: []Service{{Name: "dep", Capacity: 8, Health: Phases(Healthy(40*ms), Phase{span(20, 40), Const(Health{Down: true})})}},
 		Routes:   []Route{{ID: "GET /dep", Service: "dep", Timeout: sec}},
@@ -495,7 +495,7 @@ func autoTuner() Scenario {
 	bad.ErrorRate = 0.5
 	return Scenario{
 		Name: "autotuner", Title: "AutoTuner validation", Kind: Fault,
-		About:    "A noisy but healthy route (log-normal latency σ 0.8, 3 % spikes of 200–400 ms, 1 % errors — at its SLO) for a minute, then 50 % errors for 20 s; the service runs at about 60 % of its workers and users retry failures twice, so the incident's retries overload it. No false trips while noisy; a real trip in the incident.",
+		About:    "A noisy but healthy route (log-normal latency σ 0.8, 3 % spikes of 200–400 ms, 1 % errors — at its SLO) for a minute, then 50 % errors for 20 s; the service runs at about 60 % of its workers and users retry a failed or shed request twice, so the incident's retries overload it. No false trips while noisy; a real trip in the incident.",
 		Duration: 120 * sec, Incident: span(60, 80), Watch: "GET /noisy",
 		Services: []Service{{Name: "noisy", Capacity: 12, Health: Phases(noisy, Phase{span(60, 80), Const(bad)})}},
 		Routes:   []Route{{ID: "GET /noisy", Service: "noisy", Timeout: 2 * sec}},

@@ -45,7 +45,7 @@ var flapRoutes = []Route{{ID: "GET /dep", Service: "dep", Timeout: sec}}
 func flapSine() Scenario {
 	return Scenario{
 		Name: "flap-sine", Title: "Flapping: sine", Kind: Fault,
-		About:    "The error rate swings smoothly between 0 and 60 % with a 30 s period, four times, then the dependency heals; users retry failures twice. A guard should follow the swings without chattering and must not latch.",
+		About:    "The error rate swings smoothly between 0 and 60 % with a 30 s period, four times, then the dependency heals; users retry a failed or shed request twice. A guard should follow the swings without chattering and must not latch.",
 		Duration: 180 * sec, Incident: span(20, 140), Watch: "GET /dep",
 		Services: flapService(func(t time.Duration) Health {
 			h := Healthy(40 * ms)
@@ -62,7 +62,7 @@ func flapSine() Scenario {
 func flapAlternating() Scenario {
 	return Scenario{
 		Name: "flap-alternating", Title: "Flapping: alternating", Kind: Fault,
-		About:    "The dependency is down for 5 s and healthy for 10 s, eight times over, then heals for good; users retry failures twice.",
+		About:    "The dependency is down for 5 s and healthy for 10 s, eight times over, then heals for good; users retry a failed or shed request twice.",
 		Duration: 180 * sec, Incident: span(20, 140), Watch: "GET /dep",
 		Services: flapService(func(t time.Duration) Health {
 			if (t-20*sec)%(15*sec) < 5*sec {
@@ -81,7 +81,7 @@ func flapAlternating() Scenario {
 func flapNoise() Scenario {
 	return Scenario{
 		Name: "flap-noise", Title: "Flapping: noise around the threshold", Kind: Fault,
-		About:    "Each second the error rate is drawn uniformly from 20–80 %, around a standard breaker's 50 % threshold, for two minutes; then the dependency heals. Users retry failures twice.",
+		About:    "Each second the error rate is drawn uniformly from 20–80 %, around a standard breaker's 50 % threshold, for two minutes; then the dependency heals. Users retry a failed or shed request twice.",
 		Duration: 180 * sec, Incident: span(20, 140), Watch: "GET /dep",
 		Services: flapService(func(t time.Duration) Health {
 			// the same noise in every run: seeded by the second

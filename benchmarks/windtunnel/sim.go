@@ -100,7 +100,8 @@ type srcState struct {
 	routes   []int
 	fallback int // −1: none
 	class    int
-	rng      *rand.Rand
+	rng      *rand.Rand // arrivals, priorities, routes (and closed-loop thinking)
+	retryRng *rand.Rand // retry jitter and patience: they must not shift the arrivals
 	mixSum   float64
 }
 
@@ -132,6 +133,7 @@ type call struct {
 type user struct {
 	gen        uint32 // bumped when it ends
 	src        int32
+	route      int32 // its entry route, for every attempt
 	call       int32 // its entry call in flight, or −1
 	prio       atrion.Priority
 	start      int64
@@ -191,6 +193,16 @@ func inBubble() (ok bool) {
 // state, those that sync it in the background) must run in a synctest
 // bubble (see Run); Simulate returns an error otherwise.
 func Simulate(sc Scenario, c Contestant, seed uint64) (*Result, error) {
+	w, err := simulate(sc, c, seed)
+	if err != nil {
+		return nil, err
+	}
+	w.guard.Close()
+	return w.res, nil
+}
+
+// simulate runs sc against c and scores it, leaving the guard open.
+func simulate(sc Scenario, c Contestant, seed uint64) (*world, error) {
 	if err := sc.validate(); err != nil {
 		return nil, err
 	}
@@ -208,9 +220,8 @@ func Simulate(sc Scenario, c Contestant, seed uint64) (*Result, error) {
 	w.run()
 	w.before()
 	w.res.Transitions = g.Transitions()
-	g.Close()
 	w.res.score(&sc)
-	return w.res, nil
+	return w, nil
 }
 
 // needsBubble reports whether c's run of sc must happen in a synctest
@@ -274,7 +285,8 @@ func newWorld(sc Scenario, clk *atrion.ManualClock, wall bool, seed uint64) *wor
 	var classes []string
 	var legit []bool
 	for i, t := range sc.Traffic {
-		s := srcState{Traffic: t, fallback: -1, rng: stream(seed, fmt.Sprintf("traffic:%d:%s", i, t.Class))}
+		s := srcState{Traffic: t, fallback: -1, rng: stream(seed, fmt.Sprintf("traffic:%d:%s", i, t.Class)),
+			retryRng: stream(seed, fmt.Sprintf("retries:%d:%s", i, t.Class))}
 		for _, id := range t.Routes {
 			s.routes = append(s.routes, routeIdx[id])
 			w.routes[routeIdx[id]].entry = true
@@ -424,7 +436,11 @@ func (w *world) startUser(src int32) {
 			x -= m.Weight
 		}
 	}
-	u := user{src: src, call: -1, prio: p, start: w.now}
+	r := s.routes[0]
+	if len(s.routes) > 1 {
+		r = s.routes[s.rng.IntN(len(s.routes))]
+	}
+	u := user{src: src, route: int32(r), call: -1, prio: p, start: w.now}
 	var id int32
 	if n := len(w.freeU); n > 0 {
 		id = w.freeU[n-1]
@@ -437,7 +453,7 @@ func (w *world) startUser(src int32) {
 	}
 	w.res.offered(s.class, w.bin())
 	if s.Patience > 0 {
-		w.scheduleGen(w.now+max(1, int64(s.rng.ExpFloat64()*float64(s.Patience))), evCancel, id, u.gen)
+		w.scheduleGen(w.now+max(1, int64(s.retryRng.ExpFloat64()*float64(s.Patience))), evCancel, id, u.gen)
 	}
 	w.attempt(id)
 }
@@ -448,13 +464,9 @@ func (w *world) bin() int { return int(w.now / int64(w.res.Bin)) }
 // its fallback).
 func (w *world) attempt(uid int32) {
 	u := &w.users[uid]
-	s := &w.srcs[u.src]
-	r := s.routes[0]
-	if len(s.routes) > 1 {
-		r = s.routes[s.rng.IntN(len(s.routes))]
-	}
+	r := int(u.route)
 	if u.onFallback {
-		r = s.fallback
+		r = w.srcs[u.src].fallback
 	}
 	w.invoke(r, -1, uid, u.prio)
 }
@@ -742,7 +754,7 @@ func (w *world) attemptDone(uid int32, o Outcome) {
 	if retry && u.retries < s.Retry.Max {
 		u.retries++
 		u.onFallback = false
-		w.scheduleGen(w.now+int64(s.Retry.delay(u.retries, s.rng.Float64())), evRetry, uid, u.gen)
+		w.scheduleGen(w.now+int64(s.Retry.delay(u.retries, s.retryRng.Float64())), evRetry, uid, u.gen)
 		return
 	}
 	w.finishUser(uid, false)
