@@ -77,7 +77,7 @@ func (f funcPermit) Done(o Outcome) { f(o) }
 // (1 s buckets), stays open 5 s, closes after 5 successful probes.
 var Gobreaker = Contestant{
 	Name:      "gobreaker",
-	Settings:  "sony/gobreaker v2: trip at ≥50% failures of ≥20 calls in a 10 s rolling window (1 s buckets); open 5 s; 5 half-open probes",
+	Settings:  "sony/gobreaker v2: trip at ≥50% failures of ≥20 calls in a 10 s rolling window (1 s buckets); open 5 s; 5 half-open probes; one per route",
 	WallClock: true,
 	New: func(Env) (Guard, error) {
 		return &gobreakerGuard{perRoute(func(route string, n *int) *gobreaker.TwoStepCircuitBreaker[struct{}] {
@@ -134,7 +134,7 @@ func (g *gobreakerGuard) Close()           {}
 // delay 5 s, closes after 5 consecutive successful probes.
 var FailsafeBreaker = Contestant{
 	Name:      "failsafe-breaker",
-	Settings:  "failsafe-go circuitbreaker: failure rate ≥50% over ≥20 calls in 10 s; delay 5 s; 5 successes to close",
+	Settings:  "failsafe-go circuitbreaker: failure rate ≥50% over ≥20 calls in 10 s; delay 5 s; 5 successes to close; one per route",
 	WallClock: true,
 	New: func(Env) (Guard, error) {
 		return &failsafeBreakerGuard{perRoute(func(_ string, n *int) circuitbreaker.CircuitBreaker[any] {
