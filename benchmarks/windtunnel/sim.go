@@ -207,7 +207,7 @@ func simulate(sc Scenario, c Contestant, seed uint64) (*world, error) {
 		return nil, err
 	}
 	if c.needsBubble(sc) && !inBubble() {
-		return nil, fmt.Errorf("windtunnel: %s reads the wall clock: run it in a synctest bubble (windtunnel.Run or windtunnel.Main)", c.Name)
+		return nil, fmt.Errorf("windtunnel: %s reads the wall clock (or syncs state on timers) here: run it in a synctest bubble (windtunnel.Run or windtunnel.Main)", c.Name)
 	}
 	w := newWorld(sc, atrion.NewManualClock(epoch), c.needsBubble(sc), seed)
 	w.settle = sc.SharedState && c.SyncsState
