@@ -14,36 +14,37 @@ import (
 // contention, impatient clients with deadline propagation, and three nodes
 // sharing state. Their checks say what a good guard achieves.
 
-// shedAtMost: the routes' calls in w are shed at most max (no false trip).
-func shedAtMost(what string, routes []string, w Window, max float64) Check {
-	return Check{Name: fmt.Sprintf("%s: calls shed ≤ %.0f%% (%v–%v)", what, 100*max, w.From, w.To),
+// shedAtMost: the routes' calls in w are shed at most limit (no false
+// trip).
+func shedAtMost(what string, routes []string, w Window, limit float64) Check {
+	return Check{Name: fmt.Sprintf("%s: calls shed ≤ %.0f%% (%v–%v)", what, 100*limit, w.From, w.To),
 		Eval: func(a *Result, _ map[string]*Result) (string, bool) {
 			var c Counts
 			for _, r := range routes {
 				c.add(a.Route(r, w))
 			}
-			return pct(c.ShedShare()), c.ShedShare() <= max
+			return pct(c.ShedShare()), c.ShedShare() <= limit
 		}}
 }
 
-// shedAtLeast: the routes' calls in w are shed at least min.
-func shedAtLeast(what string, routes []string, w Window, min float64) Check {
-	return Check{Name: fmt.Sprintf("%s: calls shed ≥ %.0f%% (%v–%v)", what, 100*min, w.From, w.To),
+// shedAtLeast: the routes' calls in w are shed at least share.
+func shedAtLeast(what string, routes []string, w Window, share float64) Check {
+	return Check{Name: fmt.Sprintf("%s: calls shed ≥ %.0f%% (%v–%v)", what, 100*share, w.From, w.To),
 		Eval: func(a *Result, _ map[string]*Result) (string, bool) {
 			var c Counts
 			for _, r := range routes {
 				c.add(a.Route(r, w))
 			}
-			return pct(c.ShedShare()), c.ShedShare() >= min
+			return pct(c.ShedShare()), c.ShedShare() >= share
 		}}
 }
 
-// servesPerSecond: legit requests served per second in w reach min.
-func servesPerSecond(min float64, w Window, why string) Check {
-	return Check{Name: fmt.Sprintf("serves ≥ %.0f requests/s (%s) (%v–%v)", min, why, w.From, w.To),
+// servesPerSecond: legit requests served per second in w reach rate.
+func servesPerSecond(rate float64, w Window, why string) Check {
+	return Check{Name: fmt.Sprintf("serves ≥ %.0f requests/s (%s) (%v–%v)", rate, why, w.From, w.To),
 		Eval: func(a *Result, _ map[string]*Result) (string, bool) {
 			rps := float64(servedIn(a, w)) / (w.To - w.From).Seconds()
-			return fmt.Sprintf("%.0f/s", rps), rps >= min
+			return fmt.Sprintf("%.0f/s", rps), rps >= rate
 		}}
 }
 
