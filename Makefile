@@ -36,10 +36,10 @@ bench-adapters:
 	done | tee ../results/adapters.txt
 	cd benchmarks && $(GO) run ./cmd/benchtable -base bare -floor '' -added results/adapters.txt
 
-## simulate: the Wind Tunnel — every scenario against every contestant; scorecard and SVG charts in benchmarks/results/
+## simulate: the Wind Tunnel — every scenario against every contestant, seeds 1–3; scorecard (each seed and the mean), JSON per seed and SVG charts in benchmarks/results/
 simulate:
 	@mkdir -p benchmarks/results
-	cd benchmarks && $(GO) run ./cmd/simulate -out results
+	cd benchmarks && $(GO) run ./cmd/simulate -seeds 1,2,3 -out results -json results/scorecard-seed%d.json
 
 ## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
 stability-map:

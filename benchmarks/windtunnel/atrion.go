@@ -2,49 +2,157 @@ package windtunnel
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
 )
 
 // Atrion is Atrion with its defaults: zero configuration beyond the
-// simulated clock.
-var Atrion = AtrionWith("atrion", "defaults (zero config): learned latency baselines, AutoTuner on, 100 ms ticks")
+// simulated clock. One engine runs per node (by default the service that
+// serves a route: a server middleware), as a user deploys it.
+var Atrion = AtrionWith("atrion", "defaults (zero config): learned latency baselines, AutoTuner on, 100 ms ticks; one engine per node")
+
+// AtrionSat is Atrion with its defaults plus the one signal aegis's BBR
+// gets and zero-config Atrion does not: each engine's saturation is its
+// node's CPU reading (WithSaturation), the same 500 ms samples BBR reads.
+var AtrionSat = Contestant{
+	Name:       "atrion+sat",
+	Settings:   "defaults plus WithSaturation fed the node's CPU usage (the 500 ms samples aegis-bbr reads); one engine per node",
+	SyncsState: true,
+	New:        newAtrionGuard(true, nil),
+}
 
 // AtrionWith is Atrion configured by opts (the simulated clock is added),
 // under another name.
 func AtrionWith(name, settings string, opts ...atrion.Option) Contestant {
-	return Contestant{
-		Name:     name,
-		Settings: settings,
-		New: func(env Env) (Guard, error) {
-			a, err := atrion.New(append([]atrion.Option{atrion.WithClock(env.Clock)}, opts...)...)
-			if err != nil {
-				return nil, err
+	return Contestant{Name: name, Settings: settings, SyncsState: true, New: newAtrionGuard(false, opts)}
+}
+
+// In a scenario with shared state the nodes share one provider (see
+// clusterProvider) and also read it back in full every clusterResync, as
+// a user who shares state would set it. Nodes start nodeStagger apart, as
+// real ones do; it also keeps their background timers from firing at the
+// same instant as each other or as the simulation's own events, which
+// keeps the run the same every time.
+const (
+	clusterResync = time.Second
+	nodeStagger   = 1234567 * time.Nanosecond
+)
+
+// newAtrionGuard builds one engine per node, with the node's CPU as its
+// saturation when sat.
+func newAtrionGuard(sat bool, opts []atrion.Option) func(Env) (Guard, error) {
+	return func(env Env) (Guard, error) {
+		g := &atrionGuard{env: env, nodes: map[string]*atrion.Atrion{}, routes: map[string]atrionRoute{}}
+		var shared *clusterProvider
+		if env.SharedState {
+			shared = &clusterProvider{InMemoryProvider: atrion.NewInMemoryProvider(0)}
+		}
+		for _, node := range env.Nodes {
+			o := append([]atrion.Option{atrion.WithClock(env.Clock)}, opts...)
+			if sat {
+				o = append(o, atrion.WithSaturation(func() float64 { return env.lastCPU(node) }))
 			}
-			return &atrionGuard{a: a}, nil
-		},
+			if shared != nil {
+				o = append(o, atrion.WithProvider(shared), atrion.WithNodeID(node), atrion.WithResync(clusterResync))
+			}
+			a, err := atrion.New(o...)
+			if err != nil {
+				g.Close()
+				return nil, fmt.Errorf("node %s: %w", node, err)
+			}
+			g.nodes[node] = a
+			g.order = append(g.order, a)
+			if shared != nil {
+				time.Sleep(nodeStagger) // in the run's bubble
+			}
+		}
+		return g, nil
 	}
 }
 
-type atrionGuard struct{ a *atrion.Atrion }
+// clusterProvider is the nodes' shared state: one atrion.InMemoryProvider
+// keeps the last vector per route, and every vector a node publishes is
+// pushed to the nodes (itself included, which ignores its own), as the
+// Redis provider's pub/sub does.
+type clusterProvider struct {
+	*atrion.InMemoryProvider
+	mu   sync.Mutex
+	subs []func(atrion.PhysicsVector)
+}
+
+// Subscribe registers fn for every vector published from now on.
+func (p *clusterProvider) Subscribe(_ context.Context, fn func(atrion.PhysicsVector)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.subs = append(p.subs, fn)
+	return nil
+}
+
+// Set stores v and pushes it to the subscribers.
+func (p *clusterProvider) Set(ctx context.Context, v atrion.PhysicsVector) error {
+	return p.SetBatch(ctx, []atrion.PhysicsVector{v})
+}
+
+// SetBatch stores vs and pushes them to the subscribers, in order.
+func (p *clusterProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVector) error {
+	err := p.InMemoryProvider.SetBatch(ctx, vs)
+	p.mu.Lock()
+	subs := p.subs
+	p.mu.Unlock()
+	for _, v := range vs {
+		for _, fn := range subs {
+			fn(v)
+		}
+	}
+	return err
+}
+
+type atrionGuard struct {
+	env    Env
+	nodes  map[string]*atrion.Atrion
+	order  []*atrion.Atrion // nodes in order, for Close and Transitions
+	routes map[string]atrionRoute
+}
+
+// atrionRoute is a route's engine and the ID that engine knows it by.
+type atrionRoute struct {
+	a   *atrion.Atrion
+	key string
+}
+
+func (g *atrionGuard) route(id string) atrionRoute {
+	r, ok := g.routes[id]
+	if !ok {
+		info := g.env.Route(id)
+		r = atrionRoute{a: g.nodes[info.Node], key: info.Key}
+		g.routes[id] = r
+	}
+	return r
+}
 
 type atrionPermit struct{ t atrion.Ticket }
 
-// Done reports a timeout as a failure: the caller saw none of the work.
+// Done reports the outcome the way the adapters do: a caller that gave up
+// (its deadline, or it went away) is Canceled, which the engine counts as
+// a slow sample when the caller waited past the route's latency baseline
+// and ignores when it left sooner.
 func (p atrionPermit) Done(o Outcome) {
 	switch o {
 	case Success:
 		p.t.Done(atrion.Success)
-	case Timeout:
-		p.t.Done(atrion.Canceled)
-	default:
+	case Failure:
 		p.t.Done(atrion.Failure)
+	default:
+		p.t.Done(atrion.Canceled)
 	}
 }
 
 func (g *atrionGuard) Admit(route string, p atrion.Priority) (Permit, bool) {
-	t, d := g.a.Admit(route, p)
+	r := g.route(route)
+	t, d := r.a.Admit(r.key, p)
 	if !d.Allowed {
 		return nil, false
 	}
@@ -59,23 +167,27 @@ var modeStates = [...]State{
 }
 
 func (g *atrionGuard) Probe(route string) Probe {
-	s, ok := g.a.Snapshot(route)
+	r := g.route(route)
+	s, ok := r.a.Snapshot(r.key)
 	if !ok {
 		return noProbe
 	}
 	return Probe{State: modeStates[s.Mode], R: s.Resistance, Break: s.BreakPoint}
 }
 
-// Transitions counts every mode change except leaving BOOTSTRAP.
+// Transitions counts every mode change except leaving BOOTSTRAP, over
+// every node.
 func (g *atrionGuard) Transitions() int {
 	n := 0
-	for _, s := range g.a.Snapshots() {
-		for from, row := range s.TransitionsByMode {
-			if atrion.Mode(from) == atrion.ModeBootstrap {
-				continue
-			}
-			for _, v := range row {
-				n += int(v)
+	for _, a := range g.order {
+		for _, s := range a.Snapshots() {
+			for from, row := range s.TransitionsByMode {
+				if atrion.Mode(from) == atrion.ModeBootstrap {
+					continue
+				}
+				for _, v := range row {
+					n += int(v)
+				}
 			}
 		}
 	}
@@ -85,5 +197,7 @@ func (g *atrionGuard) Transitions() int {
 func (g *atrionGuard) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = g.a.Close(ctx)
+	for _, a := range g.order {
+		_ = a.Close(ctx)
+	}
 }

@@ -6,14 +6,15 @@ import (
 )
 
 // Run runs scenario sc against contestant c with the given seed, inside a
-// synctest bubble when c reads the wall clock, so that its time is the
-// simulated time. It fails t on error.
+// synctest bubble when c reads the wall clock (or syncs shared state in
+// the background), so that its time is the simulated time. It fails t on
+// error.
 func Run(t *testing.T, sc Scenario, c Contestant, seed uint64) *Result {
 	t.Helper()
 	var res *Result
 	var err error
 	run := func(*testing.T) { res, err = Simulate(sc, c, seed) }
-	if c.WallClock {
+	if c.needsBubble(sc) {
 		synctest.Test(t, run)
 	} else {
 		run(t)

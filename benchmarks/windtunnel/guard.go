@@ -13,23 +13,26 @@ type Outcome uint8
 const (
 	Success Outcome = iota // answered with success in time
 	Failure                // answered with an error
-	Timeout                // the caller gave up waiting
+	Timeout                // the caller's own deadline passed: it gave up waiting
+	// Canceled: the caller went away before its deadline (a user closed
+	// the tab, or a deadline-aware service cancelled a downstream call
+	// because its own caller had gone).
+	Canceled
 )
 
-// String returns success, failure or timeout.
+var outcomeNames = [...]string{"success", "failure", "timeout", "canceled"}
+
+// String returns success, failure, timeout or canceled.
 func (o Outcome) String() string {
-	switch o {
-	case Success:
-		return "success"
-	case Failure:
-		return "failure"
-	default:
-		return "timeout"
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
 	}
+	return "invalid"
 }
 
-// Guard is a contestant guarding every route of one run. It is used from
-// one goroutine.
+// Guard is a contestant guarding every route of one run: however many
+// instances it keeps inside (one per route, one per node), it is used
+// from one goroutine.
 type Guard interface {
 	// Admit decides on one call on route. When ok, the caller calls
 	// permit.Done exactly once with the call's outcome.
@@ -88,6 +91,10 @@ type Contestant struct {
 	// WallClock is true for guards that read the wall clock: they run only
 	// inside a synctest bubble (see Run).
 	WallClock bool
+	// SyncsState is true for guards whose nodes share state in the
+	// background when a scenario has SharedState; their background work
+	// runs on timers, so such runs happen in a bubble too.
+	SyncsState bool
 	// New builds the guard for one run.
 	New func(env Env) (Guard, error)
 }
@@ -96,9 +103,34 @@ type Contestant struct {
 type Env struct {
 	// Clock is the run's simulated clock.
 	Clock *atrion.ManualClock
-	// Utilization returns the share (0..1) of busy workers of the service
-	// behind route, now: the CPU reading of a server-side guard.
-	Utilization func(route string) float64
+	// Nodes are the processes that guard routes (see Route.Node), in the
+	// scenario's order of services.
+	Nodes []string
+	// Route describes a route of the scenario by its ID.
+	Route func(id string) RouteInfo
+	// CPU returns a node's CPU usage (0..1) over each 500 ms of the run so
+	// far, oldest first: the share of its workers (or cores) doing their
+	// own work, not waiting for downstream calls. It is what a sampler of
+	// the host's CPU reads every 500 ms.
+	CPU func(node string) []float64
+	// SharedState is true when the nodes are replicas that share their
+	// state (Scenario.SharedState).
+	SharedState bool
+}
+
+// RouteInfo is what a guard knows about a route.
+type RouteInfo struct {
+	Node string // the process guarding it
+	Key  string // the route ID the guard sees
+}
+
+// lastCPU is a node's latest CPU sample (0 before the first).
+func (e Env) lastCPU(node string) float64 {
+	s := e.CPU(node)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)-1]
 }
 
 // noGuard admits everything.

@@ -23,6 +23,10 @@ type Health struct {
 	CapacityFactor float64
 	// Down fails every call after FailFast (connection refused).
 	Down bool
+	// DownShare is the share of calls that reach a dead replica behind
+	// the service's load balancer and fail after FailFast: one of N
+	// replicas down is DownShare 1/N (with CapacityFactor (N−1)/N).
+	DownShare float64
 }
 
 // FailFast is how long a call to a service that is down, or whose queue
@@ -32,16 +36,30 @@ const FailFast = 5 * time.Millisecond
 // Service is a simulated service: a pool of workers in front of a FIFO
 // queue, as a thread-per-request server. A call holds a worker for its own
 // work and while it waits for its downstream calls; calls beyond the
-// workers wait in the queue, so latency grows with in-flight load. A
-// caller that times out does not cancel the work: the service still does
-// it (no deadline propagation), which is the wasted work of an overload.
+// workers wait in the queue, so latency grows with in-flight load.
+//
+// By default a caller that gives up does not cancel the work: the service
+// still does it (no deadline propagation), which is the wasted work of an
+// overload. A DeadlineAware service is the other common kind of server:
+// it drops a queued call whose caller has gone instead of starting it,
+// makes no further downstream calls for it, and passes its callers'
+// deadlines and cancellations on to its own downstream calls.
 type Service struct {
 	Name string
 	// Capacity is the number of workers: calls served at once.
 	Capacity float64
 	// Queue is the number of waiting calls beyond which new calls fail at
-	// once (a full accept queue); 0 means no limit.
+	// once (a full accept queue: an overloaded service answers 503); 0
+	// means no limit.
 	Queue int
+	// DeadlineAware selects the deadline-aware service model (see above).
+	DeadlineAware bool
+	// Cores, when set, makes the own work CPU-bound on that many cores: a
+	// call that starts while n calls are working (itself included) takes
+	// max(1, n/Cores) times its latency, so latency rises with
+	// concurrency before the workers run out. The service's CPU reading
+	// is then min(working, Cores)/Cores instead of working/workers.
+	Cores int
 	// Health gives its condition at a time since the start of the run.
 	Health func(t time.Duration) Health
 }
@@ -55,6 +73,14 @@ type Route struct {
 	Service string
 	Timeout time.Duration
 	Calls   []string
+	// Node is the service whose process guards this route's calls
+	// (default: Service, a server-side middleware). A client-side guard in
+	// the caller names the caller here.
+	Node string
+	// Key is the route ID the guard sees (default: ID). Routes on
+	// different nodes that call the same thing share a key, so that nodes
+	// sharing state agree on it.
+	Key string
 	// Cost multiplies the service's latency for calls on this route
 	// (0 means 1).
 	Cost float64
@@ -108,6 +134,11 @@ type Traffic struct {
 	Think    time.Duration
 	Mix      []Share // priorities; empty means all PriorityNormal
 	Retry    Retry
+	// Patience, when set, draws each user's patience from an exponential
+	// distribution of this mean: a user still waiting after it cancels
+	// the request (closes the tab) and does not retry. The service sees a
+	// caller that went away (Canceled), not a timeout.
+	Patience time.Duration
 }
 
 // Window is a span of simulated time since the start of a run.

@@ -14,15 +14,16 @@ type Counts struct {
 	Rejected int32 // rejected by the guard
 	OK       int32 // admitted, answered with success in time
 	Failed   int32 // admitted, answered with an error
-	TimedOut int32 // admitted, the caller gave up
+	TimedOut int32 // admitted, the caller's deadline passed
+	Canceled int32 // admitted, the caller went away before its deadline
 }
 
 // Admitted is the number of calls the guard let through.
 func (c Counts) Admitted() int { return int(c.Attempts - c.Rejected) }
 
-// Wasted is the number of admitted calls that failed or timed out: work
-// done (or begun) for nothing.
-func (c Counts) Wasted() int { return int(c.Failed + c.TimedOut) }
+// Wasted is the number of admitted calls that failed, timed out or were
+// cancelled: admitted, and no use to their caller.
+func (c Counts) Wasted() int { return int(c.Failed + c.TimedOut + c.Canceled) }
 
 // ShedShare is Rejected / Attempts (0 without attempts).
 func (c Counts) ShedShare() float64 { return ratio(int(c.Rejected), int(c.Attempts)) }
@@ -36,6 +37,7 @@ func (c *Counts) add(o Counts) {
 	c.OK += o.OK
 	c.Failed += o.Failed
 	c.TimedOut += o.TimedOut
+	c.Canceled += o.Canceled
 }
 
 // UserCounts are user requests over some span, across their retries and
@@ -58,8 +60,11 @@ func ratio(a, b int) float64 {
 type Scorecard struct {
 	Goodput float64 // legit user requests served per second
 	Success float64 // share of legit user requests served (after retries and fallback)
-	Shed    float64 // share of entry calls the guard rejected
-	Wasted  float64 // share of admitted entry calls that failed or timed out
+	// SuccessIncident is Success over the requests that ended inside the
+	// incident window (Success when the scenario has none).
+	SuccessIncident float64
+	Shed            float64 // share of entry calls the guard rejected
+	Wasted          float64 // share of admitted entry calls that failed or timed out
 	// WastedCalls counts admitted calls on every route, downstream ones
 	// included, that failed or timed out.
 	WastedCalls int
@@ -171,8 +176,10 @@ func (c *Counts) count(o Outcome) {
 		c.OK++
 	case Failure:
 		c.Failed++
-	default:
+	case Timeout:
 		c.TimedOut++
+	default:
+		c.Canceled++
 	}
 }
 
@@ -322,19 +329,26 @@ func percentile(us []int32, q float64) time.Duration {
 	return time.Duration(us[i]) * time.Microsecond
 }
 
+// legitUsers sums the legit classes' user requests in w.
+func (r *Result) legitUsers(w Window) (u UserCounts) {
+	for i, c := range r.Classes {
+		if r.Legit[i] {
+			v := r.Class(c, w)
+			u.Offered += v.Offered
+			u.Served += v.Served
+			u.Failed += v.Failed
+		}
+	}
+	return u
+}
+
 // score fills the scorecard.
 func (r *Result) score(sc *Scenario) {
 	all := r.All()
-	var served int32
-	var legit UserCounts
-	for i, c := range r.Classes {
-		if !r.Legit[i] {
-			continue
-		}
-		u := r.Class(c, all)
-		served += u.Served
-		legit.Served += u.Served
-		legit.Failed += u.Failed
+	legit := r.legitUsers(all)
+	inc := legit
+	if sc.Incident != (Window{}) {
+		inc = r.legitUsers(sc.Incident)
 	}
 	e := r.Entry(all)
 	var wasted int
@@ -343,16 +357,17 @@ func (r *Result) score(sc *Scenario) {
 	}
 	slices.Sort(r.latencyUs)
 	s := Scorecard{
-		Goodput:       float64(served) / r.Duration.Seconds(),
-		Success:       legit.SuccessShare(),
-		Shed:          e.ShedShare(),
-		Wasted:        ratio(e.Wasted(), e.Admitted()),
-		WastedCalls:   wasted,
-		P50:           r.Percentile(0.50),
-		P99:           r.Percentile(0.99),
-		TimeToTrip:    -1,
-		TimeToRecover: -1,
-		Transitions:   r.Transitions,
+		Goodput:         float64(legit.Served) / r.Duration.Seconds(),
+		Success:         legit.SuccessShare(),
+		SuccessIncident: inc.SuccessShare(),
+		Shed:            e.ShedShare(),
+		Wasted:          ratio(e.Wasted(), e.Admitted()),
+		WastedCalls:     wasted,
+		P50:             r.Percentile(0.50),
+		P99:             r.Percentile(0.99),
+		TimeToTrip:      -1,
+		TimeToRecover:   -1,
+		Transitions:     r.Transitions,
 	}
 	if sc.Incident != (Window{}) {
 		if t := r.First(r.RouteSeries(r.Watch), Window{sc.Incident.From, r.Duration}, Sheds(0.5)); t >= 0 {

@@ -23,9 +23,27 @@ type Scenario struct {
 	Services []Service
 	Routes   []Route
 	Traffic  []Traffic
-	// Checks are Atrion's pass criteria.
+	// Kind classifies the scenario: Overload, Fault or Mixed.
+	Kind Kind
+	// SharedState makes the nodes replicas of one service that share
+	// their state: Atrion's nodes through one provider, as a cluster would
+	// through Redis. Guards that cannot share run one independent
+	// instance per node.
+	SharedState bool
+	// Checks are the pass criteria: what a good guard achieves. They are
+	// Atrion's, and every contestant is scored on them too.
 	Checks []Check
 }
+
+// Kind is what a scenario puts its guard through.
+type Kind string
+
+// Kinds of scenario.
+const (
+	Overload Kind = "overload" // load exceeds capacity, no injected fault
+	Fault    Kind = "fault"    // a dependency misbehaves at normal load
+	Mixed    Kind = "mixed"    // both, or an attack
+)
 
 // Check is one pass criterion for Atrion on a scenario.
 type Check struct {
@@ -130,7 +148,15 @@ func (sc Scenario) validate() error {
 		if r.ID == "" || routes[r.ID] || !svcs[r.Service] || r.Timeout < 0 {
 			return fail("route %q needs a unique ID, a known service and timeout ≥ 0", r.ID)
 		}
+		if r.Node != "" && !svcs[r.Node] {
+			return fail("route %q is guarded on unknown node %q (a node is a service)", r.ID, r.Node)
+		}
 		routes[r.ID] = true
+	}
+	switch sc.Kind {
+	case Overload, Fault, Mixed:
+	default:
+		return fail("kind %q must be overload, fault or mixed", sc.Kind)
 	}
 	for _, r := range sc.Routes {
 		for _, c := range r.Calls {
@@ -157,8 +183,8 @@ func (sc Scenario) validate() error {
 		if (t.Rate == nil) == (t.Clients <= 0) || (t.Rate == nil && t.Think <= 0) {
 			return fail("traffic %q needs either a rate or clients with a think time", t.Class)
 		}
-		if t.Retry.Max < 0 || t.Retry.Backoff < 0 {
-			return fail("traffic %q has a negative retry policy", t.Class)
+		if t.Retry.Max < 0 || t.Retry.Backoff < 0 || t.Patience < 0 {
+			return fail("traffic %q has a negative retry policy or patience", t.Class)
 		}
 	}
 	return nil

@@ -15,15 +15,25 @@ const (
 	sec = time.Second
 )
 
-// Scenarios returns every scenario: the reference's thirteen, then
-// flapping (sine, alternating, noise), boiling frog, thundering herd and
-// retry storm.
+// Scenarios returns every scenario: the reference's thirteen; flapping
+// (sine, alternating, noise), boiling frog, thundering herd and retry
+// storm; the scenarios users meet of scenarios_users.go; then every
+// overload scenario again with deadline-aware services, so that both
+// service models are scored (the default one, where abandoned work is
+// still done, favours limiters that keep queues short).
 func Scenarios() []Scenario {
-	return []Scenario{
+	scs := []Scenario{
 		chaos(), fintech(), flashCrowd(), security(), llmRouter(), gameLOD(), gameLODv2(),
 		cbRecovery(), predictiveLOD(), blackFriday(), iotDam(), domino(), autoTuner(),
 		flapSine(), flapAlternating(), flapNoise(), boilingFrog(), thunderingHerd(), retryStorm(),
+		sharedPool(), sudden10x(), partialOutage(), hang(), lowVolume(), cpuContention(), cancellations(), cluster(),
 	}
+	for _, sc := range scs {
+		if sc.Kind == Overload {
+			scs = append(scs, deadlineAware(sc))
+		}
+	}
+	return scs
 }
 
 // span is a Window in seconds.
@@ -89,15 +99,7 @@ func servedAtLeastNone(w Window, factor float64) Check {
 }
 
 // servedIn counts legit user requests served in w.
-func servedIn(r *Result, w Window) int {
-	n := 0
-	for i, c := range r.Classes {
-		if r.Legit[i] {
-			n += int(r.Class(c, w).Served)
-		}
-	}
-	return n
-}
+func servedIn(r *Result, w Window) int { return int(r.legitUsers(w).Served) }
 
 func priorityOrdered(w Window) Check {
 	return Check{Name: fmt.Sprintf("sheds lower priorities first: shed(bulk) ≥ shed(low) ≥ shed(normal) ≥ shed(high) ≥ shed(critical) (%v–%v)", w.From, w.To),
@@ -141,12 +143,24 @@ func openLoop(class string, rate func(time.Duration) float64, routes ...string) 
 	return Traffic{Class: class, Legit: true, Routes: routes, Rate: rate}
 }
 
+// userRetry is how clients commonly retry a failed request: twice, after
+// a jittered exponential backoff from 100 ms. A guard's rejection is
+// retried too: to the client it is a 503, which retrying clients retry.
+var userRetry = Retry{Max: 2, Backoff: 100 * ms, MaxBackoff: sec, Jitter: true, OnReject: true}
+
+// retrying is open-loop traffic whose users retry failures (userRetry).
+func retrying(class string, rate func(time.Duration) float64, routes ...string) Traffic {
+	t := openLoop(class, rate, routes...)
+	t.Retry = userRetry
+	return t
+}
+
 // 1. Chaos: a dependency turns erratic — 40 % errors and 30 % latency
 // spikes of 1–3.5 s — for 30 s.
 func chaos() Scenario {
 	bad := Health{Latency: 50 * ms, Jitter: 0.3, ErrorRate: 0.4, SpikeRate: 0.3, SpikeMin: sec, SpikeMax: 3500 * ms}
 	return Scenario{
-		Name: "chaos", Title: "Chaos",
+		Name: "chaos", Title: "Chaos", Kind: Fault,
 		About:    "A dependency turns erratic for 30 s: 40 % errors and 30 % latency spikes of 1–3.5 s (the reference's aggressive chaos server). A guard should stop feeding it and come back when it heals.",
 		Duration: 90 * sec, Incident: span(20, 50), Watch: "GET /target",
 		Services: []Service{{Name: "chaos", Capacity: 50, Health: Phases(Healthy(50*ms), Phase{span(20, 50), Const(bad)})}},
@@ -166,11 +180,11 @@ func chaos() Scenario {
 func fintech() Scenario {
 	down := Health{Down: true}
 	return Scenario{
-		Name: "fintech", Title: "Fintech route isolation",
-		About:    "Three routes on three backends; the payments backend is down for 30 s. The transfer route must trip alone: balance and history keep flowing.",
+		Name: "fintech", Title: "Fintech route isolation", Kind: Fault,
+		About:    "Three routes on three backends; the payments backend (provisioned at twice its load) is down for 30 s and users retry a failed or shed transfer twice. The transfer route must trip alone: balance and history keep flowing.",
 		Duration: 80 * sec, Incident: span(20, 50), Watch: "POST /transfer",
 		Services: []Service{
-			{Name: "payments", Capacity: 50, Health: Phases(Healthy(80*ms), Phase{span(20, 50), Const(down)})},
+			{Name: "payments", Capacity: 16, Health: Phases(Healthy(80*ms), Phase{span(20, 50), Const(down)})},
 			{Name: "ledger", Capacity: 50, Health: Const(Healthy(30 * ms))},
 			{Name: "archive", Capacity: 50, Health: Const(Healthy(60 * ms))},
 		},
@@ -180,7 +194,7 @@ func fintech() Scenario {
 			{ID: "GET /history", Service: "archive", Timeout: sec},
 		},
 		Traffic: []Traffic{
-			openLoop("transfer", Flat(100), "POST /transfer"),
+			retrying("transfer", Flat(100), "POST /transfer"),
 			openLoop("balance", Flat(100), "GET /balance"),
 			openLoop("history", Flat(100), "GET /history"),
 		},
@@ -197,7 +211,7 @@ func fintech() Scenario {
 // 20 s, with no errors other than what overload causes.
 func flashCrowd() Scenario {
 	return Scenario{
-		Name: "flash-crowd", Title: "Flash Crowd",
+		Name: "flash-crowd", Title: "Flash Crowd", Kind: Overload,
 		About:    "Traffic jumps from 300 to 1,500 rps for 20 s on a service that serves about 800 rps at full speed; overload shows only as latency and, past the client timeout, as timeouts.",
 		Duration: 80 * sec, Incident: span(20, 40), Watch: "GET /feed",
 		Services: []Service{{Name: "feed", Capacity: 40, Queue: 2000, Health: Const(Healthy(50 * ms))}},
@@ -219,7 +233,7 @@ func flashCrowd() Scenario {
 // API with malformed, expensive requests.
 func security() Scenario {
 	s := Scenario{
-		Name: "security", Title: "Security (per-client keys)",
+		Name: "security", Title: "Security (per-client keys)", Kind: Mixed,
 		About:    "Twenty clients and, for 30 s, three bots share an API; each client key is its own route. The bots' requests are malformed (they fail) and cost twice the work. Guarding per key must cut the bots off and keep the clients served.",
 		Duration: 75 * sec, Incident: span(15, 45), Watch: "bot:1",
 		Services: []Service{{Name: "api", Capacity: 30, Health: Const(Healthy(50 * ms))}},
@@ -266,7 +280,7 @@ func security() Scenario {
 func llmRouter() Scenario {
 	degraded := Health{Latency: 4 * sec, Jitter: 0.3, ErrorRate: 0.3}
 	return Scenario{
-		Name: "llm-router", Title: "LLM Router (failover)",
+		Name: "llm-router", Title: "LLM Router (failover)", Kind: Fault,
 		About:    "Requests go to a primary model (800 ms) unless its guard rejects them or it fails, then to a fallback (200 ms). The primary degrades for 40 s (4 s latency, 30 % overload errors).",
 		Duration: 110 * sec, Incident: span(20, 60), Watch: "llm:primary",
 		Services: []Service{
@@ -303,7 +317,7 @@ var gameMix = []Share{
 func gameLOD() Scenario {
 	rate := Linear([]time.Duration{0, 20 * sec, 50 * sec, 60 * sec, 80 * sec}, []float64{200, 200, 1000, 1000, 200})
 	return Scenario{
-		Name: "game-lod", Title: "Game LOD (soft degradation)",
+		Name: "game-lod", Title: "Game LOD (soft degradation)", Kind: Overload,
 		About:    "A game server (20 ms per call, about 500 calls/s at full speed, 100 ms frame budget) sees load ramp to twice its capacity. Priorities mark state sync critical, gameplay normal, effects low, cosmetics bulk: shed cosmetics first, never state sync.",
 		Duration: 90 * sec, Incident: span(30, 70), Watch: "game:frame",
 		Services: []Service{{Name: "game", Capacity: 10, Health: Const(Healthy(20 * ms))}},
@@ -322,7 +336,7 @@ func gameLOD() Scenario {
 func gameLODv2() Scenario {
 	h := Health{Latency: 20 * ms, Jitter: 0.3, SpikeRate: 0.05, SpikeMin: 60 * ms, SpikeMax: 120 * ms}
 	return Scenario{
-		Name: "game-lod-v2", Title: "Game LOD v2 (budget misses)",
+		Name: "game-lod-v2", Title: "Game LOD v2 (budget misses)", Kind: Overload,
 		About:    "The same game server, stepping at once to 2.5× capacity for 30 s, with 5 % of frames missing the budget (60–120 ms). Low-priority work must start being shed within 2 s.",
 		Duration: 90 * sec, Incident: span(20, 50), Watch: "game:frame",
 		Services: []Service{{Name: "game", Capacity: 10, Health: Const(h)}},
@@ -347,12 +361,12 @@ func gameLODv2() Scenario {
 // then find its way back through half-open.
 func cbRecovery() Scenario {
 	return Scenario{
-		Name: "cb-recovery", Title: "CB Recovery",
-		About:    "A dependency is down (fails fast) for 20 s, then healthy. The circuit must open quickly and close again through a ramp — the reference's breaker never exited.",
+		Name: "cb-recovery", Title: "CB Recovery", Kind: Fault,
+		About:    "A dependency (provisioned at twice its load) is down (fails fast) for 20 s, then healthy; users retry a failed or shed request twice. The circuit must open quickly and close again through a ramp — the reference's breaker never exited.",
 		Duration: 90 * sec, Incident: span(20, 40), Watch: "GET /dep",
-		Services: []Service{{Name: "dep", Capacity: 50, Health: Phases(Healthy(40*ms), Phase{span(20, 40), Const(Health{Down: true})})}},
+		Services: []Service{{Name: "dep", Capacity: 8, Health: Phases(Healthy(40*ms), Phase{span(20, 40), Const(Health{Down: true})})}},
 		Routes:   []Route{{ID: "GET /dep", Service: "dep", Timeout: sec}},
-		Traffic:  []Traffic{openLoop("users", Flat(100), "GET /dep")},
+		Traffic:  []Traffic{retrying("users", Flat(100), "GET /dep")},
 		Checks: []Check{
 			tripsWithin(2 * sec),
 			recoversWithin(25 * sec),
@@ -370,7 +384,7 @@ func predictiveLOD() Scenario {
 	rate := Linear([]time.Duration{0, 10 * sec, 70 * sec, 70*sec + 1}, []float64{150, 150, 1000, 150})
 	mix := []Share{{atrion.PriorityNormal, 0.5}, {atrion.PriorityLow, 0.3}, {atrion.PriorityBulk, 0.2}}
 	return Scenario{
-		Name: "predictive-lod", Title: "Predictive LOD (momentum)",
+		Name: "predictive-lod", Title: "Predictive LOD (momentum)", Kind: Overload,
 		About:    "Load climbs steadily from 30 % to 200 % of the game server's capacity over 60 s. Shedding should begin before callers start timing out without protection.",
 		Duration: 90 * sec, Incident: span(10, 70), Watch: "game:frame",
 		Services: []Service{{Name: "game", Capacity: 10, Health: Const(Healthy(20 * ms))}},
@@ -400,7 +414,7 @@ func blackFriday() Scenario {
 		{atrion.PriorityLow, 0.3},      // recommendations
 	}
 	return Scenario{
-		Name: "black-friday", Title: "E-commerce Black Friday (priorities)",
+		Name: "black-friday", Title: "E-commerce Black Friday (priorities)", Kind: Overload,
 		About:    "A shop serving about 750 rps gets 1,500 rps for 30 s: checkout is critical, cart high, browsing normal, recommendations low. Checkout must go through; recommendations go first.",
 		Duration: 90 * sec, Incident: span(20, 50), Watch: "shop",
 		Services: []Service{{Name: "shop", Capacity: 30, Health: Const(Healthy(40 * ms))}},
@@ -418,7 +432,7 @@ func blackFriday() Scenario {
 // lossy backpressure keeps the database writing at capacity.
 func iotDam() Scenario {
 	return Scenario{
-		Name: "iot-dam", Title: "IoT Data Dam (lossy backpressure)",
+		Name: "iot-dam", Title: "IoT Data Dam (lossy backpressure)", Kind: Overload,
 		About:    "GPS points (bulk priority) arrive at 1,000/s for 45 s into a database that writes about 500/s. Dropping the excess at the door (sampling) must keep the database writing near capacity instead of timing out.",
 		Duration: 100 * sec, Incident: span(15, 60), Watch: "iot:ingest",
 		Services: []Service{{Name: "db", Capacity: 20, Health: Const(Healthy(40 * ms))}},
@@ -447,7 +461,7 @@ func iotDam() Scenario {
 func domino() Scenario {
 	hang := Health{Latency: 3 * sec, Jitter: 0.3, ErrorRate: 0.2}
 	return Scenario{
-		Name: "domino", Title: "Microservices Domino (cascade)",
+		Name: "domino", Title: "Microservices Domino (cascade)", Kind: Fault,
 		About:    "A gateway A serves /home itself and /order through B, which calls C. C hangs (3 s, 20 % errors) for 30 s. Each call edge is guarded. Without a stopper B and then A fill up with waiting calls and A's accept queue overflows, failing /home too.",
 		Duration: 80 * sec, Incident: span(20, 50), Watch: "C:/stock",
 		Services: []Service{
@@ -480,12 +494,12 @@ func autoTuner() Scenario {
 	bad := noisy
 	bad.ErrorRate = 0.5
 	return Scenario{
-		Name: "autotuner", Title: "AutoTuner validation",
-		About:    "A noisy but healthy route (log-normal latency σ 0.8, 3 % spikes of 200–400 ms, 1 % errors — at its SLO) for a minute, then 50 % errors for 20 s. No false trips while noisy; a real trip in the incident.",
+		Name: "autotuner", Title: "AutoTuner validation", Kind: Fault,
+		About:    "A noisy but healthy route (log-normal latency σ 0.8, 3 % spikes of 200–400 ms, 1 % errors — at its SLO) for a minute, then 50 % errors for 20 s; the service runs at about 60 % of its workers and users retry a failed or shed request twice, so the incident's retries overload it. No false trips while noisy; a real trip in the incident.",
 		Duration: 120 * sec, Incident: span(60, 80), Watch: "GET /noisy",
-		Services: []Service{{Name: "noisy", Capacity: 50, Health: Phases(noisy, Phase{span(60, 80), Const(bad)})}},
+		Services: []Service{{Name: "noisy", Capacity: 12, Health: Phases(noisy, Phase{span(60, 80), Const(bad)})}},
 		Routes:   []Route{{ID: "GET /noisy", Service: "noisy", Timeout: 2 * sec}},
-		Traffic:  []Traffic{openLoop("users", Flat(100), "GET /noisy")},
+		Traffic:  []Traffic{retrying("users", Flat(100), "GET /noisy")},
 		Checks: []Check{
 			quietBefore(span(5, 60), 0.01),
 			tripsWithin(3 * sec),

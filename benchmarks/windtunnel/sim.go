@@ -26,70 +26,24 @@ const (
 	evWork                  // a call's own work is done (id: call)
 	evTimeout               // a call's caller gives up (id: call)
 	evProbe                 // a bin ends: probe the watched route
+	evSample                // 500 ms end: sample every service's CPU
+	evCancel                // a user's patience runs out (id: user)
 )
 
-// event is one scheduled event; seq breaks ties in scheduling order, so
-// the run is deterministic.
-type event struct {
-	at   int64 // ns since the start of the run
-	seq  uint64
-	kind evKind
-	id   int32
-	gen  uint32 // the call's generation, for evTimeout
-}
-
-func (a event) before(b event) bool { return a.at < b.at || (a.at == b.at && a.seq < b.seq) }
-
-// eventQueue is a binary min-heap of events.
-type eventQueue []event
-
-func (q *eventQueue) push(e event) {
-	h := append(*q, e)
-	i := len(h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].before(h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	*q = h
-}
-
-func (q *eventQueue) pop() event {
-	h := *q
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	i := 0
-	for {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h[l].before(h[m]) {
-			m = l
-		}
-		if r < n && h[r].before(h[m]) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
-}
-
 // svcState is a service at run time: a pool of workers and a FIFO queue
-// of calls waiting for one.
+// of calls waiting for one, and the CPU its calls' own work uses.
 type svcState struct {
 	Service
-	busy  int     // workers held by calls
-	queue []int32 // waiting calls, oldest first
-	head  int     // queue[head:] are waiting
-	rng   *rand.Rand
+	busy    int     // workers held by calls
+	working int     // of which doing their own work (not waiting downstream)
+	queue   []int32 // waiting calls, oldest first
+	head    int     // queue[head:] are waiting
+	rng     *rand.Rand
+
+	cpuAt   int64     // when cpuWork was last brought up to date
+	cpuWork int64     // ∫ busy CPUs dt (ns), see cpuLoad
+	cpuLast int64     // cpuWork at the last sample
+	cpu     []float64 // CPU usage per 500 ms
 }
 
 func (sv *svcState) waiting() int { return len(sv.queue) - sv.head }
@@ -101,6 +55,37 @@ func (sv *svcState) workers(h Health) int {
 		c *= h.CapacityFactor
 	}
 	return max(1, int(c+0.5))
+}
+
+// cpuLoad is how many of the service's CPUs its working calls keep busy.
+func (sv *svcState) cpuLoad() int {
+	if sv.Cores > 0 {
+		return min(sv.working, sv.Cores)
+	}
+	return sv.working
+}
+
+// account brings the service's CPU integral up to now; call it before
+// working changes.
+func (sv *svcState) account(now int64) {
+	sv.cpuWork += int64(sv.cpuLoad()) * (now - sv.cpuAt)
+	sv.cpuAt = now
+}
+
+// cpuSamplePeriod is how often a node's CPU is sampled, as aegis's
+// sampler does.
+const cpuSamplePeriod = 500 * time.Millisecond
+
+// sample records the CPU usage of the last period.
+func (sv *svcState) sample(now int64) {
+	sv.account(now)
+	cpus := sv.Cores
+	if cpus <= 0 {
+		cpus = sv.workers(sv.Health(time.Duration(now)))
+	}
+	u := float64(sv.cpuWork-sv.cpuLast) / (float64(cpus) * float64(cpuSamplePeriod))
+	sv.cpuLast = sv.cpuWork
+	sv.cpu = append(sv.cpu, math.Min(1, u))
 }
 
 type routeState struct {
@@ -115,9 +100,13 @@ type srcState struct {
 	routes   []int
 	fallback int // −1: none
 	class    int
-	rng      *rand.Rand
+	rng      *rand.Rand // arrivals, priorities, routes (and closed-loop thinking)
+	retryRng *rand.Rand // retry jitter and patience: they must not shift the arrivals
 	mixSum   float64
 }
+
+// never is the deadline of a call without a timeout.
+const never = math.MaxInt64
 
 // call is one guarded call in flight. It is freed when both its caller
 // has its outcome (answered) and its service is done with it (served).
@@ -125,12 +114,16 @@ type call struct {
 	gen      uint32 // bumped when the slot is freed
 	route    int32
 	parent   int32 // the calling call, or −1 when a user request made it
+	child    int32 // the downstream call it waits for, or −1
 	user     int32
 	prio     atrion.Priority
 	start    int64
+	deadline int64 // when its caller gives up (never: no timeout)
 	permit   Permit
 	next     int  // next downstream call to make
 	worker   bool // holds one of its service's workers
+	working  bool // doing its own work
+	queued   bool // waiting for a worker
 	failed   bool
 	answered bool
 	served   bool
@@ -138,11 +131,15 @@ type call struct {
 
 // user is one user request, across its retries and fallback.
 type user struct {
+	gen        uint32 // bumped when it ends
 	src        int32
+	route      int32 // its entry route, for every attempt
+	call       int32 // its entry call in flight, or −1
 	prio       atrion.Priority
 	start      int64
 	retries    int
 	onFallback bool
+	gone       bool // cancelled: its patience ran out
 }
 
 // callRejected is the outcome of a call the guard rejected; it never
@@ -152,11 +149,12 @@ const callRejected Outcome = 255
 type world struct {
 	guard  Guard
 	clk    *atrion.ManualClock
-	wall   bool
+	wall   bool // the guard reads the wall clock: keep the bubble's in step
+	settle bool // the guard works in the background: let it finish after each call
 	now    int64
+	slept  int64 // how far the bubble's clock has been moved (wall guards)
 	end    int64
-	seq    uint64
-	q      eventQueue
+	q      agenda
 	svcs   []svcState
 	routes []routeState
 	srcs   []srcState
@@ -168,16 +166,7 @@ type world struct {
 	res    *Result
 
 	routeIdx map[string]int
-}
-
-// utilization is the share of busy workers of the service behind route.
-func (w *world) utilization(route string) float64 {
-	i, ok := w.routeIdx[route]
-	if !ok {
-		return 0
-	}
-	sv := &w.svcs[w.routes[i].svc]
-	return math.Min(1, float64(sv.busy)/float64(sv.workers(sv.Health(time.Duration(w.now)))))
+	svcIdx   map[string]int
 }
 
 // stream derives an independent PCG stream per named part of a run, so
@@ -200,42 +189,93 @@ func inBubble() (ok bool) {
 }
 
 // Simulate runs scenario sc against contestant c with the given seed.
-// Contestants that read the wall clock must run in a synctest bubble
-// (see Run); Simulate returns an error otherwise.
+// Contestants that read the wall clock (and, in a scenario with shared
+// state, those that sync it in the background) must run in a synctest
+// bubble (see Run); Simulate returns an error otherwise.
 func Simulate(sc Scenario, c Contestant, seed uint64) (*Result, error) {
+	w, err := simulate(sc, c, seed)
+	if err != nil {
+		return nil, err
+	}
+	w.guard.Close()
+	return w.res, nil
+}
+
+// simulate runs sc against c and scores it, leaving the guard open.
+func simulate(sc Scenario, c Contestant, seed uint64) (*world, error) {
 	if err := sc.validate(); err != nil {
 		return nil, err
 	}
-	if c.WallClock && !inBubble() {
-		return nil, fmt.Errorf("windtunnel: %s reads the wall clock: run it in a synctest bubble (windtunnel.Run or windtunnel.Main)", c.Name)
+	if c.needsBubble(sc) && !inBubble() {
+		return nil, fmt.Errorf("windtunnel: %s reads the wall clock (or syncs state on timers) here: run it in a synctest bubble (windtunnel.Run or windtunnel.Main)", c.Name)
 	}
-	w := newWorld(sc, atrion.NewManualClock(epoch), c.WallClock, seed)
-	g, err := c.New(Env{Clock: w.clk, Utilization: w.utilization})
+	w := newWorld(sc, atrion.NewManualClock(epoch), c.needsBubble(sc), seed)
+	w.settle = sc.SharedState && c.SyncsState
+	g, err := c.New(w.env(sc))
 	if err != nil {
 		return nil, fmt.Errorf("windtunnel: %s: %w", c.Name, err)
 	}
 	w.guard = g
 	w.res.Contestant = c.Name
 	w.run()
+	w.before()
 	w.res.Transitions = g.Transitions()
-	g.Close()
 	w.res.score(&sc)
-	return w.res, nil
+	return w, nil
+}
+
+// needsBubble reports whether c's run of sc must happen in a synctest
+// bubble.
+func (c Contestant) needsBubble(sc Scenario) bool {
+	return c.WallClock || (sc.SharedState && c.SyncsState)
+}
+
+// env is what the run offers its guard.
+func (w *world) env(sc Scenario) Env {
+	e := Env{Clock: w.clk, SharedState: sc.SharedState}
+	seen := map[string]bool{}
+	for _, s := range sc.Services {
+		for _, r := range w.routes {
+			if r.Node == s.Name && !seen[s.Name] {
+				seen[s.Name] = true
+				e.Nodes = append(e.Nodes, s.Name)
+			}
+		}
+	}
+	e.Route = func(id string) RouteInfo {
+		if i, ok := w.routeIdx[id]; ok {
+			return RouteInfo{Node: w.routes[i].Node, Key: w.routes[i].Key}
+		}
+		return RouteInfo{Node: id, Key: id}
+	}
+	e.CPU = func(node string) []float64 {
+		if i, ok := w.svcIdx[node]; ok {
+			return w.svcs[i].cpu
+		}
+		return nil
+	}
+	return e
 }
 
 func newWorld(sc Scenario, clk *atrion.ManualClock, wall bool, seed uint64) *world {
-	w := &world{clk: clk, wall: wall, end: int64(sc.Duration), routeIdx: map[string]int{}}
-	svcIdx := make(map[string]int, len(sc.Services))
+	w := &world{clk: clk, wall: wall, end: int64(sc.Duration), routeIdx: map[string]int{}, svcIdx: map[string]int{}}
+	samples := int(sc.Duration/cpuSamplePeriod) + 1
 	for i, s := range sc.Services {
-		svcIdx[s.Name] = i
-		w.svcs = append(w.svcs, svcState{Service: s, rng: stream(seed, "service:"+s.Name)})
+		w.svcIdx[s.Name] = i
+		w.svcs = append(w.svcs, svcState{Service: s, rng: stream(seed, "service:"+s.Name), cpu: make([]float64, 0, samples)})
 	}
 	routeIdx := w.routeIdx
 	for i, r := range sc.Routes {
 		routeIdx[r.ID] = i
 	}
 	for _, r := range sc.Routes {
-		rs := routeState{Route: r, svc: svcIdx[r.Service]}
+		if r.Node == "" {
+			r.Node = r.Service
+		}
+		if r.Key == "" {
+			r.Key = r.ID
+		}
+		rs := routeState{Route: r, svc: w.svcIdx[r.Service]}
 		for _, c := range r.Calls {
 			rs.calls = append(rs.calls, routeIdx[c])
 		}
@@ -245,7 +285,8 @@ func newWorld(sc Scenario, clk *atrion.ManualClock, wall bool, seed uint64) *wor
 	var classes []string
 	var legit []bool
 	for i, t := range sc.Traffic {
-		s := srcState{Traffic: t, fallback: -1, rng: stream(seed, fmt.Sprintf("traffic:%d:%s", i, t.Class))}
+		s := srcState{Traffic: t, fallback: -1, rng: stream(seed, fmt.Sprintf("traffic:%d:%s", i, t.Class)),
+			retryRng: stream(seed, fmt.Sprintf("retries:%d:%s", i, t.Class))}
 		for _, id := range t.Routes {
 			s.routes = append(s.routes, routeIdx[id])
 			w.routes[routeIdx[id]].entry = true
@@ -275,22 +316,44 @@ func newWorld(sc Scenario, clk *atrion.ManualClock, wall bool, seed uint64) *wor
 func (w *world) schedule(at int64, k evKind, id int32) { w.scheduleGen(at, k, id, 0) }
 
 func (w *world) scheduleGen(at int64, k evKind, id int32, gen uint32) {
-	w.seq++
-	w.q.push(event{at: at, seq: w.seq, kind: k, id: id, gen: gen})
+	w.q.push(event{at: at, kind: k, id: id, gen: gen})
 }
 
-// advance moves simulated time to t: the manual clock, and the wall clock
-// of the bubble for guards that read it.
+// advance moves simulated time to t.
 func (w *world) advance(t int64) {
 	if t <= w.now {
 		return
 	}
-	d := time.Duration(t - w.now)
-	w.clk.Advance(d)
-	if w.wall {
-		time.Sleep(d)
-	}
+	w.clk.Advance(time.Duration(t - w.now))
 	w.now = t
+}
+
+// before prepares a call into the guard. For a guard that reads the wall
+// clock it moves the bubble's clock to the simulated time: sleeping only
+// then, rather than at every event, gives the guard the same readings at
+// a fraction of the cost, as nothing else in the bubble reads the time in
+// between. For a guard that works in the background it then waits until
+// that work (woken by the new time) is done, so that its order is the
+// same every run.
+func (w *world) before() {
+	if !w.wall {
+		return
+	}
+	if w.slept < w.now {
+		time.Sleep(time.Duration(w.now - w.slept))
+		w.slept = w.now
+	}
+	if w.settle {
+		synctest.Wait()
+	}
+}
+
+// after ends a call into the guard: background work it started finishes
+// before the simulation goes on.
+func (w *world) after() {
+	if w.settle {
+		synctest.Wait()
+	}
 }
 
 func (w *world) run() {
@@ -305,12 +368,11 @@ func (w *world) run() {
 		}
 	}
 	bin := int64(w.res.Bin)
-	for t := bin; t <= w.end; t += bin {
-		w.schedule(t, evProbe, 0)
-	}
-	for len(w.q) > 0 {
-		e := w.q.pop()
-		if e.at > w.end {
+	w.q.every(evProbe, bin, w.end)
+	w.q.every(evSample, int64(cpuSamplePeriod), w.end)
+	for {
+		e, ok := w.q.pop()
+		if !ok || e.at > w.end {
 			break
 		}
 		w.advance(e.at)
@@ -324,7 +386,13 @@ func (w *world) run() {
 		case evThink:
 			w.startUser(e.id)
 		case evRetry:
-			w.attempt(e.id)
+			if w.users[e.id].gen == e.gen {
+				w.attempt(e.id)
+			}
+		case evCancel:
+			if u := &w.users[e.id]; u.gen == e.gen {
+				w.cancelUser(e.id)
+			}
 		case evWork:
 			w.workDone(e.id)
 		case evTimeout:
@@ -333,7 +401,13 @@ func (w *world) run() {
 			}
 		case evProbe:
 			if b := int(w.now/bin) - 1; b >= 0 && b < len(w.res.Probes) {
+				w.before()
 				w.res.Probes[b] = w.guard.Probe(w.routes[w.watch].ID)
+				w.after()
+			}
+		case evSample:
+			for i := range w.svcs {
+				w.svcs[i].sample(w.now)
 			}
 		}
 	}
@@ -362,17 +436,25 @@ func (w *world) startUser(src int32) {
 			x -= m.Weight
 		}
 	}
-	u := user{src: src, prio: p, start: w.now}
+	r := s.routes[0]
+	if len(s.routes) > 1 {
+		r = s.routes[s.rng.IntN(len(s.routes))]
+	}
+	u := user{src: src, route: int32(r), call: -1, prio: p, start: w.now}
 	var id int32
 	if n := len(w.freeU); n > 0 {
 		id = w.freeU[n-1]
 		w.freeU = w.freeU[:n-1]
+		u.gen = w.users[id].gen
 		w.users[id] = u
 	} else {
 		id = int32(len(w.users))
 		w.users = append(w.users, u)
 	}
 	w.res.offered(s.class, w.bin())
+	if s.Patience > 0 {
+		w.scheduleGen(w.now+max(1, int64(s.retryRng.ExpFloat64()*float64(s.Patience))), evCancel, id, u.gen)
+	}
 	w.attempt(id)
 }
 
@@ -382,25 +464,35 @@ func (w *world) bin() int { return int(w.now / int64(w.res.Bin)) }
 // its fallback).
 func (w *world) attempt(uid int32) {
 	u := &w.users[uid]
-	s := &w.srcs[u.src]
-	r := s.routes[0]
-	if len(s.routes) > 1 {
-		r = s.routes[s.rng.IntN(len(s.routes))]
-	}
+	r := int(u.route)
 	if u.onFallback {
-		r = s.fallback
+		r = w.srcs[u.src].fallback
 	}
 	w.invoke(r, -1, uid, u.prio)
+}
+
+// cancelUser: a user's patience ran out; it abandons its request.
+func (w *world) cancelUser(uid int32) {
+	u := &w.users[uid]
+	u.gone = true
+	if u.call >= 0 {
+		w.answer(u.call, Canceled) // reaches attemptDone, which ends it
+		return
+	}
+	w.finishUser(uid, false) // between attempts: no retry
 }
 
 // invoke makes one guarded call on route r.
 func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 	rt := &w.routes[r]
 	b := w.bin()
-	w.res.attempt(r, p, rt.entry && parent < 0, b)
+	entry := rt.entry && parent < 0
+	w.res.attempt(r, p, entry, b)
+	w.before()
 	permit, ok := w.guard.Admit(rt.ID, p)
+	w.after()
 	if !ok {
-		w.res.reject(r, p, rt.entry && parent < 0, b)
+		w.res.reject(r, p, entry, b)
 		w.deliver(parent, uid, callRejected)
 		return
 	}
@@ -412,45 +504,81 @@ func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 		id = int32(len(w.calls))
 		w.calls = append(w.calls, call{})
 	}
-	gen := w.calls[id].gen
-	w.calls[id] = call{gen: gen, route: int32(r), parent: parent, user: uid, prio: p, start: w.now, permit: permit}
-	w.arrive(id)
+	deadline := int64(never)
 	if rt.Timeout > 0 {
-		w.scheduleGen(w.now+int64(rt.Timeout), evTimeout, id, gen)
+		deadline = w.now + int64(rt.Timeout)
+	}
+	if parent >= 0 {
+		pc := &w.calls[parent]
+		pc.child = id
+		if w.svcs[w.routes[pc.route].svc].DeadlineAware {
+			deadline = min(deadline, pc.deadline) // the caller's deadline travels with the call
+		}
+	} else {
+		w.users[uid].call = id
+	}
+	gen := w.calls[id].gen
+	w.calls[id] = call{gen: gen, route: int32(r), parent: parent, child: -1, user: uid, prio: p, start: w.now, deadline: deadline, permit: permit}
+	// A call answered before its deadline needs no timeout event; when
+	// that is known now (it fails fast, or works without downstream
+	// calls), none is scheduled. Same-time ties go to the answer either
+	// way, so this changes nothing but the cost.
+	if answerAt := w.arrive(id); deadline != never && answerAt > deadline {
+		ev := event{at: deadline, kind: evTimeout, id: id, gen: gen}
+		if deadline == w.now+int64(rt.Timeout) {
+			w.q.pushAfter(int64(rt.Timeout), ev) // in order, like every such timeout
+		} else {
+			w.q.push(ev)
+		}
 	}
 }
 
 // arrive hands call id to its service: a worker if one is free, else the
 // queue; a service that is down, or whose queue is full, fails it fast.
-func (w *world) arrive(id int32) {
+// It returns when the call will be answered, if known now, else never.
+func (w *world) arrive(id int32) int64 {
 	c := &w.calls[id]
 	rt := &w.routes[c.route]
 	sv := &w.svcs[rt.svc]
 	h := sv.Health(time.Duration(w.now))
 	switch {
-	case h.Down || (sv.Queue > 0 && sv.waiting() >= sv.Queue):
+	case h.Down || (sv.Queue > 0 && sv.waiting() >= sv.Queue) || (h.DownShare > 0 && sv.rng.Float64() < h.DownShare):
 		c.failed = true
 		w.schedule(w.now+int64(FailFast), evWork, id)
+		return w.now + int64(FailFast)
 	case sv.busy < sv.workers(h) && sv.waiting() == 0:
-		w.startWork(id, h)
+		end := w.startWork(id, h)
+		if len(rt.calls) == 0 {
+			return end
+		}
 	default:
+		c.queued = true
 		sv.queue = append(sv.queue, id)
 	}
+	return never
 }
 
-// startWork gives call id a worker and schedules the end of its own work.
-func (w *world) startWork(id int32, h Health) {
+// startWork gives call id a worker and schedules the end of its own work,
+// which it returns.
+func (w *world) startWork(id int32, h Health) int64 {
 	c := &w.calls[id]
 	rt := &w.routes[c.route]
 	sv := &w.svcs[rt.svc]
 	sv.busy++
-	c.worker = true
+	sv.account(w.now)
+	sv.working++
+	c.worker, c.working = true, true
 	lat, fail := w.draw(sv, rt, h)
+	if sv.Cores > 0 && sv.working > sv.Cores {
+		lat = int64(float64(lat) * float64(sv.working) / float64(sv.Cores))
+	}
 	c.failed = fail
 	w.schedule(w.now+lat, evWork, id)
+	return w.now + lat
 }
 
-// release frees call id's worker and starts the calls waiting for one.
+// release frees call id's worker and starts the calls waiting for one; a
+// deadline-aware service drops those whose caller has gone.
 func (w *world) release(id int32) {
 	c := &w.calls[id]
 	if !c.worker {
@@ -463,6 +591,13 @@ func (w *world) release(id int32) {
 	for sv.waiting() > 0 && sv.busy < sv.workers(h) {
 		next := sv.queue[sv.head]
 		sv.head++
+		nc := &w.calls[next]
+		nc.queued = false
+		if nc.answered && sv.DeadlineAware {
+			nc.served = true
+			w.free(next)
+			continue
+		}
 		w.startWork(next, h)
 	}
 	if sv.head > 1024 && 2*sv.head > len(sv.queue) {
@@ -487,11 +622,18 @@ func (w *world) draw(sv *svcState, rt *routeState, h Health) (int64, bool) {
 	return max(1, int64(l)), fail
 }
 
-// workDone: the service finished its own work on call id; on success it
-// makes its downstream calls in sequence.
+// workDone: call id's own work (or its fast failure) is over; on success
+// it makes its downstream calls in sequence, unless it runs on a
+// deadline-aware service and its caller has gone.
 func (w *world) workDone(id int32) {
 	c := &w.calls[id]
-	if c.failed {
+	sv := &w.svcs[w.routes[c.route].svc]
+	if c.working {
+		sv.account(w.now)
+		sv.working--
+		c.working = false
+	}
+	if c.failed || (c.answered && sv.DeadlineAware) {
 		w.serve(id, Failure)
 		return
 	}
@@ -523,16 +665,50 @@ func (w *world) serve(id int32, o Outcome) {
 
 // answer gives call id's caller its outcome.
 func (w *world) answer(id int32, o Outcome) {
+	w.settleCall(id, o)
 	c := &w.calls[id]
-	c.answered = true
-	c.permit.Done(o)
-	rt := &w.routes[c.route]
-	w.res.outcome(int(c.route), c.prio, rt.entry && c.parent < 0, o, time.Duration(w.now-c.start), w.bin())
 	parent, uid := c.parent, c.user
 	if c.served {
 		w.free(id)
 	}
 	w.deliver(parent, uid, o)
+}
+
+// settleCall records call id's outcome with its guard and the result;
+// when its caller has gone, a deadline-aware service also stops working
+// for it.
+func (w *world) settleCall(id int32, o Outcome) {
+	c := &w.calls[id]
+	c.answered = true
+	w.before()
+	c.permit.Done(o)
+	w.after()
+	rt := &w.routes[c.route]
+	w.res.outcome(int(c.route), c.prio, rt.entry && c.parent < 0, o, time.Duration(w.now-c.start), w.bin())
+	if o == Timeout || o == Canceled {
+		w.abandon(id)
+	}
+}
+
+// abandon: call id's caller has gone. A deadline-aware service cancels
+// the downstream call it waits for and frees its worker; a queued call
+// is dropped when a worker would take it (release), and one at work stops
+// when its own work ends (workDone). Any other service carries on.
+func (w *world) abandon(id int32) {
+	c := &w.calls[id]
+	if !w.svcs[w.routes[c.route].svc].DeadlineAware || c.child < 0 {
+		return
+	}
+	ch := c.child
+	c.child = -1
+	if !w.calls[ch].answered {
+		w.settleCall(ch, Canceled)
+		if w.calls[ch].served {
+			w.free(ch)
+		}
+	}
+	w.release(id)
+	w.calls[id].served = true
 }
 
 func (w *world) free(id int32) {
@@ -544,6 +720,7 @@ func (w *world) free(id int32) {
 // its user.
 func (w *world) deliver(parent, uid int32, o Outcome) {
 	if parent >= 0 {
+		w.calls[parent].child = -1
 		if o == Success {
 			w.nextCall(parent)
 		} else {
@@ -558,9 +735,14 @@ func (w *world) deliver(parent, uid int32, o Outcome) {
 // retry or give up.
 func (w *world) attemptDone(uid int32, o Outcome) {
 	u := &w.users[uid]
+	u.call = -1
 	s := &w.srcs[u.src]
-	if o == Success {
+	switch {
+	case o == Success:
 		w.finishUser(uid, true)
+		return
+	case u.gone:
+		w.finishUser(uid, false)
 		return
 	}
 	if s.fallback >= 0 && !u.onFallback {
@@ -572,16 +754,17 @@ func (w *world) attemptDone(uid int32, o Outcome) {
 	if retry && u.retries < s.Retry.Max {
 		u.retries++
 		u.onFallback = false
-		w.schedule(w.now+int64(s.Retry.delay(u.retries, s.rng.Float64())), evRetry, uid)
+		w.scheduleGen(w.now+int64(s.Retry.delay(u.retries, s.retryRng.Float64())), evRetry, uid, u.gen)
 		return
 	}
 	w.finishUser(uid, false)
 }
 
 func (w *world) finishUser(uid int32, ok bool) {
-	u := w.users[uid]
+	u := &w.users[uid]
 	s := &w.srcs[u.src]
 	w.res.finished(s.class, ok, time.Duration(w.now-u.start), w.bin())
+	u.gen++ // its pending retry or cancellation no longer matches
 	w.freeU = append(w.freeU, uid)
 	if s.Rate == nil {
 		w.schedule(w.now+int64(s.rng.ExpFloat64()*float64(s.Think)), evThink, u.src)

@@ -14,17 +14,25 @@ func fingerprint(r *Result) string {
 	return fmt.Sprintf("%+v|%v|%v|%v|%d", r.Score, r.RouteBins, r.ClassBins, r.Probes, r.Transitions)
 }
 
-// TestDeterministic: the same seed gives the same numbers, for Atrion on
-// its manual clock and for a peer in its bubble; another seed does not.
+// TestDeterministic: the same seed gives the same numbers — for Atrion on
+// its manual clock, for peers in their bubble, for Atrion's three nodes
+// sharing state in the background, and under both service models; another
+// seed does not.
 func TestDeterministic(t *testing.T) {
-	sc, _ := ScenarioByName("chaos")
-	for _, c := range []Contestant{Atrion, Gobreaker, AegisSRE} {
-		t.Run(c.Name, func(t *testing.T) {
-			a, b := Run(t, sc, c, 7), Run(t, sc, c, 7)
+	for _, run := range []struct {
+		scenario string
+		c        Contestant
+	}{
+		{"chaos", Atrion}, {"chaos", Gobreaker}, {"chaos", AegisSRE},
+		{"cluster", Atrion}, {"cancellations", AtrionSat}, {"cpu-contention-deadline", FailsafeLimiter}, {"shared-pool", AegisBBR},
+	} {
+		t.Run(run.scenario+"/"+run.c.Name, func(t *testing.T) {
+			sc, _ := ScenarioByName(run.scenario)
+			a, b := Run(t, sc, run.c, 7), Run(t, sc, run.c, 7)
 			if fingerprint(a) != fingerprint(b) {
 				t.Fatalf("two runs with seed 7 differ:\n%+v\n%+v", a.Score, b.Score)
 			}
-			if o := Run(t, sc, c, 8); reflect.DeepEqual(a.RouteBins, o.RouteBins) {
+			if o := Run(t, sc, run.c, 8); reflect.DeepEqual(a.RouteBins, o.RouteBins) {
 				t.Fatal("seeds 7 and 8 gave the same traffic")
 			}
 		})
@@ -32,13 +40,16 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestOfferedTrafficIsIdentical: open-loop arrivals do not depend on the
-// guard, so every contestant faces the same requests.
+// guard (nor on the retries and cancellations it causes), so every
+// contestant faces the same requests.
 func TestOfferedTrafficIsIdentical(t *testing.T) {
-	sc, _ := ScenarioByName("fintech")
-	a, n := Run(t, sc, Atrion, 3), Run(t, sc, None, 3)
-	for _, class := range a.Classes {
-		if x, y := a.Class(class, a.All()).Offered, n.Class(class, n.All()).Offered; x != y {
-			t.Errorf("%s: offered %d to atrion, %d to none", class, x, y)
+	for _, name := range []string{"fintech", "cancellations", "security"} {
+		sc, _ := ScenarioByName(name)
+		a, n := Run(t, sc, Atrion, 3), Run(t, sc, None, 3)
+		for _, class := range a.Classes {
+			if x, y := a.Class(class, a.All()).Offered, n.Class(class, n.All()).Offered; x != y {
+				t.Errorf("%s %s: offered %d to atrion, %d to none", name, class, x, y)
+			}
 		}
 	}
 }
@@ -95,7 +106,7 @@ func TestLimitersShed(t *testing.T) {
 func TestScenarioValidation(t *testing.T) {
 	good := func() Scenario {
 		return Scenario{
-			Name: "v", Duration: 2 * sec, Watch: "r",
+			Name: "v", Kind: Fault, Duration: 2 * sec, Watch: "r",
 			Services: []Service{{Name: "s", Capacity: 1, Health: Const(Healthy(ms))}},
 			Routes:   []Route{{ID: "r", Service: "s", Timeout: sec}},
 			Traffic:  []Traffic{openLoop("c", Flat(10), "r")},
@@ -124,6 +135,9 @@ func TestScenarioValidation(t *testing.T) {
 		{"rate and clients", "either", func(s *Scenario) { s.Traffic[0].Clients = 3 }},
 		{"clients, no think", "either", func(s *Scenario) { s.Traffic[0].Rate, s.Traffic[0].Clients = nil, 3 }},
 		{"negative retries", "retry", func(s *Scenario) { s.Traffic[0].Retry.Max = -1 }},
+		{"negative patience", "patience", func(s *Scenario) { s.Traffic[0].Patience = -1 }},
+		{"no kind", "kind", func(s *Scenario) { s.Kind = "" }},
+		{"unknown node", "node", func(s *Scenario) { s.Routes[0].Node = "x" }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -190,7 +204,7 @@ func TestRates(t *testing.T) {
 // fallback, then retries; the counts add up.
 func TestFallbackAndRetry(t *testing.T) {
 	sc := Scenario{
-		Name: "fallback", Duration: 10 * sec, Watch: "main",
+		Name: "fallback", Kind: Fault, Duration: 10 * sec, Watch: "main",
 		Services: []Service{
 			{Name: "down", Capacity: 5, Health: Const(Health{Down: true})},
 			{Name: "up", Capacity: 5, Health: Const(Healthy(10 * ms))},

@@ -58,7 +58,7 @@ const (
 // cycles), then a healthy minute.
 func StabilityScenario() Scenario {
 	return Scenario{
-		Name: "stability", Title: "Stability input (square wave)",
+		Name: "stability", Title: "Stability input (square wave)", Kind: Fault,
 		About:    "50 % errors for 10 s, healthy for 10 s, six times; then healthy for a minute.",
 		Duration: oscEnd + oscTail, Incident: Window{oscStart, oscEnd}, Watch: "GET /osc",
 		Services: []Service{{Name: "osc", Capacity: 50, Health: func(t time.Duration) Health {

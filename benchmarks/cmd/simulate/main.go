@@ -1,21 +1,26 @@
 // Command simulate runs the Wind Tunnel: every scenario against every
-// contestant on one seed. It prints the scorecards and Atrion's verdicts,
-// and writes them (scorecard.md) with one SVG chart per scenario to a
-// results folder.
+// contestant, on one seed or several. It prints the scorecards (each
+// seed's summary, their mean, and the first seed's detail with Atrion's
+// verdicts), and writes them (scorecard.md) with one SVG chart per
+// scenario (first seed) to a results folder; -json writes each seed's
+// scorecard for machines.
 //
-//	go run ./cmd/simulate -out results [-seed 1] [-scenarios chaos,domino] [-contestants atrion,gobreaker]
+//	go run ./cmd/simulate -out results [-seeds 1,2,3] [-json results/scorecard-seed%d.json] [-scenarios chaos,domino] [-contestants atrion,gobreaker]
 //
-// The peers read the wall clock, so every run happens in a synctest bubble
-// (see package windtunnel); the command runs them through
-// windtunnel.Main, in parallel.
+// -json takes a file name for one seed; with several seeds it must hold
+// %d, replaced by each seed. The peers read the wall clock, so every run
+// happens in a synctest bubble (see package windtunnel); the command runs
+// them through windtunnel.Main, in parallel.
 package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,10 +31,19 @@ import (
 func main() {
 	out := flag.String("out", "results", "folder for scorecard.md and the charts (created if missing)")
 	seed := flag.Uint64("seed", 1, "random seed: the same seed gives the same numbers")
+	seedList := flag.String("seeds", "", "comma-separated seeds (overrides -seed), e.g. 1,2,3")
+	jsonOut := flag.String("json", "", "write each seed's scorecard as JSON to this file (%d: the seed)")
 	only := flag.String("scenarios", "", "comma-separated scenario names (default: all)")
 	who := flag.String("contestants", "", "comma-separated contestant names (default: all)")
 	flag.Parse()
-	scs, cs, err := selection(*only, *who)
+	seeds, err := parseSeeds(*seed, *seedList)
+	if err == nil {
+		err = checkJSONName(*jsonOut, len(seeds))
+	}
+	scs, cs, serr := selection(*only, *who)
+	if err == nil {
+		err = serr
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simulate:", err)
 		os.Exit(2)
@@ -39,29 +53,71 @@ func main() {
 		os.Exit(1)
 	}
 	windtunnel.Main("WindTunnel", func(t *testing.T) {
-		b := windtunnel.NewBoard(*seed, scs, cs)
+		boards := make([]*windtunnel.Board, len(seeds))
+		for i, s := range seeds {
+			boards[i] = windtunnel.NewBoard(s, scs, cs)
+		}
 		var mu sync.Mutex
 		t.Run("runs", func(t *testing.T) {
-			for _, sc := range scs {
-				for _, c := range cs {
-					t.Run(sc.Name+"/"+c.Name, func(t *testing.T) {
-						t.Parallel()
-						r := windtunnel.Run(t, sc, c, *seed)
-						mu.Lock()
-						b.Add(r)
-						mu.Unlock()
-					})
+			for _, b := range boards {
+				for _, sc := range scs {
+					for _, c := range cs {
+						t.Run(fmt.Sprintf("%d/%s/%s", b.Seed, sc.Name, c.Name), func(t *testing.T) {
+							t.Parallel()
+							r := windtunnel.Run(t, sc, c, b.Seed)
+							mu.Lock()
+							b.Add(r)
+							mu.Unlock()
+						})
+					}
 				}
 			}
 		})
-		if err := write(b, *out); err != nil {
+		if t.Failed() {
+			return // the harness reports the failures
+		}
+		if err := write(boards, *out, *jsonOut); err != nil {
 			t.Fatal(err)
 		}
+		// The harness would print PASS after the scorecard: leave now.
+		os.Exit(0)
 	})
 }
 
+// parseSeeds returns the seeds to run: the list when given, else seed.
+func parseSeeds(seed uint64, list string) ([]uint64, error) {
+	if list == "" {
+		return []uint64{seed}, nil
+	}
+	var out []uint64
+	for _, f := range strings.Split(list, ",") {
+		s, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad seed %q in -seeds", f)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// checkJSONName accepts a JSON file name for n seeds: with several, it
+// must hold one %d.
+func checkJSONName(name string, n int) error {
+	if name == "" || n == 1 || strings.Count(name, "%d") == 1 {
+		return nil
+	}
+	return errors.New("-json with several seeds needs a %d in the file name")
+}
+
+func jsonName(name string, seed uint64) string {
+	if strings.Contains(name, "%d") {
+		return fmt.Sprintf(name, seed)
+	}
+	return name
+}
+
 // selection picks scenarios and contestants by name; "none" is always run
-// because Atrion's checks compare against it.
+// because the checks compare against it.
 func selection(scenarios, contestants string) ([]windtunnel.Scenario, []windtunnel.Contestant, error) {
 	scs := windtunnel.Scenarios()
 	if scenarios != "" {
@@ -95,24 +151,42 @@ func selection(scenarios, contestants string) ([]windtunnel.Scenario, []windtunn
 	return scs, cs, nil
 }
 
-// write prints the summary and scorecards and writes them, with the
-// charts, to dir.
-func write(b *windtunnel.Board, dir string) error {
+// write prints the summaries and scorecards and writes them, with the
+// first seed's charts and every seed's JSON, to dir.
+func write(boards []*windtunnel.Board, dir, jsonOut string) error {
+	first := boards[0]
 	var md bytes.Buffer
-	fmt.Fprintf(&md, "# Wind Tunnel scorecard (seed %d)\n\n## Contestants\n\n", b.Seed)
-	b.Settings(&md)
-	fmt.Fprintf(&md, "\n## Summary\n\n")
-	b.WriteSummary(&md)
-	fmt.Fprintf(&md, "\n## Scenarios\n\n")
-	b.WriteScorecards(&md)
+	seeds := make([]string, len(boards))
+	for i, b := range boards {
+		seeds[i] = fmt.Sprint(b.Seed)
+	}
+	fmt.Fprintf(&md, "# Wind Tunnel scorecard (seeds %s)\n\n## Contestants\n\n", strings.Join(seeds, ", "))
+	first.Settings(&md)
+	for _, b := range boards {
+		fmt.Fprintf(&md, "\n## Summary, seed %d\n\n", b.Seed)
+		b.WriteSummary(&md)
+	}
+	if len(boards) > 1 {
+		fmt.Fprintf(&md, "\n## Mean over the seeds\n\n")
+		windtunnel.WriteMeans(&md, boards)
+	}
+	fmt.Fprintf(&md, "\n## Scenarios (seed %d)\n\n", first.Seed)
+	first.WriteScorecards(&md)
 	os.Stdout.Write(md.Bytes())
 	if err := os.WriteFile(filepath.Join(dir, "scorecard.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	for _, sc := range b.Scenarios {
+	if jsonOut != "" {
+		for _, b := range boards {
+			if err := writeJSON(b, jsonName(jsonOut, b.Seed)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sc := range first.Scenarios {
 		var rs []*windtunnel.Result
-		for _, c := range b.Contestants {
-			if r := b.Result(sc.Name, c.Name); r != nil {
+		for _, c := range first.Contestants {
+			if r := first.Result(sc.Name, c.Name); r != nil {
 				rs = append(rs, r)
 			}
 		}
@@ -128,6 +202,23 @@ func write(b *windtunnel.Board, dir string) error {
 			return err
 		}
 	}
-	fmt.Printf("\nwrote %s and %d charts to %s\n", "scorecard.md", len(b.Scenarios), dir)
+	fmt.Printf("\nwrote %s and %d charts to %s\n", "scorecard.md", len(first.Scenarios), dir)
 	return nil
+}
+
+func writeJSON(b *windtunnel.Board, name string) error {
+	if d := filepath.Dir(name); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	err = b.WriteJSON(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

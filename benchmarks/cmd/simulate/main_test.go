@@ -16,3 +16,21 @@ func TestSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedsAndJSONName(t *testing.T) {
+	if s, err := parseSeeds(4, ""); err != nil || len(s) != 1 || s[0] != 4 {
+		t.Errorf("no list: %v %v", s, err)
+	}
+	if s, err := parseSeeds(4, "1, 2,3"); err != nil || len(s) != 3 || s[2] != 3 {
+		t.Errorf("list: %v %v", s, err)
+	}
+	if _, err := parseSeeds(1, "1,x"); err == nil {
+		t.Error("bad seed accepted")
+	}
+	if checkJSONName("s.json", 3) == nil || checkJSONName("s%d.json", 3) != nil || checkJSONName("s.json", 1) != nil {
+		t.Error("a JSON name for several seeds needs one seed placeholder")
+	}
+	if jsonName("r/s%d.json", 2) != "r/s2.json" || jsonName("s.json", 2) != "s.json" {
+		t.Error("jsonName")
+	}
+}
