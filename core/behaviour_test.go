@@ -129,20 +129,38 @@ func TestLimitHoldsCapacityUnderOverload(t *testing.T) {
 }
 
 // TestCriticalServedThroughOverload: under overload the limit sheds bulk,
-// low and normal traffic first and never sheds critical traffic.
+// low and normal traffic first; critical traffic that fits the service is
+// never shed, and critical traffic that alone exceeds it is shed last,
+// queueing no further than that: nobody times out.
 func TestCriticalServedThroughOverload(t *testing.T) {
 	a, clk := newManual(t)
 	p := &pool{a: a, clk: clk, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
-	mix := func(i int) atrion.Priority {
-		return []atrion.Priority{atrion.PriorityCritical, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}[i%4]
+	// 4× capacity, an eighth of it critical: half what the service serves
+	n := 0
+	mix := func(int) atrion.Priority {
+		n++
+		return []atrion.Priority{atrion.PriorityCritical, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk,
+			atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk, atrion.PriorityNormal}[n%8]
 	}
 	p.run(2*time.Second, 1, mix)
-	p.run(10*time.Second, 4, mix) // 4× capacity, a quarter of it critical
+	p.served, p.critShed = 0, 0
+	p.run(10*time.Second, 4, mix)
 	if p.critShed != 0 {
-		t.Fatalf("%d critical calls shed by the limit", p.critShed)
+		t.Fatalf("%d critical calls shed, with critical traffic at half the capacity", p.critShed)
 	}
 	if p.served < 9000 {
 		t.Fatalf("served %d in 10 s at 4× overload, want ≥ 9,000 of a capacity of 10,000", p.served)
+	}
+
+	// critical traffic alone at twice the capacity
+	b, clkB := newManual(t)
+	q := &pool{a: b, clk: clkB, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
+	crit := func(int) atrion.Priority { return atrion.PriorityCritical }
+	q.run(2*time.Second, 1, crit)
+	q.served, q.gaveUp = 0, 0
+	q.run(10*time.Second, 2, crit)
+	if q.served < 9000 || q.gaveUp > q.served/50 {
+		t.Fatalf("critical traffic at 2× capacity: served %d, %d callers gave up: want ≥ 9,000 served and a short queue", q.served, q.gaveUp)
 	}
 }
 

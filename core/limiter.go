@@ -94,9 +94,11 @@ func (l *limiter) update(f limitFacts) {
 
 // Priority shares of the limit (SPEC's Ohm's-law view, I = V/R): each
 // priority may fill the share bandHi of the limit, shedding a growing
-// share of its requests from bandLo × that on; critical traffic is never
-// shed by the limit, only by an open circuit.
-var bandHi = [5]float64{0, 1, 0.9, 0.75, 0.6} // critical, high, normal, low, bulk
+// share of its requests from bandLo × that on. Critical traffic is shed
+// last: it may fill twice the limit, when every other
+// priority has long been shed, so that critical demand beyond what the
+// service can serve still queues no further than that.
+var bandHi = [5]float64{2, 1, 0.9, 0.75, 0.6} // critical, high, normal, low, bulk
 
 const bandLo = 0.9
 
@@ -107,9 +109,6 @@ func bands(limit float64) (b [5]uint64) {
 		return b
 	}
 	for i, share := range bandHi {
-		if share == 0 {
-			continue
-		}
 		hi := math.Min(math.MaxUint32, math.Max(256, math.Round(256*limit*share)))
 		lo := math.Round(hi * bandLo)
 		b[i] = uint64(lo)<<32 | uint64(hi)

@@ -84,10 +84,11 @@ func TestBands(t *testing.T) {
 		t.Fatalf("no limit yet must give no bands: %v", b)
 	}
 	b := bands(40)
-	if b[PriorityCritical.index()] != 0 {
-		t.Fatal("critical traffic must never be shed by the limit")
-	}
 	hi := func(p Priority) int64 { return int64(b[p.index()] & math.MaxUint32) }
+	lo := func(p Priority) int64 { return int64(b[p.index()] >> 32) }
+	if lo(PriorityCritical) <= hi(PriorityHigh) {
+		t.Fatalf("critical traffic must be shed last, past the limit: critical from %d, high all at %d", lo(PriorityCritical), hi(PriorityHigh))
+	}
 	if !(hi(PriorityHigh) > hi(PriorityNormal) && hi(PriorityNormal) > hi(PriorityLow) && hi(PriorityLow) > hi(PriorityBulk)) {
 		t.Fatalf("lower priorities must hit the limit first: %v", b)
 	}
@@ -95,7 +96,7 @@ func TestBands(t *testing.T) {
 		t.Fatalf("high traffic may fill the whole limit: hi %d, want %d", hi(PriorityHigh), 40*256)
 	}
 	// a tiny limit still admits one call of every priority
-	for _, p := range []Priority{PriorityHigh, PriorityNormal, PriorityLow, PriorityBulk} {
+	for _, p := range []Priority{PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow, PriorityBulk} {
 		if overBand(0, bands(0.3)[p.index()], 0) {
 			t.Fatalf("%v shed with nothing in flight under a limit of 0.3", p)
 		}

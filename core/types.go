@@ -44,7 +44,10 @@ type Priority int8
 //   - PriorityLow: from 67.5 % to 75 %;
 //   - PriorityNormal: from 81 % to 90 %;
 //   - PriorityHigh: from 90 % to all of it;
-//   - PriorityCritical is never shed by the limit, only by an open circuit.
+//   - PriorityCritical is shed last, from 180 % to 200 % of the limit in
+//     flight, long after everything else: it is served throughout overload
+//     while it fits the service, and queues no further when it alone does
+//     not.
 //
 // An open circuit rejects every priority but its probe. In RECOVERING,
 // critical traffic passes, high traffic gets twice the ramp's share, normal
