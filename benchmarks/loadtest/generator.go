@@ -124,17 +124,21 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 	for i, r := range Routes {
 		urls[i] = spec.Front + "/api/" + r
 	}
-	start := time.Now()
-	jobs := make(chan int) // unbuffered: a send succeeds only when a worker is free
-	var inflight, peak atomic.Int64
+	// inflight counts requests handed to a worker and not yet answered; a
+	// request due when all workers are taken is Dropped, so the loop stays
+	// open. The buffer lets a hand-off never block, even before a worker
+	// goroutine has been scheduled.
+	jobs := make(chan int, spec.Workers)
+	var inflight atomic.Int64
+	var peak int64
 	var workers sync.WaitGroup
+	start := time.Now().Add(50 * time.Millisecond) // the workers start first
 	for range spec.Workers {
 		workers.Go(func() {
 			for i := range jobs {
 				r := &recs[i]
 				due := start.Add(r.At)
 				r.Lag = time.Since(due)
-				raise(&peak, inflight.Add(1))
 				r.Outcome = send(client, urls[r.Route], r.Crit)
 				r.Latency = time.Since(due)
 				inflight.Add(-1)
@@ -166,12 +170,13 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 			err = ctx.Err()
 			break
 		}
-		select {
-		case jobs <- i:
-		default:
+		if inflight.Load() >= int64(spec.Workers) {
 			recs[i].Outcome = Dropped
 			recs[i].Lag = -1
+			continue
 		}
+		peak = max(peak, inflight.Add(1))
+		jobs <- i
 	}
 	close(jobs)
 	workers.Wait()
@@ -187,18 +192,8 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 	if err := snapshot(len(sc.Phases)); err != nil {
 		return nil, err
 	}
-	out.Inflight = int(peak.Load())
+	out.Inflight = int(peak)
 	return out, nil
-}
-
-// raise sets m to n if n is larger.
-func raise(m *atomic.Int64, n int64) {
-	for {
-		old := m.Load()
-		if n <= old || m.CompareAndSwap(old, n) {
-			return
-		}
-	}
 }
 
 // sleepUntil sleeps until t and reports whether ctx is still live.
