@@ -93,12 +93,12 @@ type backendSpec struct {
 // its request's context does; work that has started runs to its end, so a
 // caller that leaves then wastes it.
 type backend struct {
-	spec    backendSpec
+	spec     backendSpec
 	pool     chan struct{}
 	inSystem atomic.Int64 // calls queued or in service
-	faults  atomic.Pointer[[len(Routes)]Fault]
-	stats   backendStats
-	mux     *http.ServeMux
+	faults   atomic.Pointer[[len(Routes)]Fault]
+	stats    backendStats
+	mux      *http.ServeMux
 }
 
 // Backend control paths: the generator sets each phase's faults and reads

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -121,6 +122,15 @@ func Scenarios(t Timeline, slowExtra time.Duration) []Scenario {
 		return Phase{Name: "after", Duration: d, Load: HealthyLoad, Role: Aftermath}
 	}
 	all := []int{Catalog, Orders, Reports}
+	// fault is a warm-up, then route r misbehaving at healthy load for d,
+	// then healthy again for rest
+	fault := func(name, about, phase string, r int, f Fault, d, rest time.Duration) Scenario {
+		others := slices.DeleteFunc(slices.Clone(all), func(o int) bool { return o == r })
+		return Scenario{Name: name, About: about, Phases: []Phase{warm,
+			{Name: phase, Duration: d, Load: HealthyLoad, Role: Incident, Faults: on(r, f)},
+			after(rest)},
+			Focus: []int{r}, Healthy: others}
+	}
 	return []Scenario{
 		{
 			Name:  "overload",
@@ -131,33 +141,12 @@ func Scenarios(t Timeline, slowExtra time.Duration) []Scenario {
 				after(t.After)},
 			Focus: all,
 		},
-		{
-			Name:  "failing",
-			About: "orders' dependency answers 500 to every call",
-			Phases: []Phase{warm,
-				{Name: "orders failing", Duration: t.Failing, Load: HealthyLoad, Role: Incident,
-					Faults: on(Orders, Fault{ErrorRate: 1})},
-				after(t.AfterErr)},
-			Focus: []int{Orders}, Healthy: []int{Catalog, Reports},
-		},
-		{
-			Name:  "hang",
-			About: "reports' dependency hangs past the front's timeout",
-			Phases: []Phase{warm,
-				{Name: "reports hangs", Duration: t.Fault, Load: HealthyLoad, Role: Incident,
-					Faults: on(Reports, Fault{Hang: true})},
-				after(t.After)},
-			Focus: []int{Reports}, Healthy: []int{Catalog, Orders},
-		},
-		{
-			Name:  "starve",
-			About: "reports slows down and holds the shared pool's workers",
-			Phases: []Phase{warm,
-				{Name: "reports slow", Duration: t.Fault, Load: HealthyLoad, Role: Incident,
-					Faults: on(Reports, Fault{Extra: slowExtra})},
-				after(t.After)},
-			Focus: []int{Reports}, Healthy: []int{Catalog, Orders},
-		},
+		fault("failing", "orders' dependency answers 500 to every call",
+			"orders failing", Orders, Fault{ErrorRate: 1}, t.Failing, t.AfterErr),
+		fault("hang", "reports' dependency hangs past the front's timeout",
+			"reports hangs", Reports, Fault{Hang: true}, t.Fault, t.After),
+		fault("starve", "reports slows down and holds the shared pool's workers",
+			"reports slow", Reports, Fault{Extra: slowExtra}, t.Fault, t.After),
 	}
 }
 

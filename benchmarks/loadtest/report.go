@@ -40,6 +40,8 @@ func (rp *reporter) header() {
 	rp.f("- generator: open loop, Poisson arrivals, seed %d, ≤ %d requests in flight, %.0f %% marked X-Priority: critical; routes %s weighted %v\n",
 		c.Seed, c.GenWorkers, 100*c.Critical, strings.Join(Routes[:], ", "), Weights)
 	rp.f("- %d rounds, contestants interleaved in each; a cell shows each round's value, round 1 first\n", c.Rounds)
+	rp.f("- served/s, p50, p99, shed/s, lost/s (errors and timeouts): answers that arrived in the phase; offered/s, critical served %%, first shed and full service again: requests due in the phase. Full service again: the end of the last %v-or-longer window of the phase in which fewer than %.0f %% of the requests due were served\n",
+		bucketWidth(HealthyLoad*rp.cap), 100*RecoveredShare)
 	for _, n := range c.Contestants {
 		rp.f("- **%s**: %s\n", n, Settings[n])
 	}
@@ -113,11 +115,14 @@ func (rp *reporter) summary() {
 	goodput := func(p *PhaseResult) string {
 		return fmt.Sprintf("%.2f", float64(p.Answered.All.Served)/p.Duration.Seconds()/rp.cap)
 	}
+	critical := func(p *PhaseResult) string { return share(p.Critical.Served, p.Critical.Offered) }
 	rows := []row{
 		{"goodput at 3×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "3×", goodput},
 		{"goodput at 10×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "10×", goodput},
 		{"p99 of served at 10×, ms", "< none", "overload", "10×", func(p *PhaseResult) string { return ms(p.Answered.All.P99) }},
-		{"critical served at 10×, %", "100", "overload", "10×", func(p *PhaseResult) string { return share(p.Critical.Served, p.Critical.Offered) }},
+		{"critical served at 3×, %", "100", "overload", "3×", critical},
+		{"critical served at 10×, %", "100", "overload", "10×", critical},
+		{"backend busy at 10×, %", "", "overload", "10×", rp.busy},
 		{"back to full service after overload, s", "≤ 1", "overload", "after", func(p *PhaseResult) string { return secs(p.Recovery, "never") }},
 		{"failing route: first shed, s", "", "failing", "orders failing", func(p *PhaseResult) string { return secs(p.FirstShed, "never") }},
 		{"failing route: back to full service, s", "", "failing", "after", func(p *PhaseResult) string { return secs(p.Recovery, "never") }},
