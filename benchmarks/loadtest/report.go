@@ -87,6 +87,19 @@ func perSec(n int, d time.Duration) string { return fmt.Sprintf("%.0f", float64(
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
 
+// p50 and p99 format the latency quantiles of c's served requests, "–"
+// when none was served.
+func p50(c Counts) string { return latency(c, c.P50) }
+
+func p99(c Counts) string { return latency(c, c.P99) }
+
+func latency(c Counts, d time.Duration) string {
+	if c.Served == 0 {
+		return "–"
+	}
+	return ms(d)
+}
+
 func share(n, of int) string {
 	if of == 0 {
 		return "–"
@@ -119,7 +132,7 @@ func (rp *reporter) summary() {
 	rows := []row{
 		{"goodput at 3×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "3×", goodput},
 		{"goodput at 10×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "10×", goodput},
-		{"p99 of served at 10×, ms", "< none", "overload", "10×", func(p *PhaseResult) string { return ms(p.Answered.All.P99) }},
+		{"p99 of served at 10×, ms", "< none", "overload", "10×", func(p *PhaseResult) string { return p99(p.Answered.All) }},
 		{"critical served at 3×, %", "100", "overload", "3×", critical},
 		{"critical served at 10×, %", "100", "overload", "10×", critical},
 		{"backend busy at 10×, %", "", "overload", "10×", rp.busy},
@@ -128,7 +141,7 @@ func (rp *reporter) summary() {
 		{"failing route: back to full service, s", "", "failing", "after", func(p *PhaseResult) string { return secs(p.Recovery, "never") }},
 		{"hung route: first shed, s", "≤ 3", "hang", "reports hangs", func(p *PhaseResult) string { return secs(p.FirstShed, "never") }},
 		{"slow route: other routes served/s", "≥ best peer", "starve", "reports slow", func(p *PhaseResult) string { return perSec(p.Answered.Healthy.Served, p.Duration) }},
-		{"slow route: other routes' p99, ms", "", "starve", "reports slow", func(p *PhaseResult) string { return ms(p.Answered.Healthy.P99) }},
+		{"slow route: other routes' p99, ms", "", "starve", "reports slow", func(p *PhaseResult) string { return p99(p.Answered.Healthy) }},
 		{"backend calls wasted at 10×, /s", "", "overload", "10×", func(p *PhaseResult) string { return perSec(int(p.Backend.Wasted), p.Duration) }},
 	}
 	cs := rp.res.Config.Contestants
@@ -192,8 +205,8 @@ func (rp *reporter) scenario(sc *Scenario) {
 			}
 			all.add(p.Name, c, offered,
 				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(p.Answered.All.Served, p.Duration) }),
-				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return ms(p.Answered.All.P50) }),
-				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return ms(p.Answered.All.P99) }),
+				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return p50(p.Answered.All) }),
+				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return p99(p.Answered.All) }),
 				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(p.Answered.All.Shed, p.Duration) }),
 				rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(p.Answered.All.Lost(), p.Duration) }),
 				rp.cell(sc.Name, c, pi, rp.busy),
@@ -231,7 +244,7 @@ func (rp *reporter) scenario(sc *Scenario) {
 			if len(sc.Healthy) > 0 {
 				cells = append(cells,
 					rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(p.Answered.Healthy.Served, p.Duration) }),
-					rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return ms(p.Answered.Healthy.P99) }))
+					rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return p99(p.Answered.Healthy) }))
 			}
 			cells = append(cells, rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return share(p.Critical.Served, p.Critical.Offered) }))
 			if p.Role == Aftermath {
@@ -255,34 +268,45 @@ func names(rs []int) string {
 	return strings.Join(s, "+")
 }
 
-// generator says whether the generator kept to its schedule in every run.
+// generator says whether the generator kept to its schedule in every
+// run, and how far behind it fell where it did not.
 func (rp *reporter) generator() {
 	var behind []string
 	var worst time.Duration
 	var late, sent, dropped, offered, peak int
 	for i := range rp.res.Runs {
 		r := &rp.res.Runs[i]
-		if !r.Sustained() {
-			behind = append(behind, fmt.Sprintf("%s/%s/round %d", r.Scenario, r.Contestant, r.Round))
-		}
 		peak = max(peak, r.Inflight)
-		for _, p := range r.Phases {
+		var bad *PhaseResult
+		for j := range r.Phases {
+			p := &r.Phases[j]
 			worst = max(worst, p.Lag.P99)
 			late += p.Lag.Late
 			sent += p.Lag.Sent
 			dropped += p.All.Dropped
 			offered += p.All.Offered
+			if bad == nil || p.Lag.Late*bad.Lag.Sent > bad.Lag.Late*max(p.Lag.Sent, 1) {
+				bad = p
+			}
+		}
+		if !r.Sustained() && bad != nil {
+			behind = append(behind, fmt.Sprintf("%s/%s/round %d (%s: %s %% late, p99 lag %v, %d dropped)",
+				r.Scenario, r.Contestant, r.Round, bad.Name, share(bad.Lag.Late, bad.Lag.Sent),
+				bad.Lag.P99.Round(time.Millisecond), bad.All.Dropped))
 		}
 	}
 	rp.f("## Generator\n\n")
+	rp.f("In all %d runs, %d of %d requests were sent more than %v late (worst phase p99 lag %v), %d of %d dropped for want of a free worker; at most %d of %d workers were in flight.\n\n",
+		len(rp.res.Runs), late, sent, LateAfter, worst.Round(10*time.Microsecond), dropped, offered, peak, rp.res.Config.GenWorkers)
 	if len(behind) == 0 {
-		rp.f("The generator kept to its schedule in all %d runs", len(rp.res.Runs))
-	} else {
-		rp.f("**The generator fell behind its schedule in %d of %d runs** (%s): their figures understate the offered load", len(behind), len(rp.res.Runs), strings.Join(behind, ", "))
+		rp.f("The generator kept to its schedule in every run.\n")
+		return
 	}
-	rp.f(": %d of %d requests sent more than %v late (worst phase p99 lag %v), %d of %d dropped for want of a free worker; at most %d of %d workers in flight.\n",
-		late, sent, LateAfter, worst.Round(10*time.Microsecond), dropped, offered, peak, rp.res.Config.GenWorkers)
-	rp.f("\n")
+	rp.f("**The generator fell behind its schedule** (over 1 %% of a phase's requests late, or over 0.1 %% dropped) in %d of %d runs; their figures are less trustworthy (worst phase shown):\n\n",
+		len(behind), len(rp.res.Runs))
+	for _, b := range behind {
+		rp.f("- %s\n", b)
+	}
 }
 
 // table is a Markdown table whose first left columns are left-aligned
