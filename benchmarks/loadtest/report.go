@@ -132,6 +132,7 @@ func (rp *reporter) summary() {
 	rows := []row{
 		{"goodput at 3×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "3×", goodput},
 		{"goodput at 10×, ÷ capacity", "≥ best peer, ≥ 0.95", "overload", "10×", goodput},
+		{"p99 of served at 3×, ms", "< none", "overload", "3×", func(p *PhaseResult) string { return p99(p.Answered.All) }},
 		{"p99 of served at 10×, ms", "< none", "overload", "10×", func(p *PhaseResult) string { return p99(p.Answered.All) }},
 		{"critical served at 3×, %", "100", "overload", "3×", critical},
 		{"critical served at 10×, %", "100", "overload", "10×", critical},
