@@ -291,8 +291,8 @@ func (rp *reporter) generator() {
 			}
 		}
 		if !r.Sustained() && bad != nil {
-			behind = append(behind, fmt.Sprintf("%s/%s/round %d (%s: %s %% late, p99 lag %v, %d dropped)",
-				r.Scenario, r.Contestant, r.Round, bad.Name, share(bad.Lag.Late, bad.Lag.Sent),
+			behind = append(behind, fmt.Sprintf("%s/%s/round %d (%s: %.1f %% late, p99 lag %v, %d dropped)",
+				r.Scenario, r.Contestant, r.Round, bad.Name, 100*float64(bad.Lag.Late)/float64(max(bad.Lag.Sent, 1)),
 				bad.Lag.P99.Round(time.Millisecond), bad.All.Dropped))
 		}
 	}

@@ -5,6 +5,7 @@
 // raw figures in loadtest.json).
 //
 //	go run ./cmd/loadtest -out results [-rounds 2] [-seed 1] [-scenarios overload,hang] [-contestants none,atrion] [-smoke]
+//	go run ./cmd/loadtest -report results/loadtest.json   # the tables of a saved run
 package main
 
 import (
@@ -36,8 +37,15 @@ func main() {
 	only := flag.String("scenarios", "", "comma-separated scenario names (default: all)")
 	who := flag.String("contestants", "", "comma-separated contestant names (default: all)")
 	smoke := flag.Bool("smoke", false, "the tests' shortened run: a few seconds, figures meaningless")
+	saved := flag.String("report", "", "print the tables of a saved loadtest.json instead of running")
 	flag.Parse()
-	if err := run(*out, *rounds, *seed, *only, *who, *smoke); err != nil {
+	var err error
+	if *saved != "" {
+		err = rerender(*saved)
+	} else {
+		err = run(*out, *rounds, *seed, *only, *who, *smoke)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -89,6 +97,19 @@ func run(out string, rounds int, seed uint64, only, who string, smoke bool) erro
 		return err
 	}
 	return os.WriteFile(filepath.Join(out, "loadtest.json"), raw, 0o644)
+}
+
+// rerender prints the report of a saved run.
+func rerender(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res loadtest.Results
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return err
+	}
+	return loadtest.WriteReport(os.Stdout, &res)
 }
 
 func split(s string) []string {
