@@ -2,7 +2,7 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench bench-adapters simulate stability-map demo fmt
+.PHONY: test lint bench bench-adapters simulate loadtest stability-map demo fmt
 
 ## test: go vet and go test -race in every module; fails if any fails
 test:
@@ -40,6 +40,11 @@ bench-adapters:
 simulate:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/simulate -seeds 1,2,3 -out results -json results/scorecard-seed%d.json
+
+## loadtest: real processes on 127.0.0.1 (backend, a gin front per contestant, open-loop generator), every scenario, 2 interleaved rounds; tables in benchmarks/results/ (~7 min)
+loadtest:
+	@mkdir -p benchmarks/results
+	cd benchmarks && $(GO) run ./cmd/loadtest -out results
 
 ## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
 stability-map:
