@@ -8,7 +8,8 @@ import "math"
 // lifts it only slowly, and never above floorCeiling × the lowest floor
 // the route has shown, so neither an overload at start-up nor a slow leak
 // can become the new normal. Only ticks without failures teach it (a fast
-// failure is no latency). The pressure baseline is learnedHeadroom × the
+// failure is no latency), and only while the in-flight limit does not bind
+// (an overload's latency is no one's no-load latency). The pressure baseline is learnedHeadroom × the
 // floor; the in-flight limit measures queueing against the floor itself.
 const (
 	defaultLatencyMs = 100 // the baseline before anything is learned

@@ -32,9 +32,9 @@
 //
 // Each route carries an adaptive limit on its requests in flight
 // (limiter.go), in the family of Netflix's Gradient2 and Vegas: while the
-// limit binds and latency stays within 1.5× the route's learned no-load
+// limit binds and latency stays within 2× the route's learned no-load
 // latency, the limit grows; once latency shows queueing it moves to
-// g·(limit + √limit) with g = 1.5 × no-load / latency, which settles a
+// g·(limit + √limit) with g = 2 × no-load / latency, which settles a
 // little above the concurrency the service really serves at once. It never
 // falls below completions per second × the no-load latency (Little's law)
 // nor rises above 4× the recent peak in-flight. Priorities get shares of
@@ -46,7 +46,8 @@
 //
 // The no-load latency is learned from the low latencies a route shows
 // (fast down, slowly up, never above 1.5× the lowest seen), from ticks
-// without failures; the pressure baseline is twice it when no SLO latency
+// without failures while the limit does not bind (an overload teaches
+// nothing); the pressure baseline is twice it when no SLO latency
 // is set. A request whose caller gave up (Canceled) after waiting past the
 // baseline is a slow sample, and requests still in flight past it count at
 // every tick close, so a dependency that hangs past every client's timeout
@@ -58,7 +59,7 @@
 // then runs OPERATIONAL. The error rate the physics sees is the Wilson
 // lower bound of the tick's (95 %): one error in ten calls is not trauma,
 // one in one is. The circuit opens (CIRCUIT_OPEN) when R reaches the break
-// point and nearly all (85 %) of the last ten ticks' calls failed (or a peer's
+// point and four in five (80 %) of the last ten ticks' calls failed (or a peer's
 // circuit opened), or at once, bootstrap or not, when the last ticks'
 // failure rate is beyond doubt (lower bound ≥ 0.8). Open, it rejects every
 // priority but admits one probe every five ticks; it stays open at least

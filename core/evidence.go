@@ -26,11 +26,11 @@ func wilsonLower(k, n float64) float64 {
 
 // Circuit evidence defaults.
 const (
-	evidenceTicks = 10   // time constant of the short window, in ticks (a second by default)
-	certainTicks  = 2    // time constant of the last ticks' window
-	failingRate   = 0.85 // nearly all the window's calls failed...
-	failingCalls  = 3    // ...over at least this many calls
-	certainBound  = 0.8  // the lower bound of the last ticks' rate: failing beyond doubt
+	evidenceTicks = 10  // time constant of the short window, in ticks (a second by default)
+	certainTicks  = 2   // time constant of the last ticks' window
+	failingRate   = 0.8 // four calls in five of the window failed...
+	failingCalls  = 3   // ...over at least this many calls
+	certainBound  = 0.8 // the lower bound of the last ticks' rate: failing beyond doubt
 )
 
 // errorWindow is a short, exponentially decaying window of calls and

@@ -28,8 +28,8 @@ import "math"
 
 // Limiter defaults.
 const (
-	limitTolerance = 1.5 // latency within this factor of no-load is no queueing (Gradient2's)
-	limitMin       = 1   // a limit never shuts a route: one call at a time probes it
+	limitTolerance = 2 // latency within this factor of no-load is no queueing
+	limitMin       = 1 // a limit never shuts a route: one call at a time probes it
 	limitMax       = 1e6
 	limitMinCap    = 16 // the cap for a quiet route
 	limitCapFactor = 4  // the cap relative to recent peak in-flight

@@ -421,8 +421,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 }
 
 // aggregate takes the tick's counters and turns them into the physics'
-// telemetry; ticks without failures teach the latency floor. Caller holds
-// mu.
+// telemetry, and teaches the latency floor. Caller holds mu.
 func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples bool) {
 	st := &r.st
 	c = r.take()
@@ -431,7 +430,10 @@ func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples b
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
 	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
 	tel, samples = r.telemetry(&c, stale, age)
-	if c.fail == 0 && c.succ > 0 {
+	// ticks without failures teach the floor, unless the limit binds:
+	// an overload's latency is not the route's no-load latency
+	bound := st.lim.limit > 0 && (c.rej[ReasonShed] > 0 || math.Max(c.peak, st.inflight) >= 0.8*st.lim.limit)
+	if c.fail == 0 && c.succ > 0 && !bound {
 		st.floor.learn(tel.latencyMs, dtSec)
 	}
 	return c, tel, samples
