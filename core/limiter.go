@@ -36,6 +36,7 @@ const (
 	limitGrowth    = 0.25
 	peakMemorySec  = 10 // the recent peak in-flight decays with this time constant
 	throughputSec  = 1  // smoothing of completions per second for the floor
+	heldSec        = 1  // how long a fall of the limit is held back for critical traffic
 )
 
 // limiter is one route's in-flight limit. The zero value has no limit yet:
@@ -44,6 +45,11 @@ type limiter struct {
 	limit float64 // 0: none yet
 	peak  float64 // recent peak in-flight, decaying
 	thr   float64 // smoothed successful completions per second
+	// held is the limit with its falls held back for about a second:
+	// critical traffic's share is reckoned from it, so that a cut of the
+	// limit never sheds the critical calls that find the calls admitted
+	// before it still in flight
+	held float64
 }
 
 // limitFacts is what one tick tells the limiter.
@@ -90,6 +96,7 @@ func (l *limiter) update(f limitFacts) {
 	}
 	floor := l.thr * f.noLoadMs / 1000
 	l.limit = math.Min(capacity, math.Max(lim, math.Max(limitMin, floor)))
+	l.held = math.Max(l.limit, l.held*math.Exp(-f.dtSec/heldSec))
 }
 
 // Priority shares of the limit (SPEC's Ohm's-law view, I = V/R): each
@@ -103,13 +110,18 @@ var bandHi = [5]float64{2, 1, 0.9, 0.75, 0.6} // critical, high, normal, low, bu
 const bandLo = 0.9
 
 // bands packs each priority's in-flight band for the hot path: lo<<32 | hi,
-// both in 1/256ths of a request; 0 means no limit.
-func bands(limit float64) (b [5]uint64) {
+// both in 1/256ths of a request; 0 means no limit. Critical traffic's band
+// is reckoned from held, the limit with its falls held back.
+func bands(limit, held float64) (b [5]uint64) {
 	if limit <= 0 || math.IsNaN(limit) {
 		return b
 	}
 	for i, share := range bandHi {
-		hi := math.Min(math.MaxUint32, math.Max(256, math.Round(256*limit*share)))
+		ref := limit
+		if i == 0 {
+			ref = math.Max(limit, held)
+		}
+		hi := math.Min(math.MaxUint32, math.Max(256, math.Round(256*ref*share)))
 		lo := math.Round(hi * bandLo)
 		b[i] = uint64(lo)<<32 | uint64(hi)
 	}

@@ -82,10 +82,10 @@ func TestLimiterSettlesAboveCapacity(t *testing.T) {
 }
 
 func TestBands(t *testing.T) {
-	if b := bands(0); b != ([5]uint64{}) {
+	if b := bands(0, 0); b != ([5]uint64{}) {
 		t.Fatalf("no limit yet must give no bands: %v", b)
 	}
-	b := bands(40)
+	b := bands(40, 40)
 	hi := func(p Priority) int64 { return int64(b[p.index()] & math.MaxUint32) }
 	lo := func(p Priority) int64 { return int64(b[p.index()] >> 32) }
 	if lo(PriorityCritical) <= hi(PriorityHigh) {
@@ -99,7 +99,7 @@ func TestBands(t *testing.T) {
 	}
 	// a tiny limit still admits one call of every priority
 	for _, p := range []Priority{PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow, PriorityBulk} {
-		if overBand(0, bands(0.3)[p.index()], 0) {
+		if overBand(0, bands(0.3, 0.3)[p.index()], 0) {
 			t.Fatalf("%v shed with nothing in flight under a limit of 0.3", p)
 		}
 	}
@@ -108,7 +108,7 @@ func TestBands(t *testing.T) {
 // Inside a band the shed share grows with in-flight: a share of the
 // decision hashes, not a cliff.
 func TestOverBandGraded(t *testing.T) {
-	band := bands(100)[PriorityNormal.index()] // 81..90 in flight
+	band := bands(100, 100)[PriorityNormal.index()] // 81..90 in flight
 	share := func(in int64) float64 {
 		n := 0
 		for i := range uint64(10000) {
@@ -127,5 +127,27 @@ func TestOverBandGraded(t *testing.T) {
 	lo, mid := share(82), share(86)
 	if !(lo > 0 && lo < mid && mid < 1) {
 		t.Fatalf("inside the band the share must grow: %.3f at 82, %.3f at 86", lo, mid)
+	}
+}
+
+// A cut of the limit is held back for critical traffic for about a
+// second: the critical calls that find the calls admitted before the cut
+// still in flight are not shed.
+func TestCriticalBandHeldThroughACut(t *testing.T) {
+	l := limiter{limit: 100, peak: 100, held: 100}
+	l.update(limitFacts{dtSec: 0.1, tickSec: 0.1, latencyMs: 1000, noLoadMs: 20, inflight: 100, peak: 100})
+	if l.limit > 60 {
+		t.Fatalf("deep queueing: limit %.1f, want it cut", l.limit)
+	}
+	b := bands(l.limit, l.held)
+	hi := func(p Priority) float64 { return float64(b[p.index()]&math.MaxUint32) / 256 }
+	if hi(PriorityNormal) > 0.9*l.limit+1 || hi(PriorityCritical) < 1.5*100 {
+		t.Fatalf("after a cut to %.1f: normal band up to %.1f, critical up to %.1f: want normal cut, critical held near 2 × 100", l.limit, hi(PriorityNormal), hi(PriorityCritical))
+	}
+	for range 50 { // five seconds later the hold has let go
+		l.update(limitFacts{dtSec: 0.1, tickSec: 0.1, latencyMs: 1000, noLoadMs: 20, inflight: l.limit, peak: l.limit})
+	}
+	if l.held > 2*l.limit+1 {
+		t.Fatalf("held %.1f five seconds after the cut to %.1f", l.held, l.limit)
 	}
 }

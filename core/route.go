@@ -512,7 +512,7 @@ func (r *route) publish(now int64) {
 	for i, s := range ramp {
 		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
 	}
-	for i, b := range bands(st.lim.limit) {
+	for i, b := range bands(st.lim.limit, st.lim.held) {
 		r.band[i].Store(b)
 	}
 	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
