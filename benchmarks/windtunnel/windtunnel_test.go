@@ -14,10 +14,10 @@ import (
 // fails the test. A deadline-aware variant ("<name>-deadline") shares its
 // scenario's entries.
 var knownFailures = map[string]string{
-	"domino/\"home\" requests": "A's accept queue overflows in the first second of C's hang, before any limit has seen C's calls take longer: /home loses ~3 % there",
-	"domino/trips":             "C's calls time out rather than fail: the in-flight limits of B and C shed part of the traffic, never half of C's calls in a bin, and no circuit opens on latency",
-	"flap-sine/wasted calls":   "errors up to 60 % never open the circuit (a circuit opens at 80 % failing): with retries, a dependency that answers half its calls is worth calling, so Atrion wastes about what no protection wastes — and serves about as much",
-	"flap-noise/wasted calls":  "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
+	"domino/\"home\" requests":  "A's accept queue overflows in the first second of C's hang, before any limit has seen C's calls take longer: /home loses ~3 % there",
+	"domino/trips":              "C's calls time out rather than fail: the in-flight limits of B and C shed part of the traffic, never half of C's calls in a bin, and no circuit opens on latency",
+	"flap-sine/wasted calls":    "errors up to 60 % never open the circuit (a circuit opens at 80 % failing): with retries, a dependency that answers half its calls is worth calling, so Atrion wastes about what no protection wastes — and serves about as much",
+	"flap-noise/wasted calls":   "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
 	"sudden-10x/critical calls": "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
 }
 
