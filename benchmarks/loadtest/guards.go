@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"github.com/atrion-go/atrion/benchmarks/internal/peerconf"
 	"net/http"
 	"strings"
 	"time"
@@ -100,16 +101,7 @@ func gobreakerGuard() (gin.HandlerFunc, func(), error) {
 	cbs := make(map[string]*gobreaker.TwoStepCircuitBreaker[struct{}], len(Routes))
 	for _, r := range Routes {
 		path := "/api/" + r
-		cbs[path] = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-			Name:         path,
-			MaxRequests:  5,
-			Interval:     10 * time.Second,
-			BucketPeriod: time.Second,
-			Timeout:      5 * time.Second,
-			ReadyToTrip: func(c gobreaker.Counts) bool {
-				return c.Requests >= 20 && 2*c.TotalFailures >= c.Requests
-			},
-		})
+		cbs[path] = gobreaker.NewTwoStepCircuitBreaker[struct{}](peerconf.Gobreaker(path, nil))
 	}
 	mw := func(c *gin.Context) {
 		cb := cbs[c.FullPath()]

@@ -2,6 +2,7 @@ package windtunnel
 
 import (
 	"errors"
+	"github.com/atrion-go/atrion/benchmarks/internal/peerconf"
 	"reflect"
 	"time"
 	"unsafe"
@@ -81,17 +82,7 @@ var Gobreaker = Contestant{
 	WallClock: true,
 	New: func(Env) (Guard, error) {
 		return &gobreakerGuard{perRoute(func(route string, n *int) *gobreaker.TwoStepCircuitBreaker[struct{}] {
-			return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-				Name:         route,
-				MaxRequests:  5,
-				Interval:     10 * time.Second,
-				BucketPeriod: time.Second,
-				Timeout:      5 * time.Second,
-				ReadyToTrip: func(c gobreaker.Counts) bool {
-					return c.Requests >= 20 && 2*c.TotalFailures >= c.Requests
-				},
-				OnStateChange: func(string, gobreaker.State, gobreaker.State) { *n++ },
-			})
+			return gobreaker.NewTwoStepCircuitBreaker[struct{}](peerconf.Gobreaker(route, func() { *n++ }))
 		})}, nil
 	},
 }
