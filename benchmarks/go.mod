@@ -1,13 +1,13 @@
 module github.com/atrion-go/atrion/benchmarks
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/alibaba/sentinel-golang v1.0.4
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/otel v0.0.0
-	github.com/atrion-go/atrion/observability/prometheus v0.0.0
-	github.com/atrion-go/atrion/providers/redis v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/otel v0.1.0
+	github.com/atrion-go/atrion/observability/prometheus v0.1.0
+	github.com/atrion-go/atrion/providers/redis v0.1.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-kratos/aegis v0.2.0
@@ -67,15 +67,15 @@ require (
 )
 
 require (
-	github.com/atrion-go/atrion/adapters/echo v0.0.0
-	github.com/atrion-go/atrion/adapters/echov5 v0.0.0
-	github.com/atrion-go/atrion/adapters/fiber v0.0.0
-	github.com/atrion-go/atrion/adapters/fiberv3 v0.0.0
-	github.com/atrion-go/atrion/adapters/gin v0.0.0
-	github.com/atrion-go/atrion/adapters/grpc v0.0.0
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
-	github.com/atrion-go/atrion/adapters/nethttp v0.0.0
-	github.com/atrion-go/atrion/observability/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/echo v0.1.0
+	github.com/atrion-go/atrion/adapters/echov5 v0.1.0
+	github.com/atrion-go/atrion/adapters/fiber v0.1.0
+	github.com/atrion-go/atrion/adapters/fiberv3 v0.1.0
+	github.com/atrion-go/atrion/adapters/gin v0.1.0
+	github.com/atrion-go/atrion/adapters/grpc v0.1.0
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
+	github.com/atrion-go/atrion/adapters/nethttp v0.1.0
+	github.com/atrion-go/atrion/observability/internal v0.1.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/observability/otel
 go 1.26.0
 
 require (
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/internal v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/internal v0.1.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
