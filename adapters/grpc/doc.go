@@ -75,14 +75,27 @@
 //
 // The client interceptors reject locally with the same status and no
 // trailer, without touching the network; errors.Is(err, ErrRejected) tells
-// such a rejection apart. They sit outside grpc-go's retry machinery, so a
+// such a rejection apart.
+//
+// A server's own rejection is not a failure of the dependency. A call that
+// ends with Unavailable or ResourceExhausted carrying a pushback (the
+// grpc-retry-pushback-ms trailer, or a google.rpc.RetryInfo detail, as
+// this package's server interceptors send both) is recorded by the client
+// interceptors as ignored, and its route is held: until the pushback has
+// passed (at most five minutes), calls on it are rejected locally, without
+// being sent, with a *RejectedError whose Pushback is true. A unary call's
+// trailer is read only when its caller asked for it with grpc.Trailer
+// (asking for it on every call would cost allocations); its RetryInfo
+// detail is always read. A stream's trailer is read when it ends. A plain
+// Unavailable, without a pushback, is a failure as before. They sit outside grpc-go's retry machinery, so a
 // local rejection is not retried, and a call they admit is recorded once,
 // after all of its attempts. WithRejectHandler replaces the rejection's
 // error on either side.
 //
 // # Cost
 //
-// The unary interceptors add no allocations by default; the metadata
-// priority option copies the metadata value it reads (one small
-// allocation). A stream allocates its wrapper.
+// The unary interceptors add no allocations by default, a decision hook
+// included; the metadata priority option copies the metadata value it
+// reads (one small allocation), and WithDecisionInContext allocates the
+// context it gives the call. A stream allocates its wrapper.
 package atrgrpc
