@@ -117,9 +117,11 @@ func TestMetrics(t *testing.T) {
 		want[fmt.Sprintf("atrion.mode.transitions{atrion.mode.from=%s,atrion.mode.to=%s,atrion.route=%s}", ft[0], ft[1], route)] = 1
 	}
 	want["atrion.route.break_point{atrion.route="+route+"}"] = 100
-	want["atrion.route.resistance{atrion.route="+atrion.OverflowRoute+"}"] = 10
 	want["atrion.route.count{}"] = 2
 	want["atrion.overflow.hits{}"] = 0
+	if _, ok := got["atrion.route.resistance{atrion.route="+atrion.OverflowRoute+"}"]; ok {
+		t.Error("the idle overflow route is published")
+	}
 	for k, v := range want {
 		p, ok := got[k]
 		if !ok {

@@ -230,8 +230,21 @@ var Stats = []Stat{
 // made fit to be label values: an ID that is not valid UTF-8 has its bad
 // bytes replaced with U+FFFD, and a route whose label would then collide
 // with another's is left out, so that one odd ID can never fail a scrape.
+// The overflow route is left out while it is idle (no request ever fell
+// into it): every engine has it, and its series would say nothing.
 func Snapshots(a *atrion.Atrion) []atrion.RouteSnapshot {
-	return sanitize(a.Snapshots())
+	return sanitize(dropIdleOverflow(a.Snapshots()))
+}
+
+// dropIdleOverflow leaves the overflow route out of snaps while no request
+// has been decided on it.
+func dropIdleOverflow(snaps []atrion.RouteSnapshot) []atrion.RouteSnapshot {
+	for i := range snaps {
+		if s := &snaps[i]; s.Route == atrion.OverflowRoute && s.Totals == (atrion.Totals{}) && s.InFlight == 0 && s.Ticks == 0 {
+			return append(snaps[:i], snaps[i+1:]...)
+		}
+	}
+	return snaps
 }
 
 func sanitize(snaps []atrion.RouteSnapshot) []atrion.RouteSnapshot {
