@@ -2,7 +2,7 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench bench-adapters simulate stability-map demo fmt
+.PHONY: test lint bench bench-adapters simulate stability-map demo fmt release
 
 ## test: go vet and go test -race in every module; fails if any fails
 test:
@@ -52,3 +52,11 @@ demo:
 
 fmt:
 	gofmt -w .
+
+## release: VERSION=v0.1.0 — check the tree (clean, siblings required at VERSION), lint and test, then tag every module locally (core/VERSION, adapters/gin/VERSION, …); pushes nothing
+RELEASE_CHECKS ?= lint test
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=v0.1.0"; exit 2; }
+	cd tools && $(GO) run ./cmd/release -check $(VERSION)
+	@$(if $(strip $(RELEASE_CHECKS)),$(MAKE) --no-print-directory $(RELEASE_CHECKS),echo "release: RELEASE_CHECKS is empty: no lint, no tests")
+	cd tools && $(GO) run ./cmd/release -tag $(VERSION)
