@@ -4,12 +4,24 @@ GO ?= go
 
 .PHONY: test lint bench bench-adapters simulate stability-map demo fmt release
 
-## test: go vet and go test -race in every module; fails if any fails
+## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
+TEST_STATE := $(CURDIR)/.test/state.jsonl
+SUMMARY := $(CURDIR)/.test/testsummary
 test:
-	@set -e; for m in $(MODULES); do \
+	@mkdir -p .test && rm -f $(TEST_STATE) && cd tools && $(GO) build -o $(SUMMARY) ./cmd/testsummary
+	@fail=0; for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
-	done
+		(cd $$m && $(GO) vet ./...) || fail=1; \
+		{ (cd $$m && $(GO) test -race -count=1 -json ./... 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
+	done; \
+	echo "== allocation pins (the race detector makes allocation counts meaningless, so they skip above)"; \
+	for m in $$(grep -l 'SkipAllocsUnderRace(t)' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do \
+		{ (cd $$m && $(GO) test -count=1 -run 'Alloc' -json . 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
+	done; \
+	$(SUMMARY) -report -state $(TEST_STATE) || fail=1; \
+	exit $$fail
 
 ## lint: gofmt, go vet, and core's no-dependency rule
 lint:
