@@ -99,7 +99,8 @@ func stream(r io.Reader, w io.Writer, rec *json.Encoder) bool {
 			fmt.Fprint(w, e.Output)
 		case "output":
 			if e.Test == "" {
-				if o := e.Output; o != "PASS\n" && o != "FAIL\n" && !strings.HasPrefix(o, "=== ") {
+				// go test's own lines, shown by the package's ok or FAIL line
+				if o := e.Output; o != "PASS\n" && o != "FAIL\n" && o != "testing: warning: no tests to run\n" && !strings.HasPrefix(o, "=== ") {
 					fmt.Fprint(w, o)
 				}
 				continue
