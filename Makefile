@@ -6,9 +6,9 @@ GO ?= go
 
 ## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
 TEST_STATE := $(CURDIR)/.test/state.jsonl
-SUMMARY := $(CURDIR)/.test/testsummary
+SUMMARY := $(CURDIR)/.bin/testsummary
 test:
-	@mkdir -p .test && rm -f $(TEST_STATE) && cd tools && $(GO) build -o $(SUMMARY) ./cmd/testsummary
+	@mkdir -p .test .bin && rm -f $(TEST_STATE) && cd tools && $(GO) build -o $(SUMMARY) ./cmd/testsummary
 	@fail=0; for m in $(MODULES); do \
 		echo "== $$m"; \
 		(cd $$m && $(GO) vet ./...) || fail=1; \
@@ -58,9 +58,12 @@ stability-map:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/stabilitymap -out results
 
-## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min)
+## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile ~1 min more); DEMO_FLAGS="-keep" etc.
 demo:
-	cd examples/demo && $(GO) run .
+	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): about a minute the first time, seconds after that"
+	@mkdir -p .bin && cd examples/demo && $(GO) build -o $(CURDIR)/.bin/demo .
+	@echo "make demo: running it (about a minute of phases; Ctrl-C stops it)"
+	@.bin/demo $(DEMO_FLAGS)
 
 fmt:
 	gofmt -w .
