@@ -60,7 +60,7 @@ stability-map:
 
 ## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile ~1 min more); DEMO_FLAGS="-keep" etc.
 demo:
-	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): about a minute the first time, seconds after that"
+	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): up to a minute the first time, seconds after that"
 	@mkdir -p .bin && cd examples/demo && $(GO) build -o $(CURDIR)/.bin/demo .
 	@echo "make demo: running it (about a minute of phases; Ctrl-C stops it)"
 	@.bin/demo $(DEMO_FLAGS)
