@@ -29,7 +29,7 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 		class := atrion.Failure // unless the invoker returns
 		defer func() { t.Done(class) }()
 		err = invoker(ctx, method, req, reply, cc, callOpts...)
-		class = c.clientOutcome(a, ctx, method, err, askedTrailer(callOpts))
+		class = c.clientOutcome(ctx, err, askedTrailer(callOpts))
 		return err
 	}
 }
@@ -49,11 +49,11 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		if err != nil {
 			return nil, err
 		}
-		w := &clientStream{a: a, c: c, ctx: ctx, t: t, method: method, serverStreams: desc.ServerStreams}
+		w := &clientStream{a: a, c: c, ctx: ctx, t: t, serverStreams: desc.ServerStreams}
 		w.timer.start(a)
 		w.ClientStream, err = streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			doneStream(t, c.clientOutcome(a, ctx, method, err, nil), &w.timer)
+			doneStream(t, c.clientOutcome(ctx, err, nil), &w.timer)
 			return nil, err
 		}
 		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err(), nil) })
@@ -69,7 +69,6 @@ type clientStream struct {
 	c             *config
 	ctx           context.Context
 	t             atrion.Ticket
-	method        string
 	serverStreams bool
 	timer         streamTimer
 	ended         atomic.Bool
@@ -81,7 +80,7 @@ type clientStream struct {
 // been received, else nil.
 func (s *clientStream) finish(err error, trailer metadata.MD) {
 	if s.ended.CompareAndSwap(false, true) {
-		doneStream(s.t, s.c.clientOutcome(s.a, s.ctx, s.method, err, trailer), &s.timer)
+		doneStream(s.t, s.c.clientOutcome(s.ctx, err, trailer), &s.timer)
 	}
 }
 

@@ -177,7 +177,7 @@ func TestPushbackValue(t *testing.T) {
 // The rejection's message and RetryInfo carry the same jittered hint.
 func TestRejectionStatus(t *testing.T) {
 	d := atrion.Decision{Reason: atrion.ReasonShed, Mode: atrion.ModeOperational, RetryAfter: time.Second}
-	r := newRejection("/s/M", "server", d, codes.ResourceExhausted, false)
+	r := newRejection("/s/M", "server", d, codes.ResourceExhausted)
 	if r.RetryAfter < time.Second || r.RetryAfter >= 1500*time.Millisecond {
 		t.Errorf("retry %v outside [1s, 1.5s)", r.RetryAfter)
 	}

@@ -30,7 +30,6 @@ type config struct {
 
 	onDecision        func(ctx context.Context, route string, d atrion.Decision)
 	decisionInContext bool
-	holds             holds // client side: routes paused by their server's pushback
 }
 
 // Option configures an interceptor.

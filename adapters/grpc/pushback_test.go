@@ -35,11 +35,11 @@ func openServerRoute(t *testing.T, r *rig, route string) {
 
 // A server that sheds a client's calls (its own rejection, with a
 // pushback) is not a failing dependency: the client records its calls as
-// ignored, holds new calls locally until the pushback has passed, and its
-// route never opens. (The gRPC example's client used to flip between
-// RECOVERING and CIRCUIT_OPEN on its server's rejections long after the
-// server had healed.)
-func TestClientHonoursServerPushback(t *testing.T) {
+// ignored and its route never opens, and it keeps sending, so that the
+// server's recovery sees traffic. (The gRPC example's client used to flip
+// between RECOVERING and CIRCUIT_OPEN on its server's rejections long
+// after the server had healed.)
+func TestClientIgnoresServerPushback(t *testing.T) {
 	r := newRig(t, setup{engine: []atrion.Option{quickTrip}, guardClient: true})
 	call := func() error {
 		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
@@ -48,45 +48,32 @@ func TestClientHonoursServerPushback(t *testing.T) {
 	if err := call(); err != nil {
 		t.Fatal(err)
 	}
-	served := 0 // calls the open server admitted as its probes
+	rejections := 0
 	for round := range 30 {
 		if s, _ := r.a.Snapshot(unaryMethod); s.Mode != atrion.ModeCircuitOpen {
 			openServerRoute(t, r, unaryMethod)
 		}
-		serverRejected := totals(t, r.a, unaryMethod).Rejected[atrion.ReasonCircuitOpen]
-		err := call()
-		if err == nil {
-			served++ // a probe: nothing to honour
-			r.clk.Advance(100 * time.Millisecond)
-			continue
+		before := totals(t, r.a, unaryMethod).Decisions
+		for range 3 { // every call is sent, the server's rejections notwithstanding
+			err := call()
+			if errors.Is(err, atrgrpc.ErrRejected) {
+				t.Fatalf("round %d: the client shed a call itself: %v", round, err)
+			}
+			if err != nil {
+				rejected(t, err, codes.Unavailable) // the server's rejection, passed on with its pushback
+				rejections++
+			}
 		}
-		wait := rejected(t, err, codes.Unavailable) // the server's rejection, passed on
-		if errors.Is(err, atrgrpc.ErrRejected) {
-			t.Fatalf("round %d: the first call after a pause was not sent: %v", round, err)
+		if got := totals(t, r.a, unaryMethod).Decisions; got != before+3 {
+			t.Fatalf("round %d: the server decided %d calls, want 3", round, got-before)
 		}
-		if got := totals(t, r.a, unaryMethod).Rejected[atrion.ReasonCircuitOpen]; got != serverRejected+1 {
-			t.Fatalf("round %d: the server rejected %d calls, want %d", round, got, serverRejected+1)
-		}
-
-		// until the pushback passes, calls are held in the client
-		err = call()
-		var rej *atrgrpc.RejectedError
-		if !errors.As(err, &rej) || !rej.Pushback || rej.Side != "client" || rej.Decision.Allowed {
-			t.Fatalf("round %d: a call within the server's pushback of %v: %v, want a held call", round, wait, err)
-		}
-		if rej.Decision.RetryAfter <= 0 || rej.Decision.RetryAfter > wait {
-			t.Fatalf("round %d: held with retry hint %v, pushback %v", round, rej.Decision.RetryAfter, wait)
-		}
-		if got := totals(t, r.a, unaryMethod).Rejected[atrion.ReasonCircuitOpen]; got != serverRejected+1 {
-			t.Fatalf("round %d: a held call reached the server", round)
-		}
-		r.clk.Advance(wait + time.Millisecond)
+		r.clk.Advance(100 * time.Millisecond)
 	}
 	s, _ := r.ca.Snapshot(unaryMethod)
-	if rejections := 30 - served; rejections < 20 || s.Totals.Failures != 0 || s.Totals.Ignored != uint64(rejections) ||
+	if rejections < 60 || s.Totals.Failures != 0 || s.Totals.Ignored != uint64(rejections) ||
 		s.Mode != atrion.ModeOperational || s.TransitionsByMode != ([4][4]uint64{}) {
-		t.Fatalf("client route after %d server rejections (and %d probes served): %v, totals %+v, transitions %v; "+
-			"want no failure, every rejection ignored, OPERATIONAL throughout", rejections, served, s.Mode, s.Totals, s.TransitionsByMode)
+		t.Fatalf("client route after %d server rejections: %v, totals %+v, transitions %v; "+
+			"want no failure, every rejection ignored, OPERATIONAL throughout", rejections, s.Mode, s.Totals, s.TransitionsByMode)
 	}
 }
 
@@ -94,61 +81,41 @@ func TestClientHonoursServerPushback(t *testing.T) {
 // (no RetryInfo detail) is heard on streams, and on unary calls whose
 // caller asked for the trailer.
 func TestClientReadsPushbackTrailer(t *testing.T) {
-	const wait = 700 * time.Millisecond
-	pushingBack := func(ctx context.Context) error {
-		_ = grpc.SetTrailer(ctx, metadata.Pairs(atrgrpc.PushbackTrailer, "700"))
-		return status.Error(codes.ResourceExhausted, "busy")
-	}
 	r := newRig(t, setup{noServerGuard: true, guardClient: true,
 		outerUnary: func(ctx context.Context, _ any, _ *grpc.UnaryServerInfo, _ grpc.UnaryHandler) (any, error) {
-			return nil, pushingBack(ctx)
+			_ = grpc.SetTrailer(ctx, metadata.Pairs(atrgrpc.PushbackTrailer, "700"))
+			return nil, status.Error(codes.Unavailable, "busy")
 		},
 		outerStream: func(_ any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, _ grpc.StreamHandler) error {
 			ss.SetTrailer(metadata.Pairs(atrgrpc.PushbackTrailer, "700"))
-			return status.Error(codes.ResourceExhausted, "busy")
+			return status.Error(codes.Unavailable, "busy")
 		},
 	})
-	held := func(err error) bool {
-		var rej *atrgrpc.RejectedError
-		return errors.As(err, &rej) && rej.Pushback && rej.Decision.RetryAfter > 0 && rej.Decision.RetryAfter <= wait
-	}
-
-	// without the trailer asked for, a unary call cannot see it
-	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); status.Code(err) != codes.ResourceExhausted {
+	// without the trailer asked for, a unary call cannot see it: a failure
+	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); status.Code(err) != codes.Unavailable {
 		t.Fatalf("unary call: %v", err)
 	}
-	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); held(err) {
-		t.Fatal("a unary call was held on a trailer its caller did not ask for")
+	if tt := totals(t, r.ca, unaryMethod); tt.Failures != 1 {
+		t.Fatalf("unary call, trailer not asked for: %+v, want one failure", tt)
 	}
 	var md metadata.MD
-	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}, grpc.Trailer(&md)); status.Code(err) != codes.ResourceExhausted {
+	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}, grpc.Trailer(&md)); status.Code(err) != codes.Unavailable {
 		t.Fatalf("unary call: %v", err)
 	}
-	if _, err := r.client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}); !held(err) {
-		t.Fatalf("after a pushback trailer the caller read: %v, want a held call", err)
+	if tt := totals(t, r.ca, unaryMethod); tt.Failures != 1 || tt.Ignored != 1 {
+		t.Fatalf("unary call with its trailer read: %+v, want it ignored", tt)
 	}
 
 	st, err := r.client.FullDuplexCall(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := drain(st.Recv); status.Code(err) != codes.ResourceExhausted {
+	if err := drain(st.Recv); status.Code(err) != codes.Unavailable {
 		t.Fatalf("stream: %v", err)
 	}
-	if _, err := r.client.FullDuplexCall(context.Background()); !held(err) {
-		t.Fatalf("a stream after its server's pushback: %v, want a held stream", err)
-	}
-	r.clk.Advance(wait)
-	if st, err := r.client.FullDuplexCall(context.Background()); err != nil || held(drain(st.Recv)) {
-		t.Fatalf("a stream after the pushback passed: %v", err)
-	}
-	if n := r.svc.calls.Load(); n != 0 {
-		t.Fatalf("%d calls reached the handler past the pushing-back interceptor", n)
-	}
-	for _, m := range []string{unaryMethod, duplexMethod} {
-		if tt := totals(t, r.ca, m); tt.Failures != 0 {
-			t.Errorf("%s: %+v, want no failure", m, tt)
-		}
+	waitFor(t, "the stream's outcome", func() bool { return totals(t, r.ca, duplexMethod).Ignored == 1 })
+	if tt := totals(t, r.ca, duplexMethod); tt.Failures != 0 {
+		t.Errorf("stream pushed back: %+v, want it ignored", tt)
 	}
 }
 
@@ -224,16 +191,33 @@ func TestDecisionHooks(t *testing.T) {
 		t.Errorf("handlers saw %d decisions in their context (want 2), the client's next interceptor %d (want 1)", n, innerSaw)
 	}
 
-	// rejections: the server's route opens; the client is told of the
-	// server's rejection as an admitted call, then of its own hold
+	// rejections: the server's route opens; the client's hook hears the
+	// call it admitted and sent, the server's hook the rejection
 	openServerRoute(t, r, unaryMethod)
-	r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
 	r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
 	if got := server.take(); len(got) != 1 || got[0] != unaryMethod+" circuit_open in-context" {
 		t.Errorf("server hook heard %q, want one circuit_open rejection", got)
 	}
-	if got := client.take(); len(got) != 2 || got[0] != want[0] || got[1] != unaryMethod+" shed in-context" {
-		t.Errorf("client hook heard %q, want the sent call then the held one", got)
+	if got := client.take(); len(got) != 1 || got[0] != want[0] {
+		t.Errorf("client hook heard %q, want the call it sent", got)
+	}
+}
+
+// The client's hook hears the client's own rejections too.
+func TestClientDecisionHookHearsItsRejections(t *testing.T) {
+	var client hookCalls
+	r := newRig(t, setup{noServerGuard: true, guardClient: true, clientEngine: []atrion.Option{quickTrip},
+		client: []atrgrpc.Option{atrgrpc.WithDecisionHook(client.hook)}})
+	tripRoute(t, r.ca, r.clk, unaryMethod, func() error {
+		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.Internal, "down"))
+		return err
+	})
+	client.take()
+	if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); !errors.Is(err, atrgrpc.ErrRejected) {
+		t.Fatalf("client route open: %v, want a local rejection", err)
+	}
+	if got := client.take(); len(got) != 1 || got[0] != unaryMethod+" circuit_open -" {
+		t.Errorf("client hook heard %q, want its circuit_open rejection", got)
 	}
 }
 

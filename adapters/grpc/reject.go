@@ -35,11 +35,7 @@ type RejectedError struct {
 	Side       string          // "server" or "client": which interceptor rejected it
 	Decision   atrion.Decision // the engine's decision
 	RetryAfter time.Duration   // the jittered retry hint the error carries
-	// Pushback says that a client held the call without sending it,
-	// because its server had asked for a pause that has not passed yet
-	// (its decision then reads ReasonShed, with the route's mode).
-	Pushback bool
-	status   *status.Status
+	status     *status.Status
 }
 
 // Error returns the status as a gRPC status error prints it.
@@ -57,18 +53,9 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // call goes on with. When the call is rejected, err is the error it ends
 // with and retry the jittered hint it carries; side says which
 // interceptor decided. md reads a metadata value for the priority option.
-// A client's calls on a route whose server asked for a pause are held
-// (rejected locally) until the pause has passed.
 func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (_ context.Context, t atrion.Ticket, retry time.Duration, err error) {
 	route := c.route(fullMethod)
-	var d atrion.Decision
-	held := false
-	if side == sideClient {
-		d, held = c.holds.check(a, route)
-	}
-	if !held {
-		t, d = a.Admit(route, c.callPriority(ctx, fullMethod, md))
-	}
+	t, d := a.Admit(route, c.callPriority(ctx, fullMethod, md))
 	if c.decisionInContext {
 		ctx = atrion.ContextWithDecision(ctx, d)
 	}
@@ -78,7 +65,7 @@ func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side s
 	if d.Allowed {
 		return ctx, t, 0, nil
 	}
-	rej := newRejection(fullMethod, side, d, c.rejectCode, held)
+	rej := newRejection(fullMethod, side, d, c.rejectCode)
 	err = rej
 	if c.reject != nil {
 		if herr := c.reject(ctx, rej); herr != nil {
@@ -95,19 +82,14 @@ const (
 )
 
 // newRejection builds the default rejection of a call, with the hint
-// jittered so that rejected callers do not return in one wave; held says
-// that a client held the call for its server's pushback.
-func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code, held bool) *RejectedError {
+// jittered so that rejected callers do not return in one wave.
+func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *RejectedError {
 	retry := atrion.JitterRetryAfter(d.RetryAfter)
 	b := make([]byte, 0, 96)
 	b = append(b, "atrion: "...)
 	b = append(b, side...)
-	if held {
-		b = append(b, " held the call (the server's pushback"...)
-	} else {
-		b = append(b, " rejected the call ("...)
-		b = append(b, d.Reason.String()...)
-	}
+	b = append(b, " rejected the call ("...)
+	b = append(b, d.Reason.String()...)
 	b = append(b, ", "...)
 	b = append(b, d.Mode.String()...)
 	b = append(b, "); retry after "...)
@@ -117,7 +99,7 @@ func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code, h
 	if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)}); err == nil {
 		st = withInfo
 	}
-	return &RejectedError{Method: fullMethod, Side: side, Decision: d, RetryAfter: retry, Pushback: held, status: st}
+	return &RejectedError{Method: fullMethod, Side: side, Decision: d, RetryAfter: retry, status: st}
 }
 
 // pushback is the trailer carrying retry in whole milliseconds, at least 1
