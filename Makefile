@@ -2,14 +2,26 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench bench-adapters simulate loadtest stability-map demo fmt
+.PHONY: test lint bench bench-adapters simulate loadtest stability-map demo fmt release
 
-## test: go vet and go test -race in every module; fails if any fails
+## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
+TEST_STATE := $(CURDIR)/.test/state.jsonl
+SUMMARY := $(CURDIR)/.bin/testsummary
 test:
-	@set -e; for m in $(MODULES); do \
+	@mkdir -p .test .bin && rm -f $(TEST_STATE) && cd tools && $(GO) build -o $(SUMMARY) ./cmd/testsummary
+	@fail=0; for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
-	done
+		(cd $$m && $(GO) vet ./...) || fail=1; \
+		{ (cd $$m && $(GO) test -race -count=1 -json ./... 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
+	done; \
+	echo "== allocation pins (the race detector makes allocation counts meaningless, so they skip above)"; \
+	for m in $$(grep -l 'SkipAllocsUnderRace(t)' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do \
+		{ (cd $$m && $(GO) test -count=1 -run 'Alloc' -json . 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
+	done; \
+	$(SUMMARY) -report -state $(TEST_STATE) || fail=1; \
+	exit $$fail
 
 ## lint: gofmt, go vet, and core's no-dependency rule
 lint:
@@ -51,9 +63,20 @@ stability-map:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/stabilitymap -out results
 
-## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min)
+## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile ~1 min more); DEMO_FLAGS="-keep" etc.
 demo:
-	cd examples/demo && $(GO) run .
+	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): up to a minute the first time, seconds after that"
+	@mkdir -p .bin && cd examples/demo && $(GO) build -o $(CURDIR)/.bin/demo .
+	@echo "make demo: running it (about a minute of phases; Ctrl-C stops it)"
+	@.bin/demo $(DEMO_FLAGS)
 
 fmt:
 	gofmt -w .
+
+## release: VERSION=v0.1.0 — check the tree (clean, siblings required at VERSION), lint and test, then tag every module locally (core/VERSION, adapters/gin/VERSION, …); pushes nothing
+RELEASE_CHECKS ?= lint test
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=v0.1.0"; exit 2; }
+	cd tools && $(GO) run ./cmd/release -check $(VERSION)
+	@$(if $(strip $(RELEASE_CHECKS)),$(MAKE) --no-print-directory $(RELEASE_CHECKS),echo "release: RELEASE_CHECKS is empty: no lint, no tests")
+	cd tools && $(GO) run ./cmd/release -tag $(VERSION)

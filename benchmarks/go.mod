@@ -1,13 +1,13 @@
 module github.com/atrion-go/atrion/benchmarks
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/alibaba/sentinel-golang v1.0.4
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/otel v0.0.0
-	github.com/atrion-go/atrion/observability/prometheus v0.0.0
-	github.com/atrion-go/atrion/providers/redis v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/otel v0.1.0
+	github.com/atrion-go/atrion/observability/prometheus v0.1.0
+	github.com/atrion-go/atrion/providers/redis v0.1.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-kratos/aegis v0.2.0
@@ -21,16 +21,18 @@ require (
 	github.com/valyala/fasthttp v1.69.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
+	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	google.golang.org/grpc v1.85.0
 )
 
 require (
+	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect
 	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
-	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
+	github.com/gabriel-vasile/mimetype v1.4.13 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
@@ -60,22 +62,22 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
-	golang.org/x/arch v0.22.0 // indirect
+	golang.org/x/arch v0.23.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 )
 
 require (
-	github.com/atrion-go/atrion/adapters/echo v0.0.0
-	github.com/atrion-go/atrion/adapters/echov5 v0.0.0
-	github.com/atrion-go/atrion/adapters/fiber v0.0.0
-	github.com/atrion-go/atrion/adapters/fiberv3 v0.0.0
-	github.com/atrion-go/atrion/adapters/gin v0.0.0
-	github.com/atrion-go/atrion/adapters/grpc v0.0.0
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
-	github.com/atrion-go/atrion/adapters/nethttp v0.0.0
-	github.com/atrion-go/atrion/observability/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/echo v0.1.0
+	github.com/atrion-go/atrion/adapters/echov5 v0.1.0
+	github.com/atrion-go/atrion/adapters/fiber v0.1.0
+	github.com/atrion-go/atrion/adapters/fiberv3 v0.1.0
+	github.com/atrion-go/atrion/adapters/gin v0.1.0
+	github.com/atrion-go/atrion/adapters/grpc v0.1.0
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
+	github.com/atrion-go/atrion/adapters/nethttp v0.1.0
+	github.com/atrion-go/atrion/observability/internal v0.1.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -102,7 +104,7 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v2 v2.3.0 // indirect
 )

@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"errors"
 	"strconv"
 	"time"
 )
@@ -32,6 +33,36 @@ func (m Mode) String() string {
 
 // Valid reports whether m is one of the four modes.
 func (m Mode) Valid() bool { return m <= ModeCircuitOpen }
+
+// MarshalText returns the mode's name, as String, so that JSON and other
+// text encodings show "CIRCUIT_OPEN" rather than 3. A mode that is not
+// one of the four is an error.
+func (m Mode) MarshalText() ([]byte, error) {
+	if !m.Valid() {
+		return nil, errors.New("atrion: invalid mode " + strconv.Itoa(int(m)))
+	}
+	return []byte(modeNames[m]), nil
+}
+
+// UnmarshalText reads a mode's name as MarshalText writes it.
+func (m *Mode) UnmarshalText(b []byte) error {
+	i, ok := nameIndex(modeNames[:], b)
+	if !ok {
+		return errors.New("atrion: unknown mode " + strconv.Quote(string(b)))
+	}
+	*m = Mode(i)
+	return nil
+}
+
+// nameIndex returns the index of the name b in names.
+func nameIndex(names []string, b []byte) (int, bool) {
+	for i, n := range names {
+		if string(b) == n {
+			return i, true
+		}
+	}
+	return 0, false
+}
 
 // Priority ranks a request for shedding. Lower priorities are shed
 // first; the zero value is PriorityNormal.
@@ -113,6 +144,25 @@ func (r Reason) String() string {
 		return reasonNames[r]
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// MarshalText returns the reason's name, as String (e.g. "circuit_open").
+// A reason that is not one of the defined ones is an error.
+func (r Reason) MarshalText() ([]byte, error) {
+	if r >= numReasons {
+		return nil, errors.New("atrion: invalid reason " + strconv.Itoa(int(r)))
+	}
+	return []byte(reasonNames[r]), nil
+}
+
+// UnmarshalText reads a reason's name as MarshalText writes it.
+func (r *Reason) UnmarshalText(b []byte) error {
+	i, ok := nameIndex(reasonNames[:], b)
+	if !ok {
+		return errors.New("atrion: unknown reason " + strconv.Quote(string(b)))
+	}
+	*r = Reason(i)
+	return nil
 }
 
 // Class is the outcome class of a finished request.

@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/adapters/echo
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/adapters/internal v0.1.0
+	github.com/atrion-go/atrion/core v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 )
 

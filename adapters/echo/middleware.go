@@ -11,6 +11,7 @@
 package atrecho
 
 import (
+	"context"
 	"reflect"
 
 	atrion "github.com/atrion-go/atrion/core"
@@ -27,6 +28,8 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.Bind(a)
+	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
+	g.SetContext = func(c echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
 	g.Template = template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { return g.Serve(c, next) }

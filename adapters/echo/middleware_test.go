@@ -35,7 +35,10 @@ func suiteEcho(h *adaptertest.Handlers, mws ...echo.MiddlewareFunc) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.Use(mws...)
 	hit := func(f echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { h.Hit(); return f(c) } }
-	e.GET("/users/:id", hit(func(c echo.Context) error { return c.String(http.StatusOK, "user "+c.Param("id")) }))
+	e.GET("/users/:id", hit(func(c echo.Context) error {
+		h.Saw(c.Request().Context())
+		return c.String(http.StatusOK, "user "+c.Param("id"))
+	}))
 	e.GET("/status/:code", hit(func(c echo.Context) error {
 		code, err := strconv.Atoi(c.Param("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -79,6 +82,10 @@ func TestConformance(t *testing.T) {
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
+		},
+		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
+			opts := append(suiteOptions(false), atrecho.WithDecisionHook(hook), atrecho.WithDecisionInContext())
+			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, opts...)))
 		},
 	})
 }
@@ -148,7 +155,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	}
 	noop := func(next echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { return next(c) } }
 	withNoop := count(noop) // echo's own cost of one middleware
-	if got := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""))); got != withNoop {
+	if got := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""), atrecho.WithDecisionHook(adaptertest.NoHook))); got != withNoop {
 		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v (bare %v)", got, withNoop, count())
 	}
 }

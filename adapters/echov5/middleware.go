@@ -17,6 +17,7 @@
 package atrecho
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -34,6 +35,8 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.Bind(a)
+	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
+	g.SetContext = func(c *echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
 	g.Template = new(matchedRoutes).template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error { return g.Serve(c, next) }

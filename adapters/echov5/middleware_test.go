@@ -35,7 +35,10 @@ func suiteEcho(h *adaptertest.Handlers, mws ...echo.MiddlewareFunc) *echo.Echo {
 	e := echo.New()
 	e.Use(mws...)
 	hit := func(f echo.HandlerFunc) echo.HandlerFunc { return func(c *echo.Context) error { h.Hit(); return f(c) } }
-	e.GET("/users/:id", hit(func(c *echo.Context) error { return c.String(http.StatusOK, "user "+c.Param("id")) }))
+	e.GET("/users/:id", hit(func(c *echo.Context) error {
+		h.Saw(c.Request().Context())
+		return c.String(http.StatusOK, "user "+c.Param("id"))
+	}))
 	e.GET("/status/:code", hit(func(c *echo.Context) error {
 		code, err := strconv.Atoi(c.Param("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -90,6 +93,10 @@ func TestConformance(t *testing.T) {
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
+		},
+		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
+			opts := append(suiteOptions(false), atrecho.WithDecisionHook(hook), atrecho.WithDecisionInContext())
+			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, opts...)))
 		},
 	})
 }
@@ -256,7 +263,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		w := &adaptertest.Discard{H: http.Header{}}
 		return testing.AllocsPerRun(500, func() { e.ServeHTTP(w, req) })
 	}
-	if got, bare := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""))), count(); got != bare {
+	if got, bare := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""), atrecho.WithDecisionHook(adaptertest.NoHook))), count(); got != bare {
 		t.Fatalf("with the middleware %v allocs, bare echo %v", got, bare)
 	}
 }

@@ -1,6 +1,7 @@
 package atrecho
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
@@ -80,6 +81,23 @@ func WithSkipper(s func(c *echo.Context) bool) Option {
 			c.Skip = s
 		}
 	}
+}
+
+// WithDecisionHook calls f with every decision, admitted or rejected,
+// before the handler or the reject handler runs: the route ID, the
+// decision and the request's context (c.Request().Context()), e.g. to add the
+// decision to the request's span with atrotel's Tracer.RecordDecision.
+// f runs on the request's goroutine: it must be quick and must not block.
+func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decision)) Option {
+	return func(c *config) { c.OnDecision = f }
+}
+
+// WithDecisionInContext puts each request's decision in its context
+// (c.SetRequest with a copy of the request carrying it) before the handler or the reject handler runs, so that
+// they, and loggers, can read it with atrion.DecisionFrom. It costs two allocations (the context and the request's copy)
+// per request, which is why it is off by default.
+func WithDecisionInContext() Option {
+	return func(c *config) { c.DecisionInContext = true }
 }
 
 // DefaultClassifier classifies a finished request. Its status is the one

@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/adapters/fiber
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/adapters/internal v0.1.0
+	github.com/atrion-go/atrion/core v0.1.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/valyala/fasthttp v1.51.0
 )

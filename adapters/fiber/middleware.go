@@ -34,6 +34,8 @@ func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.Bind(a)
+	g.Context = (*fiber.Ctx).UserContext
+	g.SetContext = (*fiber.Ctx).SetUserContext
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready
 	g.Handle = func(c *fiber.Ctx) *atrion.Handle { return routes.Handle(c.App(), c.Method(), c.Path()) }

@@ -1,6 +1,8 @@
 package atrfiber
 
 import (
+	"context"
+
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
@@ -72,6 +74,23 @@ func WithPriorityHeader(name string) Option {
 // field of fiber's own middleware configs: they pass through untracked.
 func WithNext(next func(*fiber.Ctx) bool) Option {
 	return func(c *config) { c.Skip = next }
+}
+
+// WithDecisionHook calls f with every decision, admitted or rejected,
+// before the handler or the reject handler runs: the route ID, the
+// decision and the request's context (c.UserContext()), e.g. to add the
+// decision to the request's span with atrotel's Tracer.RecordDecision.
+// f runs on the request's goroutine: it must be quick and must not block.
+func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decision)) Option {
+	return func(c *config) { c.OnDecision = f }
+}
+
+// WithDecisionInContext puts each request's decision in its context
+// (c.SetUserContext) before the handler or the reject handler runs, so that
+// they, and loggers, can read it with atrion.DecisionFrom. It costs one allocation
+// per request, which is why it is off by default.
+func WithDecisionInContext() Option {
+	return func(c *config) { c.DecisionInContext = true }
 }
 
 // DefaultClassifier classifies a finished request. Its status is the code

@@ -1,6 +1,8 @@
 package atrfiber
 
 import (
+	"context"
+
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v3"
 )
@@ -49,6 +51,23 @@ type Config struct {
 	//
 	// Optional. Default: RejectHandler
 	RejectHandler func(c fiber.Ctx, d atrion.Decision) error
+
+	// DecisionHook is called with every decision, admitted or rejected,
+	// before the handlers or RejectHandler run: the route ID, the decision
+	// and the request's context (c.Context()), e.g. to add the decision to
+	// the request's span with atrotel's Tracer.RecordDecision. It runs on
+	// the request's goroutine: it must be quick and must not block.
+	//
+	// Optional. Default: nil
+	DecisionHook func(ctx context.Context, route string, d atrion.Decision)
+
+	// DecisionInContext puts each request's decision in its context
+	// (c.SetContext) before the handlers or RejectHandler run, so that
+	// they, and loggers, can read it with atrion.DecisionFrom. It costs an
+	// allocation per request.
+	//
+	// Optional. Default: false
+	DecisionInContext bool
 }
 
 // ConfigDefault is the config New uses when it is given none.

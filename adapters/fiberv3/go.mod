@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/adapters/fiberv3
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/adapters/internal v0.1.0
+	github.com/atrion-go/atrion/core v0.1.0
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/valyala/fasthttp v1.69.0
 )

@@ -48,6 +48,11 @@ func New(a *atrion.Atrion, config ...Config) fiber.Handler {
 		Priority: cfg.Priority,
 		Classify: cfg.Classifier,
 		Reject:   cfg.RejectHandler,
+
+		OnDecision:        cfg.DecisionHook,
+		DecisionInContext: cfg.DecisionInContext,
+		Context:           fiber.Ctx.Context,
+		SetContext:        fiber.Ctx.SetContext,
 	}
 	g.Bind(a)
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}

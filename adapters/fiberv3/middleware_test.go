@@ -38,7 +38,7 @@ func suiteApp(h *adaptertest.Handlers, mws ...any) *fiber.App {
 		app.Use(mws...)
 	}
 	hit := func(f fiber.Handler) fiber.Handler { return func(c fiber.Ctx) error { h.Hit(); return f(c) } }
-	app.Get("/users/:id", hit(func(c fiber.Ctx) error { return c.SendString("user " + c.Params("id")) }))
+	app.Get("/users/:id", hit(func(c fiber.Ctx) error { h.Saw(c.Context()); return c.SendString("user " + c.Params("id")) }))
 	app.Get("/status/:code", hit(func(c fiber.Ctx) error {
 		code, err := strconv.Atoi(c.Params("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -78,6 +78,11 @@ func TestConformance(t *testing.T) {
 		Cancels: false, // fasthttp does not report a client going away
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return serve(t, suiteApp(h, recover.New(), atrfiber.New(a, suiteConfig(customReject))))
+		},
+		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
+			cfg := suiteConfig(false)
+			cfg.DecisionHook, cfg.DecisionInContext = hook, true
+			return serve(t, suiteApp(h, recover.New(), atrfiber.New(a, cfg)))
 		},
 	})
 }
@@ -183,7 +188,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		return testing.AllocsPerRun(500, func() { h(&ctx) })
 	}
 	noop := count(func(c fiber.Ctx) error { return c.Next() })
-	if got := count(atrfiber.New(a, atrfiber.Config{PriorityHeader: atrion.DefaultPriorityHeader})); got != noop {
+	if got := count(atrfiber.New(a, atrfiber.Config{PriorityHeader: atrion.DefaultPriorityHeader, DecisionHook: adaptertest.NoHook})); got != noop {
 		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v", got, noop)
 	}
 }

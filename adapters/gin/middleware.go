@@ -9,6 +9,8 @@
 package atrgin
 
 import (
+	"context"
+
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
@@ -23,6 +25,8 @@ func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	cfg := newConfig(opts)
 	g := &cfg.Guard
 	g.Bind(a)
+	g.Context = func(c *gin.Context) context.Context { return c.Request.Context() }
+	g.SetContext = func(c *gin.Context, ctx context.Context) { c.Request = c.Request.WithContext(ctx) }
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
 	g.Classify = func(c *gin.Context, _ error) atrion.Class { return cfg.classify(c) }
 	g.Reject = func(c *gin.Context, d atrion.Decision) error {

@@ -35,7 +35,7 @@ func suiteEngine(h *adaptertest.Handlers, mws ...gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.Use(mws...)
 	hit := func(f gin.HandlerFunc) gin.HandlerFunc { return func(c *gin.Context) { h.Hit(); f(c) } }
-	r.GET("/users/:id", hit(func(c *gin.Context) { c.String(http.StatusOK, "user "+c.Param("id")) }))
+	r.GET("/users/:id", hit(func(c *gin.Context) { h.Saw(c.Request.Context()); c.String(http.StatusOK, "user "+c.Param("id")) }))
 	r.GET("/status/:code", hit(func(c *gin.Context) {
 		code, err := strconv.Atoi(c.Param("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -65,6 +65,10 @@ func TestConformance(t *testing.T) {
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			recovery := gin.RecoveryWithWriter(io.Discard)
 			return serve(t, suiteEngine(h, recovery, atrgin.Middleware(a, suiteOptions(customReject)...)))
+		},
+		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
+			opts := append(suiteOptions(false), atrgin.WithDecisionHook(hook), atrgin.WithDecisionInContext())
+			return serve(t, suiteEngine(h, gin.RecoveryWithWriter(io.Discard), atrgin.Middleware(a, opts...)))
 		},
 	})
 }
@@ -113,7 +117,11 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		return testing.AllocsPerRun(500, func() { h.ServeHTTP(w, req) })
 	}
 	bare := count(build())
-	if got := count(build(atrgin.Middleware(a, atrgin.WithPriorityHeader("")))); got != bare {
+	if got := count(build(atrgin.Middleware(a, atrgin.WithPriorityHeader(""), atrgin.WithDecisionHook(adaptertest.NoHook)))); got != bare {
 		t.Fatalf("with the middleware %v allocs, bare gin %v", got, bare)
+	}
+	// the decision in the context costs what its doc says: the context and the request's copy
+	if got := count(build(atrgin.Middleware(a, atrgin.WithDecisionInContext()))); got != bare+2 {
+		t.Fatalf("with the decision in the context %v allocs, bare gin %v", got, bare)
 	}
 }

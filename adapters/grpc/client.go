@@ -22,14 +22,14 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 		if c.skip(ctx, method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		t, _, err := c.admit(a, ctx, method, "client", metadata.ValueFromOutgoingContext)
+		ctx, t, _, err := c.admit(a, ctx, method, sideClient, metadata.ValueFromOutgoingContext)
 		if err != nil {
 			return err
 		}
 		class := atrion.Failure // unless the invoker returns
 		defer func() { t.Done(class) }()
 		err = invoker(ctx, method, req, reply, cc, callOpts...)
-		class = c.outcome(ctx, err)
+		class = c.clientOutcome(ctx, err, askedTrailer(callOpts))
 		return err
 	}
 }
@@ -45,7 +45,7 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		if c.skip(ctx, method) {
 			return streamer(ctx, desc, cc, method, callOpts...)
 		}
-		t, _, err := c.admit(a, ctx, method, "client", metadata.ValueFromOutgoingContext)
+		ctx, t, _, err := c.admit(a, ctx, method, sideClient, metadata.ValueFromOutgoingContext)
 		if err != nil {
 			return nil, err
 		}
@@ -53,10 +53,10 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		w.timer.start(a)
 		w.ClientStream, err = streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			doneStream(t, c.outcome(ctx, err), &w.timer)
+			doneStream(t, c.clientOutcome(ctx, err, nil), &w.timer)
 			return nil, err
 		}
-		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err()) })
+		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err(), nil) })
 		return w, nil
 	}
 }
@@ -76,17 +76,25 @@ type clientStream struct {
 }
 
 // finish records the stream's outcome, once, for whichever way it ended
-// first: err nil is a success.
-func (s *clientStream) finish(err error) {
+// first: err nil is a success. trailer is the stream's trailer when it has
+// been received, else nil.
+func (s *clientStream) finish(err error, trailer metadata.MD) {
 	if s.ended.CompareAndSwap(false, true) {
-		doneStream(s.t, s.c.outcome(s.ctx, err), &s.timer)
+		doneStream(s.t, s.c.clientOutcome(s.ctx, err, trailer), &s.timer)
 	}
 }
 
 // end finishes the stream from the caller's goroutine and stops watching
 // its context.
 func (s *clientStream) end(err error) {
-	s.finish(err)
+	s.finish(err, nil)
+	s.stop()
+}
+
+// endReceived is end for a stream whose status has been received (RecvMsg
+// returned an error): its trailer is there to read.
+func (s *clientStream) endReceived(err error) {
+	s.finish(err, s.ClientStream.Trailer())
 	s.stop()
 }
 
@@ -138,7 +146,7 @@ func (s *clientStream) RecvMsg(m any) error {
 	case err == io.EOF:
 		s.end(nil)
 	default:
-		s.end(err)
+		s.endReceived(err)
 	}
 	return err
 }

@@ -75,14 +75,26 @@
 //
 // The client interceptors reject locally with the same status and no
 // trailer, without touching the network; errors.Is(err, ErrRejected) tells
-// such a rejection apart. They sit outside grpc-go's retry machinery, so a
-// local rejection is not retried, and a call they admit is recorded once,
-// after all of its attempts. WithRejectHandler replaces the rejection's
-// error on either side.
+// such a rejection apart.
+//
+// A server's own rejection is not a failure of the dependency. A call that
+// ends with Unavailable or ResourceExhausted carrying a pushback (the
+// grpc-retry-pushback-ms trailer, or a google.rpc.RetryInfo detail, as
+// this package's server interceptors send both) is the server shedding
+// load: the client interceptors record it as ignored, so that a server's
+// shedding never opens its clients' circuits, and pass the error on with
+// its pushback for the caller (or grpc-go's retry policy) to honour. They
+// do not hold the route's other calls: a server that sheds a share of its
+// calls (its in-flight limit, its recovery ramp) must still see the rest.
+// A unary call's trailer is read only when its caller asked for it with
+// grpc.Trailer (asking for it on every call would cost allocations); its
+// RetryInfo detail is always read. A stream's trailer is read when it
+// ends. A plain Unavailable, without a pushback, is a failure as before.
 //
 // # Cost
 //
-// The unary interceptors add no allocations by default; the metadata
-// priority option copies the metadata value it reads (one small
-// allocation). A stream allocates its wrapper.
+// The unary interceptors add no allocations by default, a decision hook
+// included; the metadata priority option copies the metadata value it
+// reads (one small allocation), and WithDecisionInContext allocates the
+// context it gives the call. A stream allocates its wrapper.
 package atrgrpc

@@ -27,6 +27,9 @@ type config struct {
 	classify    Classifier
 	rejectCode  codes.Code
 	reject      func(ctx context.Context, r *RejectedError) error
+
+	onDecision        func(ctx context.Context, route string, d atrion.Decision)
+	decisionInContext bool
 }
 
 // Option configures an interceptor.
@@ -156,6 +159,26 @@ func WithRejectionCode(code codes.Code) Option {
 // restores the default.
 func WithRejectHandler(f func(ctx context.Context, r *RejectedError) error) Option {
 	return func(c *config) { c.reject = f }
+}
+
+// WithDecisionHook calls f with every decision, admitted or rejected,
+// before the call goes on or fails: the route ID, the decision and the
+// call's context (the server's incoming context, the client's outgoing
+// one), e.g. to add the decision to the call's span with atrotel's
+// Tracer.RecordDecision (put otelgrpc's stats handler on the server or
+// client so that the span is in the context). f runs on the call's
+// goroutine: it must be quick and must not block.
+func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decision)) Option {
+	return func(c *config) { c.onDecision = f }
+}
+
+// WithDecisionInContext puts each call's decision in the context the call
+// goes on with (the handler's, or on a client the invoker's), so that
+// handlers, later interceptors and loggers can read it with
+// atrion.DecisionFrom. It costs one allocation per call, which is why it
+// is off by default.
+func WithDecisionInContext() Option {
+	return func(c *config) { c.decisionInContext = true }
 }
 
 // skip reports whether the call passes through unguarded.

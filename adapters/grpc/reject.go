@@ -48,14 +48,22 @@ func (e *RejectedError) GRPCStatus() *status.Status { return e.status }
 // Is reports whether target is ErrRejected.
 func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
-// admit decides a call on its route. When the call is rejected, err is
-// the error it ends with and retry the jittered hint it carries; side says
-// which interceptor decided. md reads a metadata value for the priority
-// option.
-func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (t atrion.Ticket, retry time.Duration, err error) {
-	t, d := a.Admit(c.route(fullMethod), c.callPriority(ctx, fullMethod, md))
+// admit decides a call on its route. It tells the decision hook, and puts
+// the decision in ctx when asked to: the context returned is the one the
+// call goes on with. When the call is rejected, err is the error it ends
+// with and retry the jittered hint it carries; side says which
+// interceptor decided. md reads a metadata value for the priority option.
+func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (_ context.Context, t atrion.Ticket, retry time.Duration, err error) {
+	route := c.route(fullMethod)
+	t, d := a.Admit(route, c.callPriority(ctx, fullMethod, md))
+	if c.decisionInContext {
+		ctx = atrion.ContextWithDecision(ctx, d)
+	}
+	if c.onDecision != nil {
+		c.onDecision(ctx, route, d)
+	}
 	if d.Allowed {
-		return t, 0, nil
+		return ctx, t, 0, nil
 	}
 	rej := newRejection(fullMethod, side, d, c.rejectCode)
 	err = rej
@@ -64,8 +72,14 @@ func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side s
 			err = herr
 		}
 	}
-	return t, rej.RetryAfter, err
+	return ctx, t, rej.RetryAfter, err
 }
+
+// The sides of a call, as RejectedError.Side names them.
+const (
+	sideServer = "server"
+	sideClient = "client"
+)
 
 // newRejection builds the default rejection of a call, with the hint
 // jittered so that rejected callers do not return in one wave.

@@ -48,6 +48,14 @@ type service struct {
 	calls   atomic.Int64  // handler invocations
 	started chan struct{} // a blocking handler started (buffered)
 	gate    chan struct{} // lets a waiting stream send its next message
+	decided atomic.Int64  // handler invocations whose context carries a decision
+}
+
+// saw counts a handler's context that carries an Atrion decision.
+func (s *service) saw(ctx context.Context) {
+	if _, ok := atrion.DecisionFrom(ctx); ok {
+		s.decided.Add(1)
+	}
 }
 
 func newService(clk *atrion.ManualClock) *service {
@@ -78,6 +86,7 @@ func (s *service) EmptyCall(context.Context, *testgrpc.Empty) (*testgrpc.Empty, 
 
 func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
 	s.calls.Add(1)
+	s.saw(ctx)
 	if err := s.behave(ctx, req.GetResponseStatus()); err != nil {
 		return nil, err
 	}
@@ -147,6 +156,7 @@ func (s *service) StreamingInputCall(stream testgrpc.TestService_StreamingInputC
 // the client closes or a message asks for a status.
 func (s *service) FullDuplexCall(stream testgrpc.TestService_FullDuplexCallServer) error {
 	s.calls.Add(1)
+	s.saw(stream.Context())
 	for {
 		req, err := stream.Recv()
 		if err == io.EOF {
@@ -228,6 +238,8 @@ type setup struct {
 	clientEngine  []atrion.Option     // the client engine's options
 	client        []atrgrpc.Option    // the client interceptors' options
 	outerUnary    grpc.UnaryServerInterceptor
+	outerStream   grpc.StreamServerInterceptor
+	innerUnary    grpc.UnaryClientInterceptor // after the client's Atrion interceptor
 	dial          []grpc.DialOption
 }
 
@@ -252,6 +264,9 @@ func newRig(t testing.TB, s setup) *rig {
 	stream := []grpc.StreamServerInterceptor{recoverStream}
 	if s.outerUnary != nil {
 		unary = append(unary, s.outerUnary)
+	}
+	if s.outerStream != nil {
+		stream = append(stream, s.outerStream)
 	}
 	if !s.noServerGuard {
 		r.a = newEngine(t, r.clk, s.engine...)
@@ -282,6 +297,9 @@ func newRig(t testing.TB, s setup) *rig {
 		dial = append(dial,
 			grpc.WithChainUnaryInterceptor(atrgrpc.UnaryClientInterceptor(r.ca, s.client...)),
 			grpc.WithChainStreamInterceptor(atrgrpc.StreamClientInterceptor(r.ca, s.client...)))
+	}
+	if s.innerUnary != nil {
+		dial = append(dial, grpc.WithChainUnaryInterceptor(s.innerUnary))
 	}
 	go func() { _ = r.srv.Serve(lis) }()
 	conn, err := grpc.NewClient(target, dial...)

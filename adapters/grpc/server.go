@@ -19,7 +19,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		if c.skip(ctx, info.FullMethod) {
 			return handler(ctx, req)
 		}
-		t, retry, err := c.admit(a, ctx, info.FullMethod, "server", metadata.ValueFromIncomingContext)
+		ctx, t, retry, err := c.admit(a, ctx, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
 		if err != nil {
 			_ = grpc.SetTrailer(ctx, pushback(retry)) // fails only outside a server call
 			return nil, err
@@ -43,12 +43,12 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		if c.skip(ctx, info.FullMethod) {
 			return handler(srv, ss)
 		}
-		t, retry, err := c.admit(a, ctx, info.FullMethod, "server", metadata.ValueFromIncomingContext)
+		ctx, t, retry, err := c.admit(a, ctx, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
 		if err != nil {
 			ss.SetTrailer(pushback(retry))
 			return err
 		}
-		w := &serverStream{ServerStream: ss}
+		w := &serverStream{ServerStream: ss, ctx: ctx}
 		w.timer.start(a)
 		class := atrion.Failure // unless the handler returns: a panic is a failure
 		defer func() { doneStream(t, class, &w.timer) }()
@@ -58,11 +58,16 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 	}
 }
 
-// serverStream times a server stream's first response.
+// serverStream times a server stream's first response, and gives the
+// handler the stream's context with the decision when asked to.
 type serverStream struct {
 	grpc.ServerStream
+	ctx   context.Context
 	timer streamTimer
 }
+
+// Context returns the stream's context.
+func (s *serverStream) Context() context.Context { return s.ctx }
 
 // RecvMsg receives a message from the client; a message, or the end of
 // the client's messages, is an input.

@@ -81,10 +81,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var t atrion.Ticket
 	var d atrion.Decision
+	var route string
 	if cfg.routeID != nil {
-		t, d = h.a.Admit(routeOrUnmatched(cfg.routeID(r)), p)
+		route = routeOrUnmatched(cfg.routeID(r))
+		t, d = h.a.Admit(route, p)
 	} else {
-		t, d = h.handle(r).Admit(p)
+		rh := h.handle(r)
+		route = rh.ID()
+		t, d = rh.Admit(p)
+	}
+	if cfg.decisionInContext {
+		r = r.WithContext(atrion.ContextWithDecision(r.Context(), d))
+	}
+	if cfg.onDecision != nil {
+		cfg.onDecision(r.Context(), route, d)
 	}
 	if !d.Allowed {
 		cfg.reject(w, r, d)
@@ -98,7 +108,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		putWriter(sw)
 	}()
-	h.next.ServeHTTP(sw, r)
+	h.next.ServeHTTP(sw.view(), r)
 	served = true
 	t.Done(cfg.classify(r, sw.statusOr200(), nil))
 }

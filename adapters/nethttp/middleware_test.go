@@ -20,7 +20,10 @@ func suiteMux(h *adaptertest.Handlers, wrap func(http.Handler) http.Handler) *ht
 	handle := func(pattern string, f http.HandlerFunc) {
 		mux.Handle(pattern, wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Hit(); f(w, r) })))
 	}
-	handle("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "user "+r.PathValue("id")) })
+	handle("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		h.Saw(r.Context())
+		io.WriteString(w, "user "+r.PathValue("id"))
+	})
 	handle("GET /status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -68,6 +71,10 @@ func TestConformance(t *testing.T) {
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return serve(t, atrhttp.Middleware(a, suiteOptions(customReject)...)(suiteMux(h, noWrap)))
+		},
+		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
+			opts := append(suiteOptions(false), atrhttp.WithDecisionHook(hook), atrhttp.WithDecisionInContext())
+			return serve(t, atrhttp.Middleware(a, opts...)(suiteMux(h, noWrap)))
 		},
 	})
 }
@@ -189,7 +196,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		mux.Handle("GET /users/{id}", wrap(ok))
 		return mux
 	}
-	mw := atrhttp.Middleware(a, atrhttp.WithPriorityHeader(""))
+	mw := atrhttp.Middleware(a, atrhttp.WithPriorityHeader(""), atrhttp.WithDecisionHook(adaptertest.NoHook))
 	for _, path := range []string{"/ping", "/users/7"} {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.Header.Set("X-Priority", "high")
@@ -298,5 +305,47 @@ func TestPatternForms(t *testing.T) {
 	want := []string{"GET /tab/{x}", "GET example.com/host/{x}", "POST example.com/both", atrion.OverflowRoute}
 	if got := a.Routes(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("routes %q, want %q", got, want)
+	}
+}
+
+// The handler sees the optional interfaces of the server's writer and no
+// others: an HTTP/2 writer can flush and push but not hijack, a recorder
+// can only flush, a bare writer nothing.
+func TestWriterClaimsOnlyWhatItHas(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	type claims struct{ flush, hijack, readFrom, push bool }
+	got := make(chan claims, 1)
+	mw := atrhttp.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		var c claims
+		_, c.flush = w.(http.Flusher)
+		_, c.hijack = w.(http.Hijacker)
+		_, c.readFrom = w.(io.ReaderFrom)
+		_, c.push = w.(http.Pusher)
+		got <- c
+	}))
+
+	srv := httptest.NewUnstartedServer(mw)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 {
+		t.Fatalf("protocol %s, want HTTP/2", res.Proto)
+	}
+	if c := <-got; c != (claims{flush: true, push: true}) {
+		t.Errorf("HTTP/2: the handler's writer claims %+v", c)
+	}
+
+	mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if c := <-got; c != (claims{flush: true}) {
+		t.Errorf("httptest.ResponseRecorder: the handler's writer claims %+v", c)
+	}
+	mw.ServeHTTP(&adaptertest.Discard{H: http.Header{}}, httptest.NewRequest(http.MethodGet, "/", nil))
+	if c := <-got; c != (claims{}) {
+		t.Errorf("a bare writer: the handler's writer claims %+v", c)
 	}
 }

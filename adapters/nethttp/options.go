@@ -1,6 +1,7 @@
 package atrhttp
 
 import (
+	"context"
 	"net/http"
 
 	atrion "github.com/atrion-go/atrion/core"
@@ -15,6 +16,9 @@ type config struct {
 	priority func(*http.Request) atrion.Priority
 	filter   func(*http.Request) bool
 	routes   *atrion.HTTPRoutes
+
+	onDecision        func(ctx context.Context, route string, d atrion.Decision)
+	decisionInContext bool
 }
 
 // Option configures Middleware and Transport.
@@ -84,6 +88,25 @@ func WithPriorityHeader(name string) Option {
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*http.Request) bool) Option {
 	return func(c *config) { c.filter = f }
+}
+
+// WithDecisionHook calls f with every decision, admitted or rejected:
+// the route ID, the decision and the request's context, e.g. to add the
+// decision to the request's span with atrotel's Tracer.RecordDecision.
+// Middleware calls it before the handler or the reject handler runs,
+// Transport before the call is sent or fails with a *RejectedError. f runs
+// on the request's goroutine: it must be quick and must not block.
+func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decision)) Option {
+	return func(c *config) { c.onDecision = f }
+}
+
+// WithDecisionInContext makes Middleware put each request's decision in
+// its context before the handler or the reject handler runs, so that
+// they, and loggers, can read it with atrion.DecisionFrom. It costs two
+// allocations per request (the context and the request's copy), which is
+// why it is off by default. Transport does not use it.
+func WithDecisionInContext() Option {
+	return func(c *config) { c.decisionInContext = true }
 }
 
 // DefaultClassifier is the default Classifier: a request whose context was

@@ -72,6 +72,9 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		route = h.ID()
 		tk, d = h.Admit(p)
 	}
+	if cfg.onDecision != nil {
+		cfg.onDecision(r.Context(), route, d)
+	}
 	if !d.Allowed {
 		if r.Body != nil { // a RoundTripper closes the body, even on errors
 			r.Body.Close()

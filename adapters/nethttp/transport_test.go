@@ -180,3 +180,44 @@ func TestTransportFilterAndRouteID(t *testing.T) {
 		t.Fatalf("%+v", s.Totals)
 	}
 }
+
+// The decision hook hears each call's decision, admitted or rejected, with
+// the route and the caller's context.
+func TestTransportDecisionHook(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	up := newUpstream(t, http.StatusInternalServerError)
+	type key struct{}
+	var calls []string // "reason route caller"
+	hook := func(ctx context.Context, route string, d atrion.Decision) {
+		calls = append(calls, d.Reason.String()+" "+route+" "+ctx.Value(key{}).(string))
+	}
+	c := client(t, a, atrhttp.WithDecisionHook(hook),
+		atrhttp.WithPriority(func(*http.Request) atrion.Priority { return atrion.PriorityCritical }))
+	route := "GET " + strings.TrimPrefix(up.srv.URL, "http://")
+	get := func() error {
+		ctx := context.WithValue(context.Background(), key{}, "caller")
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.srv.URL, nil)
+		res, err := c.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	for range 100 {
+		get()
+		clk.Advance(adaptertest.Tick)
+		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
+			break
+		}
+	}
+	admitted := len(calls)
+	if err := get(); !errors.Is(err, atrhttp.ErrRejected) {
+		t.Fatalf("call on an open route: %v", err)
+	}
+	if admitted == 0 || calls[0] != "admitted "+route+" caller" {
+		t.Fatalf("hook calls %q; want the first to admit %q with the caller's context", calls, route)
+	}
+	if last := calls[len(calls)-1]; len(calls) != admitted+1 || last != "circuit_open "+route+" caller" {
+		t.Fatalf("after a local rejection the hook heard %q (%d calls, %d before)", last, len(calls), admitted)
+	}
+}

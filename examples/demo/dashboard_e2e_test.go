@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,7 +33,7 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 		return n == len(kinds)
 	})
-	if _, err := b.page.call("Page.navigate", map[string]any{"url": w.dashURL + "/"}); err != nil {
+	if err := b.navigate(w.dashURL + "/"); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -60,8 +58,8 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("CIRCUIT_OPEN not shown within 2 s of the trip: %v", err)
 	}
 	t.Logf("CIRCUIT_OPEN shown %v after the engine opened the circuit", time.Since(opened).Round(time.Millisecond))
-	var listed bool
-	if err := b.eval(`[...document.querySelectorAll("#transitions td")].some(td => td.textContent === "CIRCUIT_OPEN")`, &listed); err != nil || !listed {
+	listed, err := b.check(`[...document.querySelectorAll("#transitions td")].some(td => td.textContent === "CIRCUIT_OPEN")`)
+	if err != nil || !listed {
 		t.Errorf("transition not listed (%v)", err)
 	}
 
@@ -111,20 +109,7 @@ func waitEngine(t *testing.T, a *atrion.Atrion, limit time.Duration, cond func()
 
 func saveScreenshot(t *testing.T, b *browser) {
 	t.Helper()
-	if _, err := b.page.call("Emulation.setDeviceMetricsOverride", map[string]any{
-		"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := b.page.call("Page.captureScreenshot", map[string]any{"format": "png"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shot struct{ Data string }
-	if err := json.Unmarshal(res, &shot); err != nil {
-		t.Fatal(err)
-	}
-	png, err := base64.StdEncoding.DecodeString(shot.Data)
+	png, err := b.screenshot()
 	if err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
 	}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,94 @@ func TestRunPrintsTableAndSummary(t *testing.T) {
 	}
 	if strings.Contains(s, "\x1b[") {
 		t.Error("ANSI codes written to a non-terminal")
+	}
+}
+
+// When the default dashboard port is taken, the demo says where the
+// dashboard went instead.
+func TestPortFallbackIsAnnounced(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var out bytes.Buffer
+	cfg := config{duration: 10 * time.Second, addr: busy.Addr().String(), scale: 0.25, out: &out} // addr not set by the user
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // stop at once, as Ctrl-C would
+	if err := run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if want := "demo: " + busy.Addr().String() + " is not free"; !strings.Contains(s, want) || !strings.Contains(s, "the dashboard is at http://127.0.0.1:") {
+		t.Errorf("output lacks the fallback (%q):\n%s", want, s)
+	}
+	// a port the user chose is not replaced: the demo fails instead
+	cfg.addrSet = true
+	if err := run(ctx, cfg); err == nil {
+		t.Error("a taken -addr did not fail")
+	}
+}
+
+// At a terminal the dashboard stays up after the summary until Enter;
+// without one (tests, CI, a pipe) the demo does not wait.
+func TestDashboardHeldUntilEnter(t *testing.T) {
+	var out bytes.Buffer
+	in, enter := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		holdDashboard(context.Background(), config{out: &out, hold: in}, "http://127.0.0.1:7777")
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("returned before Enter")
+	case <-time.After(100 * time.Millisecond):
+	}
+	enter.Write([]byte("\n"))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Enter did not end the wait")
+	}
+	if !strings.Contains(out.String(), "stays up at http://127.0.0.1:7777/ — press Enter or Ctrl-C") {
+		t.Errorf("output %q", out.String())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C
+	holdDashboard(ctx, config{out: io.Discard, hold: strings.NewReader("")}, "u")
+	out.Reset()
+	holdDashboard(context.Background(), config{out: &out}, "u") // no terminal
+	if out.Len() != 0 {
+		t.Errorf("without a terminal the demo printed %q", out.String())
+	}
+}
+
+// make demo says what it does before the first compile, which takes
+// about a minute: the first line of its recipe is a message, ahead of
+// the build.
+func TestMakeDemoSpeaksBeforeCompiling(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recipe, ok := strings.Cut(string(mk), "\ndemo:\n")
+	if !ok {
+		t.Fatal("no demo target in the Makefile")
+	}
+	lines := strings.Split(recipe, "\n")
+	build := -1
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "\t") {
+			break
+		}
+		if strings.Contains(l, "$(GO) build") || strings.Contains(l, "$(GO) run") {
+			build = i
+			break
+		}
+	}
+	if build < 1 || !strings.Contains(lines[0], "echo") || !strings.Contains(lines[0], "minute") {
+		t.Errorf("the demo recipe does not announce the compile first:\n%s", strings.Join(lines[:max(build+1, 2)], "\n"))
 	}
 }

@@ -3,20 +3,23 @@ module github.com/atrion-go/atrion/examples/demo
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/gin v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/dashboard v0.0.0
+	github.com/atrion-go/atrion/adapters/gin v0.1.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/dashboard v0.1.0
+	github.com/chromedp/chromedp v0.23.1
 	github.com/gin-gonic/gin v1.12.0
 )
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
+	github.com/chromedp/cdproto v0.160.1 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect

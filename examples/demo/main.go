@@ -5,12 +5,16 @@
 // Dashboard, ends with a summary of goodput and p99 with and without
 // protection, and exits 0. Everything runs on loopback.
 //
+// On a terminal the dashboard stays up after the summary until Enter or
+// Ctrl-C; without one (tests, CI, a pipe) the demo exits after it.
+//
 //	go run .                 # about a minute
 //	go run . -keep           # keep cycling the phases until Ctrl-C
 //	go run . -addr 127.0.0.1:9000 -duration 2m
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -31,7 +35,8 @@ type config struct {
 	controls bool
 	scale    float64
 	out      io.Writer
-	tty      bool // redraw in place with ANSI codes
+	tty      bool      // redraw in place with ANSI codes
+	hold     io.Reader // when set (a person at a terminal), the dashboard stays up after the summary until a line is read from it
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -69,8 +74,11 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.out = os.Stdout
-	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+	if isTerminal(os.Stdout) {
 		cfg.tty = os.Getenv("TERM") != "dumb"
+	}
+	if isTerminal(os.Stdin) && isTerminal(os.Stdout) && os.Getenv("CI") == "" {
+		cfg.hold = os.Stdin
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -78,6 +86,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
+}
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // run starts the world, plays the script (again and again with -keep)
@@ -88,7 +102,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer w.close(context.Background())
-	fmt.Fprintf(cfg.out, "Atrion demo: dashboard at %s/\n", w.dashURL)
+	if w.movedTo != "" {
+		fmt.Fprintln(cfg.out, "demo:", w.movedTo)
+	}
+	fmt.Fprintf(cfg.out, "Atrion demo: two backends, a gin front with Atrion and its unprotected twin, all on loopback;\n"+
+		"phases: healthy, recommendations failing, overload, recovery (%v); dashboard at %s/\n", cfg.duration, w.dashURL)
 	if w.token != "" {
 		fmt.Fprintf(cfg.out, "dashboard control token: %s\n", w.token)
 	}
@@ -122,7 +140,9 @@ func run(ctx context.Context, cfg config) error {
 				spent[cur] += now.Sub(since)
 			}
 			if done {
-				d.live(elapsed, pass, cur, true)
+				if cur >= 0 { // else stopped before the first phase began: nothing to show
+					d.live(elapsed, pass, cur, true)
+				}
 				break
 			}
 			cur, since = i, now
@@ -140,5 +160,31 @@ func run(ctx context.Context, cfg config) error {
 	stopLoad()
 	<-loadDone // in-flight requests finish within the client timeout
 	d.summary(spent)
+	if ctx.Err() == nil { // not stopped by Ctrl-C
+		holdDashboard(ctx, cfg, w.dashURL)
+	}
 	return nil
+}
+
+// holdDashboard keeps the dashboard up after the summary, for a person at
+// a terminal, until Enter or Ctrl-C; without cfg.hold it returns at once.
+func holdDashboard(ctx context.Context, cfg config, url string) {
+	if cfg.hold == nil {
+		return
+	}
+	fmt.Fprintf(cfg.out, "\nThe dashboard stays up at %s/ — press Enter or Ctrl-C to quit.\n", url)
+	waitLine(ctx, cfg.hold)
+}
+
+// waitLine returns when a line (or the end) is read from r, or ctx ends.
+func waitLine(ctx context.Context, r io.Reader) {
+	read := make(chan struct{})
+	go func() {
+		_, _ = bufio.NewReader(r).ReadString('\n')
+		close(read)
+	}()
+	select {
+	case <-read:
+	case <-ctx.Done():
+	}
 }

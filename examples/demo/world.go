@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	mrand "math/rand/v2"
 	"net"
@@ -35,14 +36,15 @@ type world struct {
 	sides   []*side // 0: with Atrion, 1: without
 	load    *loadgen
 	dashURL string
+	movedTo string // set when the dashboard's default address was taken: why it is elsewhere
 	token   string // control token, when -controls
 	servers []*http.Server
 }
 
-func startWorld(cfg config) (w *world, err error) {
-	w = &world{faults: new(faults)}
+func startWorld(cfg config) (_ *world, err error) {
+	w := &world{faults: new(faults)}
 	defer func() {
-		if err != nil {
+		if err != nil { // w, not the nil that an error returns
 			w.close(context.Background())
 		}
 	}()
@@ -86,8 +88,12 @@ func startWorld(cfg config) (w *world, err error) {
 		w.sides = append(w.sides, newSide(name, feURL, len(script), clientTimeout))
 	}
 	w.dashURL, err = w.serve(cfg.addr, w.dash)
-	if err != nil && !cfg.addrSet {
-		w.dashURL, err = w.serve("127.0.0.1:0", w.dash) // the default port is taken: any port
+	if err != nil && !cfg.addrSet { // the default port is taken: any port, and say so
+		taken := err
+		if w.dashURL, err = w.serve("127.0.0.1:0", w.dash); err == nil {
+			w.movedTo = fmt.Sprintf("%s is not free (%v); the dashboard is at %s instead (-addr chooses)",
+				cfg.addr, errors.Unwrap(taken), w.dashURL)
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -3,15 +3,15 @@ module github.com/atrion-go/atrion/examples/echo
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/echo v0.0.0
-	github.com/atrion-go/atrion/examples/internal v0.0.0
+	github.com/atrion-go/atrion/adapters/echo v0.1.0
+	github.com/atrion-go/atrion/examples/internal v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 )
 
-require github.com/atrion-go/atrion/core v0.0.0 // indirect
+require github.com/atrion-go/atrion/core v0.1.0 // indirect
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect

@@ -3,16 +3,16 @@ module github.com/atrion-go/atrion/examples/fiber
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/fiber v0.0.0
-	github.com/atrion-go/atrion/examples/internal v0.0.0
+	github.com/atrion-go/atrion/adapters/fiber v0.1.0
+	github.com/atrion-go/atrion/examples/internal v0.1.0
 	github.com/gofiber/fiber/v2 v2.52.15
 )
 
-require github.com/atrion-go/atrion/core v0.0.0 // indirect
+require github.com/atrion-go/atrion/core v0.1.0 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.1.0 // indirect
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect

@@ -3,15 +3,15 @@ module github.com/atrion-go/atrion/examples/fiberv3
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/fiberv3 v0.0.0
-	github.com/atrion-go/atrion/examples/internal v0.0.0
+	github.com/atrion-go/atrion/adapters/fiberv3 v0.1.0
+	github.com/atrion-go/atrion/examples/internal v0.1.0
 	github.com/gofiber/fiber/v3 v3.1.0
 )
 
 require (
 	github.com/andybalholm/brotli v1.2.0 // indirect
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
-	github.com/atrion-go/atrion/core v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
+	github.com/atrion-go/atrion/core v0.1.0 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect

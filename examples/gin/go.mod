@@ -3,15 +3,15 @@ module github.com/atrion-go/atrion/examples/gin
 go 1.26
 
 require (
-	github.com/atrion-go/atrion/adapters/gin v0.0.0
-	github.com/atrion-go/atrion/examples/internal v0.0.0
+	github.com/atrion-go/atrion/adapters/gin v0.1.0
+	github.com/atrion-go/atrion/examples/internal v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 )
 
-require github.com/atrion-go/atrion/core v0.0.0 // indirect
+require github.com/atrion-go/atrion/core v0.1.0 // indirect
 
 require (
-	github.com/atrion-go/atrion/adapters/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect

@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/examples/grpc
 go 1.26.0
 
 require (
-	github.com/atrion-go/atrion/adapters/grpc v0.0.0
-	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/adapters/grpc v0.1.0
+	github.com/atrion-go/atrion/core v0.1.0
 	google.golang.org/grpc v1.85.0
 )
 

@@ -3,13 +3,13 @@ module github.com/atrion-go/atrion/examples/metrics
 go 1.26.0
 
 require (
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/prometheus v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/prometheus v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 )
 
 require (
-	github.com/atrion-go/atrion/observability/internal v0.0.0 // indirect
+	github.com/atrion-go/atrion/observability/internal v0.1.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

@@ -2,6 +2,6 @@ module github.com/atrion-go/atrion/observability/internal
 
 go 1.26
 
-require github.com/atrion-go/atrion/core v0.0.0
+require github.com/atrion-go/atrion/core v0.1.0
 
 replace github.com/atrion-go/atrion/core => ../../core

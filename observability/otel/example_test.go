@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 
+	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
 	atrion "github.com/atrion-go/atrion/core"
 	atrotel "github.com/atrion-go/atrion/observability/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -43,8 +44,9 @@ func ExampleRegisterMetrics() {
 }
 
 // Add shed and transition events to the spans of an HTTP service's
-// requests (the span is started by the tracing middleware outside this
-// one, e.g. otelhttp).
+// requests: the adapter's decision hook hands each decision to the Tracer
+// (the span is started by the tracing middleware outside the adapter,
+// e.g. otelhttp, otelgin or otelgrpc's stats handler).
 func ExampleTracer() {
 	tr := atrotel.NewTracer()
 	a, err := atrion.New(atrion.WithObserver(tr))
@@ -53,18 +55,8 @@ func ExampleTracer() {
 	}
 	defer a.Close(context.Background())
 
-	guard := func(route string, next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t, d := a.Admit(route, atrion.PriorityNormal)
-			tr.RecordDecision(r.Context(), route, d)
-			if !d.Allowed {
-				w.Header().Set("Retry-After", atrion.RetryAfterSeconds(d.RetryAfter))
-				http.Error(w, "overloaded", http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-			t.Done(atrion.Success)
-		})
-	}
-	http.NewServeMux().Handle("GET /users/{id}", guard("GET /users/{id}", http.NotFoundHandler()))
+	mux := http.NewServeMux()
+	mux.Handle("GET /users/{id}", http.NotFoundHandler())
+	handler := atrhttp.Middleware(a, atrhttp.WithDecisionHook(tr.RecordDecision))(mux)
+	_ = handler // e.g. http.ListenAndServe(addr, otelhttp.NewHandler(handler, "users"))
 }

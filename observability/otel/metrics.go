@@ -9,20 +9,20 @@
 // with their units (attributes in brackets; atrion.route on all but the
 // engine's own):
 //
-//	atrion.route.resistance        Ohm          R
+//	atrion.route.resistance        1            R, a dimensionless score (R_base 10 at rest)
 //	atrion.route.scar_tissue       1            S
 //	atrion.route.momentum          1/s          M
 //	atrion.route.pressure          1            [atrion.component: latency, error, saturation]
 //	atrion.route.mode              1            [atrion.mode]; 1 for the current mode, 0 for the others
-//	atrion.route.break_point       Ohm          break point in force
-//	atrion.route.recovery_point    Ohm          recovery point in force
-//	atrion.route.tuner.mean        Ohm          AutoTuner mean of healthy R
-//	atrion.route.tuner.deviation   Ohm          AutoTuner standard deviation
+//	atrion.route.break_point       1            break point in force
+//	atrion.route.recovery_point    1            recovery point in force
+//	atrion.route.tuner.mean        1            AutoTuner mean of healthy R
+//	atrion.route.tuner.deviation   1            AutoTuner standard deviation
 //	atrion.route.latency_baseline  s            latency baseline (SLO or learned)
 //	atrion.requests                {request}    counter [atrion.decision: admitted, circuit_open, shed, recovering, voltage]
 //	atrion.request.outcomes        {request}    counter [atrion.outcome: success, failure, ignored]
 //	atrion.mode.transitions        {transition} counter [atrion.mode.from, atrion.mode.to]; pairs that happened
-//	atrion.routes                  {route}      up-down counter: tracked routes
+//	atrion.route.count             {route}      up-down counter: tracked routes
 //	atrion.overflow.hits, atrion.invalid_route_ids, atrion.evictions,
 //	atrion.invalid_inputs, atrion.observer.panics, atrion.observer.drops,
 //	atrion.provider.errors, atrion.peer.updates, atrion.peer.bad_updates

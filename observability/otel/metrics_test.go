@@ -117,9 +117,11 @@ func TestMetrics(t *testing.T) {
 		want[fmt.Sprintf("atrion.mode.transitions{atrion.mode.from=%s,atrion.mode.to=%s,atrion.route=%s}", ft[0], ft[1], route)] = 1
 	}
 	want["atrion.route.break_point{atrion.route="+route+"}"] = 100
-	want["atrion.route.resistance{atrion.route="+atrion.OverflowRoute+"}"] = 10
-	want["atrion.routes{}"] = 2
+	want["atrion.route.count{}"] = 2
 	want["atrion.overflow.hits{}"] = 0
+	if _, ok := got["atrion.route.resistance{atrion.route="+atrion.OverflowRoute+"}"]; ok {
+		t.Error("the idle overflow route is published")
+	}
 	for k, v := range want {
 		p, ok := got[k]
 		if !ok {
@@ -131,11 +133,11 @@ func TestMetrics(t *testing.T) {
 
 	// kinds and units
 	units := map[string]string{
-		"atrion.route.resistance": "Ohm", "atrion.route.scar_tissue": "1", "atrion.route.momentum": "1/s",
-		"atrion.route.pressure": "1", "atrion.route.mode": "1", "atrion.route.break_point": "Ohm",
-		"atrion.route.recovery_point": "Ohm", "atrion.route.tuner.mean": "Ohm", "atrion.route.tuner.deviation": "Ohm",
+		"atrion.route.resistance": "1", "atrion.route.scar_tissue": "1", "atrion.route.momentum": "1/s",
+		"atrion.route.pressure": "1", "atrion.route.mode": "1", "atrion.route.break_point": "1",
+		"atrion.route.recovery_point": "1", "atrion.route.tuner.mean": "1", "atrion.route.tuner.deviation": "1",
 		"atrion.route.latency_baseline": "s", "atrion.requests": "{request}", "atrion.request.outcomes": "{request}",
-		"atrion.mode.transitions": "{transition}", "atrion.routes": "{route}", "atrion.overflow.hits": "{request}",
+		"atrion.mode.transitions": "{transition}", "atrion.route.count": "{route}", "atrion.overflow.hits": "{request}",
 		"atrion.evictions": "{route}", "atrion.observer.drops": "{event}", "atrion.provider.errors": "{call}",
 	}
 	seen := map[string]bool{}
@@ -147,7 +149,7 @@ func TestMetrics(t *testing.T) {
 		}
 		wantKind := "gauge"
 		switch {
-		case name == "atrion.routes":
+		case name == "atrion.route.count":
 			wantKind = "updown"
 		case name == "atrion.requests", name == "atrion.request.outcomes", name == "atrion.mode.transitions",
 			!strings.HasPrefix(name, "atrion.route."):

@@ -24,12 +24,15 @@
 //	atrion_provider_errors_total, atrion_peer_updates_total,
 //	atrion_bad_peer_updates_total                  the engine's own counters
 //
-// The overflow route (atrion.OverflowRoute) is a route like the others.
+// The overflow route (atrion.OverflowRoute) is a route like the others,
+// published once a request has fallen into it. WithFamilies bounds the
+// series per route.
 package atrprom
 
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	atrion "github.com/atrion-go/atrion/core"
@@ -43,6 +46,7 @@ type collector struct {
 	cfg config
 	err error // reported by Describe, so that Register fails
 
+	// the per-route families' descriptors, nil for a family not published
 	gauges             []*prometheus.Desc // series.RouteGauges, in order
 	pressure, mode     *prometheus.Desc
 	requests, outcomes *prometheus.Desc
@@ -65,21 +69,33 @@ func NewCollector(a *atrion.Atrion, opts ...Option) prometheus.Collector {
 		c.err = errors.New("atrprom: NewCollector: nil *atrion.Atrion")
 	}
 	cl := c.cfg.constLabels
-	route := []string{series.RouteLabel}
+	known := map[string]bool{}
+	// desc returns the descriptor of a per-route family, nil when it is
+	// not to be published
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		known[name] = true
+		if c.cfg.families != nil && !c.cfg.families[name] {
+			return nil
+		}
+		return prometheus.NewDesc(name, help, append([]string{series.RouteLabel}, labels...), cl)
+	}
 	for _, g := range series.RouteGauges {
-		c.gauges = append(c.gauges, prometheus.NewDesc(g.Prom, g.Help, route, cl))
+		c.gauges = append(c.gauges, desc(g.Prom, g.Help))
 	}
-	family := func(name, help, label string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, []string{series.RouteLabel, label}, cl)
-	}
+	family := func(name, help, label string) *prometheus.Desc { return desc(name, help, label) }
 	c.pressure = family(series.Pressure.Prom, series.Pressure.Help, series.Pressure.Label)
 	c.mode = family(series.Mode.Prom, series.Mode.Help, series.Mode.Label)
 	c.requests = family(series.Requests.Prom, series.Requests.Help, series.Requests.Label)
 	c.outcomes = family(series.Outcomes.Prom, series.Outcomes.Help, series.Outcomes.Label)
 	tf := series.Transitions
-	c.transitions = prometheus.NewDesc(tf.Prom, tf.Help, []string{series.RouteLabel, tf.FromLabel, tf.ToLabel}, cl)
+	c.transitions = desc(tf.Prom, tf.Help, tf.FromLabel, tf.ToLabel)
 	for _, s := range series.Stats {
 		c.stats = append(c.stats, prometheus.NewDesc(s.Prom, s.Help, nil, cl))
+	}
+	for name := range c.cfg.families {
+		if !known[name] && c.err == nil {
+			c.err = errors.New("atrprom: WithFamilies: " + strconv.Quote(name) + " is not a per-route family")
+		}
 	}
 	return c
 }
@@ -90,14 +106,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- prometheus.NewInvalidDesc(c.err)
 		return
 	}
-	for _, d := range c.gauges {
-		ch <- d
+	for _, d := range slices.Concat(c.gauges, []*prometheus.Desc{c.pressure, c.mode, c.requests, c.outcomes, c.transitions}) {
+		if d != nil {
+			ch <- d
+		}
 	}
-	ch <- c.pressure
-	ch <- c.mode
-	ch <- c.requests
-	ch <- c.outcomes
-	ch <- c.transitions
 	for _, d := range c.stats {
 		ch <- d
 	}
@@ -120,6 +133,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	slices.SortFunc(routes, func(a, b *atrion.RouteSnapshot) int { return strings.Compare(a.Route, b.Route) })
 
 	for j, g := range series.RouteGauges {
+		if c.gauges[j] == nil {
+			continue
+		}
 		for _, s := range routes {
 			ch <- prometheus.MustNewConstMetric(c.gauges[j], prometheus.GaugeValue, g.Value(s), s.Route)
 		}
@@ -134,17 +150,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.family(ch, c.outcomes, prometheus.CounterValue, oc.Values, routes, func(s *atrion.RouteSnapshot, i int) float64 {
 		return float64(oc.Value(&s.Totals, i))
 	})
-	// labels from, route, to: by from, then route, then to
-	for _, from := range sortedIndex(series.Modes) {
-		for _, s := range routes {
-			for _, to := range sortedIndex(series.Modes) {
-				if n := s.TransitionsByMode[from][to]; n > 0 {
-					ch <- prometheus.MustNewConstMetric(c.transitions, prometheus.CounterValue, float64(n),
-						s.Route, series.Modes[from], series.Modes[to])
-				}
-			}
-		}
-	}
+	c.transitionSeries(ch, routes)
 
 	st := c.a.Stats()
 	for j, s := range series.Stats {
@@ -156,11 +162,32 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// transitionSeries sends the transitions family: labels from, route, to,
+// sorted by from, then route, then to.
+func (c *collector) transitionSeries(ch chan<- prometheus.Metric, routes []*atrion.RouteSnapshot) {
+	if c.transitions == nil {
+		return
+	}
+	for _, from := range sortedIndex(series.Modes) {
+		for _, s := range routes {
+			for _, to := range sortedIndex(series.Modes) {
+				if n := s.TransitionsByMode[from][to]; n > 0 {
+					ch <- prometheus.MustNewConstMetric(c.transitions, prometheus.CounterValue, float64(n),
+						s.Route, series.Modes[from], series.Modes[to])
+				}
+			}
+		}
+	}
+}
+
 // family sends a labelled family's series: labels (label, route) sort by
 // the label's value first, as every family's label name sorts before
 // "route".
 func (c *collector) family(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType,
 	values []string, routes []*atrion.RouteSnapshot, value func(*atrion.RouteSnapshot, int) float64) {
+	if d == nil {
+		return
+	}
 	for _, i := range sortedIndex(values) {
 		for _, s := range routes {
 			ch <- prometheus.MustNewConstMetric(d, t, value(s, i), s.Route, values[i])

@@ -59,10 +59,6 @@ atrion_route_mode{mode="BOOTSTRAP",route=%[1]q} 0
 atrion_route_mode{mode="CIRCUIT_OPEN",route=%[1]q} 0
 atrion_route_mode{mode="OPERATIONAL",route=%[1]q} 1
 atrion_route_mode{mode="RECOVERING",route=%[1]q} 0
-atrion_route_mode{mode="BOOTSTRAP",route="atrion:overflow"} 0
-atrion_route_mode{mode="CIRCUIT_OPEN",route="atrion:overflow"} 0
-atrion_route_mode{mode="OPERATIONAL",route="atrion:overflow"} 1
-atrion_route_mode{mode="RECOVERING",route="atrion:overflow"} 0
 # HELP atrion_mode_transitions_total Mode transitions of the route, by the mode left and the mode entered.
 # TYPE atrion_mode_transitions_total counter
 atrion_mode_transitions_total{from="CIRCUIT_OPEN",route=%[1]q,to="RECOVERING"} 1
@@ -71,26 +67,97 @@ atrion_mode_transitions_total{from="RECOVERING",route=%[1]q,to="OPERATIONAL"} 1
 # HELP atrion_route_break_point_ohms Resistance at which the route's circuit opens (static or learned by the AutoTuner).
 # TYPE atrion_route_break_point_ohms gauge
 atrion_route_break_point_ohms{route=%[1]q} 100
-atrion_route_break_point_ohms{route="atrion:overflow"} 100
 `, route)
 	names := []string{"atrion_requests_total", "atrion_request_outcomes_total", "atrion_route_mode",
 		"atrion_mode_transitions_total", "atrion_route_break_point_ohms"}
-	// the overflow route took no requests
-	want = strings.Replace(want, "# HELP atrion_request_outcomes_total", overflowZeros("atrion_requests_total", "decision",
-		"admitted", "circuit_open", "recovering", "shed", "voltage")+"# HELP atrion_request_outcomes_total", 1)
-	want = strings.Replace(want, "# HELP atrion_route_mode", overflowZeros("atrion_request_outcomes_total", "outcome",
-		"failure", "ignored", "success")+"# HELP atrion_route_mode", 1)
 	if err := testutil.CollectAndCompare(r.c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }
 
-func overflowZeros(name, label string, values ...string) string {
-	var b strings.Builder
-	for _, v := range values {
-		fmt.Fprintf(&b, "%s{%s=%q,route=%q} 0\n", name, label, v, atrion.OverflowRoute)
+// The overflow route, which every engine has, is published only once a
+// request has fallen into it.
+func TestIdleOverflowRouteIsNotPublished(t *testing.T) {
+	r := newRig(t)
+	tk, _ := r.A.Admit("GET /a", atrion.PriorityNormal)
+	tk.Done(atrion.Success)
+	routes := func() []string {
+		var out []string
+		for _, m := range gather(t, r.c, "atrion_route_resistance_ohms") {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "route" {
+					out = append(out, l.GetValue())
+				}
+			}
+		}
+		return out
 	}
-	return b.String()
+	if got := routes(); len(got) != 1 || got[0] != "GET /a" {
+		t.Fatalf("routes published: %q, want only GET /a", got)
+	}
+	tk, _ = r.A.Admit("", atrion.PriorityNormal) // an invalid ID falls into the overflow route
+	tk.Done(atrion.Success)
+	if got := routes(); len(got) != 2 || got[1] != atrion.OverflowRoute {
+		t.Fatalf("routes published after an overflow hit: %q, want GET /a and %s", got, atrion.OverflowRoute)
+	}
+}
+
+// gather collects c and returns the series of the family name.
+func gather(t *testing.T, c prometheus.Collector, name string) []*dto.Metric {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()
+		}
+	}
+	return nil
+}
+
+// WithFamilies publishes only the named per-route families, and always the
+// engine's own series; an unknown name fails the registration.
+func TestWithFamilies(t *testing.T) {
+	r := newRig(t)
+	r.TripAndHeal(t, "GET /a", obstest.NewTally())
+	count := func(opts ...atrprom.Option) (perRoute, engine int) {
+		reg := prometheus.NewPedanticRegistry()
+		if err := reg.Register(atrprom.NewCollector(r.A, opts...)); err != nil {
+			t.Fatal(err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if len(m.GetLabel()) > 0 {
+					perRoute++
+				} else {
+					engine++
+				}
+			}
+		}
+		return perRoute, engine
+	}
+	all, engine := count()
+	alert, engineA := count(atrprom.WithFamilies(atrprom.AlertFamilies...))
+	none, engineN := count(atrprom.WithFamilies())
+	mode, _ := count(atrprom.WithFamilies("atrion_route_mode"))
+	if all < 23 || alert >= all || alert < 14 || none != 0 || mode != 4 {
+		t.Errorf("per-route series for one route: all %d, alert families %d, none %d, mode only %d", all, alert, none, mode)
+	}
+	if engine == 0 || engineA != engine || engineN != engine {
+		t.Errorf("engine series: %d, %d, %d; want the same, always", engine, engineA, engineN)
+	}
+	if err := prometheus.NewRegistry().Register(atrprom.NewCollector(r.A, atrprom.WithFamilies("atrion_route_nope"))); err == nil ||
+		!strings.Contains(err.Error(), "atrion_route_nope") {
+		t.Errorf("an unknown family registered: %v", err)
+	}
 }
 
 // TestLint checks every series name, help and type with promlint, on an

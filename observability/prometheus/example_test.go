@@ -32,7 +32,7 @@ func ExampleNewCollector() {
 		t.Done(atrion.Success)
 	}
 	fmt.Println(testutil.CollectAndCount(reg, "atrion_route_mode"), "mode series")
-	// Output: 8 mode series
+	// Output: 4 mode series
 }
 
 // Two engines in one process, told apart by a constant label.
@@ -44,4 +44,22 @@ func ExampleWithConstLabels() {
 	defer a.Close(context.Background())
 	c := atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"engine": "outbound"}))
 	prometheus.NewRegistry().MustRegister(c)
+}
+
+// An engine with many routes publishes only what the alert rules and the
+// dashboard read, about 15 series per route instead of 25.
+func ExampleWithFamilies() {
+	a, err := atrion.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(atrprom.NewCollector(a, atrprom.WithFamilies(atrprom.AlertFamilies...)))
+
+	t, _ := a.Admit("GET /users/:id", atrion.PriorityNormal)
+	t.Done(atrion.Success)
+	fmt.Println(testutil.CollectAndCount(reg, "atrion_route_mode"), "mode series,",
+		testutil.CollectAndCount(reg, "atrion_route_pressure"), "pressure series")
+	// Output: 4 mode series, 0 pressure series
 }

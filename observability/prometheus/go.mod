@@ -3,8 +3,8 @@ module github.com/atrion-go/atrion/observability/prometheus
 go 1.26.0
 
 require (
-	github.com/atrion-go/atrion/core v0.0.0
-	github.com/atrion-go/atrion/observability/internal v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
+	github.com/atrion-go/atrion/observability/internal v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 )

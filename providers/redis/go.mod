@@ -1,9 +1,9 @@
 module github.com/atrion-go/atrion/providers/redis
 
-go 1.26.8
+go 1.26.0
 
 require (
-	github.com/atrion-go/atrion/core v0.0.0
+	github.com/atrion-go/atrion/core v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ type Routes struct {
 // and returns the base URL ("http://127.0.0.1:port"); the server stops when
 // t ends. Every handler first calls h.Hit().
 //
-//   - GET /users/<id>: 200.
+//   - GET /users/<id>: h.Saw(the request's context), then 200.
 //   - GET /status/<code>: responds with that status, the framework's way
 //     (echo and fiber: codes ≥ 400 as a returned error).
 //   - GET /panic: panics; the framework's own recovery, if it needs one,
@@ -55,7 +56,14 @@ type Server struct {
 	// client goes away (fasthttp does not).
 	Cancels bool
 	Start   func(t *testing.T, a *atrion.Atrion, h *Handlers, customReject bool) string
+	// Hooked starts the same server as Start (with the default reject
+	// handler) with the adapter's decision hook set to hook and its option
+	// that puts each decision in the request's context on.
+	Hooked func(t *testing.T, a *atrion.Atrion, h *Handlers, hook Hook) string
 }
+
+// Hook is an adapter's decision hook.
+type Hook = func(ctx context.Context, route string, d atrion.Decision)
 
 // Handlers is what the suite's handlers report.
 type Handlers struct {
@@ -63,7 +71,11 @@ type Handlers struct {
 	started chan struct{}
 	release chan struct{} // closed to end every Block
 	quick   atomic.Bool   // Block returns at once
+	saw     atomic.Pointer[context.Context]
 }
+
+// Saw records the context a /users/<id> handler was given.
+func (h *Handlers) Saw(ctx context.Context) { h.saw.Store(&ctx) }
 
 // Hit counts one handler run.
 func (h *Handlers) Hit() { h.hits.Add(1) }
@@ -115,11 +127,15 @@ type rig struct {
 }
 
 func newRig(t *testing.T, s Server, customReject bool) *rig {
+	return startRig(t, func(a *atrion.Atrion, h *Handlers) string { return s.Start(t, a, h, customReject) })
+}
+
+func startRig(t *testing.T, start func(*atrion.Atrion, *Handlers) string) *rig {
 	a, clk := Engine(t)
 	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	t.Cleanup(tr.CloseIdleConnections)
-	base := s.Start(t, a, h, customReject)
+	base := start(a, h)
 	t.Cleanup(func() { close(h.release) }) // before the server stops: cleanups run last first
 	return &rig{t: t, a: a, clk: clk, h: h, base: base, c: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 }
@@ -221,6 +237,7 @@ func Run(t *testing.T, s Server) {
 	t.Run("Priorities", func(t *testing.T) { testPriorities(t, s) })
 	t.Run("Skipping", func(t *testing.T) { testSkipping(t, s) })
 	t.Run("TrippedRouteHeals", func(t *testing.T) { testHealing(t, s) })
+	t.Run("DecisionHook", func(t *testing.T) { testDecisionHook(t, s) })
 }
 
 func testRouteIDs(t *testing.T, s Server) {
@@ -408,6 +425,74 @@ func testHealing(t *testing.T, s Server) {
 	r.expect("/status/200", "", http.StatusOK)
 }
 
+// hookCall is one call of a decision hook.
+type hookCall struct {
+	ctx   context.Context
+	route string
+	d     atrion.Decision
+}
+
+// testDecisionHook checks that the hook hears every decision, admitted
+// and rejected, with the route and the request's context, and that the
+// handler finds the decision in its context.
+func testDecisionHook(t *testing.T, s Server) {
+	if s.Hooked == nil {
+		t.Fatal("the adapter's suite has no Hooked server: every adapter has a decision hook")
+	}
+	var mu sync.Mutex
+	var calls []hookCall
+	last := func() (hookCall, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) == 0 {
+			return hookCall{}, 0
+		}
+		return calls[len(calls)-1], len(calls)
+	}
+	r := startRig(t, func(a *atrion.Atrion, h *Handlers) string {
+		return s.Hooked(t, a, h, func(ctx context.Context, route string, d atrion.Decision) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, hookCall{ctx, route, d})
+		})
+	})
+
+	r.expect("/users/1", "", http.StatusOK)
+	c, n := last()
+	if n != 1 || c.route != s.Routes.Users || !c.d.Allowed || c.d.Reason != atrion.ReasonAdmitted {
+		t.Fatalf("after one admitted request: %d hook calls, last %+v; want one admitting %q", n, c, s.Routes.Users)
+	}
+	saw := r.h.saw.Load()
+	if saw == nil {
+		t.Fatal("the /users/<id> handler did not run")
+	}
+	if got, ok := atrion.DecisionFrom(*saw); !ok || got != c.d {
+		t.Fatalf("the handler's context carries %+v (%v); the hook heard %+v", got, ok, c.d)
+	}
+	if got, ok := atrion.DecisionFrom(c.ctx); !ok || got != c.d || c.ctx != *saw {
+		t.Fatalf("the hook's context is not the handler's (decision %+v, %v)", got, ok)
+	}
+
+	r.expect("/skip/1", "", http.StatusOK)
+	if _, m := last(); m != n {
+		t.Fatalf("a skipped request reached the hook (%d calls, was %d)", m, n)
+	}
+
+	r.trip(s.Routes.Status)
+	hits := r.h.hits.Load()
+	r.expect("/status/200", "", http.StatusServiceUnavailable)
+	c, _ = last()
+	if c.route != s.Routes.Status || c.d.Allowed || c.d.Reason != atrion.ReasonCircuitOpen || c.d.Mode != atrion.ModeCircuitOpen {
+		t.Fatalf("rejected request: the hook heard %+v on %q", c.d, c.route)
+	}
+	if d, ok := atrion.DecisionFrom(c.ctx); !ok || d != c.d {
+		t.Fatalf("a rejected request's context carries %+v (%v)", d, ok)
+	}
+	if r.h.hits.Load() != hits {
+		t.Fatal("the handler ran for a rejected request")
+	}
+}
+
 // SkipAllocsUnderRace skips an allocation count under the race detector,
 // where sync.Pool (which the frameworks and atrhttp use) drops items at
 // random and so allocates at random.
@@ -458,3 +543,7 @@ func (d *Discard) Write(b []byte) (int, error) { return len(b), nil }
 
 // WriteHeader does nothing.
 func (d *Discard) WriteHeader(int) {}
+
+// NoHook is a decision hook that does nothing, for allocation counts: a
+// hook costs the adapter no allocation of its own.
+func NoHook(context.Context, string, atrion.Decision) {}

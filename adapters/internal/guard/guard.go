@@ -5,6 +5,8 @@
 package guard
 
 import (
+	"context"
+
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -30,6 +32,17 @@ type Guard[C any] struct {
 	Reject func(C, atrion.Decision) error
 	// Classify classifies a finished request from the handler's error.
 	Classify func(C, error) atrion.Class
+	// OnDecision, when set, is told of every decision, admitted or
+	// rejected, with the request's context (see Context).
+	OnDecision func(ctx context.Context, route string, d atrion.Decision)
+	// DecisionInContext puts each decision in the request's context
+	// (atrion.ContextWithDecision) before the handler or the reject
+	// handler runs; it costs an allocation or two per request.
+	DecisionInContext bool
+	// Context returns the request's context, for OnDecision and
+	// DecisionInContext; SetContext replaces it.
+	Context    func(C) context.Context
+	SetContext func(C, context.Context)
 
 	routes *atrion.HTTPRoutes
 }
@@ -51,10 +64,17 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	}
 	var t atrion.Ticket
 	var d atrion.Decision
+	var route string
 	if g.RouteID != nil {
-		t, d = g.A.Admit(g.routeID(c), p)
+		route = g.routeID(c)
+		t, d = g.A.Admit(route, p)
 	} else {
-		t, d = g.handle(c).Admit(p)
+		h := g.handle(c)
+		route = h.ID()
+		t, d = h.Admit(p)
+	}
+	if g.OnDecision != nil || g.DecisionInContext {
+		g.tell(c, route, d)
 	}
 	if !d.Allowed {
 		return g.Reject(c, d)
@@ -69,6 +89,18 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	served = true
 	t.Done(g.Classify(c, err))
 	return err
+}
+
+// tell puts d in the request's context and calls the hook, as asked.
+func (g *Guard[C]) tell(c C, route string, d atrion.Decision) {
+	ctx := g.Context(c)
+	if g.DecisionInContext {
+		ctx = atrion.ContextWithDecision(ctx, d)
+		g.SetContext(c, ctx)
+	}
+	if g.OnDecision != nil {
+		g.OnDecision(ctx, route, d)
+	}
 }
 
 func (g *Guard[C]) routeID(c C) string {

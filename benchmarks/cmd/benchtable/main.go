@@ -1,7 +1,10 @@
 // Command benchtable turns `go test -bench` output into a markdown table:
 // the median of each benchmark's runs (one per -count) for every unit it
-// reports, and its ns/op as a ratio to a baseline benchmark of the same
+// reports, with benchstat's 95 % confidence interval beside the ns/op
+// median, and its ns/op as a ratio to a baseline benchmark of the same
 // group (the same name up to its last slash, with the same GOMAXPROCS).
+// It reads the output with golang.org/x/perf/benchfmt and computes the
+// intervals with golang.org/x/perf/benchmath, as benchstat does.
 //
 // Usage:
 //
@@ -20,7 +23,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +33,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
 )
 
 func main() {
@@ -152,45 +158,63 @@ type results struct {
 	units   []string // every unit seen, ns/op first
 }
 
-// parse reads go test output. Lines that are not results or configuration
-// are skipped; a result line with a malformed value is skipped whole.
+// parse reads go test output with golang.org/x/perf/benchfmt, the reader
+// benchstat uses. Lines that are not results or configuration are skipped;
+// a result line that benchfmt cannot read, or with a value that is not a
+// finite non-negative number, is skipped whole. Output that reports a
+// failure is an error.
 func parse(r io.Reader) (*results, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	// go test's failures, which benchfmt skips as noise; and lines too long
+	// to be results, which benchfmt's scanner would stop at
+	var kept bytes.Buffer
+	for line := range strings.Lines(string(data)) {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "--- FAIL") || strings.HasPrefix(t, "FAIL") || strings.HasPrefix(t, "panic:"):
+			return nil, fmt.Errorf("the benchmarks failed: %q", t)
+		case len(line) > maxLine:
+			return nil, fmt.Errorf("a line of %d bytes: not go test output", len(line))
+		case len(line) <= maxResultLine:
+			kept.WriteString(line)
+		}
+	}
 	res := &results{units: []string{"ns/op"}}
 	index := map[string]*bench{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.HasPrefix(line, "panic:"):
-			return nil, fmt.Errorf("the benchmarks failed: %q", line)
-		case strings.HasPrefix(line, "Benchmark"):
-			name, procs, s, ok := parseLine(line)
-			if !ok {
-				continue
+	br := benchfmt.NewReader(&kept, "input")
+	for br.Scan() {
+		rec, ok := br.Result().(*benchfmt.Result)
+		if !ok { // a syntax error or unit metadata
+			continue
+		}
+		name, procs, s, ok := fromResult(rec)
+		if !ok {
+			continue
+		}
+		for _, c := range rec.Config {
+			line := c.Key + ": " + string(c.Value)
+			if c.File && slices.Contains([]string{"goos", "goarch", "pkg", "cpu"}, c.Key) && !slices.Contains(res.config, line) {
+				res.config = append(res.config, line)
 			}
-			key := name + "-" + strconv.Itoa(procs)
-			b := index[key]
-			if b == nil {
-				b = &bench{name: name, procs: procs}
-				index[key] = b
-				res.benches = append(res.benches, b)
-			}
-			b.runs = append(b.runs, s)
-			for u := range s {
-				if !slices.Contains(res.units, u) {
-					res.units = append(res.units, u)
-				}
-			}
-		default:
-			for _, k := range []string{"goos:", "goarch:", "pkg:", "cpu:"} {
-				if strings.HasPrefix(line, k) && !slices.Contains(res.config, line) {
-					res.config = append(res.config, line)
-				}
+		}
+		key := name + "-" + strconv.Itoa(procs)
+		b := index[key]
+		if b == nil {
+			b = &bench{name: name, procs: procs}
+			index[key] = b
+			res.benches = append(res.benches, b)
+		}
+		b.runs = append(b.runs, s)
+		for u := range s {
+			if !slices.Contains(res.units, u) {
+				res.units = append(res.units, u)
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := br.Err(); err != nil {
 		return nil, err
 	}
 	if len(res.benches) == 0 {
@@ -198,6 +222,51 @@ func parse(r io.Reader) (*results, error) {
 	}
 	slices.SortStableFunc(res.units[1:], func(a, b string) int { return unitRank(a) - unitRank(b) })
 	return res, nil
+}
+
+// Line lengths: a result line is never longer than maxResultLine (the
+// size of benchfmt's line buffer); a line longer than maxLine means the
+// input is not go test output at all.
+const (
+	maxResultLine = 32 << 10
+	maxLine       = 1 << 20
+)
+
+// fromResult reads one benchfmt result in the units go test printed
+// (benchfmt tidies ns/op into sec/op; the original is kept beside it).
+func fromResult(r *benchfmt.Result) (name string, procs int, s sample, ok bool) {
+	if r.Iters <= 0 {
+		return "", 0, nil, false
+	}
+	base, parts := r.Name.Parts()
+	name, procs = string(base), 1
+	for _, p := range parts {
+		if len(p) > 1 && p[0] == '-' {
+			if n, err := strconv.Atoi(string(p[1:])); err == nil && n > 0 {
+				procs = n
+				continue
+			}
+		}
+		name += string(p)
+	}
+	if name == "" || name[0] == '-' {
+		return "", 0, nil, false
+	}
+	s = sample{}
+	for _, v := range r.Values {
+		val, unit := v.Value, v.Unit
+		if v.OrigUnit != "" {
+			val, unit = v.OrigValue, v.OrigUnit
+		}
+		if val < 0 || math.IsNaN(val) || math.IsInf(val, 0) {
+			return "", 0, nil, false
+		}
+		s[unit] = val
+	}
+	if _, ok := s["ns/op"]; !ok {
+		return "", 0, nil, false
+	}
+	return name, procs, s, true
 }
 
 // unitRank orders the standard -benchmem units first, others after.
@@ -211,36 +280,25 @@ func unitRank(u string) int {
 	return 2
 }
 
-// parseLine reads "BenchmarkName-8  1000  41.2 ns/op  0 B/op ...".
-func parseLine(line string) (name string, procs int, s sample, ok bool) {
-	f := strings.Fields(line)
-	if len(f) < 4 || len(f)%2 != 0 {
-		return "", 0, nil, false
-	}
-	if n, err := strconv.ParseInt(f[1], 10, 64); err != nil || n <= 0 {
-		return "", 0, nil, false
-	}
-	name, procs = strings.TrimPrefix(f[0], "Benchmark"), 1
-	if i := strings.LastIndexByte(name, '-'); i > 0 {
-		if p, err := strconv.Atoi(name[i+1:]); err == nil && p > 0 {
-			name, procs = name[:i], p
+// confidence is the level of the intervals beside the medians.
+const confidence = 0.95
+
+// spread is benchstat's "± x%" for the runs' values of unit: the 95 %
+// confidence interval of the median, assuming nothing of the values'
+// distribution (golang.org/x/perf/benchmath); "∞" when there are too few
+// runs for one (fewer than 6).
+func (b *bench) spread(unit string) string {
+	var vs []float64
+	for _, r := range b.runs {
+		if v, ok := r[unit]; ok {
+			vs = append(vs, v)
 		}
 	}
-	if name == "" || name[0] == '-' {
-		return "", 0, nil, false
+	if len(vs) == 0 {
+		return "?"
 	}
-	s = sample{}
-	for i := 2; i < len(f); i += 2 {
-		v, err := strconv.ParseFloat(f[i], 64)
-		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return "", 0, nil, false
-		}
-		s[f[i+1]] = v
-	}
-	if _, ok := s["ns/op"]; !ok {
-		return "", 0, nil, false
-	}
-	return name, procs, s, true
+	sum := benchmath.AssumeNothing.Summary(benchmath.NewSample(vs, &benchmath.DefaultThresholds), confidence)
+	return sum.PctRangeString()
 }
 
 // table renders the medians as markdown, followed by the configuration and
@@ -282,7 +340,7 @@ func (res *results) table(base, floor string, added bool) string {
 		if bl, ok := baseline[b.group()]; ok && bl > 0 {
 			ratio = strconv.FormatFloat(ns/bl, 'f', 2, 64)
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %s |", name, num(ns), ratio)
+		fmt.Fprintf(&sb, "| %s | %s ± %s | %s |", name, num(ns), b.spread("ns/op"), ratio)
 		if added {
 			for _, u := range []string{"ns/op", "allocs/op"} {
 				bb := baseBench[b.group()]
@@ -314,7 +372,7 @@ func (res *results) table(base, floor string, added bool) string {
 		}
 		sb.WriteString("\n")
 	}
-	fmt.Fprintf(&sb, "\nMedian of %d runs per benchmark.", runs)
+	fmt.Fprintf(&sb, "\nMedian of %d runs per benchmark; ± is the %.0f %% confidence interval of the ns/op median, as benchstat computes it (∞: too few runs).", runs, 100*confidence)
 	for _, c := range res.config {
 		sb.WriteString(" " + c + ".")
 	}

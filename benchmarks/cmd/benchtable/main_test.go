@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,11 +42,11 @@ func TestTable(t *testing.T) {
 	got := render(t, output)
 	for _, want := range []string{
 		"| benchmark | ns/op | × atrion | B/op | allocs/op | rejects/op |\n",
-		"| Serial/floor-2 | 71 | 1.37 | 0 | 0 | 0 |\n",         // median of 70 and 72, over 52
-		"| Serial/atrion-2 | 52 | 1.00 | 0 | 0 | 0 |\n",        // its own baseline
-		"| Serial/sentinel-2 | 1000 | 19.23 | 275 | 8 | 0 |\n", // ratio within its own group
-		"| Parallel/gobreaker-2 | 213 | 2.13 | 0 | 0 | 0.25 |\n",
-		"Median of 2 runs per benchmark. goos: linux. goarch: amd64.",
+		"| Serial/floor-2 | 71 ± ∞ | 1.37 | 0 | 0 | 0 |\n",         // median of 70 and 72, over 52
+		"| Serial/atrion-2 | 52 ± ∞ | 1.00 | 0 | 0 | 0 |\n",        // its own baseline
+		"| Serial/sentinel-2 | 1000 ± ∞ | 19.23 | 275 | 8 | 0 |\n", // ratio within its own group
+		"| Parallel/gobreaker-2 | 213 ± ∞ | 2.13 | 0 | 0 | 0.25 |\n",
+		"Median of 2 runs per benchmark; ± is the 95 % confidence interval of the ns/op median, as benchstat computes it (∞: too few runs). goos: linux. goarch: amd64.",
 		"cpu: Intel(R) Xeon(R) Processor.\n",
 		"Serial: atrion is 0.73× floor.\n",
 	} {
@@ -67,14 +68,14 @@ func TestReadsFile(t *testing.T) {
 	if err := run([]string{path}, "atrion", "", false, nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "| Serial/atrion-2 | 52 | 1.00 |") || strings.Contains(out.String(), "× floor") {
+	if !strings.Contains(out.String(), "| Serial/atrion-2 | 52 ± ∞ | 1.00 |") || strings.Contains(out.String(), "× floor") {
 		t.Errorf("unexpected table:\n%s", out.String())
 	}
 }
 
 func TestNoBaseline(t *testing.T) {
 	got := render(t, "BenchmarkX-4 100 5.5 ns/op\nBenchmarkY 100 12345 ns/op\n")
-	for _, want := range []string{"| X-4 | 5.50 | – |\n", "| Y | 12345 | – |\n"} {
+	for _, want := range []string{"| X-4 | 5.50 ± ∞ | – |\n", "| Y | 12345 ± ∞ | – |\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
 		}
@@ -99,7 +100,7 @@ func TestBadInput(t *testing.T) {
 		strings.Repeat("BenchmarkLong ", 1e4), // long line, odd fields
 	}
 	got := render(t, strings.Join(skipped, "\n")+"\nBenchmarkGood-2 10 5 ns/op\n")
-	if rows := strings.Count(got, "\n| "); rows != 1 || !strings.Contains(got, "| Good-2 | 5 |") {
+	if rows := strings.Count(got, "\n| "); rows != 1 || !strings.Contains(got, "| Good-2 | 5 ± ∞ |") {
 		t.Errorf("bad lines not skipped:\n%s", got)
 	}
 
@@ -154,12 +155,26 @@ BenchmarkEcho/atrecho-2	1000	   20.00 ns/op	       0 B/op	       0 allocs/op
 	got := out.String()
 	for _, want := range []string{
 		"| benchmark | ns/op | × bare | added ns/op | added allocs/op | B/op | allocs/op |\n",
-		"| Gin/bare-2 | 50 | 1.00 | – | – | 0 | 0 |\n",
-		"| Gin/atrgin-2 | 115 | 2.30 | +65 | 0 | 0 | 0 |\n", // differences 60, 70, 65
-		"| Echo/atrecho-2 | 20 | 0.67 | −10 | 0 | 0 | 0 |\n",
+		"| Gin/bare-2 | 50 ± ∞ | 1.00 | – | – | 0 | 0 |\n",
+		"| Gin/atrgin-2 | 115 ± ∞ | 2.30 | +65 | 0 | 0 | 0 |\n", // differences 60, 70, 65
+		"| Echo/atrecho-2 | 20 ± ∞ | 0.67 | −10 | 0 | 0 | 0 |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// With enough runs the interval beside the median is finite: benchstat's
+// 95 % interval of the median, which for 8 runs spans the smallest to the
+// largest (a confidence of 99.2 %), here 3 % either side of 103.5.
+func TestConfidenceInterval(t *testing.T) {
+	var in strings.Builder
+	for _, ns := range []int{107, 100, 106, 101, 105, 102, 104, 103} {
+		fmt.Fprintf(&in, "BenchmarkA/atrion-2 1000 %d ns/op\n", ns)
+	}
+	got := render(t, in.String())
+	if want := "| A/atrion-2 | 104 ± 3% | 1.00 |"; !strings.Contains(got, want) {
+		t.Errorf("table lacks %q:\n%s", want, got)
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // Run starts a server with start (which binds 127.0.0.1:0, sends its
 // address on ready and serves until ctx ends) and checks GET /users/1
-// (200), GET /fail (500) and GET /routes, which must list usersRoute.
+// (200), GET /fail (500) and GET /routes, which must list usersRoute with
+// its mode by name.
 func Run(t *testing.T, usersRoute string, start func(ctx context.Context, ready chan<- string) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,11 +57,19 @@ func Run(t *testing.T, usersRoute string, start func(ctx context.Context, ready 
 	}
 	get("/users/1", http.StatusOK)
 	get("/fail", http.StatusInternalServerError)
-	var routes []struct{ Route string }
+	// modes print by name: {"Mode":"OPERATIONAL"}, not {"Mode":1}
+	var routes []struct {
+		Route string
+		Mode  json.RawMessage
+	}
 	if err := json.Unmarshal(get("/routes", http.StatusOK), &routes); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range routes {
+		var mode string
+		if err := json.Unmarshal(r.Mode, &mode); err != nil || mode == "" {
+			t.Errorf("GET /routes: %s has mode %s, want its name", r.Route, r.Mode)
+		}
 		if r.Route == usersRoute {
 			return
 		}

@@ -26,7 +26,7 @@ type Gauge struct {
 
 // RouteGauges are the per-route gauges without extra labels.
 var RouteGauges = []Gauge{
-	{"atrion_route_resistance_ohms", "atrion.route.resistance", "Ohm",
+	{"atrion_route_resistance_ohms", "atrion.route.resistance", "1",
 		"Resistance R of the route: R_base at rest, the circuit opens when it reaches the break point.",
 		func(s *atrion.RouteSnapshot) float64 { return s.Resistance }},
 	{"atrion_route_scar_tissue", "atrion.route.scar_tissue", "1",
@@ -35,16 +35,16 @@ var RouteGauges = []Gauge{
 	{"atrion_route_momentum", "atrion.route.momentum", "1/s",
 		"Momentum M of the route: how fast its pressure vector changes, per second.",
 		func(s *atrion.RouteSnapshot) float64 { return s.Momentum }},
-	{"atrion_route_break_point_ohms", "atrion.route.break_point", "Ohm",
+	{"atrion_route_break_point_ohms", "atrion.route.break_point", "1",
 		"Resistance at which the route's circuit opens (static or learned by the AutoTuner).",
 		func(s *atrion.RouteSnapshot) float64 { return s.BreakPoint }},
-	{"atrion_route_recovery_point_ohms", "atrion.route.recovery_point", "Ohm",
+	{"atrion_route_recovery_point_ohms", "atrion.route.recovery_point", "1",
 		"Resistance below which an open circuit starts to recover.",
 		func(s *atrion.RouteSnapshot) float64 { return s.RecoveryPoint }},
-	{"atrion_route_tuner_mean_ohms", "atrion.route.tuner.mean", "Ohm",
+	{"atrion_route_tuner_mean_ohms", "atrion.route.tuner.mean", "1",
 		"AutoTuner's moving mean of the route's healthy resistance.",
 		func(s *atrion.RouteSnapshot) float64 { return s.Tuner.Mean }},
-	{"atrion_route_tuner_deviation_ohms", "atrion.route.tuner.deviation", "Ohm",
+	{"atrion_route_tuner_deviation_ohms", "atrion.route.tuner.deviation", "1",
 		"AutoTuner's moving standard deviation of the route's healthy resistance.",
 		func(s *atrion.RouteSnapshot) float64 { return s.Tuner.StdDev }},
 	{"atrion_route_latency_baseline_seconds", "atrion.route.latency_baseline", "s",
@@ -194,7 +194,7 @@ type Stat struct {
 
 // Stats are the engine's own series.
 var Stats = []Stat{
-	{"atrion_routes", "atrion.routes", "{route}",
+	{"atrion_routes", "atrion.route.count", "{route}",
 		"Routes the engine tracks, the overflow route included.", false,
 		func(s *atrion.Stats) uint64 { return uint64(max(s.Routes, 0)) }},
 	{"atrion_overflow_hits_total", "atrion.overflow.hits", "{request}",
@@ -230,8 +230,21 @@ var Stats = []Stat{
 // made fit to be label values: an ID that is not valid UTF-8 has its bad
 // bytes replaced with U+FFFD, and a route whose label would then collide
 // with another's is left out, so that one odd ID can never fail a scrape.
+// The overflow route is left out while it is idle (no request ever fell
+// into it): every engine has it, and its series would say nothing.
 func Snapshots(a *atrion.Atrion) []atrion.RouteSnapshot {
-	return sanitize(a.Snapshots())
+	return sanitize(dropIdleOverflow(a.Snapshots()))
+}
+
+// dropIdleOverflow leaves the overflow route out of snaps while no request
+// has been decided on it.
+func dropIdleOverflow(snaps []atrion.RouteSnapshot) []atrion.RouteSnapshot {
+	for i := range snaps {
+		if s := &snaps[i]; s.Route == atrion.OverflowRoute && s.Totals == (atrion.Totals{}) && s.InFlight == 0 && s.Ticks == 0 {
+			return append(snaps[:i], snaps[i+1:]...)
+		}
+	}
+	return snaps
 }
 
 func sanitize(snaps []atrion.RouteSnapshot) []atrion.RouteSnapshot {

@@ -41,6 +41,30 @@ func TestNamesUnique(t *testing.T) {
 	}
 }
 
+// TestOTelConventions checks what OpenTelemetry's semantic conventions ask
+// of names and units: a count of things an up-down counter holds is named
+// "<namespace>.count" (not a plural), and a dimensionless score has unit
+// "1" (resistance is not measured in ohms, whatever its Prometheus name).
+func TestOTelConventions(t *testing.T) {
+	for _, s := range Stats {
+		if !s.Counter && strings.HasPrefix(s.Unit, "{") && !strings.HasSuffix(s.OTel, ".count") {
+			t.Errorf("%s counts %s at a time: want a name ending in .count", s.OTel, s.Unit)
+		}
+	}
+	units := []string{Pressure.Unit, Mode.Unit}
+	for _, g := range RouteGauges {
+		units = append(units, g.Unit)
+		if strings.HasSuffix(g.Prom, "_ohms") && g.Unit != "1" {
+			t.Errorf("%s: unit %q, want 1 (a dimensionless score)", g.OTel, g.Unit)
+		}
+	}
+	for _, u := range units {
+		if strings.Contains(strings.ToLower(u), "ohm") {
+			t.Errorf("unit %q: resistance is dimensionless", u)
+		}
+	}
+}
+
 func TestFamilyValues(t *testing.T) {
 	if got := strings.Join(Modes, ","); got != "BOOTSTRAP,OPERATIONAL,RECOVERING,CIRCUIT_OPEN" {
 		t.Errorf("modes = %s", got)

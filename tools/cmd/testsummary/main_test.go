@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sample is a package whose tests pass, fail and skip, as real ones do.
+const sample = `package sample
+
+import "testing"
+
+func TestPass(t *testing.T) { t.Log("quiet when passing") }
+
+func TestMissingTool(t *testing.T) {
+	t.Skip("redis-server not on PATH; install it (e.g. apt-get install redis-server) to run this test")
+}
+
+func TestFail(t *testing.T) { t.Error("boom") }
+
+func TestParent(t *testing.T) {
+	t.Run("child", func(t *testing.T) { t.Skipf("chromium not found") })
+	t.Run("other", func(t *testing.T) {})
+}
+`
+
+// The stream shows what go test would (a failure's output, the package
+// lines), and the report names each skipped test with its reason and
+// counts every test, from real go test -json output.
+func TestStreamAndReport(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/sample\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sample_test.go"), []byte(sample), 0o644)
+	cmd := exec.Command(goBin, "test", "-json", "-count=1", "./...")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	js, _ := cmd.Output() // the sample fails on purpose
+
+	var shown, state bytes.Buffer
+	if stream(bytes.NewReader(js), &shown, json.NewEncoder(&state)) {
+		t.Error("stream reported success for a failing package")
+	}
+	out := shown.String()
+	for _, want := range []string{"--- FAIL: example.com/sample TestFail", "boom", "FAIL\texample.com/sample"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stream output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "quiet when passing") {
+		t.Errorf("a passing test's log was shown:\n%s", out)
+	}
+
+	var recs []record
+	dec := json.NewDecoder(&state)
+	for dec.More() {
+		var r record
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	var report bytes.Buffer
+	if summarize(&report, recs) {
+		t.Error("the report passed a failing run")
+	}
+	rep := report.String()
+	for _, want := range []string{
+		"redis-server not on PATH; install it (e.g. apt-get install redis-server) to run this test (1):\n    example.com/sample TestMissingTool",
+		"chromium not found (1):\n    example.com/sample TestParent/child",
+		"== failed\n    example.com/sample TestFail",
+		"\ntests: 3 passed, 1 failed, 2 skipped\n",
+	} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+}
+
+// A test skipped in one run (under -race) and passed in another says so.
+func TestSkippedThenPassed(t *testing.T) {
+	var b bytes.Buffer
+	summarize(&b, []record{
+		{Action: "skip", Package: "adapters/gin", Test: "TestAllocs", Reason: "not under race"},
+		{Action: "pass", Package: "adapters/gin", Test: "TestAllocs"},
+	})
+	if !strings.Contains(b.String(), "adapters/gin TestAllocs (passed in another run)") {
+		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+func TestSkipReason(t *testing.T) {
+	lines := []string{"=== RUN   TestX\n", "    x_test.go:12: promtool not found; skipping\n", "--- SKIP: TestX (0.00s)\n"}
+	if got := skipReason(lines); got != "promtool not found; skipping" {
+		t.Errorf("skipReason = %q", got)
+	}
+	if got := skipReason(nil); got != "(no reason given)" {
+		t.Errorf("skipReason(nil) = %q", got)
+	}
+}
