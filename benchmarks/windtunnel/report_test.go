@@ -76,7 +76,7 @@ func TestChartAndScorecard(t *testing.T) {
 // TestStabilityMap: a small sweep classifies every cell; the defaults
 // neither flap nor latch, and the map prints and draws.
 func TestStabilityMap(t *testing.T) {
-	g := StabilityGrid{Decays: []float64{0.1, 0.5}, Scars: []float64{5}, Dampings: []float64{0.02}}
+	g := StabilityGrid{Decays: []float64{0.1, 2}, Scars: []float64{5}, Dampings: []float64{0.02}}
 	cells, err := StabilityMap(g, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +92,12 @@ func TestStabilityMap(t *testing.T) {
 			t.Errorf("defaults classified %s: %+v", c.Class, c)
 		}
 	}
-	if fast := cells[1]; fast.OpensPerBad <= cells[0].OpensPerBad {
-		t.Errorf("healing 5× faster should re-open more often: %.2f vs %.2f opens per bad phase", fast.OpensPerBad, cells[0].OpensPerBad)
+	// the defaults track the input; the parameters still matter: scar
+	// that heals 20× faster than the defaults' does not hold the route
+	// through the input as the defaults do
+	if cells[0].Class != Stable || cells[1].Class == Stable {
+		t.Errorf("defaults %s (%d timely trips), λ 2: %s (%d timely trips); want the defaults stable and the fast healer not",
+			cells[0].Class, cells[0].TimelyTrips, cells[1].Class, cells[1].TimelyTrips)
 	}
 	var txt, svg bytes.Buffer
 	WriteStabilityMap(&txt, g, cells)

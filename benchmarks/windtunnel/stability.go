@@ -40,8 +40,10 @@ func (c StabilityClass) String() string {
 // Letter is the class's one-letter code in the printed map.
 func (c StabilityClass) Letter() string { return string("SFGL"[min(int(c), 3)]) }
 
-// The oscillating input: a dependency fails half its calls for 10 s, then
-// is healthy for 10 s, six times from 20 s; then it stays healthy for 60 s.
+// The oscillating input: a dependency fails nine calls in ten for 10 s
+// (a failure a circuit must act on: Atrion opens only when four calls in
+// five fail), then is healthy for 10 s, six times from 20 s; then it stays
+// healthy for 60 s.
 const (
 	oscStart   = 20 * time.Second
 	oscHalf    = 10 * time.Second
@@ -54,17 +56,17 @@ const (
 )
 
 // StabilityScenario is the stability map's input: 100 rps on a dependency
-// whose error rate is a square wave (50 % for 10 s, 0 for 10 s, six
+// whose error rate is a square wave (90 % for 10 s, 0 for 10 s, six
 // cycles), then a healthy minute.
 func StabilityScenario() Scenario {
 	return Scenario{
 		Name: "stability", Title: "Stability input (square wave)", Kind: Fault,
-		About:    "50 % errors for 10 s, healthy for 10 s, six times; then healthy for a minute.",
+		About:    "90 % errors for 10 s, healthy for 10 s, six times; then healthy for a minute.",
 		Duration: oscEnd + oscTail, Incident: Window{oscStart, oscEnd}, Watch: "GET /osc",
 		Services: []Service{{Name: "osc", Capacity: 50, Health: func(t time.Duration) Health {
 			h := Healthy(40 * ms)
 			if t >= oscStart && t < oscEnd && (t-oscStart)%(2*oscHalf) < oscHalf {
-				h.ErrorRate = 0.5
+				h.ErrorRate = 0.9
 			}
 			return h
 		}}},
