@@ -14,7 +14,8 @@ import (
 // service's own workers, CPU and pools) share out that queueing:
 //
 //   - Shared queueing is the latency excess every active member shows: q
-//     = min over members of (latency − tolerance × no-load latency).
+//     = min over members of (latency − no-load latency): the wait every
+//     member's calls share.
 //   - It is the dearest member's to answer for: the one whose calls take
 //     longest on their own (latency − q). Its limit sees its whole
 //     latency; every other member's sees its latency less q, so no route
@@ -114,7 +115,7 @@ func (g *group) recompute(now int64, dtSec float64) {
 			continue
 		}
 		active++
-		q = math.Min(q, math.Max(0, s.latencyMs-limitTolerance*s.floorMs))
+		q = math.Min(q, math.Max(0, s.latencyMs-s.floorMs))
 	}
 	if active < 2 {
 		g.q, g.blame = 0, nil
