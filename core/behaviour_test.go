@@ -2,6 +2,7 @@ package atrion_test
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func (p *pool) step(arrivals int, prio func(i int) atrion.Priority) {
 	busy := p.busy[:0]
 	for _, c := range p.busy {
 		switch {
-		case p.now-c.start >= p.timeout:
+		case c.tk.Route() != "" && p.now-c.start >= p.timeout:
 			c.tk.Done(atrion.Canceled) // the worker goes on; the caller has gone
 			p.gaveUp++
 			c.tk = atrion.Ticket{}
@@ -182,6 +183,61 @@ func TestHungDependencyIsShed(t *testing.T) {
 	}
 	if s, _ := a.Snapshot("GET /dep"); s.Pressure[atrion.PressureLatency] < 0.7 {
 		t.Fatalf("a hang must show as latency pressure: %v", s.Pressure)
+	}
+}
+
+// TestSlowerDependencyIsNotShed: the Boiling Frog. A dependency with
+// workers to spare slows 4 % a second, from 20 ms to 10× that. Its latency
+// leaves the no-load latency far behind, but cutting its in-flight drains
+// no queue, only loses calls: the route keeps serving what the callers'
+// timeout allows. Then the slowness meets the workers (capacity falls
+// below demand), a queue forms, and shedding is right again: the limit
+// keeps callers from timing out behind it.
+func TestSlowerDependencyIsNotShed(t *testing.T) {
+	a, clk := newManual(t)
+	p := &pool{a: a, clk: clk, route: "GET /leaky", workers: 1000, service: 20 * time.Millisecond, timeout: time.Second}
+	p.run(5*time.Second, 1, normal) // healthy, 1,000/s, 20 in flight
+	p.served, p.shed, p.gaveUp = 0, 0, 0
+	for p.service < 200*time.Millisecond { // about 59 s of creeping latency
+		p.service = time.Duration(float64(p.service) * math.Pow(1.04, 0.1))
+		p.run(100*time.Millisecond, 1, normal)
+	}
+	if offered := p.served + p.shed + p.gaveUp; p.served < offered*97/100 {
+		t.Fatalf("a 10× slower dependency with workers to spare: served %d of %d (shed %d, gave up %d), want ≥ 97 %%",
+			p.served, offered, p.shed, p.gaveUp)
+	}
+	if s, _ := a.Snapshot(p.route); s.Pressure[atrion.PressureLatency] < 0.5 {
+		t.Fatalf("the slowdown must still show in R's latency pressure: %v", s.Pressure)
+	}
+	// 150 workers at 200 ms serve 750/s of the 1,000/s offered
+	p.workers = 150
+	p.run(5*time.Second, 1, normal)
+	p.served, p.shed, p.gaveUp = 0, 0, 0
+	p.run(10*time.Second, 1, normal)
+	if capacity := 750 * 10; p.served < capacity*85/100 || p.gaveUp > p.served/10 {
+		t.Fatalf("saturated at 750/s: served %d in 10 s (want ≥ 85 %% of %d), %d callers gave up (shed %d)",
+			p.served, capacity, p.gaveUp, p.shed)
+	}
+}
+
+// TestPatienceBoundsTheQueue: a dependency whose no-load latency (600 ms)
+// is more than half its callers' patience (1 s). The latency gradient
+// alone would queue up to twice the no-load latency, past every caller's
+// timeout; callers giving up is loss, and the limit cuts on it, so the
+// queue stays short enough for the served to be served in time.
+func TestPatienceBoundsTheQueue(t *testing.T) {
+	a, clk := newManual(t)
+	p := &pool{a: a, clk: clk, route: "GET /render", workers: 100, service: 600 * time.Millisecond, timeout: time.Second}
+	for i := range 10_000 { // healthy: 100/s, 60 in flight
+		p.step(b2i(i%10 == 0), normal)
+	}
+	p.run(5*time.Second, 1, normal) // 1,000/s against a capacity of 166/s
+	p.served, p.shed, p.gaveUp = 0, 0, 0
+	p.run(10*time.Second, 1, normal)
+	t.Logf("served %d in 10 s, %d callers gave up, shed %d", p.served, p.gaveUp, p.shed)
+	if capacity := 1666; p.served < capacity*85/100 || p.gaveUp > p.served/10 {
+		t.Fatalf("6× overload of a 600 ms dependency, 1 s patience: served %d in 10 s (want ≥ 85 %% of %d), %d callers gave up (shed %d)",
+			p.served, capacity, p.gaveUp, p.shed)
 	}
 }
 

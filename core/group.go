@@ -38,6 +38,7 @@ type group struct {
 	stats   []memberStats // by member
 	last    int64         // engine ns of the last recompute
 	q       float64       // shared queueing, ms, smoothed
+	rel     float64       // q relative to the lowest no-load latency of the active members
 	blame   *route        // the dearest active member, which answers for q
 }
 
@@ -50,14 +51,16 @@ type memberStats struct {
 }
 
 // report records member r's tick and returns the shared queueing to take
-// out of its own latency: 0 when the group has no shared queue or r is
-// the member that answers for it. Caller holds r.mu (never g.mu first).
-func (g *group) report(r *route, s memberStats, tickSec float64) (q float64) {
+// out of its own latency (0 when the group has no shared queue or r is the
+// member that answers for it), the shared queueing relative to the
+// fastest member's no-load latency, and whether r answers for it. Caller
+// holds r.mu (never g.mu first).
+func (g *group) report(r *route, s memberStats, tickSec float64) (q, rel float64, answers bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if r.gi < 0 {
 		if s.inflight < 1 {
-			return 0 // idle routes stay out
+			return 0, 0, false // idle routes stay out
 		}
 		r.gi = int32(len(g.members))
 		g.members = append(g.members, r)
@@ -68,9 +71,9 @@ func (g *group) report(r *route, s memberStats, tickSec float64) (q float64) {
 		g.recompute(s.at, dt)
 	}
 	if g.blame == r {
-		return 0
+		return 0, g.rel, true
 	}
-	return g.q
+	return g.q, g.rel, false
 }
 
 // leave removes r from the group.
@@ -99,7 +102,7 @@ func (g *group) remove(r *route) {
 // holds g.mu.
 func (g *group) recompute(now int64, dtSec float64) {
 	g.last = now
-	q := math.Inf(1)
+	q, minFloor := math.Inf(1), math.Inf(1)
 	active := 0
 	var blame *route
 	dearest := -1.0
@@ -116,9 +119,10 @@ func (g *group) recompute(now int64, dtSec float64) {
 		}
 		active++
 		q = math.Min(q, math.Max(0, s.latencyMs-s.floorMs))
+		minFloor = math.Min(minFloor, s.floorMs)
 	}
 	if active < 2 {
-		g.q, g.blame = 0, nil
+		g.q, g.rel, g.blame = 0, 0, nil
 		return
 	}
 	for i, s := range g.stats {
@@ -130,5 +134,6 @@ func (g *group) recompute(now int64, dtSec float64) {
 		}
 	}
 	g.q += (1 - math.Exp(-dtSec/groupQueueSec)) * (q - g.q)
+	g.rel = g.q / minFloor
 	g.blame = blame
 }

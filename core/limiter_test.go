@@ -23,6 +23,8 @@ func TestLimiterUpdate(t *testing.T) {
 		{"no-load latency unknown: holds", 40, func(f *limitFacts) { f.latencyMs = 80; f.noLoadMs = 0 }, func(b, a float64) bool { return a == b }, "holds"},
 		{"shedding counts as binding", 100, func(f *limitFacts) { f.latencyMs = 80; f.shed = 5; f.peak, f.inflight = 30, 30 }, func(b, a float64) bool { return a < b }, "shrinks"},
 		{"hang: cut hard, floor gone", 40, func(f *limitFacts) { f.latencyMs = 1000; f.successes = 0 }, func(b, a float64) bool { return a <= 0.8*b }, "≤ 80 %"},
+		{"callers giving up, latency within tolerance: shrinks", 40, func(f *limitFacts) { f.latencyMs = 30; f.ended, f.abandoned = 50, 25 }, func(b, a float64) bool { return a < b }, "shrinks"},
+		{"a few callers giving up is noise: grows", 40, func(f *limitFacts) { f.latencyMs = 21; f.ended, f.abandoned = 50, 2 }, func(b, a float64) bool { return a > b }, "grows"},
 		{"never below one", 1, func(f *limitFacts) { f.latencyMs = 1000; f.successes = 0; f.peak, f.inflight = 1, 1 }, func(b, a float64) bool { return a == 1 }, "1"},
 	} {
 		l := limiter{limit: c.limit, peak: 40, thr: 500}

@@ -93,8 +93,7 @@ type routeState struct {
 	brk, rec  float64
 	tuner     tuner
 	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	admitAt   uint8
-	inflight  float64 // at the last tick close
+	inflight  float64   // at the last tick close
 	// evidenceAt is when this route last saw new evidence: a trauma tick,
 	// a mode change, or a peer's vector adopted (at the peer's time). It is
 	// the vector's UpdatedAt, so last-writer-wins means newest evidence
@@ -108,7 +107,8 @@ type routeState struct {
 	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
 	rejTotal                    [numReasons]uint64
-	queued                      bool // waiting in the state manager's publish queue
+	queued                      bool  // waiting in the state manager's publish queue
+	admitAt                     uint8 // the admits ring's next slot
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -430,10 +430,12 @@ func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples b
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
 	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
 	tel, samples = r.telemetry(&c, stale, age)
-	// ticks without failures teach the floor, unless the limit binds:
-	// an overload's latency is not the route's no-load latency
+	// ticks without failures teach the floor, unless the limit binds (an
+	// overload's latency is not the route's no-load latency) and the
+	// floor is known: a loaded start's floor beats none, and faster ticks
+	// bring it down at once
 	bound := st.lim.limit > 0 && (c.rej[ReasonShed] > 0 || math.Max(c.peak, st.inflight) >= 0.8*st.lim.limit)
-	if c.fail == 0 && c.succ > 0 && !bound {
+	if c.fail == 0 && c.succ > 0 && (!bound || st.floor.ms == 0) {
 		st.floor.learn(tel.latencyMs, dtSec)
 	}
 	return c, tel, samples
@@ -446,14 +448,16 @@ func (r *route) learnLimit(end int64, c *tickCounts, latencyMs, dtSec float64, m
 	st := &r.st
 	tickSec := r.env.tick.Seconds()
 	if m != ModeCircuitOpen {
-		lat := latencyMs
+		lat, shared, answers := latencyMs, 0.0, false
 		if r.grp != nil {
-			lat -= r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: st.floor.ms,
+			var q float64
+			q, shared, answers = r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: st.floor.ms,
 				inflight: math.Max(c.peak, st.inflight)}, tickSec)
+			lat -= q
 		}
 		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
 			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
-			shed: c.rej[ReasonShed]})
+			shed: c.rej[ReasonShed], ended: c.succ + c.fail + float64(c.slow), abandoned: float64(c.slow), shared: shared, answers: answers})
 	}
 	r.stripes(c, m)
 }
