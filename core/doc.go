@@ -37,8 +37,14 @@
 // g·(limit + √limit) with g = 2 × no-load / latency, which settles a
 // little above the concurrency the service really serves at once. It never
 // falls below completions per second × the no-load latency (Little's law)
-// nor rises above 4× the recent peak in-flight. Priorities get shares of
-// it (Priority): bulk and low hit it first, critical traffic never. Routes
+// nor rises above 4× the recent peak in-flight. Two lessons correct the
+// gradient, which alone cannot tell a queue from a slower dependency: a
+// cut that lowered throughput with in-flight but not latency drained no
+// queue, so it is undone and the latency it could not lower becomes the
+// one queueing is measured against; and callers giving up is loss, so the
+// limit cuts on it and keeps latency within 0.7× the latency at which they
+// give up. Priorities get shares of it (Priority): bulk and low hit it
+// first, critical traffic last (up to twice the limit). Routes
 // of one group (WithGroups; by default all of an engine's routes) do not
 // shed each other for the queueing they share: the route whose own calls
 // are the dearest answers for it. Latency-only trauma still raises R,
