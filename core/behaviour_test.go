@@ -484,6 +484,50 @@ func TestSharedBudgetShedsTheSlowRoute(t *testing.T) {
 	}
 }
 
+// TestSharedOverloadHeldByEveryRoute: three routes share one worker pool
+// and overload it together, 5× its capacity. Each route's own latency is
+// the shared queue's; the route that answers for it is cut, and the others
+// must not grow into it meanwhile: goodput stays near capacity and nobody
+// waits out their timeout.
+func TestSharedOverloadHeldByEveryRoute(t *testing.T) {
+	a, clk := newManual(t)
+	routes := []string{"GET /catalog", "GET /orders", "GET /reports"}
+	p := &sharedPool{a: a, clk: clk, workers: 8, timeout: time.Second, served: map[string]int{},
+		service: map[string]time.Duration{}}
+	for _, r := range routes {
+		p.service[r] = 40 * time.Millisecond // 8 workers: 200/s in all
+	}
+	step := func(i, every int) {
+		arr := map[string]int{}
+		for k, r := range routes {
+			arr[r] = b2i((i+k)%every == 0)
+		}
+		p.step(arr)
+	}
+	for i := range 3000 { // healthy: 100/s in all
+		step(i, 30)
+	}
+	for i := range 10_000 { // 1,000/s in all: 5× the capacity
+		if i == 2000 {
+			p.served = map[string]int{}
+		}
+		step(i, 3)
+	}
+	total := 0
+	for _, n := range p.served {
+		total += n
+	}
+	gaveUp := 0
+	for _, r := range routes {
+		s, _ := a.Snapshot(r)
+		gaveUp += int(s.Totals.Slow)
+	}
+	t.Logf("served %v (%d of a capacity of 1,600 in 8 s); %d callers gave up", p.served, total, gaveUp)
+	if total < 1600*90/100 || gaveUp > total/20 {
+		t.Fatalf("three routes overloading a shared pool 5×: served %d in 8 s (want ≥ 90 %% of its capacity of 1,600), %d callers gave up", total, gaveUp)
+	}
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1

@@ -21,6 +21,8 @@ import (
 //     latency; every other member's sees its latency less q, so no route
 //     is shed for a queue another one causes, and a route whose dependency
 //     is slow on its own still is.
+//   - No member grows its limit into a shared queue: a latency within
+//     tolerance only once q is taken out is no room to grow.
 //
 // A group with one active member changes nothing. Everything here runs
 // when a member's tick closes, never per request.

@@ -97,7 +97,7 @@ func (l *limiter) update(f limitFacts) {
 	var patience float64
 	if le := l.learned; le != nil {
 		le.quiet -= f.dtSec
-		if f.answers && f.shared >= trialShared {
+		if f.answers && f.shared >= groupQueued {
 			// its calls queue the group's others: its slowness, its own or
 			// not, is the group's to shed, and trials wait
 			le.slowMs, le.trial.on, le.quiet = 0, false, trialQuietSec
@@ -134,14 +134,18 @@ func (l *limiter) update(f limitFacts) {
 		if f.abandons() {
 			g = math.Min(g, 1-f.abandoned/f.ended) // callers giving up is loss
 		}
-		if g >= 1 {
+		switch {
+		case g >= 1 && f.shared >= groupQueued:
+			// within tolerance only because the group's queueing is taken
+			// out: a queue others share is no room to grow into
+		case g >= 1:
 			pace = math.Min(pace, f.tickSec*1000/f.latencyMs)
 			lim += pace * math.Max(math.Sqrt(lim), limitGrowth*lim)
 			if l.learned != nil {
 				l.learned.trial.on = false // the latency is back within tolerance: the cut drained a queue
 			}
-		} else {
-			if le := l.learn(); f.shared < trialShared && !le.trial.on && le.quiet <= 0 {
+		default:
+			if le := l.learn(); f.shared < groupQueued && !le.trial.on && le.quiet <= 0 {
 				le.trial.start(l, f, peak)
 			}
 			// smoothed, except at the clamp: deep queueing is cut at once
@@ -219,7 +223,7 @@ const (
 	trialMinCalls = 10   // successes in the window, at least
 	trialWindow   = 1.0  // seconds of the measuring window, at least
 	trialMaxSec   = 30   // a trial that cannot tell by then ends
-	trialShared   = 0.5  // shared queueing (÷ the group's fastest no-load latency) that rules a trial out
+	groupQueued   = 0.5  // shared queueing (÷ the group's fastest no-load latency) that counts: no growth, no trial
 	trialQuietSec = 60   // no trial for this long after a route was caught queueing its group
 )
 
@@ -275,7 +279,7 @@ func (t *trial) start(l *limiter, f limitFacts, in float64) {
 func (t *trial) observe(f limitFacts, in float64) (futile bool) {
 	t.sec += f.dtSec
 	settle := 2 * math.Max(t.latMs, f.latencyMs) / 1000
-	if f.shared >= trialShared {
+	if f.shared >= groupQueued {
 		t.on = false // a queue others share is in the latency: no telling
 		return false
 	}
