@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -59,6 +60,7 @@ type engineCounters struct {
 	observerPanics, observerDrops       atomic.Uint64
 	providerErrors, peerUpdates         atomic.Uint64
 	badPeerUpdates, peerDrops           atomic.Uint64
+	refusedPeerUpdates                  atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
@@ -74,6 +76,10 @@ type Stats struct {
 	PeerUpdates    uint64 // peers' vectors merged into local state
 	BadPeerUpdates uint64 // peers' vectors rejected as garbage
 	PeerDrops      uint64 // peers' vectors dropped because the inbound queue was full
+	// RefusedPeerUpdates counts well-formed peers' vectors refused as
+	// impossible: scar, momentum or R beyond the route's physical maximum,
+	// or a time further ahead of the local clock than MaxPeerClockSkew.
+	RefusedPeerUpdates uint64
 }
 
 // New returns an engine configured by opts. Defaults: system clock,
@@ -140,8 +146,11 @@ func New(opts ...Option) (*Atrion, error) {
 		a.logger = slog.Default()
 	}
 	if a.nodeID == "" {
+		// the random suffix makes two engines in one process, or two
+		// containers sharing a hostname and PID, two nodes: apply skips
+		// vectors carrying its own node ID
 		host, _ := os.Hostname()
-		a.nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+		a.nodeID = fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
@@ -575,6 +584,8 @@ func (a *Atrion) Stats() Stats {
 		PeerUpdates:    a.stats.peerUpdates.Load(),
 		BadPeerUpdates: a.stats.badPeerUpdates.Load(),
 		PeerDrops:      a.stats.peerDrops.Load(),
+
+		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
 	}
 }
 
