@@ -66,6 +66,7 @@ type engineCounters struct {
 // Stats are the engine's own counters, for observability.
 type Stats struct {
 	Routes         int    // tracked routes, the overflow route included
+	Reserved       int    // route IDs with a reserved slot (Reserve), tracked or not
 	OverflowHits   uint64 // route lookups that fell into the overflow route
 	InvalidIDs     uint64 // empty or over-long route IDs (counted in OverflowHits too)
 	Evictions      uint64 // idle routes evicted to make room
@@ -245,18 +246,58 @@ func (a *Atrion) lookupSlow(id string) *route {
 		return r
 	}
 	now := a.clock.now()
-	if len(t.all) > a.maxRoutes { // the overflow route does not count
+	// a reserved route always gets its slot: the overflow route, which
+	// junk may have opened, never blocks it
+	_, reserved := t.reserved[id]
+	if !reserved && t.fullLocked(a.maxRoutes) {
 		a.evictIdleLocked(now)
 	}
-	if len(t.all) > a.maxRoutes {
+	if !reserved && t.fullLocked(a.maxRoutes) {
 		a.stats.overflowHits.Add(1)
 		t.missLocked()
 		return a.overflow
 	}
 	r := a.newRoute(strings.Clone(id), now)
 	t.all[r.id] = r
+	if reserved {
+		t.held++
+	}
 	t.missLocked()
 	return r
+}
+
+// Reserve gives each route ID a slot of its own: it is tracked on its
+// first request however full the table is, never falls into the overflow
+// route (whose circuit failing junk IDs may have opened), and is never
+// evicted for being idle. Reserved slots count against WithMaxRoutes, so
+// unreserved routes share what is left. Adapters reserve the routes of
+// their framework's route table (templates the router matched, an echo or
+// fiber app's routes, a gRPC server's registered methods); applications
+// may reserve their own IDs, e.g. ones a WithRouteID option makes.
+// Reserving an ID again is a no-op. It returns an error, reserving none of
+// the IDs from the first bad one on, for an empty, over-long or overflow
+// route ID, or when the reservations would exceed WithMaxRoutes.
+func (a *Atrion) Reserve(routeIDs ...string) error {
+	t := a.routes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range routeIDs {
+		if id == "" || len(id) > MaxRouteIDLen || id == OverflowRoute {
+			return fmt.Errorf("atrion: Reserve(%q): a route ID must be 1 to %d bytes and not the overflow route", truncate(id, 64), MaxRouteIDLen)
+		}
+		if _, ok := t.reserved[id]; ok {
+			continue
+		}
+		if len(t.reserved) >= a.maxRoutes {
+			return fmt.Errorf("atrion: Reserve(%q): %d routes reserved already, WithMaxRoutes(%d)", truncate(id, 64), len(t.reserved), a.maxRoutes)
+		}
+		id = strings.Clone(id)
+		t.reserved[id] = struct{}{}
+		if _, ok := t.all[id]; ok {
+			t.held++
+		}
+	}
+	return nil
 }
 
 // evictIdleLocked drops healthy routes idle for the idle TTL, at most once
@@ -269,8 +310,8 @@ func (a *Atrion) evictIdleLocked(now int64) {
 	a.lastSweep.Store(now)
 	evicted := 0
 	for id, r := range a.routes.all {
-		if r == a.overflow {
-			continue
+		if _, ok := a.routes.reserved[id]; ok || r == a.overflow {
+			continue // evicting a reserved route would free no slot
 		}
 		// a route's open tick ends after its last request, so no request
 		// came for the TTL when even that end is that old
@@ -279,7 +320,7 @@ func (a *Atrion) evictIdleLocked(now int64) {
 			(r.st.circ.mode == ModeOperational || r.st.circ.mode == ModeBootstrap) && r.st.scar < 0.5
 		r.mu.Unlock()
 		if idle {
-			delete(a.routes.all, id)
+			a.routes.removeLocked(id)
 			r.detached.Store(true)
 			evicted++
 			if r.grp != nil {
@@ -306,7 +347,7 @@ func (a *Atrion) Evict(routeID string) bool {
 	if !ok {
 		return false
 	}
-	delete(t.all, routeID)
+	t.removeLocked(routeID)
 	r.detached.Store(true)
 	t.refreshLocked()
 	a.stats.evictions.Add(1)
@@ -570,10 +611,11 @@ func (a *Atrion) Routes() []string {
 // Stats returns the engine's own counters.
 func (a *Atrion) Stats() Stats {
 	a.routes.mu.Lock()
-	n := len(a.routes.all)
+	n, reserved := len(a.routes.all), len(a.routes.reserved)
 	a.routes.mu.Unlock()
 	return Stats{
 		Routes:         n,
+		Reserved:       reserved,
 		OverflowHits:   a.stats.overflowHits.Load(),
 		InvalidIDs:     a.stats.invalidIDs.Load(),
 		Evictions:      a.stats.evictions.Load(),
