@@ -20,7 +20,8 @@ import (
 )
 
 // A server guards its methods with one engine; each full method name is
-// a route.
+// a route, and Reserve, once the services are registered, gives each of
+// them a slot of its own in the engine.
 func Example() {
 	a, err := atrion.New()
 	if err != nil {
@@ -33,6 +34,9 @@ func Example() {
 		grpc.ChainStreamInterceptor(atrgrpc.StreamServerInterceptor(a)),
 	)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
+	if err := atrgrpc.Reserve(a, srv); err != nil {
+		panic(err)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)

@@ -48,12 +48,12 @@ func (e *RejectedError) GRPCStatus() *status.Status { return e.status }
 // Is reports whether target is ErrRejected.
 func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
-// admit decides a call on its route. When the call is rejected, err is
-// the error it ends with and retry the jittered hint it carries; side says
+// admit decides a call on route. When the call is rejected, err is the
+// error it ends with and retry the jittered hint it carries; side says
 // which interceptor decided. md reads a metadata value for the priority
 // option.
-func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (t atrion.Ticket, retry time.Duration, err error) {
-	t, d := a.Admit(c.route(fullMethod), c.callPriority(ctx, fullMethod, md))
+func (c *config) admit(a *atrion.Atrion, ctx context.Context, route, fullMethod, side string, md func(context.Context, string) []string) (t atrion.Ticket, retry time.Duration, err error) {
+	t, d := a.Admit(route, c.callPriority(ctx, fullMethod, md))
 	if d.Allowed {
 		return t, 0, nil
 	}
