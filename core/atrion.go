@@ -72,7 +72,7 @@ type Stats struct {
 	Evictions      uint64 // idle routes evicted to make room
 	InvalidInputs  uint64 // telemetry clamped or dropped (NaN, ±Inf, out of range)
 	ObserverPanics uint64 // observer calls that panicked (recovered)
-	ObserverDrops  uint64 // events dropped because observers fell behind
+	ObserverDrops  uint64 // events dropped because observers fell behind (all observers)
 	ProviderErrors uint64 // failed or timed-out provider calls
 	PeerUpdates    uint64 // peers' vectors merged into local state
 	BadPeerUpdates uint64 // peers' vectors rejected as garbage
@@ -81,6 +81,8 @@ type Stats struct {
 	// impossible: scar, momentum or R beyond the route's physical maximum,
 	// or a time further ahead of the local clock than MaxPeerClockSkew.
 	RefusedPeerUpdates uint64
+	// Observers are each observer's own counters, in WithObserver order.
+	Observers []ObserverStats
 }
 
 // New returns an engine configured by opts. Defaults: system clock,
@@ -628,6 +630,7 @@ func (a *Atrion) Stats() Stats {
 		PeerDrops:      a.stats.peerDrops.Load(),
 
 		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
+		Observers:          a.obs.stats(),
 	}
 }
 
