@@ -107,8 +107,9 @@ func ExampleUnaryClientInterceptor() {
 	// Unavailable true atrion: client rejected the call (circuit_open, CIRCUIT_OPEN)
 }
 
-// Calls carry their priority in metadata; under load, lower priorities
-// are shed first and critical calls only by an open circuit.
+// Calls carry their priority in metadata, set by a trusted proxy in front
+// of the server; under load, lower priorities are shed first and critical
+// calls only by an open circuit.
 func ExampleWithPriorityMetadata() {
 	a, err := atrion.New()
 	if err != nil {
@@ -117,7 +118,9 @@ func ExampleWithPriorityMetadata() {
 	defer a.Close(context.Background())
 
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(atrgrpc.UnaryServerInterceptor(a,
-		atrgrpc.WithPriorityMetadata("x-priority"),              // critical, high, normal, low, bulk
+		// x-priority must come from a trusted hop (a proxy that sets it and
+		// strips it from outside calls): critical, high, normal, low, bulk
+		atrgrpc.WithPriorityMetadata("x-priority"),
 		atrgrpc.WithSkipMethods("/grpc.health.v1.Health/Check"), // never shed health checks
 		atrgrpc.WithRejectionCode(codes.ResourceExhausted),      // instead of Unavailable
 	)))
