@@ -565,29 +565,30 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 		return
 	}
 	s = math.Min(s, maxScar)
-	if s != st.scar {
-		own := st.scar - st.adopted()
+	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
+	if s != st.scar || open { // adopted: remember when its evidence was seen
 		if st.peer == nil {
 			st.peer = &peerState{}
 		}
-		st.scar = s
-		st.peer.excess, st.peer.adoptedAt = s-own, st.lastEnd
 		if remote.UpdatedAt.After(st.peer.at) {
 			st.peer.at = remote.UpdatedAt
 		}
 	}
-	st.peerOpen = st.peerOpen || (merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID)
+	st.scar = s
+	if open {
+		st.peerOpen = true
+		st.peer.open, st.peer.openAt = true, st.lastEnd
+	}
 	st.r = resistance(st.p.baseR, st.pw, st.p.damping, st.momentum, st.scar)
 	r.publish(st.lastEnd)
 }
 
 // vectorLocked is the route's PhysicsVector as it publishes it: its state,
-// dated by its own evidence unless adopted scar outweighs its own
-// (peerState). Caller holds mu.
+// dated by its own newest evidence (publishedAt). Caller holds mu.
 func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
 		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(), NodeID: r.env.nodeID,
+		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
 	}
 }

@@ -227,29 +227,15 @@ func peerLimits(p *params, tick time.Duration) limits {
 
 // peerState is what a route adopted from peers, kept apart from its own
 // evidence so that the route never presents adopted state as its own
-// fresh evidence: one bad vector reaches each node once, from its sender,
-// and no node relays it as newer than it is. A route holds it by pointer,
-// allocated on its first adoption, which keeps routes that never adopt
-// in their size class.
+// fresh evidence. A route holds it by pointer, allocated on its first
+// adoption, which keeps routes that never adopt in their size class.
 type peerState struct {
-	at        time.Time // the evidence time of the newest vector adopted
-	excess    float64   // scar adopted beyond the route's own, as of adoptedAt
-	adoptedAt int64     // engine ns (the route's last tick end) of that adoption
-}
-
-// adopted is the share of scar that came from peers, decayed to the last
-// tick close by the same law as scar itself (S·e^(−λΔt)), and at most
-// all of it (an open circuit's anti-windup clamps the whole).
-func (st *routeState) adopted() float64 {
-	if st.peer == nil {
-		return 0
-	}
-	x := st.peer.excess
-	if x <= 0 {
-		return 0
-	}
-	x = decayScar(x, st.p.decay, time.Duration(st.lastEnd-st.peer.adoptedAt).Seconds())
-	return math.Min(x, st.scar)
+	at time.Time // the evidence time of the newest vector adopted
+	// openAt is the route's last tick end when it last adopted a peer's
+	// open circuit (open set): the next tick close may open the route on
+	// that evidence alone
+	openAt int64
+	open   bool
 }
 
 // beliefAt is when the evidence behind the route's state was seen: its
@@ -262,13 +248,19 @@ func (st *routeState) beliefAt() time.Time {
 	return st.evidenceAt
 }
 
-// publishedAt is the time the route's vector carries: its own evidence's
-// while its own scar outweighs what it adopted, else the adopted vector's.
-// A mode change that adopted state caused (a peer's open circuit) is no
-// evidence of the node's own.
-func (st *routeState) publishedAt() time.Time {
-	if x := st.adopted(); x > 0 && x > st.scar-x {
-		return st.peer.at
+// publishedAt is the time the route's vector carries: the time of its own
+// newest evidence (trauma, a mode change), never moved by adopting a
+// peer's vector. One mode change is no evidence of the route's own: a
+// circuit that opened at the tick close right after it adopted a peer's
+// open circuit, while its own calls do not say it is failing. That
+// vector carries the adopted vector's time, so that one bad vector, which
+// opens every node it reaches, is not announced again by each of them as
+// newer than it is. tick is the engine's tick; wall converts engine ns.
+func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time) time.Time {
+	p := st.peer
+	if p != nil && p.open && st.circ.mode == ModeCircuitOpen && st.circ.since == p.openAt+int64(tick) &&
+		st.evidenceAt.Equal(wall(st.circ.since)) && !st.win.failing() && !st.fast.certain() {
+		return p.at
 	}
 	return st.evidenceAt
 }
