@@ -60,7 +60,7 @@ type engineCounters struct {
 	observerPanics, observerDrops       atomic.Uint64
 	providerErrors, peerUpdates         atomic.Uint64
 	badPeerUpdates, peerDrops           atomic.Uint64
-	refusedPeerUpdates                  atomic.Uint64
+	refusedPeerUpdates, repeatedDones   atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
@@ -81,6 +81,9 @@ type Stats struct {
 	// impossible: scar, momentum or R beyond the route's physical maximum,
 	// or a time further ahead of the local clock than MaxPeerClockSkew.
 	RefusedPeerUpdates uint64
+	// RepeatedDones counts Ticket.Done and DoneLatency calls on a ticket
+	// already settled: ignored, since one request has one outcome.
+	RepeatedDones uint64
 	// Observers are each observer's own counters, in WithObserver order.
 	Observers []ObserverStats
 }
@@ -359,13 +362,18 @@ func (a *Atrion) Evict(routeID string) bool {
 	return true
 }
 
-// Ticket is an admitted request's handle; call Done exactly once when the
-// request finishes. The zero Ticket (returned with a rejection) is valid
-// and its Done does nothing.
+// Ticket is an admitted request's handle; call Done once when the request
+// finishes. A ticket settles once: Done (or DoneLatency) records the
+// outcome and marks the ticket settled, and later calls on it are no-ops,
+// counted in Stats.RepeatedDones. Keep one Ticket per request: a copy made
+// before Done does not know its original settled. The zero Ticket
+// (returned with a rejection) is valid and its Done does nothing. A Ticket
+// is not safe for concurrent use.
 type Ticket struct {
 	r *route
 	// start is engine ns + 1 when timed; when not, −(coarse engine ns + 1),
-	// which only tells a cancellation how long its caller waited
+	// which only tells a cancellation how long its caller waited; 0 once
+	// settled
 	start int64
 }
 
@@ -422,10 +430,23 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 }
 
 // Done records the request's outcome; latency is measured since Admit.
-// Unknown classes count as Ignored.
-func (t Ticket) Done(c Class) {
-	r := t.r
-	if r == nil {
+// Unknown classes count as Ignored. Only the first call on a ticket
+// counts.
+func (t *Ticket) Done(c Class) {
+	// small enough to inline: the caller's ticket is marked settled in
+	// place, and the outcome goes to the route in registers
+	start := t.start
+	t.start = 0
+	if t.r != nil {
+		t.r.done(start, c)
+	}
+}
+
+// done records the outcome of a ticket admitted at start (Ticket.start;
+// 0: already settled).
+func (r *route) done(start int64, c Class) {
+	if start == 0 {
+		r.env.stats.repeatedDones.Add(1)
 		return
 	}
 	if c > Canceled {
@@ -433,8 +454,8 @@ func (t Ticket) Done(c Class) {
 	}
 	clk := r.env.clock
 	lat := int64(-1)
-	if t.start > 0 && c != Ignored {
-		lat = max(0, clk.now()-(t.start-1))
+	if start > 0 && c != Ignored {
+		lat = max(0, clk.now()-(start-1))
 	}
 	// close any tick that has ended first: the outcome is evidence about now
 	coarse := clk.coarseNow()
@@ -446,19 +467,24 @@ func (t Ticket) Done(c Class) {
 	if lat >= 0 {
 		r.cancelled(lat, true)
 	} else {
-		r.cancelled(coarse-(-t.start-1), false)
+		r.cancelled(coarse-(-start-1), false)
 	}
 }
 
 // DoneLatency records the request's outcome with a latency the caller
 // measured, for work whose duration is not its latency (a stream's time to
 // first response, say). Negative or absurd latencies are clamped and
-// counted as invalid input.
-func (t Ticket) DoneLatency(c Class, latency time.Duration) {
+// counted as invalid input. Like Done, it settles the ticket once.
+func (t *Ticket) DoneLatency(c Class, latency time.Duration) {
 	r := t.r
 	if r == nil {
 		return
 	}
+	if t.start == 0 {
+		r.env.stats.repeatedDones.Add(1)
+		return
+	}
+	t.start = 0
 	if c > Canceled {
 		c = Ignored
 	}
@@ -475,7 +501,7 @@ func (t Ticket) DoneLatency(c Class, latency time.Duration) {
 }
 
 // Route returns the route ID this ticket belongs to ("" for the zero Ticket).
-func (t Ticket) Route() string {
+func (t *Ticket) Route() string {
 	if t.r == nil {
 		return ""
 	}
@@ -630,6 +656,7 @@ func (a *Atrion) Stats() Stats {
 		PeerDrops:      a.stats.peerDrops.Load(),
 
 		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
+		RepeatedDones:      a.stats.repeatedDones.Load(),
 		Observers:          a.obs.stats(),
 	}
 }
