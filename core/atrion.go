@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -59,21 +60,32 @@ type engineCounters struct {
 	observerPanics, observerDrops       atomic.Uint64
 	providerErrors, peerUpdates         atomic.Uint64
 	badPeerUpdates, peerDrops           atomic.Uint64
+	refusedPeerUpdates, repeatedDones   atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
 type Stats struct {
 	Routes         int    // tracked routes, the overflow route included
+	Reserved       int    // route IDs with a reserved slot (Reserve), tracked or not
 	OverflowHits   uint64 // route lookups that fell into the overflow route
 	InvalidIDs     uint64 // empty or over-long route IDs (counted in OverflowHits too)
 	Evictions      uint64 // idle routes evicted to make room
 	InvalidInputs  uint64 // telemetry clamped or dropped (NaN, ±Inf, out of range)
 	ObserverPanics uint64 // observer calls that panicked (recovered)
-	ObserverDrops  uint64 // events dropped because observers fell behind
+	ObserverDrops  uint64 // events dropped because observers fell behind (all observers)
 	ProviderErrors uint64 // failed or timed-out provider calls
 	PeerUpdates    uint64 // peers' vectors merged into local state
 	BadPeerUpdates uint64 // peers' vectors rejected as garbage
 	PeerDrops      uint64 // peers' vectors dropped because the inbound queue was full
+	// RefusedPeerUpdates counts well-formed peers' vectors refused as
+	// impossible: scar, momentum or R beyond the route's physical maximum,
+	// or a time further ahead of the local clock than MaxPeerClockSkew.
+	RefusedPeerUpdates uint64
+	// RepeatedDones counts Ticket.Done and DoneLatency calls on a ticket
+	// already settled: ignored, since one request has one outcome.
+	RepeatedDones uint64
+	// Observers are each observer's own counters, in WithObserver order.
+	Observers []ObserverStats
 }
 
 // New returns an engine configured by opts. Defaults: system clock,
@@ -140,8 +152,11 @@ func New(opts ...Option) (*Atrion, error) {
 		a.logger = slog.Default()
 	}
 	if a.nodeID == "" {
+		// the random suffix makes two engines in one process, or two
+		// containers sharing a hostname and PID, two nodes: apply skips
+		// vectors carrying its own node ID
 		host, _ := os.Hostname()
-		a.nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+		a.nodeID = fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
@@ -236,18 +251,58 @@ func (a *Atrion) lookupSlow(id string) *route {
 		return r
 	}
 	now := a.clock.now()
-	if len(t.all) > a.maxRoutes { // the overflow route does not count
+	// a reserved route always gets its slot: the overflow route, which
+	// junk may have opened, never blocks it
+	_, reserved := t.reserved[id]
+	if !reserved && t.fullLocked(a.maxRoutes) {
 		a.evictIdleLocked(now)
 	}
-	if len(t.all) > a.maxRoutes {
+	if !reserved && t.fullLocked(a.maxRoutes) {
 		a.stats.overflowHits.Add(1)
 		t.missLocked()
 		return a.overflow
 	}
 	r := a.newRoute(strings.Clone(id), now)
 	t.all[r.id] = r
+	if reserved {
+		t.held++
+	}
 	t.missLocked()
 	return r
+}
+
+// Reserve gives each route ID a slot of its own: it is tracked on its
+// first request however full the table is, never falls into the overflow
+// route (whose circuit failing junk IDs may have opened), and is never
+// evicted for being idle. Reserved slots count against WithMaxRoutes, so
+// unreserved routes share what is left. Adapters reserve the routes of
+// their framework's route table (templates the router matched, an echo or
+// fiber app's routes, a gRPC server's registered methods); applications
+// may reserve their own IDs, e.g. ones a WithRouteID option makes.
+// Reserving an ID again is a no-op. It returns an error, reserving none of
+// the IDs from the first bad one on, for an empty, over-long or overflow
+// route ID, or when the reservations would exceed WithMaxRoutes.
+func (a *Atrion) Reserve(routeIDs ...string) error {
+	t := a.routes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range routeIDs {
+		if id == "" || len(id) > MaxRouteIDLen || id == OverflowRoute {
+			return fmt.Errorf("atrion: Reserve(%q): a route ID must be 1 to %d bytes and not the overflow route", truncate(id, 64), MaxRouteIDLen)
+		}
+		if _, ok := t.reserved[id]; ok {
+			continue
+		}
+		if len(t.reserved) >= a.maxRoutes {
+			return fmt.Errorf("atrion: Reserve(%q): %d routes reserved already, WithMaxRoutes(%d)", truncate(id, 64), len(t.reserved), a.maxRoutes)
+		}
+		id = strings.Clone(id)
+		t.reserved[id] = struct{}{}
+		if _, ok := t.all[id]; ok {
+			t.held++
+		}
+	}
+	return nil
 }
 
 // evictIdleLocked drops healthy routes idle for the idle TTL, at most once
@@ -260,8 +315,8 @@ func (a *Atrion) evictIdleLocked(now int64) {
 	a.lastSweep.Store(now)
 	evicted := 0
 	for id, r := range a.routes.all {
-		if r == a.overflow {
-			continue
+		if _, ok := a.routes.reserved[id]; ok || r == a.overflow {
+			continue // evicting a reserved route would free no slot
 		}
 		// a route's open tick ends after its last request, so no request
 		// came for the TTL when even that end is that old
@@ -270,7 +325,7 @@ func (a *Atrion) evictIdleLocked(now int64) {
 			(r.st.circ.mode == ModeOperational || r.st.circ.mode == ModeBootstrap) && r.st.scar < 0.5
 		r.mu.Unlock()
 		if idle {
-			delete(a.routes.all, id)
+			a.routes.removeLocked(id)
 			r.detached.Store(true)
 			evicted++
 			if r.grp != nil {
@@ -297,7 +352,7 @@ func (a *Atrion) Evict(routeID string) bool {
 	if !ok {
 		return false
 	}
-	delete(t.all, routeID)
+	t.removeLocked(routeID)
 	r.detached.Store(true)
 	t.refreshLocked()
 	a.stats.evictions.Add(1)
@@ -307,13 +362,18 @@ func (a *Atrion) Evict(routeID string) bool {
 	return true
 }
 
-// Ticket is an admitted request's handle; call Done exactly once when the
-// request finishes. The zero Ticket (returned with a rejection) is valid
-// and its Done does nothing.
+// Ticket is an admitted request's handle; call Done once when the request
+// finishes. A ticket settles once: Done (or DoneLatency) records the
+// outcome and marks the ticket settled, and later calls on it are no-ops,
+// counted in Stats.RepeatedDones. Keep one Ticket per request: a copy made
+// before Done does not know its original settled. The zero Ticket
+// (returned with a rejection) is valid and its Done does nothing. A Ticket
+// is not safe for concurrent use.
 type Ticket struct {
 	r *route
 	// start is engine ns + 1 when timed; when not, −(coarse engine ns + 1),
-	// which only tells a cancellation how long its caller waited
+	// which only tells a cancellation how long its caller waited; 0 once
+	// settled
 	start int64
 }
 
@@ -370,10 +430,23 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 }
 
 // Done records the request's outcome; latency is measured since Admit.
-// Unknown classes count as Ignored.
-func (t Ticket) Done(c Class) {
-	r := t.r
-	if r == nil {
+// Unknown classes count as Ignored. Only the first call on a ticket
+// counts.
+func (t *Ticket) Done(c Class) {
+	// small enough to inline: the caller's ticket is marked settled in
+	// place, and the outcome goes to the route in registers
+	start := t.start
+	t.start = 0
+	if t.r != nil {
+		t.r.done(start, c)
+	}
+}
+
+// done records the outcome of a ticket admitted at start (Ticket.start;
+// 0: already settled).
+func (r *route) done(start int64, c Class) {
+	if start == 0 {
+		r.env.stats.repeatedDones.Add(1)
 		return
 	}
 	if c > Canceled {
@@ -381,8 +454,8 @@ func (t Ticket) Done(c Class) {
 	}
 	clk := r.env.clock
 	lat := int64(-1)
-	if t.start > 0 && c != Ignored {
-		lat = max(0, clk.now()-(t.start-1))
+	if start > 0 && c != Ignored {
+		lat = max(0, clk.now()-(start-1))
 	}
 	// close any tick that has ended first: the outcome is evidence about now
 	coarse := clk.coarseNow()
@@ -394,19 +467,24 @@ func (t Ticket) Done(c Class) {
 	if lat >= 0 {
 		r.cancelled(lat, true)
 	} else {
-		r.cancelled(coarse-(-t.start-1), false)
+		r.cancelled(coarse-(-start-1), false)
 	}
 }
 
 // DoneLatency records the request's outcome with a latency the caller
 // measured, for work whose duration is not its latency (a stream's time to
 // first response, say). Negative or absurd latencies are clamped and
-// counted as invalid input.
-func (t Ticket) DoneLatency(c Class, latency time.Duration) {
+// counted as invalid input. Like Done, it settles the ticket once.
+func (t *Ticket) DoneLatency(c Class, latency time.Duration) {
 	r := t.r
 	if r == nil {
 		return
 	}
+	if t.start == 0 {
+		r.env.stats.repeatedDones.Add(1)
+		return
+	}
+	t.start = 0
 	if c > Canceled {
 		c = Ignored
 	}
@@ -423,7 +501,7 @@ func (t Ticket) DoneLatency(c Class, latency time.Duration) {
 }
 
 // Route returns the route ID this ticket belongs to ("" for the zero Ticket).
-func (t Ticket) Route() string {
+func (t *Ticket) Route() string {
 	if t.r == nil {
 		return ""
 	}
@@ -561,10 +639,11 @@ func (a *Atrion) Routes() []string {
 // Stats returns the engine's own counters.
 func (a *Atrion) Stats() Stats {
 	a.routes.mu.Lock()
-	n := len(a.routes.all)
+	n, reserved := len(a.routes.all), len(a.routes.reserved)
 	a.routes.mu.Unlock()
 	return Stats{
 		Routes:         n,
+		Reserved:       reserved,
 		OverflowHits:   a.stats.overflowHits.Load(),
 		InvalidIDs:     a.stats.invalidIDs.Load(),
 		Evictions:      a.stats.evictions.Load(),
@@ -575,6 +654,10 @@ func (a *Atrion) Stats() Stats {
 		PeerUpdates:    a.stats.peerUpdates.Load(),
 		BadPeerUpdates: a.stats.badPeerUpdates.Load(),
 		PeerDrops:      a.stats.peerDrops.Load(),
+
+		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
+		RepeatedDones:      a.stats.repeatedDones.Load(),
+		Observers:          a.obs.stats(),
 	}
 }
 

@@ -89,7 +89,10 @@ func (t *routeTable) get(method, template string) *Handle {
 // each gets the route ID "METHOD template" (one space, e.g.
 // "GET /users/:id") and a Handle, so that an adapter finds a request's
 // route with one lookup keyed by its template and admits it without
-// allocating or looking the ID up again. It is safe for concurrent use.
+// allocating or looking the ID up again. Templates must come from the
+// router's own table (never a raw path): each route interned, and the
+// unmatched route, holds a reserved slot in the engine (Atrion.Reserve).
+// It is safe for concurrent use.
 type HTTPRoutes struct {
 	a         *Atrion
 	unmatched *Handle
@@ -103,6 +106,7 @@ type HTTPRoutes struct {
 // NewHTTPRoutes returns an empty HTTPRoutes for a's routes.
 func NewHTTPRoutes(a *Atrion) *HTTPRoutes {
 	c := &HTTPRoutes{a: a, unmatched: a.Handle(UnmatchedRoute), all: map[routeKey]*Handle{}}
+	_ = a.Reserve(UnmatchedRoute) // cannot fail: a valid ID, and the first reservation fits any cap
 	c.read.Store(newRouteTable(nil))
 	return c
 }
@@ -135,6 +139,11 @@ func (c *HTTPRoutes) slow(method, template string) *Handle {
 		if len(c.all) >= maxInternedRoutes {
 			return h
 		}
+		// a template the router matched is from the application's route
+		// table: it gets a reserved slot, so junk that filled the engine's
+		// table never pushes it into the overflow route. Past the cap on
+		// reservations (or for an over-long ID) it is an ordinary route.
+		_ = c.a.Reserve(h.ID())
 		// the key's strings may live in a request's buffers (fiber reuses
 		// them): keep private copies
 		c.all[routeKey{strings.Clone(method), strings.Clone(template)}] = h

@@ -346,7 +346,7 @@ func TestDoneLatency(t *testing.T) {
 	tk.DoneLatency(atrion.Failure, -time.Hour)
 	tk, _ = a.Admit("stream", atrion.PriorityNormal)
 	tk.DoneLatency(atrion.Class(200), time.Second) // unknown class: ignored
-	atrion.Ticket{}.DoneLatency(atrion.Success, time.Second)
+	(&atrion.Ticket{}).DoneLatency(atrion.Success, time.Second)
 	clk.Advance(100 * time.Millisecond)
 	s, _ = a.Snapshot("stream")
 	if s.Totals.Failures != 1 || s.Totals.Ignored != 1 || a.Stats().InvalidInputs != 1 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -89,10 +90,12 @@ func (st *routeState) tunerStats() TunerStats {
 	}
 }
 
-// Observer receives route events. OnUpdate is called from one background
-// goroutine, once per route tick and once per transition, never per
-// request. A panic is recovered and counted; a slow observer makes the
-// engine drop events (counted), never wait.
+// Observer receives route events. Each observer given to WithObserver is
+// called from a background goroutine of its own, once per route tick and
+// once per transition, never per request, with events in order. A panic
+// is recovered and counted; a slow observer misses events (counted
+// against it, Stats.Observers), never makes the engine wait, and never
+// delays the other observers.
 type Observer interface {
 	OnUpdate(Event)
 }
@@ -107,7 +110,8 @@ func (f ObserverFunc) OnUpdate(e Event) { f(e) }
 func SilentObserver() Observer { return ObserverFunc(func(Event) {}) }
 
 // CompositeObserver calls each observer in turn; one that panics does not
-// keep the others from their event.
+// keep the others from their event, but one that blocks holds them all:
+// give observers that may block to WithObserver one by one instead.
 func CompositeObserver(obs ...Observer) Observer {
 	return ObserverFunc(func(e Event) {
 		for _, o := range obs {
@@ -233,17 +237,26 @@ func (c *EventCollector) Reset() {
 	c.mu.Unlock()
 }
 
-// dispatcher hands events to the observers from one goroutine through a
-// bounded queue.
+// dispatcher hands events to the observers, each from a goroutine of its
+// own through a bounded queue of its own: an observer that blocks or
+// panics fills (and drops from) its own queue only, and every other
+// observer still gets every event.
 type dispatcher struct {
 	a    *Atrion
-	obs  []Observer
-	ch   chan dispatchItem
-	done chan struct{}
-	once sync.Once
-	mu   sync.RWMutex // guards closed against sends on a closed channel
+	subs []*subscriber
+	mu   sync.RWMutex // guards shut against sends on closed channels
 	shut bool
+	once sync.Once
 	logT *rateLimit
+}
+
+// subscriber is one observer with its queue and counters.
+type subscriber struct {
+	o      Observer
+	ch     chan dispatchItem
+	done   chan struct{}
+	drops  atomic.Uint64
+	panics atomic.Uint64
 }
 
 type dispatchItem struct {
@@ -251,34 +264,41 @@ type dispatchItem struct {
 	flush chan struct{}
 }
 
+// observerQueue is each observer's queue, in events.
 const observerQueue = 4096
 
+// ObserverStats are one observer's counters.
+type ObserverStats struct {
+	Drops  uint64 // events dropped because this observer's queue was full
+	Panics uint64 // calls to this observer that panicked (recovered)
+}
+
 func newDispatcher(a *Atrion, obs []Observer) *dispatcher {
-	d := &dispatcher{a: a, obs: obs, logT: &rateLimit{every: 10 * time.Second}}
-	if len(obs) == 0 {
-		return d
+	d := &dispatcher{a: a, logT: &rateLimit{every: 10 * time.Second}}
+	for _, o := range obs {
+		s := &subscriber{o: o, ch: make(chan dispatchItem, observerQueue), done: make(chan struct{})}
+		d.subs = append(d.subs, s)
+		go d.run(s)
 	}
-	d.ch = make(chan dispatchItem, observerQueue)
-	d.done = make(chan struct{})
-	go d.run()
 	return d
 }
 
-func (d *dispatcher) run() {
-	defer close(d.done)
-	for it := range d.ch {
+func (d *dispatcher) run(s *subscriber) {
+	defer close(s.done)
+	for it := range s.ch {
 		if it.flush != nil {
 			close(it.flush)
 			continue
 		}
-		for _, o := range d.obs {
-			callSafely(o, it.ev, d)
+		if !callSafely(s.o, it.ev, d) {
+			s.panics.Add(1)
 		}
 	}
 }
 
-// callSafely calls o and recovers a panic, counting it when d is set.
-func callSafely(o Observer, e Event, d *dispatcher) {
+// callSafely calls o and recovers a panic, counting and logging it when d
+// is set. It reports whether o returned.
+func callSafely(o Observer, e Event, d *dispatcher) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil && d != nil {
 			d.a.stats.observerPanics.Add(1)
@@ -288,12 +308,14 @@ func callSafely(o Observer, e Event, d *dispatcher) {
 		}
 	}()
 	o.OnUpdate(e)
+	return true
 }
 
-// emit queues an event without waiting; a full queue drops it.
+// emit queues an event for every observer without waiting; an observer
+// whose queue is full misses it (counted).
 func (a *Atrion) emit(e Event) {
 	d := a.obs
-	if d.ch == nil {
+	if len(d.subs) == 0 {
 		return
 	}
 	d.mu.RLock()
@@ -301,54 +323,81 @@ func (a *Atrion) emit(e Event) {
 	if d.shut {
 		return
 	}
-	select {
-	case d.ch <- dispatchItem{ev: e}:
-	default:
-		a.stats.observerDrops.Add(1)
+	for _, s := range d.subs {
+		select {
+		case s.ch <- dispatchItem{ev: e}:
+		default:
+			s.drops.Add(1)
+			a.stats.observerDrops.Add(1)
+		}
 	}
 }
 
-func (d *dispatcher) flush(ctx context.Context) error {
-	if d.ch == nil {
+// stats returns each observer's counters.
+func (d *dispatcher) stats() []ObserverStats {
+	if len(d.subs) == 0 {
 		return nil
 	}
-	f := make(chan struct{})
+	out := make([]ObserverStats, len(d.subs))
+	for i, s := range d.subs {
+		out[i] = ObserverStats{Drops: s.drops.Load(), Panics: s.panics.Load()}
+	}
+	return out
+}
+
+// flush waits until every observer has handled the events queued so far;
+// an observer that is stuck makes it wait until ctx is done.
+func (d *dispatcher) flush(ctx context.Context) error {
+	if len(d.subs) == 0 {
+		return nil
+	}
+	fs := make([]chan struct{}, 0, len(d.subs))
 	d.mu.RLock()
 	if d.shut {
 		d.mu.RUnlock()
 		return nil
 	}
-	select {
-	case d.ch <- dispatchItem{flush: f}:
-	case <-ctx.Done():
-		d.mu.RUnlock()
-		return ctx.Err()
+	for _, s := range d.subs {
+		f := make(chan struct{})
+		select {
+		case s.ch <- dispatchItem{flush: f}:
+			fs = append(fs, f)
+		case <-ctx.Done():
+			d.mu.RUnlock()
+			return ctx.Err()
+		}
 	}
 	d.mu.RUnlock()
-	select {
-	case <-f:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, f := range fs {
+		select {
+		case <-f:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
 
 func (d *dispatcher) close(ctx context.Context) error {
-	if d.ch == nil {
+	if len(d.subs) == 0 {
 		return nil
 	}
 	d.once.Do(func() {
 		d.mu.Lock()
 		d.shut = true
-		close(d.ch)
+		for _, s := range d.subs {
+			close(s.ch)
+		}
 		d.mu.Unlock()
 	})
-	select {
-	case <-d.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("atrion: observers still draining: %w", ctx.Err())
+	for _, s := range d.subs {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return fmt.Errorf("atrion: observers still draining: %w", ctx.Err())
+		}
 	}
+	return nil
 }
 
 // rateLimit allows one log line per period.

@@ -79,7 +79,9 @@ func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.logger =
 // comes from ReportOutcome and Route, and is otherwise neutral.
 func WithSaturation(f func() float64) Option { return func(cfg *config) { cfg.saturation = f } }
 
-// WithNodeID names this instance in shared state (default: host-pid).
+// WithNodeID names this instance in shared state (default: host-pid-
+// random, unique per engine). Every engine sharing state needs its own:
+// an engine ignores vectors that carry its node ID.
 func WithNodeID(id string) Option { return func(cfg *config) { cfg.nodeID = id } }
 
 // WithIdleTTL sets how long a healthy route must be idle before it may be

@@ -13,7 +13,7 @@ type PhysicsVector struct {
 	Resistance float64
 	Mode       Mode
 	Tick       uint64    // ticks with samples the route has run on its node
-	UpdatedAt  time.Time // when the route last saw new evidence (trauma, mode change, adopted peer state)
+	UpdatedAt  time.Time // when the evidence behind it was seen: its node's own (trauma, mode change), or the adopted peer vector's when adopted scar outweighs the node's own
 	NodeID     string    // the node that wrote it
 }
 
@@ -54,9 +54,11 @@ type Merger interface {
 }
 
 // MergeLastWriterWins takes the vector with the newer evidence. A vector's
-// UpdatedAt moves only on new evidence — a trauma tick, a mode change, or
-// a peer's vector adopted — never on a quiet healthy tick, so busy healthy
-// peers cannot erase a failing node's scar. Ties keep the local vector.
+// UpdatedAt moves only on new evidence — a trauma tick or a mode change on
+// its node, or the adopted peer vector's time while adopted scar outweighs
+// the node's own — never on a quiet healthy tick, so busy healthy peers
+// cannot erase a failing node's scar, and a node never relays a peer's
+// state as newer than it is. Ties keep the local vector.
 func MergeLastWriterWins(local, remote PhysicsVector) PhysicsVector {
 	if remote.UpdatedAt.After(local.UpdatedAt) {
 		return remote

@@ -65,8 +65,8 @@ type route struct {
 	untracked atomic.Int64
 	reported  atomic.Bool // this tick carried reported telemetry (ReportOutcome, Route)
 
+	gi  int32  // its index in grp, under grp.mu; −1: not a member (beside reported: no padding)
 	grp *group // the group whose shared queueing it takes part in, or nil
-	gi  int32  // its index in grp, under grp.mu; −1: not a member
 
 	mu sync.Mutex
 	st routeState
@@ -93,11 +93,17 @@ type routeState struct {
 	brk, rec  float64
 	tuner     tuner
 	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	inflight  float64   // at the last tick close
-	// evidenceAt is when this route last saw new evidence: a trauma tick,
-	// a mode change, or a peer's vector adopted (at the peer's time). It is
-	// the vector's UpdatedAt, so last-writer-wins means newest evidence
-	// wins: a busy healthy peer does not erase a failing node's scar.
+	admitAt   uint8
+	queued    bool // waiting in the state manager's publish queue
+	// peerOpen: a peer's vector adopted since the last tick close came from
+	// an open circuit, which is failure evidence here too
+	peerOpen bool
+	inflight float64 // at the last tick close
+	// evidenceAt is when this route last saw new evidence of its own: a
+	// trauma tick or a mode change. It dates the vector (publishedAt), so
+	// last-writer-wins means newest evidence wins: a busy healthy peer
+	// does not erase a failing node's scar. What peers' vectors brought is
+	// in peer.
 	evidenceAt  time.Time
 	transitions uint64
 	byMode      [4][4]uint32 // transitions by from, to
@@ -107,11 +113,7 @@ type routeState struct {
 	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
 	rejTotal                    [numReasons]uint64
-	queued                      bool  // waiting in the state manager's publish queue
-	admitAt                     uint8 // the admits ring's next slot
-	// peerOpen: a peer's vector adopted since the last tick close came from
-	// an open circuit, which is failure evidence here too
-	peerOpen bool
+	peer                        *peerState // what was adopted from peers (state.go); nil until something is
 }
 
 func newRoute(env *routeEnv, id string, grp *group, p *params, tp *tunerParams, sloMs float64, now int64) *route {
@@ -547,35 +549,50 @@ func (st *routeState) tunerEnforced() bool {
 }
 
 // applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
-// the decision state; a mode change follows at the next tick close.
-func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector) {
+// the decision state; a mode change follows at the next tick close. The
+// merge sees the route's state as of its newest evidence, its own or
+// adopted; the merged scar is held to maxScar, the physical maximum,
+// whatever the merge policy made of it. Caller has checked remote's bounds.
+func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, maxScar float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	st := &r.st
+	if st.circ.mode == ModeBootstrap {
+		return
+	}
 	local := r.vectorLocked()
+	local.UpdatedAt = st.beliefAt()
 	merged := merge(local, remote)
 	s := merged.Scar
 	if !finite(s) || s < 0 {
 		r.invalids.Add(1)
 		return
 	}
-	st := &r.st
-	if st.circ.mode == ModeBootstrap {
-		return
+	s = math.Min(s, maxScar)
+	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
+	if s != st.scar || open { // adopted: remember when its evidence was seen
+		if st.peer == nil {
+			st.peer = &peerState{}
+		}
+		if remote.UpdatedAt.After(st.peer.at) {
+			st.peer.at = remote.UpdatedAt
+		}
 	}
 	st.scar = s
-	st.peerOpen = st.peerOpen || (merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID)
-	if merged.UpdatedAt.After(st.evidenceAt) {
-		st.evidenceAt = merged.UpdatedAt
+	if open {
+		st.peerOpen = true
+		st.peer.open, st.peer.openAt = true, st.lastEnd
 	}
 	st.r = resistance(st.p.baseR, st.pw, st.p.damping, st.momentum, st.scar)
 	r.publish(st.lastEnd)
 }
 
-// vectorLocked is the route's PhysicsVector. Caller holds mu.
+// vectorLocked is the route's PhysicsVector as it publishes it: its state,
+// dated by its own newest evidence (publishedAt). Caller holds mu.
 func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
 		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.evidenceAt, NodeID: r.env.nodeID,
+		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
 	}
 }

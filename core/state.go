@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -27,6 +28,9 @@ type stateManager struct {
 	done     chan struct{}
 	once     sync.Once
 	logLimit *rateLimit
+	// refuseLog paces the log lines of refused vectors apart from
+	// provider failures'
+	refuseLog *rateLimit
 }
 
 // SyncTimeout bounds every provider call the engine makes.
@@ -37,7 +41,7 @@ func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateMan
 		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, 10*time.Millisecond),
 		wake: make(chan struct{}, 1), flushes: make(chan chan struct{}),
 		inbound: make(chan PhysicsVector, 4096), done: make(chan struct{}),
-		logLimit: &rateLimit{every: 10 * time.Second},
+		logLimit: &rateLimit{every: 10 * time.Second}, refuseLog: &rateLimit{every: 10 * time.Second},
 	}
 	if m, ok := p.(Merger); ok {
 		s.merge = m.Merge
@@ -149,7 +153,16 @@ func (s *stateManager) publish() {
 	}
 }
 
-// apply merges one peer vector into the local route, if tracked.
+// MaxPeerClockSkew is how far ahead of the local clock a peer's vector may
+// be dated. A vector from further ahead is refused: under last-writer-wins
+// it would win every merge until the local clock caught up.
+const MaxPeerClockSkew = time.Second
+
+// apply merges one peer vector into the local route, if tracked. A vector
+// that no node with this route's physics could have written (dated in the
+// future, scar, momentum or R beyond their physical maximum) is refused,
+// counted and logged: one such vector would otherwise open a route for
+// every priority and take hours to heal.
 func (s *stateManager) apply(v PhysicsVector) {
 	if !v.Valid() {
 		s.a.stats.badPeerUpdates.Add(1)
@@ -158,17 +171,109 @@ func (s *stateManager) apply(v PhysicsVector) {
 	if v.NodeID == s.a.nodeID {
 		return
 	}
-	r := s.a.routes.load(v.Route)
-	if r == nil {
-		s.a.routes.mu.Lock()
-		r = s.a.routes.all[v.Route]
-		s.a.routes.mu.Unlock()
+	if now := s.a.clock.wall(s.a.clock.now()); v.UpdatedAt.Sub(now) > MaxPeerClockSkew {
+		s.refuse(v, "dated in the future", "ahead", v.UpdatedAt.Sub(now).String())
+		return
 	}
+	r := s.tracked(v.Route)
 	if r == nil {
 		return
 	}
+	lim := peerLimits(r.st.p, s.a.tick) // p is fixed for the route's life
+	switch {
+	case v.Scar > lim.scar:
+		s.refuse(v, "scar beyond the physical maximum", "max", fmt.Sprint(lim.scar))
+		return
+	case v.Momentum > lim.momentum:
+		s.refuse(v, "momentum beyond the physical maximum", "max", fmt.Sprint(lim.momentum))
+		return
+	case v.Resistance > lim.r:
+		s.refuse(v, "resistance beyond the physical maximum", "max", fmt.Sprint(lim.r))
+		return
+	}
 	s.a.stats.peerUpdates.Add(1)
-	r.applyPeer(v, s.merge)
+	r.applyPeer(v, s.merge, lim.scar)
+}
+
+// refuse counts a refused peer vector and logs it at a bounded rate.
+func (s *stateManager) refuse(v PhysicsVector, why, k, val string) {
+	s.a.stats.refusedPeerUpdates.Add(1)
+	if s.refuseLog.allow() {
+		s.a.logger.Warn("atrion: refused a peer's vector: "+why, "route", truncate(v.Route, 64),
+			"node", truncate(v.NodeID, 64), "scar", v.Scar, "r", v.Resistance, "at", v.UpdatedAt, k, val)
+	}
+}
+
+// limits are the largest values a route's physics can produce.
+type limits struct{ scar, momentum, r float64 }
+
+// peerLimits are the physical maxima of a route with physics p and the
+// engine's tick: scar's fixed point under trauma on every tick, S* = σ /
+// (1 − e^(−λ·tick)) (no bound when λ is zero); momentum when every
+// pressure component swings from −1 to 1 within a tick, 2√3 / tick; and
+// R = R_base + Σw + μ·M* + S* (each pressure at most 1). A hair of slack
+// absorbs rounding.
+func peerLimits(p *params, tick time.Duration) limits {
+	const slack = 1 + 1e-9
+	dt := tick.Seconds()
+	scar := math.Inf(1)
+	if d := -math.Expm1(-p.decay * dt); d > 0 {
+		scar = p.scarFactor / d * slack
+	}
+	m := 2 * math.Sqrt(3) / dt * slack
+	return limits{scar: scar, momentum: m,
+		r: (p.baseR + p.weights[0] + p.weights[1] + p.weights[2] + p.damping*m + scar) * slack}
+}
+
+// peerState is what a route adopted from peers, kept apart from its own
+// evidence so that the route never presents adopted state as its own
+// fresh evidence. A route holds it by pointer, allocated on its first
+// adoption, which keeps routes that never adopt in their size class.
+type peerState struct {
+	at time.Time // the evidence time of the newest vector adopted
+	// openAt is the route's last tick end when it last adopted a peer's
+	// open circuit (open set): the next tick close may open the route on
+	// that evidence alone
+	openAt int64
+	open   bool
+}
+
+// beliefAt is when the evidence behind the route's state was seen: its
+// own, or the newest peer vector it adopted. Merges compare against it,
+// so a stale vector read again is not adopted again.
+func (st *routeState) beliefAt() time.Time {
+	if st.peer != nil && st.peer.at.After(st.evidenceAt) {
+		return st.peer.at
+	}
+	return st.evidenceAt
+}
+
+// publishedAt is the time the route's vector carries: the time of its own
+// newest evidence (trauma, a mode change), never moved by adopting a
+// peer's vector. One mode change is no evidence of the route's own: a
+// circuit that opened at the tick close right after it adopted a peer's
+// open circuit, while its own calls do not say it is failing. That
+// vector carries the adopted vector's time, so that one bad vector, which
+// opens every node it reaches, is not announced again by each of them as
+// newer than it is. tick is the engine's tick; wall converts engine ns.
+func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time) time.Time {
+	p := st.peer
+	if p != nil && p.open && st.circ.mode == ModeCircuitOpen && st.circ.since == p.openAt+int64(tick) &&
+		st.evidenceAt.Equal(wall(st.circ.since)) && !st.win.failing() && !st.fast.certain() {
+		return p.at
+	}
+	return st.evidenceAt
+}
+
+// tracked returns the route tracked under id, or nil; also a route so new
+// that the table's lock-free snapshot does not hold it yet.
+func (s *stateManager) tracked(id string) *route {
+	if r := s.a.routes.load(id); r != nil {
+		return r
+	}
+	s.a.routes.mu.Lock()
+	defer s.a.routes.mu.Unlock()
+	return s.a.routes.all[id]
 }
 
 // resyncAll re-reads peers' vectors for the tracked routes.
@@ -181,7 +286,7 @@ func (s *stateManager) resyncAll(ctx context.Context) {
 		return
 	}
 	for _, k := range keys {
-		if s.a.routes.load(k) == nil {
+		if s.tracked(k) == nil {
 			continue
 		}
 		c, cancel := context.WithTimeout(ctx, s.timeout)

@@ -2,7 +2,13 @@ package atrion_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,6 +121,9 @@ func TestPeersShareState(t *testing.T) {
 	defer a.Close(context.Background())
 	defer b.Close(context.Background())
 	report(b, clkB, "r", 15, healthy)
+	// the nodes' clocks agree once a has run its 45 ticks (b refuses
+	// vectors dated ahead of its own clock)
+	clkB.Advance(30 * 100 * time.Millisecond)
 	b.Snapshot("r")               // closes b's last tick
 	b.Flush(context.Background()) // b's own vector lands first; a's overwrites it
 	report(a, clkA, "r", 15, healthy)
@@ -173,5 +182,131 @@ func TestLWWBusyHealthyPeerKeepsScar(t *testing.T) {
 	s, _ := a.Snapshot("r")
 	if s.Mode != atrion.ModeCircuitOpen || s.Scar < 90 {
 		t.Fatalf("a failing node lost its scar to a healthy peer: %v S=%.1f", s.Mode, s.Scar)
+	}
+}
+
+// TestPeerVectorBounds: vectors no node with the route's physics could
+// write (scar, momentum or R beyond the physical maximum, a time ahead of
+// the local clock) are refused, counted and logged once per period;
+// vectors at the bound are merged.
+func TestPeerVectorBounds(t *testing.T) {
+	// defaults: σ 5, λ 0.1/s, 100 ms ticks: S* = 5 / (1 − e^(−0.01)) ≈ 502.5
+	maxScar := 5 / -math.Expm1(-0.1*0.1)
+	for _, tc := range []struct {
+		name    string
+		v       func(now time.Time) atrion.PhysicsVector
+		refused bool
+	}{
+		{"at the scar bound", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: maxScar, Resistance: 10 + maxScar, UpdatedAt: now}
+		}, false},
+		{"dated within the skew", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: 50, Resistance: 60, UpdatedAt: now.Add(atrion.MaxPeerClockSkew)}
+		}, false},
+		{"scar past the bound", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: maxScar * 1.001, Resistance: 10, UpdatedAt: now}
+		}, true},
+		{"scar 1e300", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: 1e300, Resistance: 1e300, UpdatedAt: now}
+		}, true},
+		{"momentum past the bound", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Momentum: 2 * math.Sqrt(3) / 0.1 * 1.01, Resistance: 10, UpdatedAt: now}
+		}, true},
+		{"R past the bound", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: 1, Resistance: 700, UpdatedAt: now}
+		}, true},
+		{"dated past the skew", func(now time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: 50, Resistance: 60, UpdatedAt: now.Add(atrion.MaxPeerClockSkew + time.Millisecond)}
+		}, true},
+		{"dated in the year 2100", func(time.Time) atrion.PhysicsVector {
+			return atrion.PhysicsVector{Scar: 50, Resistance: 60, UpdatedAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shared := atrion.NewInMemoryProvider(0)
+			var logged countingHandler
+			a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+				atrion.WithLogger(slog.New(&logged)), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+			report(a, clk, "r", 3, healthy)
+			a.Snapshot("r") // closes the last tick: a's own vector is written before the peer's
+			a.Flush(context.Background())
+			v := tc.v(a.Now())
+			v.Route, v.Mode, v.NodeID = "r", atrion.ModeOperational, "peer"
+			shared.Set(context.Background(), v)
+			waitUntil(t, func() bool { s := a.Stats(); return s.PeerUpdates+s.RefusedPeerUpdates >= 3 })
+			s := a.Stats()
+			snap, _ := a.Snapshot("r")
+			if tc.refused {
+				if s.PeerUpdates != 0 || snap.Scar != 0 {
+					t.Errorf("merged %d (scar now %.1f), want it refused", s.PeerUpdates, snap.Scar)
+				}
+				if n := logged.n.Load(); n != 1 {
+					t.Errorf("logged %d lines for %d refusals, want 1", n, s.RefusedPeerUpdates)
+				}
+				return
+			}
+			if s.RefusedPeerUpdates != 0 || snap.Scar < v.Scar*0.99 {
+				t.Errorf("refused %d, scar %.1f: want %.1f merged", s.RefusedPeerUpdates, snap.Scar, v.Scar)
+			}
+		})
+	}
+}
+
+// TestDefaultNodeIDsUnique: two engines of one process are two nodes.
+func TestDefaultNodeIDsUnique(t *testing.T) {
+	a, _ := newManual(t)
+	b, _ := newManual(t)
+	if a.NodeID() == b.NodeID() {
+		t.Fatalf("both engines are %q", a.NodeID())
+	}
+	if host, _ := os.Hostname(); !strings.HasPrefix(a.NodeID(), fmt.Sprintf("%s-%d-", host, os.Getpid())) {
+		t.Errorf("node ID %q is not host-pid-suffix", a.NodeID())
+	}
+}
+
+// countingHandler counts the log records it gets.
+type countingHandler struct{ n atomic.Int64 }
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (h *countingHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler             { return h }
+
+// waitUntil polls cond every 5 ms for at most 5 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestAdoptedStateKeepsItsTime: a node that adopts a peer's open circuit
+// and opens because of it republishes the adopted scar with the peer's
+// time, not as its own fresh evidence; its own trauma later dates its
+// vector again.
+func TestAdoptedStateKeepsItsTime(t *testing.T) {
+	shared := atrion.NewInMemoryProvider(0)
+	a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+		atrion.WithNodeID("a"), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	ctx := context.Background()
+	report(a, clk, "r", 3, healthy)
+	a.Snapshot("r")
+	a.Flush(ctx)
+	sent := a.Now()
+	shared.Set(ctx, atrion.PhysicsVector{Route: "r", Scar: 400, Resistance: 410, Mode: atrion.ModeCircuitOpen, UpdatedAt: sent, NodeID: "peer"})
+	waitUntil(t, func() bool { return a.Stats().PeerUpdates > 0 })
+	report(a, clk, "r", 2, healthy) // the next tick close opens the circuit on the peer's evidence
+	s, _ := a.Snapshot("r")
+	a.Flush(ctx)
+	v, _, _ := shared.Get(ctx, "r")
+	if s.Mode != atrion.ModeCircuitOpen || v.NodeID != "a" {
+		t.Fatalf("mode %v, stored vector from %q", s.Mode, v.NodeID)
+	}
+	if !v.UpdatedAt.Equal(sent) {
+		t.Errorf("a republished the adopted scar %.1f dated %v, want the peer's %v", v.Scar, v.UpdatedAt, sent)
 	}
 }

@@ -15,10 +15,14 @@ type table struct {
 	mu     sync.Mutex
 	all    map[string]*route
 	misses int
+	// reserved holds the route IDs with a slot of their own (Reserve),
+	// held how many of them are tracked now; both under mu
+	reserved map[string]struct{}
+	held     int
 }
 
 func newTable() *table {
-	t := &table{all: make(map[string]*route)}
+	t := &table{all: make(map[string]*route), reserved: make(map[string]struct{})}
 	empty := map[string]*route{}
 	t.read.Store(&empty)
 	return t
@@ -42,6 +46,22 @@ func (t *table) refreshLocked() {
 	}
 	t.read.Store(&snap)
 	t.misses = 0
+}
+
+// fullLocked reports whether a route without a reserved slot must go to
+// the overflow route: the unreserved routes tracked and the reserved
+// slots (tracked or not) fill the cap. The overflow route does not count.
+// Caller holds mu.
+func (t *table) fullLocked(maxRoutes int) bool {
+	return len(t.all)-1-t.held+len(t.reserved) >= maxRoutes
+}
+
+// removeLocked stops tracking id. Caller holds mu.
+func (t *table) removeLocked(id string) {
+	delete(t.all, id)
+	if _, ok := t.reserved[id]; ok {
+		t.held--
+	}
 }
 
 // snapshot returns every route.

@@ -19,6 +19,9 @@ func ExampleMiddleware() {
 	defer a.Close(context.Background())
 
 	e := echo.New()
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	e.Use(atrecho.Middleware(a, atrecho.WithPriorityHeader("X-Priority")))
 	e.GET("/users/:id", func(c echo.Context) error { return c.String(http.StatusOK, "user "+c.Param("id")) })
 

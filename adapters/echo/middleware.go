@@ -4,15 +4,24 @@
 //	e.Use(atrecho.Middleware(a))
 //
 // Route IDs read "METHOD template" from the matched route's template,
-// e.g. "GET /users/:id", never the raw path; requests that match no route
-// (echo's 404 and 405 handlers) share one route, atrion.UnmatchedRoute.
-// Register the middleware with e.Use (or on a group), not e.Pre: before
-// routing, echo does not know the route.
+// e.g. "GET /users/:id", never the raw path. A request counts as matched
+// only when the Echo has a route for its method and template (read from
+// e.Routes() and its host routers); everything else — echo's 404 and 405
+// answers, handlers registered with e.RouteNotFound (a catch-all
+// e.RouteNotFound("/*") included), whatever method a client invents —
+// shares one route, atrion.UnmatchedRoute. The Echo's routes are read on
+// its first request, and again at most once a second when a request
+// matches none of them (a route registered later), and each holds a
+// reserved slot in the engine (atrion.Atrion.Reserve), so junk can never
+// push it into the overflow route. Register the middleware with e.Use (or
+// on a group), not e.Pre: before routing, echo does not know the route.
 package atrecho
 
 import (
 	"context"
-	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v4"
@@ -30,23 +39,89 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	g.Bind(a)
 	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
 	g.SetContext = func(c echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
-	g.Template = template
+	g.Template = (&routeTable{a: a}).template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { return g.Serve(c, next) }
 	}
 }
 
-// echo's handlers for requests that match no route, by code pointer
-var (
-	notFound         = reflect.ValueOf(echo.NotFoundHandler).Pointer()
-	methodNotAllowed = reflect.ValueOf(echo.MethodNotAllowedHandler).Pointer()
-)
+// rereadEvery bounds how often a request that matches no known route makes
+// the table read the Echo's routes again (a variable for the tests).
+var rereadEvery = time.Second
 
-// template is the matched route's template; "" for echo's 404 and 405
-// handlers, whose c.Path() is only the nearest node of the tree.
-func template(c echo.Context) (method, path string) {
-	if h := reflect.ValueOf(c.Handler()).Pointer(); h == notFound || h == methodNotAllowed {
-		return c.Request().Method, ""
+// routeTable knows which methods and templates an Echo's routers serve, so
+// that a request echo matched to a route is told from one that it answered
+// with a 404 or 405 handler or a RouteNotFound handler — whose c.Path() is
+// a template too — without comparing handler pointers.
+type routeTable struct {
+	a   *atrion.Atrion
+	cur atomic.Pointer[routeSet] // immutable once published
+	mu  sync.Mutex
+}
+
+// routeSet is one reading of an Echo's routes.
+type routeSet struct {
+	e      *echo.Echo
+	std    map[string]uint16      // template → one bit per standard method (atrion.HTTPMethodIndex)
+	other  map[[2]string]struct{} // {method, template} for other methods (PROPFIND, ...)
+	readAt time.Time
+}
+
+func (s *routeSet) serves(method, template string) bool {
+	if i := atrion.HTTPMethodIndex(method); i >= 0 {
+		return s.std[template]&(1<<i) != 0
 	}
-	return c.Request().Method, c.Path()
+	_, ok := s.other[[2]string{method, template}]
+	return ok
+}
+
+// template is the request's method and its route's template; "" when echo
+// served it with no route of the request's method.
+func (t *routeTable) template(c echo.Context) (method, path string) {
+	method, path = c.Request().Method, c.Path()
+	e := c.Echo()
+	s := t.cur.Load()
+	if s == nil || s.e != e {
+		s = t.read(e, s)
+	}
+	if s.serves(method, path) {
+		return method, path
+	}
+	if time.Since(s.readAt) >= rereadEvery {
+		if s = t.read(e, s); s.serves(method, path) {
+			return method, path
+		}
+	}
+	return method, ""
+}
+
+// read reads e's routes unless another request did since seen was
+// current, publishes them and reserves their route IDs.
+func (t *routeTable) read(e *echo.Echo, seen *routeSet) *routeSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.cur.Load(); s != nil && s != seen && s.e == e {
+		return s
+	}
+	s := &routeSet{e: e, std: map[string]uint16{}, other: map[[2]string]struct{}{}, readAt: time.Now()}
+	routes := e.Routes()
+	for _, r := range e.Routers() {
+		routes = append(routes, r.Routes()...)
+	}
+	ids := make([]string, 0, len(routes))
+	for _, r := range routes {
+		if r.Method == echo.RouteNotFound { // serves unknown paths, whatever their method
+			continue
+		}
+		if i := atrion.HTTPMethodIndex(r.Method); i >= 0 {
+			s.std[r.Path] |= 1 << i
+		} else {
+			s.other[[2]string{r.Method, r.Path}] = struct{}{}
+		}
+		ids = append(ids, r.Method+" "+r.Path)
+	}
+	// past the cap on reservations these are ordinary routes
+	_ = t.a.Reserve(ids...)
+	t.cur.Store(s)
+	return s
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	atrecho "github.com/atrion-go/atrion/adapters/echo"
 	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
@@ -157,5 +159,57 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	withNoop := count(noop) // echo's own cost of one middleware
 	if got := count(atrecho.Middleware(a, atrecho.WithPriorityHeader(""), atrecho.WithDecisionHook(adaptertest.NoHook))); got != withNoop {
 		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v (bare %v)", got, withNoop, count())
+	}
+}
+
+// A catch-all e.RouteNotFound("/*") handler serves every unknown path and
+// method: requests it serves share the unmatched route, whatever method a
+// client invents, and a route registered for other methods is not matched
+// by an invented one.
+func TestRouteNotFoundCatchAllIsUnmatched(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	e := suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a))
+	e.RouteNotFound("/*", func(c echo.Context) error { return c.NoContent(http.StatusNotFound) })
+	e.Add("PROPFIND", "/dav/:file", func(c echo.Context) error { return c.NoContent(http.StatusMultiStatus) })
+	base := serve(t, e)
+	adaptertest.InventMethods(t, base, 500)
+	for _, m := range []string{"PROPFIND", http.MethodGet} {
+		req, _ := http.NewRequest(m, base+"/dav/x", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	got := a.Routes()
+	t.Logf("1,002 requests with 500 invented methods: %d routes", len(got))
+	if want := []string{atrion.UnmatchedRoute, "PROPFIND /dav/:file", atrion.OverflowRoute}; !slices.Equal(got, want) {
+		t.Fatalf("routes %.300q, want %q", got, want)
+	}
+	if s, _ := a.Snapshot(atrion.UnmatchedRoute); s.Totals.Admitted != 1001 {
+		t.Errorf("unmatched route admitted %d, want 1001", s.Totals.Admitted)
+	}
+}
+
+// Routes registered after the first request are matched once the table is
+// read again (at most once a second; 20 ms in this test).
+func TestRouteAddedAfterFirstRequest(t *testing.T) {
+	defer atrecho.SetRereadForTest(20 * time.Millisecond)()
+	a, _ := adaptertest.Engine(t)
+	e := suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a))
+	base := serve(t, e)
+	get := func(p string) {
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	get("/users/1")
+	e.GET("/late/:id", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	time.Sleep(30 * time.Millisecond)
+	get("/late/1")
+	if _, ok := a.Snapshot("GET /late/:id"); !ok {
+		t.Fatalf("a route added after the first request is not its own: %q", a.Routes())
 	}
 }

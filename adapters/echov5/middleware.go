@@ -6,11 +6,13 @@
 // Route IDs read "METHOD template" from the matched route's template,
 // e.g. "GET /users/:id", never the raw path; requests that echo's router
 // matches to no route (its 404 and 405 answers, OPTIONS without a route,
-// handlers registered with e.RouteNotFound) share one route,
-// atrion.UnmatchedRoute. A method that no standard names, on a route
-// registered with e.Any, is OtherMethods. Register the middleware with
-// e.Use (or on a group), not e.Pre: before routing, echo does not know the
-// route.
+// handlers registered with e.RouteNotFound, a catch-all included) share
+// one route, atrion.UnmatchedRoute, whatever method a client invents. A
+// method that no standard names, on a route registered with e.Any, is
+// OtherMethods. The Echo's routes hold reserved slots in the engine
+// (atrion.Atrion.Reserve) from its first request on, so junk never pushes
+// them into the overflow route. Register the middleware with e.Use (or on
+// a group), not e.Pre: before routing, echo does not know the route.
 //
 // This is the module for echo v5 (github.com/atrion-go/atrion/adapters/echov5);
 // echo v4 has its own, github.com/atrion-go/atrion/adapters/echo.
@@ -37,7 +39,7 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	g.Bind(a)
 	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
 	g.SetContext = func(c *echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
-	g.Template = new(matchedRoutes).template
+	g.Template = (&matchedRoutes{a: a}).template
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error { return g.Serve(c, next) }
 	}
@@ -57,6 +59,7 @@ const OtherMethods = "OTHER"
 // answers 404 or 405 for is asked again each time: that answer carries no
 // parameters, so it costs no allocation.
 type matchedRoutes struct {
+	a   *atrion.Atrion
 	cur atomic.Pointer[matchedSet] // immutable once published
 	mu  sync.Mutex
 }
@@ -95,11 +98,27 @@ func (m *matchedRoutes) add(e *echo.Echo, template string, i int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	bits := map[string]uint16{}
-	if s := m.cur.Load(); s != nil && s.e == e { // another Echo starts afresh
+	if s := m.cur.Load(); s != nil && s.e == e {
 		for k, v := range s.bits {
 			bits[k] = v
 		}
+	} else { // another Echo starts afresh
+		m.reserve(e)
 	}
 	bits[template] |= 1 << i
 	m.cur.Store(&matchedSet{e: e, bits: bits})
+}
+
+// reserve gives e's routes of standard methods reserved slots in the
+// engine (atrion.Atrion.Reserve), so that junk never pushes them into the
+// overflow route; the others (e.Any's OTHER) are reserved when first
+// matched. Past the cap on reservations they are ordinary routes.
+func (m *matchedRoutes) reserve(e *echo.Echo) {
+	var ids []string
+	for _, r := range e.Router().Routes() {
+		if atrion.HTTPMethodIndex(r.Method) >= 0 {
+			ids = append(ids, r.Method+" "+r.Path)
+		}
+	}
+	_ = m.a.Reserve(ids...)
 }

@@ -305,3 +305,35 @@ func FuzzRouteIDs(f *testing.F) {
 		}
 	})
 }
+
+// A catch-all e.RouteNotFound("/*") serves every unknown path and method:
+// whatever method a client invents, the requests share the unmatched route.
+func TestRouteNotFoundCatchAllIsUnmatched(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	e := echo.New()
+	e.Use(atrecho.Middleware(a))
+	e.GET("/users/:id", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
+	e.RouteNotFound("/*", func(c *echo.Context) error { return c.NoContent(http.StatusNotFound) })
+	base := serve(t, e)
+	adaptertest.InventMethods(t, base, 500)
+	got := a.Routes()
+	t.Logf("1,000 requests with 500 invented methods: %d routes", len(got))
+	if len(got) != 2 || got[0] != atrion.UnmatchedRoute {
+		t.Fatalf("routes %.300q", got)
+	}
+}
+
+// The Echo's routes hold reserved slots once it serves its first request.
+func TestRoutesReserved(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	e := echo.New()
+	e.Use(atrecho.Middleware(a))
+	for _, p := range []string{"/a", "/b/:id", "/c/*"} {
+		e.GET(p, func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
+	}
+	e.POST("/a", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
+	get(t, serve(t, e)+"/a")
+	if got := a.Stats().Reserved; got != 5 { // four routes and the unmatched route
+		t.Fatalf("reserved %d routes, want 5", got)
+	}
+}

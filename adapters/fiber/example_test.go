@@ -19,6 +19,9 @@ func ExampleNew() {
 	defer a.Close(context.Background())
 
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	app.Use(recover.New(), atrfiber.New(a, atrfiber.WithPriorityHeader("X-Priority")))
 	app.Get("/users/:id", func(c *fiber.Ctx) error { return c.SendString("user " + c.Params("id")) })
 

@@ -61,8 +61,14 @@ func WithPriority(f func(*fiber.Ctx) atrion.Priority) Option {
 
 // WithPriorityHeader reads each request's priority from the header name
 // (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
-// missing or bad value is normal. Use it only where clients are trusted to
-// set it.
+// missing or bad value is normal.
+//
+// The header must come from a trusted hop: a proxy or gateway at the edge
+// that sets it and strips it from outside traffic. Any client can send
+// "X-Priority: critical", and critical traffic is shed only by an open
+// circuit. Where clients reach the server directly, derive the priority
+// from what the server knows instead, the route or an identity it has
+// authenticated, with WithPriority.
 func WithPriorityHeader(name string) Option {
 	if name == "" {
 		name = atrion.DefaultPriorityHeader

@@ -33,7 +33,13 @@ type Config struct {
 	// PriorityHeader, when Priority is nil, names the request header
 	// (e.g. atrion.DefaultPriorityHeader) each request's priority is read
 	// from with atrion.HeaderPriority: a missing or bad value is normal.
-	// Set it only where clients are trusted to set the header.
+	//
+	// The header must come from a trusted hop: a proxy or gateway at the
+	// edge that sets it and strips it from outside traffic. Any client can
+	// send "X-Priority: critical", and critical traffic is shed only by an
+	// open circuit. Where clients reach the server directly, derive the
+	// priority from what the server knows instead, the route or an
+	// identity it has authenticated, with Priority.
 	//
 	// Optional. Default: "" (no header)
 	PriorityHeader string

@@ -20,6 +20,9 @@ func ExampleMiddleware() {
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	r.Use(gin.Recovery(), atrgin.Middleware(a, atrgin.WithPriorityHeader("X-Priority")))
 	r.GET("/users/:id", func(c *gin.Context) { c.String(http.StatusOK, "user "+c.Param("id")) })
 

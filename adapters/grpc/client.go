@@ -22,7 +22,7 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 		if c.skip(ctx, method) {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		ctx, t, _, err := c.admit(a, ctx, method, sideClient, metadata.ValueFromOutgoingContext)
+		ctx, t, _, err := c.admit(a, ctx, c.route(method), method, sideClient, metadata.ValueFromOutgoingContext)
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		if c.skip(ctx, method) {
 			return streamer(ctx, desc, cc, method, callOpts...)
 		}
-		ctx, t, _, err := c.admit(a, ctx, method, sideClient, metadata.ValueFromOutgoingContext)
+		ctx, t, _, err := c.admit(a, ctx, c.route(method), method, sideClient, metadata.ValueFromOutgoingContext)
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,13 @@
 // # Routes and outcomes
 //
 // A call's route ID is its full method name ("/pkg.Service/Method"); see
-// WithRouteID to group methods. A finished call is classified from its
+// WithRouteID to group methods. Methods the server did not register, which
+// only an unknown-service handler (grpc.UnknownServiceHandler: a proxy, a
+// gateway) serves, share one route, atrion.UnmatchedRoute, so that
+// clients cannot mint routes with method names; Unimplemented is ignored
+// on it rather than a failure. Reserve(a, srv) after registering the
+// services gives each registered method a reserved slot in the engine, so
+// that junk route IDs can never push one into the overflow route. A finished call is classified from its
 // status (Classify): Unknown, DeadlineExceeded, Unimplemented, Internal,
 // Unavailable and DataLoss are failures of the service; OK is a success;
 // Canceled is a caller that gave up, recorded as a slow sample when it

@@ -20,7 +20,8 @@ import (
 )
 
 // A server guards its methods with one engine; each full method name is
-// a route.
+// a route, and Reserve, once the services are registered, gives each of
+// them a slot of its own in the engine.
 func Example() {
 	a, err := atrion.New()
 	if err != nil {
@@ -33,6 +34,9 @@ func Example() {
 		grpc.ChainStreamInterceptor(atrgrpc.StreamServerInterceptor(a)),
 	)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
+	if err := atrgrpc.Reserve(a, srv); err != nil {
+		panic(err)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -103,8 +107,9 @@ func ExampleUnaryClientInterceptor() {
 	// Unavailable true atrion: client rejected the call (circuit_open, CIRCUIT_OPEN)
 }
 
-// Calls carry their priority in metadata; under load, lower priorities
-// are shed first and critical calls only by an open circuit.
+// Calls carry their priority in metadata, set by a trusted proxy in front
+// of the server; under load, lower priorities are shed first and critical
+// calls only by an open circuit.
 func ExampleWithPriorityMetadata() {
 	a, err := atrion.New()
 	if err != nil {
@@ -113,7 +118,9 @@ func ExampleWithPriorityMetadata() {
 	defer a.Close(context.Background())
 
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(atrgrpc.UnaryServerInterceptor(a,
-		atrgrpc.WithPriorityMetadata("x-priority"),              // critical, high, normal, low, bulk
+		// x-priority must come from a trusted hop (a proxy that sets it and
+		// strips it from outside calls): critical, high, normal, low, bulk
+		atrgrpc.WithPriorityMetadata("x-priority"),
 		atrgrpc.WithSkipMethods("/grpc.health.v1.Health/Check"), // never shed health checks
 		atrgrpc.WithRejectionCode(codes.ResourceExhausted),      // instead of Unavailable
 	)))

@@ -74,9 +74,12 @@ func WithPriority(f func(ctx context.Context, fullMethod string) atrion.Priority
 // valid metadata key ([0-9a-z-_.], not ending in "-bin"; any case), means
 // DefaultPriorityKey. It replaces WithPriority.
 //
-// Metadata is set by the caller: on a server, enable this only where the
-// callers are trusted, since a call claiming "critical" is shed only by
-// an open circuit.
+// Metadata is set by the caller. On a server it must come from a trusted
+// hop: a proxy or gateway that sets the key and strips it from outside
+// calls, since a call claiming "critical" is shed only by an open
+// circuit. Where callers reach the server directly, derive the priority
+// from what the server knows instead, the method or an identity it has
+// authenticated (peer certificates, a verified token), with WithPriority.
 func WithPriorityMetadata(key string) Option {
 	key = strings.ToLower(strings.TrimSpace(key))
 	if !validKey(key) {

@@ -48,13 +48,12 @@ func (e *RejectedError) GRPCStatus() *status.Status { return e.status }
 // Is reports whether target is ErrRejected.
 func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
-// admit decides a call on its route. It tells the decision hook, and puts
+// admit decides a call on route. It tells the decision hook, and puts
 // the decision in ctx when asked to: the context returned is the one the
 // call goes on with. When the call is rejected, err is the error it ends
 // with and retry the jittered hint it carries; side says which
 // interceptor decided. md reads a metadata value for the priority option.
-func (c *config) admit(a *atrion.Atrion, ctx context.Context, fullMethod, side string, md func(context.Context, string) []string) (_ context.Context, t atrion.Ticket, retry time.Duration, err error) {
-	route := c.route(fullMethod)
+func (c *config) admit(a *atrion.Atrion, ctx context.Context, route, fullMethod, side string, md func(context.Context, string) []string) (_ context.Context, t atrion.Ticket, retry time.Duration, err error) {
 	t, d := a.Admit(route, c.callPriority(ctx, fullMethod, md))
 	if c.decisionInContext {
 		ctx = atrion.ContextWithDecision(ctx, d)

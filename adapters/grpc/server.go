@@ -3,9 +3,11 @@ package atrgrpc
 import (
 	"context"
 	"io"
+	"slices"
 
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -19,7 +21,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		if c.skip(ctx, info.FullMethod) {
 			return handler(ctx, req)
 		}
-		ctx, t, retry, err := c.admit(a, ctx, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
+		ctx, t, retry, err := c.admit(a, ctx, c.route(info.FullMethod), info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
 		if err != nil {
 			_ = grpc.SetTrailer(ctx, pushback(retry)) // fails only outside a server call
 			return nil, err
@@ -35,7 +37,11 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 // StreamServerInterceptor guards a server's streaming methods: it admits
 // each stream when it starts, rejects it (with a retry pushback trailer)
 // when the route sheds, and records the final status and the stream's
-// time to first response (see the package doc).
+// time to first response (see the package doc). Calls that the server's
+// unknown-service handler serves (grpc.UnknownServiceHandler: a proxy, a
+// gateway), for methods it did not register, share one route,
+// atrion.UnmatchedRoute, whatever WithRouteID says, so that clients cannot
+// mint routes; Unimplemented is ignored there, not a failure.
 func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(a, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -43,7 +49,14 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		if c.skip(ctx, info.FullMethod) {
 			return handler(srv, ss)
 		}
-		ctx, t, retry, err := c.admit(a, ctx, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
+		// grpc-go passes no service to the unknown-service handler: a
+		// method the server did not register, named by the client
+		unregistered := srv == nil
+		route := atrion.UnmatchedRoute
+		if !unregistered {
+			route = c.route(info.FullMethod)
+		}
+		ctx, t, retry, err := c.admit(a, ctx, route, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
 		if err != nil {
 			ss.SetTrailer(pushback(retry))
 			return err
@@ -54,8 +67,35 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		defer func() { doneStream(t, class, &w.timer) }()
 		err = handler(srv, w)
 		class = c.outcome(ctx, err)
+		if unregistered && codeOf(err) == codes.Unimplemented {
+			class = atrion.Ignored // a method no one serves: the caller's mistake
+		}
 		return err
 	}
+}
+
+// Reserve gives every method srv has registered (a *grpc.Server) a slot of
+// its own in a (atrion.Atrion.Reserve), under the route ID that server
+// interceptors built with opts give it, and the route that unregistered
+// methods share: junk route IDs from elsewhere in the process can then
+// never push one of them into the engine's overflow route, whose circuit
+// the junk may have opened. Methods that WithSkipMethods skips are left
+// out. Call it after registering the services, before srv.Serve.
+func Reserve(a *atrion.Atrion, srv interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
+}, opts ...Option) error {
+	c := newConfig(a, opts)
+	ids := []string{atrion.UnmatchedRoute}
+	for name, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			full := "/" + name + "/" + m.Name
+			if _, skip := c.skipMethods[full]; !skip {
+				ids = append(ids, c.route(full))
+			}
+		}
+	}
+	slices.Sort(ids) // the first bad ID, if any, is the same on every run
+	return a.Reserve(ids...)
 }
 
 // serverStream times a server stream's first response, and gives the

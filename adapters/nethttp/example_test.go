@@ -24,6 +24,9 @@ func ExampleMiddleware() {
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "user", r.PathValue("id"))
 	})
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	h := atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)
 
 	for _, path := range []string{"/users/1", "/users/2", "/nope"} {

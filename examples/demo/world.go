@@ -75,8 +75,8 @@ func startWorld(cfg config) (_ *world, err error) {
 		if i == 0 {
 			// checkout is the shop's revenue: the load generator marks it
 			// high priority, so the in-flight limit sheds it last. The
-			// header is trusted only because the load generator is this
-			// front's edge: a public service must set it at its edge and
+			// header must come from a trusted hop, and here it does: the
+			// load generator is this front's edge. A public service must set it at its edge and
 			// strip it from outside traffic, or derive priority from the
 			// route or an authenticated identity instead.
 			mw = atrgin.Middleware(w.a, atrgin.WithPriorityHeader("X-Priority"))

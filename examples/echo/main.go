@@ -31,6 +31,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	e.Use(middleware.Recover(), atrecho.Middleware(a, atrecho.WithPriorityHeader("X-Priority")))
 	e.GET("/users/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id")}) })
 	e.GET("/fail", func(c echo.Context) error {

@@ -31,6 +31,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	// global: the middleware resolves each request's route template before
 	// the handler runs
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	app.Use(recover.New(), atrfiber.New(a, atrfiber.WithPriorityHeader("X-Priority")))
 	app.Get("/users/:id", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"id": c.Params("id")}) })
 	app.Get("/fail", func(c *fiber.Ctx) error {

@@ -8,7 +8,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 )
 
-require github.com/atrion-go/atrion/core v0.1.0 // indirect
+require github.com/atrion-go/atrion/core v0.1.0
 
 require (
 	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect

@@ -1,5 +1,6 @@
 // Command gin serves a small API guarded by atrgin and prints every
-// mode transition. Try:
+// mode transition. Request priorities come from the route and the
+// authenticated caller, never from a header the client sets. Try:
 //
 //	go run . -addr 127.0.0.1:8080
 //	curl -i 127.0.0.1:8080/users/1
@@ -14,6 +15,7 @@ import (
 	"net/http"
 
 	atrgin "github.com/atrion-go/atrion/adapters/gin"
+	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/examples/internal/server"
 	"github.com/gin-gonic/gin"
 )
@@ -30,8 +32,10 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), atrgin.Middleware(a, atrgin.WithPriorityHeader("X-Priority")))
+	// priorities come from what the server knows: no client chooses its own
+	r.Use(gin.Recovery(), authenticate, atrgin.Middleware(a, atrgin.WithPriority(priority)))
 	r.GET("/users/:id", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"id": c.Param("id")}) })
+	r.GET("/reports/:id", func(c *gin.Context) { c.String(http.StatusOK, "report "+c.Param("id")) })
 	r.GET("/fail", func(c *gin.Context) { c.String(http.StatusInternalServerError, "the database is down") })
 	r.GET("/routes", func(c *gin.Context) { c.JSON(http.StatusOK, a.Snapshots()) })
 
@@ -40,4 +44,34 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 		return err
 	}
 	return server.HTTP(ctx, ln, r)
+}
+
+// apiKeys are the API keys this example accepts, and their callers'
+// tier. A real service verifies a signed token or a client certificate.
+var apiKeys = map[string]string{"partner-key-1": "partner"}
+
+// authenticate sets the caller's tier from a key it knows; any other
+// caller has none.
+func authenticate(c *gin.Context) {
+	if tier, ok := apiKeys[c.GetHeader("X-Api-Key")]; ok {
+		c.Set("tier", tier)
+	}
+	c.Next()
+}
+
+// priority ranks a request from what the server itself knows, its route
+// and the caller it authenticated, never from a header the client sets:
+// with atrgin.WithPriorityHeader any client could call its own requests
+// critical, which only an open circuit sheds (use that only behind a
+// trusted hop that sets the header and strips it from outside traffic).
+// Report exports are bulk work, shed first under load; authenticated
+// partners' calls are high priority; everything else is normal.
+func priority(c *gin.Context) atrion.Priority {
+	switch {
+	case c.FullPath() == "/reports/:id":
+		return atrion.PriorityBulk
+	case c.GetString("tier") == "partner":
+		return atrion.PriorityHigh
+	}
+	return atrion.PriorityNormal
 }

@@ -185,6 +185,10 @@ func serve(ctx context.Context, cfg config, lis net.Listener, w io.Writer) error
 		t := time.Since(start)
 		return t >= cfg.failAt && t < cfg.failAt+cfg.failFor
 	}})
+	// every registered method holds a slot of its own in the engine
+	if err := atrgrpc.Reserve(a, srv); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "server: listening on %s; %s fails from %v for %v\n", lis.Addr(), method, cfg.failAt, cfg.failFor)
 	go func() {
 		<-ctx.Done()

@@ -41,6 +41,9 @@ func run(ctx context.Context, addr string, out io.Writer, ready chan<- string) e
 	// Around the whole mux: every request is guarded, unmatched ones as one
 	// route. Registering the middleware per route instead
 	// (mux.Handle("GET /users/{id}", mw(users))) saves a second mux match.
+	// X-Priority must come from a trusted hop (a gateway that sets it and
+	// strips it from outside traffic): a client that sets it itself is
+	// trusted to call its own requests critical.
 	h := atrhttp.Middleware(a, atrhttp.WithPriorityHeader("X-Priority"))(mux)
 
 	ln, err := server.Listen(addr, out, ready)

@@ -4,7 +4,11 @@ import (
 	"embed"
 	"encoding/json"
 	"io/fs"
+	"math"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,14 +33,25 @@ type Dashboard struct {
 	csrf *http.CrossOriginProtection
 	own  *Recorder // transitions seen by the sampler, without a Recorder
 
+	sampling sync.Mutex // one sample at a time; taken before mu
+
 	mu      sync.Mutex
 	tracks  map[string]*track
 	gen     uint64
 	last    State
 	lastAt  time.Time
 	clients map[*client]struct{}
-	running bool // the sampler goroutine is running
+	byAddr  map[string][]*client // clients by address, oldest first
+	running bool                 // the sampler goroutine is running
 	closed  bool
+	// body is /api/state's encoding of sample bodyGen
+	body    []byte
+	bodyGen uint64
+	// shown are the routes the streams were last sent (with their
+	// history): the next frame sends the history of the others
+	shown map[string]bool
+
+	stateLimit *rateLimiter // /api/state requests per client address
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -56,8 +71,11 @@ func New(a *atrion.Atrion, opts ...Option) *Dashboard {
 		own:     NewRecorder(0),
 		tracks:  make(map[string]*track),
 		clients: make(map[*client]struct{}),
+		byAddr:  make(map[string][]*client),
+		shown:   make(map[string]bool),
 		done:    make(chan struct{}),
 	}
+	d.stateLimit = newRateLimiter(d.cfg.stateRate)
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -87,8 +105,31 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
+	if d.cfg.readToken != "" && (r.URL.Path == "/events" || r.URL.Path == "/api/state") && !d.readOK(r) {
+		h.Set("WWW-Authenticate", `Bearer realm="atrion"`)
+		jsonError(w, http.StatusUnauthorized, "missing or bad read token")
+		return
+	}
 	d.mux.ServeHTTP(w, r)
 }
+
+// readOK reports whether r carries the read token, as a bearer token or
+// in the atrdash_token cookie.
+func (d *Dashboard) readOK(r *http.Request) bool {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tokenMatch(tok, d.cfg.readToken) {
+		return true
+	}
+	c, err := r.Cookie(readCookie)
+	if err != nil {
+		return false
+	}
+	// the page stores the token as it came in the URL's fragment, escaped
+	v, uerr := url.QueryUnescape(c.Value)
+	return tokenMatch(c.Value, d.cfg.readToken) || (uerr == nil && tokenMatch(v, d.cfg.readToken))
+}
+
+// readCookie is the cookie that carries WithReadToken's token.
+const readCookie = "atrdash_token"
 
 // ControlsEnabled reports whether the control endpoint is on (WithControls
 // with a long enough token).
@@ -97,25 +138,19 @@ func (d *Dashboard) ControlsEnabled() bool { return d.cfg.token != "" }
 // State takes a sample if the last one is older than half an interval and
 // returns it, R history included.
 func (d *Dashboard) State() State {
+	d.sample(false)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.stateLocked(true)
 }
 
-// stateLocked returns the current state, sampling first when stale; full
-// adds every route's history. Caller holds d.mu.
+// stateLocked returns the last sample's state; full adds its routes'
+// history. Caller holds d.mu.
 func (d *Dashboard) stateLocked(full bool) State {
-	if now := time.Now(); now.Sub(d.lastAt) >= d.cfg.interval/2 {
-		d.sampleLocked(now)
-	}
 	st := d.last
 	st.Routes = append([]RouteState(nil), st.Routes...)
 	if full {
-		for i := range st.Routes {
-			if tr := d.tracks[st.Routes[i].Route]; tr != nil {
-				st.Routes[i].History = tr.points()
-			}
-		}
+		d.historyLocked(&st, func(string) bool { return false })
 	}
 	st.Transitions = d.recorder().Transitions()
 	return st
@@ -141,9 +176,33 @@ func (d *Dashboard) Close() {
 	})
 }
 
-func (d *Dashboard) serveState(w http.ResponseWriter, _ *http.Request) {
-	st := d.State()
-	writeJSON(w, http.StatusOK, st)
+// serveState answers /api/state: each client address may ask
+// WithClientLimits times a second, and every request within one sample
+// gets the same encoding.
+func (d *Dashboard) serveState(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := d.stateLimit.allow(clientAddr(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		jsonError(w, http.StatusTooManyRequests, "atrdash: too many state requests from this client")
+		return
+	}
+	d.sample(false)
+	d.mu.Lock()
+	st := d.stateLocked(true)
+	if d.body == nil || d.bodyGen != d.gen {
+		b, err := json.Marshal(st)
+		if err != nil {
+			d.mu.Unlock()
+			http.Error(w, "atrdash: encoding state: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		d.body, d.bodyGen = append(b, '\n'), d.gen
+	}
+	body := d.body
+	d.mu.Unlock()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

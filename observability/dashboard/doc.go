@@ -5,9 +5,11 @@
 //
 // The page is one embedded HTML file with vanilla JavaScript (no build
 // step, nothing fetched from outside). It reads /events, a Server-Sent
-// Events stream that carries the whole state every interval (250 ms by
-// default) and at once on a mode transition; /api/state returns the same
-// state as JSON for scripts.
+// Events stream that carries the state every interval (250 ms by default)
+// and at once on a mode transition; /api/state returns the same state as
+// JSON for scripts. The state carries the routes of highest R in full (50
+// by default, WithTopRoutes: open circuits first) and a summary of the
+// others, so that a frame stays tens of kilobytes with 10,000 routes.
 //
 //	d := atrdash.New(a)
 //	mux.Handle("/atrion/", http.StripPrefix("/atrion", d))
@@ -32,4 +34,13 @@
 // The dashboard never blocks the engine: it samples with Snapshots from
 // one goroutine that runs only while a browser is connected, bounds its
 // clients, and drops frames for a client that reads too slowly.
+//
+// Its defaults are safe to expose on an internal network: it is read-only,
+// its frames are bounded, each client address may hold two streams (a
+// newer one closes its oldest, so stalled sockets cannot lock an operator
+// out) and ask /api/state twice a second (WithClientLimits), 32 streams
+// in all, and a stream that cannot take a frame for 2 s is dropped.
+// WithReadToken requires a token for reading the state; use it, or put
+// the dashboard behind your own authentication, where it is reachable
+// from outside.
 package atrdash

@@ -50,7 +50,7 @@ func trip(t *testing.T, a *atrion.Atrion, clk *atrion.ManualClock, route string)
 }
 
 // serve starts d on a loopback test server.
-func serve(t *testing.T, d *Dashboard) *httptest.Server {
+func serve(t testing.TB, d *Dashboard) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(d)
 	t.Cleanup(func() {
@@ -59,3 +59,6 @@ func serve(t *testing.T, d *Dashboard) *httptest.Server {
 	})
 	return srv
 }
+
+// serveB is serve for benchmarks, returning the base URL.
+func serveB(b *testing.B, d *Dashboard) string { return serve(b, d).URL }

@@ -11,8 +11,12 @@ type config struct {
 	maxClients   int
 	writeTimeout time.Duration
 	token        string
+	readToken    string
 	recorder     *Recorder
 	title        string
+	top          int
+	perClient    int     // concurrent /events streams per client address
+	stateRate    float64 // /api/state requests per second per client address
 }
 
 // Defaults and bounds of the options. Values out of bounds are clamped.
@@ -20,13 +24,23 @@ const (
 	DefaultInterval   = 250 * time.Millisecond // time between frames
 	DefaultHistory    = 240                    // R points kept per route (a minute at the default interval)
 	DefaultMaxClients = 32                     // concurrent /events streams
-	// MinTokenLen is the shortest token WithControls accepts; a shorter
-	// one leaves the controls off.
+	DefaultTopRoutes  = 50                     // routes shown in full per frame
+	// DefaultStreamsPerClient and DefaultStateRate bound what one client
+	// address may take: concurrent /events streams, and /api/state
+	// requests per second (with a burst of twice as many).
+	DefaultStreamsPerClient = 2
+	DefaultStateRate        = 2.0
+	// MinTokenLen is the shortest token WithControls and WithReadToken
+	// accept; a shorter one leaves the controls off, or reading open.
 	MinTokenLen = 16
 
 	minInterval, maxInterval = 50 * time.Millisecond, 10 * time.Second
 	maxHistory               = 10000
 	maxClientsCap            = 10000
+	maxTop                   = 1000
+	// writeTimeout bounds each write of a stream: a client that has not
+	// taken a frame in this long is stalled, and dropped
+	writeTimeout = 2 * time.Second
 )
 
 func newConfig(opts []Option) config {
@@ -34,8 +48,11 @@ func newConfig(opts []Option) config {
 		interval:     DefaultInterval,
 		history:      DefaultHistory,
 		maxClients:   DefaultMaxClients,
-		writeTimeout: 5 * time.Second,
+		writeTimeout: writeTimeout,
 		title:        "Atrion Decision Dashboard",
+		top:          DefaultTopRoutes,
+		perClient:    DefaultStreamsPerClient,
+		stateRate:    DefaultStateRate,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -48,6 +65,15 @@ func newConfig(opts []Option) config {
 	if len(c.token) < MinTokenLen {
 		c.token = ""
 	}
+	if len(c.readToken) < MinTokenLen {
+		c.readToken = ""
+	}
+	c.top = min(max(c.top, 1), maxTop)
+	c.perClient = min(max(c.perClient, 1), c.maxClients)
+	if !(c.stateRate > 0) { // also NaN
+		c.stateRate = DefaultStateRate
+	}
+	c.stateRate = min(c.stateRate, 1000)
 	return c
 }
 
@@ -78,3 +104,32 @@ func WithRecorder(rec *Recorder) Option { return func(c *config) { c.recorder = 
 
 // WithTitle sets the page's title (default "Atrion Decision Dashboard").
 func WithTitle(s string) Option { return func(c *config) { c.title = s } }
+
+// WithTopRoutes sets how many routes /events frames and /api/state carry
+// in full: the routes of highest R (open circuits first, since their R is
+// past the break point), with a summary of the others (default 50;
+// clamped to 1..1,000). It bounds a frame's size whatever the number of
+// routes: with 10,000 routes a frame of every route is megabytes.
+func WithTopRoutes(n int) Option { return func(c *config) { c.top = n } }
+
+// WithClientLimits bounds what one client address (the host of the
+// request's RemoteAddr) may take: streams concurrent /events streams
+// (default 2: a newer stream from the address closes its oldest, so a
+// reloaded page or a stalled tab never locks its operator out), and
+// statePerSecond /api/state requests per second, with a burst of twice
+// as many (default 2; more answer 429 with Retry-After). Behind a reverse
+// proxy every client shares the proxy's address: raise the limits there.
+func WithClientLimits(streams int, statePerSecond float64) Option {
+	return func(c *config) { c.perClient, c.stateRate = streams, statePerSecond }
+}
+
+// WithReadToken requires token for reading the state: /events and
+// /api/state answer 401 unless the request carries "Authorization: Bearer
+// <token>" or the cookie atrdash_token=<token>. The page itself (static,
+// no data) stays open; opened as ".../#token=<token>" it stores the token
+// in that cookie (SameSite=Strict) and drops it from the address bar.
+// Reading stays open when token is shorter than MinTokenLen bytes. Route
+// IDs are templates, not secrets, so on an internal network the default
+// (no read token) is safe; set one where the dashboard is reachable from
+// outside.
+func WithReadToken(token string) Option { return func(c *config) { c.readToken = token } }

@@ -1,6 +1,7 @@
 package atrdash
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -12,14 +13,25 @@ import (
 // State is the dashboard's view of the engine: what /api/state returns and
 // what every /events frame carries.
 type State struct {
-	Title       string       `json:"title"`
-	Time        time.Time    `json:"time"`       // when the sample was taken
-	IntervalMs  int64        `json:"intervalMs"` // time between frames
-	HistoryLen  int          `json:"historyLen"` // R points kept per route
-	Controls    bool         `json:"controls"`   // WithControls is on
-	Routes      []RouteState `json:"routes"`     // sorted by route ID
+	Title      string    `json:"title"`
+	Time       time.Time `json:"time"`       // when the sample was taken
+	IntervalMs int64     `json:"intervalMs"` // time between frames
+	HistoryLen int       `json:"historyLen"` // R points kept per route
+	Controls   bool      `json:"controls"`   // WithControls is on
+	// Routes are the WithTopRoutes routes of highest R (ties by route
+	// ID), sorted by route ID; Others sums up the rest.
+	Routes      []RouteState `json:"routes"`
+	Others      Summary      `json:"others"`
 	Transitions []Transition `json:"transitions"`
 	Engine      atrion.Stats `json:"engine"`
+}
+
+// Summary sums up the routes a State does not carry in full.
+type Summary struct {
+	Routes int            `json:"routes"`
+	Modes  map[string]int `json:"modes,omitempty"` // routes by mode
+	MaxR   float64        `json:"maxR"`            // the highest R among them
+	Rates  Rates          `json:"rates"`           // their rates, summed
 }
 
 // RouteState is one route in State. Rates are per second of wall time,
@@ -38,9 +50,9 @@ type RouteState struct {
 	Rates         Rates      `json:"rates"`
 	Totals        Totals     `json:"totals"`
 	Ticks         uint64     `json:"ticks"`
-	// History is R over time, oldest first. Only the first frame of a
-	// stream and /api/state carry it; later frames carry the new point in
-	// Resistance and Mode.
+	// History is R over time, oldest first. Only /api/state, the first
+	// frame of a stream and the first frame that shows the route carry
+	// it; later frames carry the new point in Resistance and Mode.
 	History []Point `json:"history,omitempty"`
 }
 
@@ -107,15 +119,36 @@ func (t *track) points() []Point {
 	return append(slices.Clone(t.hist[t.next:]), t.hist[:t.next]...)
 }
 
-// sampleLocked takes a snapshot of every route, updates rates, history and
-// (without a Recorder) transitions, and stores the result in d.last.
-// Caller holds d.mu.
-func (d *Dashboard) sampleLocked(now time.Time) {
+// sample takes a new sample when the last one is older than half an
+// interval, or when force is set. The engine's snapshots, most of the
+// work with many routes, are taken without holding d.mu, so that clients
+// coming and going meanwhile never wait on them.
+func (d *Dashboard) sample(force bool) {
+	d.sampling.Lock()
+	defer d.sampling.Unlock()
+	d.mu.Lock()
+	stale := force || time.Since(d.lastAt) >= d.cfg.interval/2
+	d.mu.Unlock()
+	if !stale {
+		return
+	}
 	snaps := d.a.Snapshots()
-	slices.SortFunc(snaps, func(x, y atrion.RouteSnapshot) int { return strings.Compare(x.Route, y.Route) })
+	d.mu.Lock()
+	d.applyLocked(time.Now(), snaps)
+	d.mu.Unlock()
+}
+
+// sampleLocked samples at now. Caller holds d.mu.
+func (d *Dashboard) sampleLocked(now time.Time) { d.applyLocked(now, d.a.Snapshots()) }
+
+// applyLocked updates rates, history and (without a Recorder) transitions
+// from snaps, taken at now, and stores in d.last the routes of highest R
+// with a summary of the others. Caller holds d.mu.
+func (d *Dashboard) applyLocked(now time.Time, snaps []atrion.RouteSnapshot) {
 	d.gen++
 	half := d.cfg.interval / 2
-	routes := make([]RouteState, 0, len(snaps))
+	shown := snaps[:0]
+	var others Summary
 	for _, s := range snaps {
 		if s.Route == atrion.OverflowRoute && s.Totals.Decisions == 0 {
 			continue // shown only once something fell into it
@@ -138,18 +171,54 @@ func (d *Dashboard) sampleLocked(now time.Time) {
 			tr.push(Point{T: now.UnixMilli(), R: num(s.Resistance), M: uint8(min(s.Mode, 255))})
 			tr.lastPoint = now
 		}
-		routes = append(routes, routeState(s, tr.rates))
+		shown = append(shown, s)
 	}
 	for id, tr := range d.tracks {
 		if tr.gen != d.gen {
 			delete(d.tracks, id) // evicted
 		}
 	}
+	// the routes of highest R in full, the others summed up
+	slices.SortFunc(shown, func(x, y atrion.RouteSnapshot) int {
+		if c := cmp.Compare(y.Resistance, x.Resistance); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Route, y.Route)
+	})
+	if len(shown) > d.cfg.top {
+		others.Modes = map[string]int{}
+		for _, s := range shown[d.cfg.top:] {
+			others.Routes++
+			others.Modes[s.Mode.String()]++
+			others.MaxR = max(others.MaxR, num(s.Resistance))
+			r := d.tracks[s.Route].rates
+			others.Rates.Admitted += r.Admitted
+			others.Rates.Shed += r.Shed
+			others.Rates.Failed += r.Failed
+		}
+		others.Rates = Rates{Admitted: num(others.Rates.Admitted), Shed: num(others.Rates.Shed), Failed: num(others.Rates.Failed)}
+		shown = shown[:d.cfg.top]
+	}
+	slices.SortFunc(shown, func(x, y atrion.RouteSnapshot) int { return strings.Compare(x.Route, y.Route) })
+	routes := make([]RouteState, len(shown))
+	for i, s := range shown {
+		routes[i] = routeState(s, d.tracks[s.Route].rates)
+	}
 	d.last = State{
 		Title: d.cfg.title, Time: now, IntervalMs: d.cfg.interval.Milliseconds(), HistoryLen: d.cfg.history,
-		Controls: d.cfg.token != "", Routes: routes, Engine: d.a.Stats(),
+		Controls: d.cfg.token != "", Routes: routes, Others: others, Engine: d.a.Stats(),
 	}
 	d.lastAt = now
+}
+
+// historyLocked fills in the history of st's routes for which shown(route)
+// is false. Caller holds d.mu.
+func (d *Dashboard) historyLocked(st *State, shown func(route string) bool) {
+	for i := range st.Routes {
+		if tr := d.tracks[st.Routes[i].Route]; tr != nil && !shown(st.Routes[i].Route) {
+			st.Routes[i].History = tr.points()
+		}
+	}
 }
 
 func routeState(s atrion.RouteSnapshot, r Rates) RouteState {

@@ -3,6 +3,7 @@ package atrdash
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -10,7 +11,9 @@ import (
 // waiting; a client that has not taken the previous frame gets it
 // replaced by the newer one.
 type client struct {
-	ch chan []byte
+	ch   chan []byte
+	addr string        // clientAddr of its request
+	kick chan struct{} // closed when a newer stream from addr takes its place
 }
 
 func (c *client) offer(b []byte) {
@@ -29,19 +32,26 @@ func (c *client) offer(b []byte) {
 	}
 }
 
-// register adds a client and starts the sampler if needed. It returns nil
+// register adds a client from addr and starts the sampler if needed. A
+// client address holding its share of streams already gives up its
+// oldest: a reloaded page, or a tab that stalled, never locks its
+// operator out, and one address never takes every slot. It returns nil
 // when the dashboard is closed or full.
-func (d *Dashboard) register() (*client, string) {
+func (d *Dashboard) register(addr string) (*client, string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return nil, "atrdash: dashboard closed"
 	}
+	if mine := d.byAddr[addr]; len(mine) >= d.cfg.perClient {
+		d.dropLocked(mine[0])
+	}
 	if len(d.clients) >= d.cfg.maxClients {
 		return nil, "atrdash: too many dashboard clients"
 	}
-	c := &client{ch: make(chan []byte, 1)}
+	c := &client{ch: make(chan []byte, 1), addr: addr, kick: make(chan struct{})}
 	d.clients[c] = struct{}{}
+	d.byAddr[addr] = append(d.byAddr[addr], c)
 	if !d.running {
 		d.running = true
 		go d.run()
@@ -51,8 +61,23 @@ func (d *Dashboard) register() (*client, string) {
 
 func (d *Dashboard) unregister(c *client) {
 	d.mu.Lock()
-	delete(d.clients, c)
+	d.dropLocked(c)
 	d.mu.Unlock()
+}
+
+// dropLocked removes c, closing its kick channel. Caller holds d.mu.
+func (d *Dashboard) dropLocked(c *client) {
+	if _, ok := d.clients[c]; !ok {
+		return
+	}
+	delete(d.clients, c)
+	close(c.kick)
+	mine := slices.DeleteFunc(d.byAddr[c.addr], func(x *client) bool { return x == c })
+	if len(mine) == 0 {
+		delete(d.byAddr, c.addr)
+	} else {
+		d.byAddr[c.addr] = mine
+	}
 }
 
 // run samples the engine every interval (and at once on a recorded
@@ -75,18 +100,31 @@ func (d *Dashboard) run() {
 		case <-t.C:
 		case <-wake:
 		}
+		d.sample(true)
 		d.mu.Lock()
 		if len(d.clients) == 0 {
 			d.running = false
 			d.mu.Unlock()
 			return
 		}
-		d.sampleLocked(time.Now())
-		b := frame(d.stateLocked(false))
+		st := d.stateLocked(false)
+		// a route the last frames did not show comes with its history
+		d.historyLocked(&st, func(r string) bool { return d.shown[r] })
+		clear(d.shown)
+		d.markShownLocked(st)
+		b := frame(st)
 		for c := range d.clients {
 			c.offer(b)
 		}
 		d.mu.Unlock()
+	}
+}
+
+// markShownLocked records that a stream was sent st's routes with their
+// history. Caller holds d.mu.
+func (d *Dashboard) markShownLocked(st State) {
+	for _, r := range st.Routes {
+		d.shown[r.Route] = true
 	}
 }
 
@@ -103,7 +141,7 @@ func frame(st State) []byte {
 }
 
 func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
-	c, msg := d.register()
+	c, msg := d.register(clientAddr(r))
 	if c == nil {
 		w.Header().Set("Retry-After", "5")
 		jsonError(w, http.StatusServiceUnavailable, msg)
@@ -118,9 +156,9 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	// a stalled reader must not hold a slot for ever; the deadline is
-	// lifted again for whatever the connection serves next
-	defer rc.SetWriteDeadline(time.Time{})
+	// a stalled reader must not hold a slot for ever. The deadline stays
+	// when the stream ends (bounding the response's last write) unless the
+	// dashboard closed it, when the connection may serve another request.
 	write := func(b []byte) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(d.cfg.writeTimeout))
 		if _, err := w.Write(b); err != nil {
@@ -128,8 +166,11 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
+	d.sample(false)
 	d.mu.Lock()
-	first := frame(d.stateLocked(true))
+	st := d.stateLocked(true)
+	d.markShownLocked(st)
+	first := frame(st)
 	d.mu.Unlock()
 	if write(append([]byte("retry: 2000\n"), first...)) != nil {
 		return
@@ -138,7 +179,10 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.kick: // a newer stream from this client took its place
+			return
 		case <-d.done:
+			_ = rc.SetWriteDeadline(time.Time{})
 			return
 		case b := <-c.ch:
 			if write(b) != nil {

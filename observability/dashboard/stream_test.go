@@ -116,12 +116,15 @@ func TestEventsHead(t *testing.T) {
 	}
 }
 
+// A client from another address over the bound gets 503 (a client from
+// the same address takes the place of its oldest stream instead: see
+// TestStreamsPerClient).
 func TestTooManyClients(t *testing.T) {
 	a, _ := newEngine(t)
 	srv := serve(t, New(a, WithMaxClients(1), WithInterval(50*time.Millisecond)))
 	s := openStream(t, srv.URL)
 	s.next(t) // registered
-	res, err := http.Get(srv.URL + "/events")
+	res, err := dialFrom("127.0.0.2").Get(srv.URL + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}

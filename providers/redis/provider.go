@@ -19,7 +19,16 @@
 // Redis is down every node keeps deciding on its own state (fail open);
 // failures are counted in Stats and logged at a bounded rate, and the
 // subscription redials with backoff. Garbage on the channel or under the
-// keys is ignored and counted.
+// keys is ignored and counted. Anyone who can PUBLISH on the channel can
+// send well-formed vectors too, so the engine bounds what it adopts: a
+// vector dated more than atrion.MaxPeerClockSkew ahead of the local clock,
+// or whose scar, momentum or R is beyond what the route's physics can
+// produce, is refused and counted (atrion.Stats.RefusedPeerUpdates), and a
+// node never republishes a peer's state as its own fresh evidence. Within
+// those bounds a vector is indistinguishable from a peer's: protect the
+// channel with Redis ACLs (a user per application that may only publish
+// and subscribe its own channel and keys) where the network is not
+// trusted.
 //
 // Route IDs may hold any bytes (spaces, colons, invalid UTF-8): Redis keys
 // are binary-safe, so a route's key is the prefix followed by the route ID

@@ -7,6 +7,7 @@ package adaptertest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -238,6 +239,94 @@ func Run(t *testing.T, s Server) {
 	t.Run("Skipping", func(t *testing.T) { testSkipping(t, s) })
 	t.Run("TrippedRouteHeals", func(t *testing.T) { testHealing(t, s) })
 	t.Run("DecisionHook", func(t *testing.T) { testDecisionHook(t, s) })
+	t.Run("InventedMethodsShareRoutes", func(t *testing.T) { testInventedMethods(t, s) })
+	t.Run("OverflowNeverBlocksRouterRoutes", func(t *testing.T) { testOverflowPoisoning(t, s) })
+}
+
+// testInventedMethods: methods a client invents, on a route and on unknown
+// paths, never grow the route table: they share the unmatched route (or,
+// where a route serves any method, its OTHER route).
+func testInventedMethods(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	InventMethods(t, r.base, 250)
+	if got := r.a.Routes(); len(got) > 3 {
+		t.Fatalf("500 requests with 250 invented methods made %d routes: %.200q", len(got), got)
+	}
+}
+
+// InventMethods sends n requests with methods no standard names (INVENTED000,
+// INVENTED001, ...) to base+"/users/1" and n to base+"/junk/<i>".
+func InventMethods(t testing.TB, base string, n int) {
+	t.Helper()
+	for i := range n {
+		m := fmt.Sprintf("INVENTED%03d", i)
+		for _, p := range []string{"/users/1", fmt.Sprintf("/junk/%d", i)} {
+			req, err := http.NewRequest(m, base+p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", m, p, err)
+			}
+			res.Body.Close()
+		}
+	}
+}
+
+// testOverflowPoisoning: failing junk from elsewhere in the process
+// (another adapter on the engine, a client, a bug) fills the engine's
+// table and opens the overflow route's circuit; a route of the router
+// first requested afterwards still gets a slot of its own and is served.
+func testOverflowPoisoning(t *testing.T, s Server) {
+	const maxRoutes = 20
+	clk := atrion.NewManualClock(time.Unix(0, 0))
+	a, err := atrion.New(atrion.WithClock(clk), atrion.WithMaxRoutes(maxRoutes),
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
+	base := s.Start(t, a, h, false)
+	t.Cleanup(func() { close(h.release) })
+	PoisonOverflow(t, a, clk, 2*maxRoutes)
+	served := 0
+	for range 50 {
+		res, err := http.Get(base + "/users/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			served++
+		}
+	}
+	_, own := a.Snapshot(s.Routes.Users)
+	t.Logf("after the overflow route opened: %d of 50 requests to a router route served (own route: %v); %+v", served, own, a.Stats())
+	if served != 50 || !own {
+		t.Fatalf("a router route first seen after the table filled: %d of 50 served, own route %v", served, own)
+	}
+}
+
+// PoisonOverflow sends failing calls on n distinct junk route IDs straight
+// to a, tick after tick, until the overflow route's circuit is open.
+func PoisonOverflow(t testing.TB, a *atrion.Atrion, clk *atrion.ManualClock, n int) {
+	t.Helper()
+	for tick := range 50 {
+		for i := range n {
+			tk, d := a.Admit("junk-"+strconv.Itoa(i), atrion.PriorityNormal)
+			if d.Allowed {
+				tk.Done(atrion.Failure)
+			}
+		}
+		clk.Advance(Tick)
+		if s, _ := a.Snapshot(atrion.OverflowRoute); s.Mode == atrion.ModeCircuitOpen && tick > 0 {
+			return
+		}
+	}
+	t.Fatalf("the overflow route did not open: %+v", a.Stats())
 }
 
 func testRouteIDs(t *testing.T, s Server) {

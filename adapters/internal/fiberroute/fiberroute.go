@@ -142,7 +142,9 @@ func (c *Cache[App]) get(app App) *Resolver {
 }
 
 // New compiles routes; with an engine a (nil in tests), each gets its
-// handle.
+// handle and a reserved slot in a (atrion.Atrion.Reserve): the app's
+// routes never fall into the overflow route, however full junk made the
+// engine's table.
 func New(routes []Route, cfg Config, a *atrion.Atrion) *Resolver {
 	r := &Resolver{fold: !cfg.CaseSensitive, strict: cfg.StrictRouting, complex: cfg.Match, other: map[string]*methodTable{}}
 	byMethod := map[string][]*Template{}
@@ -154,6 +156,9 @@ func New(routes []Route, cfg Config, a *atrion.Atrion) *Resolver {
 		t := r.compile(rt.Path)
 		if a != nil {
 			t.Handle = a.Handle(rt.Method + " " + rt.Path)
+			// past the cap on reservations (or an over-long ID) it is an
+			// ordinary route
+			_ = a.Reserve(t.Handle.ID())
 		}
 		byMethod[rt.Method] = append(byMethod[rt.Method], t)
 	}

@@ -176,6 +176,15 @@ function render(st) {
   const empty = box.querySelector(".empty");
   if (empty && st.routes.length) empty.remove();
 
+  const o = st.others || {};
+  const others = $("others");
+  others.hidden = !o.routes;
+  if (o.routes) {
+    const modes = Object.entries(o.modes || {}).map(([m, n]) => `${n} ${m}`).join(", ");
+    others.textContent = `and ${o.routes} more routes, not shown (the ${st.routes.length} of highest R are): ` +
+      `${modes} · highest R ${fmt(o.maxR)} · admitted ${rate(o.rates.admitted)}/s · shed ${rate(o.rates.shed)}/s · failed ${rate(o.rates.failed)}/s`;
+  }
+
   const tb = $("transitions");
   const rows = [];
   for (const tr of st.transitions || []) {
@@ -214,6 +223,18 @@ async function evict(route) {
   }
 }
 
+// takeToken moves a read token given as "#token=..." into the cookie the
+// dashboard reads (an EventSource cannot send headers), and out of the
+// address bar.
+function takeToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return;
+  const dir = location.pathname.replace(/[^/]*$/, "");
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `atrdash_token=${m[1]}; path=${dir}; SameSite=Strict${secure}`;
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
 function connect() {
   const status = $("status");
   const es = new EventSource("events");
@@ -221,9 +242,13 @@ function connect() {
     status.textContent = "live";
     status.className = "status status-live";
   };
-  es.onerror = () => {
+  es.onerror = async () => {
     status.textContent = "reconnecting…";
     status.className = "status status-lost";
+    const res = await fetch("api/state", { method: "HEAD" }).catch(() => null);
+    if (res && res.status === 401) {
+      status.textContent = "needs the read token: open this page as …/#token=<token>";
+    }
   };
   es.onmessage = (ev) => {
     try {
@@ -235,4 +260,5 @@ function connect() {
 }
 
 $("controls").addEventListener("submit", (e) => e.preventDefault());
+takeToken();
 connect();
