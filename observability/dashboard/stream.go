@@ -14,6 +14,10 @@ type client struct {
 	ch   chan []byte
 	addr string        // clientAddr of its request
 	kick chan struct{} // closed when a newer stream from addr takes its place
+	// sampled: the sampler was already running when it came, so the last
+	// sample is at most an interval old and its first frame uses it: a
+	// burst of new streams never queues behind one sample each
+	sampled bool
 }
 
 func (c *client) offer(b []byte) {
@@ -49,7 +53,7 @@ func (d *Dashboard) register(addr string) (*client, string) {
 	if len(d.clients) >= d.cfg.maxClients {
 		return nil, "atrdash: too many dashboard clients"
 	}
-	c := &client{ch: make(chan []byte, 1), addr: addr, kick: make(chan struct{})}
+	c := &client{ch: make(chan []byte, 1), addr: addr, kick: make(chan struct{}), sampled: d.running}
 	d.clients[c] = struct{}{}
 	d.byAddr[addr] = append(d.byAddr[addr], c)
 	if !d.running {
@@ -166,7 +170,9 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
-	d.sample(false)
+	if !c.sampled {
+		d.sample(false)
+	}
 	d.mu.Lock()
 	st := d.stateLocked(true)
 	d.markShownLocked(st)
