@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v4"
 )
@@ -34,12 +35,14 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
-	g := &cfg.Guard
-	g.Bind(a)
-	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
-	g.SetContext = func(c echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
+	g := &newConfig(opts).Guard
 	g.Template = (&routeTable{a: a}).template
+	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
+	g.WithContext = func(c echo.Context, ctx context.Context) echo.Context {
+		c.SetRequest(c.Request().WithContext(ctx))
+		return c
+	}
+	g.Bind(a)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { return g.Serve(c, next) }
 	}
@@ -62,13 +65,13 @@ type routeTable struct {
 // routeSet is one reading of an Echo's routes.
 type routeSet struct {
 	e      *echo.Echo
-	std    map[string]uint16      // template → one bit per standard method (atrion.HTTPMethodIndex)
+	std    map[string]uint16      // template → one bit per standard method (httpx.MethodIndex)
 	other  map[[2]string]struct{} // {method, template} for other methods (PROPFIND, ...)
 	readAt time.Time
 }
 
 func (s *routeSet) serves(method, template string) bool {
-	if i := atrion.HTTPMethodIndex(method); i >= 0 {
+	if i := httpx.MethodIndex(method); i >= 0 {
 		return s.std[template]&(1<<i) != 0
 	}
 	_, ok := s.other[[2]string{method, template}]
@@ -113,7 +116,7 @@ func (t *routeTable) read(e *echo.Echo, seen *routeSet) *routeSet {
 		if r.Method == echo.RouteNotFound { // serves unknown paths, whatever their method
 			continue
 		}
-		if i := atrion.HTTPMethodIndex(r.Method); i >= 0 {
+		if i := httpx.MethodIndex(r.Method); i >= 0 {
 			s.std[r.Path] |= 1 << i
 		} else {
 			s.other[[2]string{r.Method, r.Path}] = struct{}{}

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v5"
 )
@@ -34,12 +35,14 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
-	g := &cfg.Guard
-	g.Bind(a)
-	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
-	g.SetContext = func(c *echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
+	g := &newConfig(opts).Guard
 	g.Template = (&matchedRoutes{a: a}).template
+	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
+	g.WithContext = func(c *echo.Context, ctx context.Context) *echo.Context {
+		c.SetRequest(c.Request().WithContext(ctx))
+		return c
+	}
+	g.Bind(a)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error { return g.Serve(c, next) }
 	}
@@ -67,7 +70,7 @@ type matchedRoutes struct {
 // matchedSet is what one Echo matched.
 type matchedSet struct {
 	e    *echo.Echo
-	bits map[string]uint16 // template → one bit per standard method (atrion.HTTPMethodIndex)
+	bits map[string]uint16 // template → one bit per standard method (httpx.MethodIndex)
 }
 
 // template is the request's method and its route's template; "" for
@@ -75,7 +78,7 @@ type matchedSet struct {
 // nearest node of the tree.
 func (m *matchedRoutes) template(c *echo.Context) (method, path string) {
 	method, path = c.Request().Method, c.Path()
-	i := atrion.HTTPMethodIndex(method)
+	i := httpx.MethodIndex(method)
 	if s := m.cur.Load(); i >= 0 && s != nil && s.e == c.Echo() && s.bits[path]&(1<<i) != 0 {
 		return method, path
 	}
@@ -116,7 +119,7 @@ func (m *matchedRoutes) add(e *echo.Echo, template string, i int) {
 func (m *matchedRoutes) reserve(e *echo.Echo) {
 	var ids []string
 	for _, r := range e.Router().Routes() {
-		if atrion.HTTPMethodIndex(r.Method) >= 0 {
+		if httpx.MethodIndex(r.Method) >= 0 {
 			ids = append(ids, r.Method+" "+r.Path)
 		}
 	}
