@@ -22,7 +22,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v4"
@@ -35,6 +37,11 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
+	return (&chains{g: newGuard(a, opts)}).wrap
+}
+
+// newGuard is the guard that opts configure, bound to a.
+func newGuard(a *atrion.Atrion, opts []Option) *guard.Guard[echo.Context] {
 	g := &newConfig(opts).Guard
 	g.Template = (&routeTable{a: a}).template
 	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
@@ -43,9 +50,47 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 		return c
 	}
 	g.Bind(a)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error { return g.Serve(c, next) }
+	return g
+}
+
+// maxChains bounds a chains cache: about one entry per route handler.
+const maxChains = 4096
+
+// chains keeps the guarded handler made for each next handler. Echo v4
+// applies e.Use middleware to the matched route's handler on every
+// request, so a middleware that made a new closure each time would cost
+// an allocation per request; handlers are long-lived, so the one made
+// the first time is handed out again.
+type chains struct {
+	g     *guard.Guard[echo.Context]
+	made  sync.Map // handlerKey(next) → the guarded next
+	count atomic.Int32
+}
+
+// wrap is the middleware: next, guarded.
+func (m *chains) wrap(next echo.HandlerFunc) echo.HandlerFunc {
+	key := handlerKey(next)
+	if h, ok := m.made.Load(key); ok {
+		return h.(echo.HandlerFunc)
 	}
+	g := m.g
+	h := echo.HandlerFunc(func(c echo.Context) error { return g.Serve(c, next) })
+	// a next made per request (by a middleware inside this one) is never
+	// seen again: past the bound such nexts get a closure each, as any
+	// middleware's
+	if m.count.Load() < maxChains {
+		if _, seen := m.made.LoadOrStore(key, h); !seen {
+			m.count.Add(1)
+		}
+	}
+	return h
+}
+
+// handlerKey is f's identity: the address of its function value, unique
+// among live functions (Go's collector does not move objects, and the
+// cache keeps every f it holds alive).
+func handlerKey(f echo.HandlerFunc) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
 }
 
 // rereadEvery bounds how often a request that matches no known route makes
