@@ -1,31 +1,20 @@
 package atrecho
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
 	"github.com/labstack/echo/v4"
 )
 
-func testEngine(t *testing.T) *atrion.Atrion {
-	t.Helper()
-	a, err := atrion.New(atrion.WithClock(atrion.NewManualClock(time.Unix(0, 0))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	return a
-}
-
 // Each handler gets its own guarded handler, the same one every time.
 func TestChainsKeepOnePerHandler(t *testing.T) {
-	m := &chains{g: newGuard(testEngine(t), nil)}
+	e, _ := adaptertest.Engine(t)
+	m := &chains{g: newGuard(e, nil)}
 	var served []string
 	one := func(echo.Context) error { served = append(served, "one"); return nil }
 	two := func(echo.Context) error { served = append(served, "two"); return nil }
@@ -44,7 +33,7 @@ func TestChainsKeepOnePerHandler(t *testing.T) {
 // request is still guarded and served by its own next, and the cache
 // stops at its bound.
 func TestChainsBoundedForFreshNexts(t *testing.T) {
-	a := testEngine(t)
+	a, _ := adaptertest.Engine(t)
 	m := &chains{g: newGuard(a, nil)}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { return next(c) } // a new closure per request
