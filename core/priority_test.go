@@ -1,6 +1,7 @@
 package atrion_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -138,5 +139,20 @@ func TestParsePriority(t *testing.T) {
 	// out-of-range priorities clamp to the nearest one, they do not panic
 	if atrion.Priority(100).String() != "bulk" || atrion.Priority(-100).String() != "critical" {
 		t.Fatal("out-of-range priorities must clamp")
+	}
+}
+
+// Share orders the priorities: each may fill less of the limit than the
+// one above it, high all of it and critical twice it.
+func TestPriorityShare(t *testing.T) {
+	prev := math.Inf(1)
+	for _, p := range allPriorities {
+		if s := p.Share(); !(s < prev) || s <= 0 {
+			t.Fatalf("%v: share %v, want below %v and positive", p, s, prev)
+		}
+		prev = p.Share()
+	}
+	if atrion.PriorityHigh.Share() != 1 || atrion.PriorityCritical.Share() != 2 || atrion.Priority(9).Share() != atrion.PriorityBulk.Share() {
+		t.Fatalf("high %v, critical %v, out of range %v", atrion.PriorityHigh.Share(), atrion.PriorityCritical.Share(), atrion.Priority(9).Share())
 	}
 }
