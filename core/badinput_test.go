@@ -167,7 +167,7 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	// ExplicitZero and NoBootstrap are valid true zeros
 	a, err := atrion.New(atrion.WithPhysics(atrion.PhysicsConfig{DampingFactor: atrion.ExplicitZero, BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Warmup: atrion.NoBootstrap}), nil)
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Warmup: atrion.NoWarmup}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// Delivery of events to observers, each from a goroutine and a bounded
+// queue of its own.
+
 // dispatcher hands events to the observers, each from a goroutine of its
 // own through a bounded queue of its own: an observer that blocks or
 // panics fills (and drops from) its own queue only, and every other

@@ -4,6 +4,8 @@ import (
 	"time"
 )
 
+// What observers are told: one Event per route tick and per transition.
+
 // EventKind says what an Event reports.
 type EventKind uint8
 
@@ -69,7 +71,7 @@ func (r *route) event(kind EventKind, end int64, dt time.Duration, from Mode) Ev
 		Mode: st.circ.mode, From: from, To: st.circ.mode,
 		Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		PressureNorm: st.norm, PositiveNorm: st.pos, Pressure: st.pressure,
-		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
+		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
 		Limit: st.lim.limit, InFlight: st.inflight, ErrorRate: st.win.rate(),
 		ErrorBound: wilsonLower(st.win.fails, st.win.calls),
 	}

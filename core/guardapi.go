@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// The earlier guard APIs, kept for their users: v1's CanAccept and
+// ReportOutcome, v2's Route with a voltage.
+
 // CanAccept reports whether a normal-priority request on routeID would be
 // admitted now (the v1 guard API). It counts as a decision; report the
 // request's outcome with ReportOutcome.
@@ -23,7 +26,7 @@ func (a *Atrion) CanAccept(routeID string) bool {
 // NaN saturation is dropped; all of them are counted as invalid input.
 func (a *Atrion) ReportOutcome(routeID string, o Outcome) {
 	r := a.lookup(routeID)
-	r.maybeSettle(a.clock.coarseNow())
+	r.closeEndedTicks(a.clock.coarseNow())
 	lat := r.clampLatency(o.Latency)
 	c := Success
 	if o.IsError {
@@ -45,7 +48,7 @@ const DefaultVoltage = 100
 // DefaultVoltage.
 func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	r := a.lookup(routeID)
-	r.maybeSettle(a.clock.coarseNow())
+	r.closeEndedTicks(a.clock.coarseNow())
 	lat := r.clampLatency(t.Latency)
 	e := t.ErrorRate
 	if !finite(e) || e < 0 || e > 1 {
@@ -55,17 +58,7 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 		}
 		e = math.Min(1, math.Max(0, e))
 	}
-	// one sample, weighing 1, of which e is failure
-	fu := uint64(math.Round(e * failUnit))
-	s := r.ctr.stripe()
-	if fu > 0 {
-		s.fail.Add(fu)
-	}
-	if fu < failUnit {
-		s.succ.Add(failUnit - fu)
-	}
-	s.latSum.Add(lat)
-	s.latN.Add(1)
+	r.recordShare(e, lat)
 	r.reported.Store(true)
 	r.recordSaturation(t.Saturation)
 	if !finite(voltage) || voltage <= 0 {

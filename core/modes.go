@@ -92,16 +92,16 @@ type circuit struct {
 
 // tickFacts is what one closed tick tells the mode machine.
 type tickFacts struct {
-	end      int64 // the tick's end, engine ns
-	tick     time.Duration
-	bootDone bool // this tick completes BOOTSTRAP
-	res      *stepResult
-	brk, rec float64      // points in force, learned before this tick
-	win      *errorWindow // the route's short window, this tick included
-	fast     *errorWindow // the same over the last ticks only
-	calls    float64      // calls with an outcome in this tick...
-	fails    float64      // ...and how many of them failed
-	peerOpen bool         // a peer's open circuit was adopted: its failure evidence
+	end                       int64 // the tick's end, engine ns
+	tick                      time.Duration
+	bootDone                  bool // this tick completes BOOTSTRAP
+	res                       *stepResult
+	breakPoint, recoveryPoint float64      // points in force, learned before this tick
+	win                       *errorWindow // the route's short window, this tick included
+	fast                      *errorWindow // the same over the last ticks only
+	calls                     float64      // calls with an outcome in this tick...
+	fails                     float64      // ...and how many of them failed
+	peerOpen                  bool         // a peer's open circuit was adopted: its failure evidence
 }
 
 // next runs the mode machine for one tick and returns the mode it was in.
@@ -112,13 +112,13 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		switch {
 		case f.fast.certain():
 			c.open(f.end, f.tick)
-		case f.bootDone && f.win.failing() && f.res.resistance >= f.brk:
+		case f.bootDone && f.win.failing() && f.res.resistance >= f.breakPoint:
 			c.open(f.end, f.tick)
 		case f.bootDone:
 			c.set(ModeOperational, f.end)
 		}
 	case ModeOperational:
-		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.brk) {
+		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.breakPoint) {
 			c.open(f.end, f.tick)
 			break
 		}
@@ -135,7 +135,7 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		}
 		probed := f.calls > 0 && f.fails == 0
 		quiet := f.end-c.failAt > probeTicks*int64(f.tick)
-		healed := quiet && f.res.resistance < f.rec && f.res.posNrm < p.pCrit
+		healed := quiet && f.res.resistance < f.recoveryPoint && f.res.posNrm < p.pCrit
 		if f.end-c.since >= int64(c.minOpen) && (probed || healed) {
 			c.set(ModeRecovering, f.end)
 		}
@@ -183,7 +183,7 @@ func (c *circuit) open(now int64, tick time.Duration) {
 // trauma (anti-windup: the actuator is saturated, so trauma stops piling
 // up beyond what keeps the circuit open, and the time to heal does not
 // grow with the incident's length).
-func windupScar(brk, baseR float64) float64 { return math.Max(0, brk-baseR) }
+func windupScar(breakPoint, baseR float64) float64 { return math.Max(0, breakPoint-baseR) }
 
 // rampShares returns the share of each priority RECOVERING rejects after
 // step healthy ticks of n: normal traffic is admitted from 10 % up to all

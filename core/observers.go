@@ -9,6 +9,8 @@ import (
 	"time"
 )
 
+// The Observer interface and the built-in observers.
+
 // Observer receives route events. Each observer given to WithObserver is
 // called from a background goroutine of its own, once per route tick and
 // once per transition, never per request, with events in order. A panic

@@ -5,6 +5,8 @@ import (
 	"strconv"
 )
 
+// Priorities and their shares of a route's in-flight limit.
+
 // Priority ranks a request for shedding. Lower priorities are shed
 // first; the zero value is PriorityNormal.
 type Priority int8

@@ -74,27 +74,27 @@ type route struct {
 
 // routeState is the physics state behind mu.
 type routeState struct {
-	p         *params
-	tp        *tunerParams
-	sloMs     float64 // SLO latency, ms; 0 = learn
-	floor     latencyFloor
-	lastEnd   int64 // end of the last closed tick (engine ns)
-	ticks     uint64
-	bootTicks int
-	circ      circuit
-	win, fast errorWindow // the circuit's evidence: about a second, and the last ticks
-	lim       limiter
-	pressure  [3]float64
-	pw        float64
-	norm, pos float64
-	momentum  float64
-	scar      float64
-	r         float64
-	brk, rec  float64
-	tuner     tuner
-	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	admitAt   uint8
-	queued    bool // waiting in the state manager's publish queue
+	p                         *params
+	tp                        *tunerParams
+	sloMs                     float64 // SLO latency, ms; 0 = learn
+	floor                     latencyFloor
+	lastEnd                   int64 // end of the last closed tick (engine ns)
+	ticks                     uint64
+	bootTicks                 int
+	circ                      circuit
+	win, fast                 errorWindow // the circuit's evidence: about a second, and the last ticks
+	lim                       limiter
+	pressure                  [3]float64
+	weighted                  float64 // Σ wᵢ·Pᵢ, the weighted pressure (pw in the formulas)
+	norm, pos                 float64
+	momentum                  float64
+	scar                      float64
+	r                         float64
+	breakPoint, recoveryPoint float64
+	tuner                     tuner
+	admits                    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
+	admitAt                   uint8
+	queued                    bool // waiting in the state manager's publish queue
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -123,7 +123,7 @@ func newRoute(env *routeEnv, id string, grp *group, p *params, tp *tunerParams, 
 	if p.bootstrap == 0 {
 		r.st.circ.mode = ModeOperational
 	}
-	r.st.brk, r.st.rec = r.st.thresholds()
+	r.st.breakPoint, r.st.recoveryPoint = r.st.thresholds()
 	r.st.r = p.baseR
 	if r.st.circ.mode == ModeBootstrap {
 		r.st.r = 1.2 * p.baseR
@@ -189,6 +189,21 @@ func (r *route) record(c Class, latency int64) {
 	}
 }
 
+// recordShare records one sample, weighing one call, of which the share
+// failShare (0..1) failed, with latency ns: Route's aggregate telemetry.
+func (r *route) recordShare(failShare float64, latency int64) {
+	fu := uint64(math.Round(failShare * failUnit))
+	s := r.ctr.stripe()
+	if fu > 0 {
+		s.fail.Add(fu)
+	}
+	if fu < failUnit {
+		s.succ.Add(failUnit - fu)
+	}
+	s.latSum.Add(latency)
+	s.latN.Add(1)
+}
+
 // cancelled records a request whose caller gave up after waited ns: a slow
 // sample when it waited past the baseline, else ignored. sample is false
 // when waited is only an estimate, which classifies it but is no latency
@@ -218,19 +233,20 @@ func (r *route) recordSaturation(s float64) {
 	r.satN.Add(1)
 }
 
-// maybeSettle closes the ticks that ended at or before now.
-func (r *route) maybeSettle(now int64) {
+// closeEndedTicks closes the ticks that ended at or before now: one load
+// when none has.
+func (r *route) closeEndedTicks(now int64) {
 	if now >= r.tickEnd.Load() {
-		r.settle(now)
+		r.closeEndedTicksNow(now)
 	}
 }
 
-// settle closes every tick that has ended by now: the data tick with its
+// closeEndedTicksNow closes every tick that has ended by now: the data tick with its
 // aggregate, then any silent gap as one step. It is the only writer of the
 // decision state.
-func (r *route) settle(now int64) {
+func (r *route) closeEndedTicksNow(now int64) {
 	var evs [4]Event // up to two per closeTick: the tick and a transition
-	n, enqueue := r.settleLocked(now, &evs)
+	n, enqueue := r.closeEndedTicksLocked(now, &evs)
 	for _, ev := range evs[:n] {
 		r.env.emit(ev)
 	}
@@ -239,9 +255,9 @@ func (r *route) settle(now int64) {
 	}
 }
 
-// settleLocked closes the ended ticks under mu; the deferred unlock keeps
+// closeEndedTicksLocked closes the ended ticks under mu; the deferred unlock keeps
 // a route from ever staying locked, whatever happens inside.
-func (r *route) settleLocked(now int64, evs *[4]Event) (n int, enqueue bool) {
+func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	end := r.tickEnd.Load()
@@ -390,13 +406,13 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	tickSec := r.env.tick.Seconds()
 	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickSec)
 	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickSec)
-	brk, rec := st.thresholds()
-	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, brk: brk, rec: rec,
+	breakPoint, recoveryPoint := st.thresholds()
+	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, breakPoint: breakPoint, recoveryPoint: recoveryPoint,
 		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)
 	st.peerOpen = false
 	m := st.circ.mode
 	if m == ModeCircuitOpen && !c.reported { // anti-windup; reported telemetry is no probe's
-		res.scar = math.Min(res.scar, windupScar(brk, p.baseR))
+		res.scar = math.Min(res.scar, windupScar(breakPoint, p.baseR))
 		res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
 	}
 
@@ -408,7 +424,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		r.learnLimit(end, &c, tel.latencyMs, dtSec, m)
 	}
 
-	st.pressure, st.pw, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
+	st.pressure, st.weighted, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
 	st.momentum, st.scar, st.r = res.momentum, res.scar, res.resistance
 	st.lastEnd = end
 	if res.trauma || prevMode != m {
@@ -417,7 +433,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	if samples {
 		st.ticks++
 	}
-	st.brk, st.rec = st.thresholds()
+	st.breakPoint, st.recoveryPoint = st.thresholds()
 	r.publish(end)
 	return r.events(end, dt, prevMode, &c, samples, evs)
 }
@@ -530,18 +546,21 @@ func (r *route) publish(now int64) {
 
 // thresholds are the break and recovery points in force: the AutoTuner's
 // once warm (unless disabled or in shadow mode), else the static ones.
-func (st *routeState) thresholds() (brk, rec float64) {
+func (st *routeState) thresholds() (breakPoint, recoveryPoint float64) {
 	if st.tunerEnforced() {
 		return st.tuner.thresholds(st.tp)
 	}
-	return st.p.baseR * st.p.breakMult, st.p.baseR * st.p.breakMult / 2
+	return st.p.staticPoints()
 }
 
 // significantScar is the scar beyond which a tick is no lesson for the
 // AutoTuner: half the way from R_base to the static break point. Below it
 // a route's normal includes its usual small scars (a flaky route learns a
 // higher break); above it the route is still healing from an incident.
-func significantScar(p *params) float64 { return p.baseR * (p.breakMult - 1) / 2 }
+func significantScar(p *params) float64 {
+	breakPoint, _ := p.staticPoints()
+	return (breakPoint - p.baseR) / 2
+}
 
 // tunerEnforced reports whether the learned points decide.
 func (st *routeState) tunerEnforced() bool {
@@ -583,7 +602,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 		st.peerOpen = true
 		st.peer.open, st.peer.openAt = true, st.lastEnd
 	}
-	st.r = resistance(st.p.baseR, st.pw, st.p.damping, st.momentum, st.scar)
+	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
 	r.publish(st.lastEnd)
 }
 

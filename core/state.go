@@ -175,7 +175,7 @@ func (s *stateManager) apply(v PhysicsVector) {
 		s.refuse(v, "dated in the future", "ahead", v.UpdatedAt.Sub(now).String())
 		return
 	}
-	r := s.tracked(v.Route)
+	r := s.a.routes.tracked(v.Route)
 	if r == nil {
 		return
 	}
@@ -265,17 +265,6 @@ func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time
 	return st.evidenceAt
 }
 
-// tracked returns the route tracked under id, or nil; also a route so new
-// that the table's lock-free snapshot does not hold it yet.
-func (s *stateManager) tracked(id string) *route {
-	if r := s.a.routes.load(id); r != nil {
-		return r
-	}
-	s.a.routes.mu.Lock()
-	defer s.a.routes.mu.Unlock()
-	return s.a.routes.all[id]
-}
-
 // resyncAll re-reads peers' vectors for the tracked routes.
 func (s *stateManager) resyncAll(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, s.timeout)
@@ -286,7 +275,7 @@ func (s *stateManager) resyncAll(ctx context.Context) {
 		return
 	}
 	for _, k := range keys {
-		if s.tracked(k) == nil {
+		if s.a.routes.tracked(k) == nil {
 			continue
 		}
 		c, cancel := context.WithTimeout(ctx, s.timeout)

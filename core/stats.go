@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 )
 
+// The engine's own counters.
+
 type engineCounters struct {
 	overflowHits, invalidIDs, evictions atomic.Uint64
 	invalidInputs                       atomic.Uint64

@@ -34,6 +34,18 @@ func newTable() *table {
 // load is the lock-free fast path.
 func (t *table) load(id string) *route { return (*t.read.Load())[id] }
 
+// tracked returns the route tracked under id, or nil, never creating one:
+// the lock-free snapshot first, then the table itself, for a route so new
+// that the snapshot does not hold it yet.
+func (t *table) tracked(id string) *route {
+	if r := t.load(id); r != nil {
+		return r
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.all[id]
+}
+
 // missLocked counts a miss and refreshes the snapshot when due. Caller holds mu.
 func (t *table) missLocked() {
 	t.misses++

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// The hot path: Admit decides, the Ticket it returns settles once with
+// Done or DoneLatency.
+
 // Ticket is an admitted request's handle; call Done once when the request
 // finishes. A ticket settles once: Done (or DoneLatency) records the
 // outcome and marks the ticket settled, and later calls on it are no-ops,
@@ -29,12 +32,11 @@ func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
 }
 
 // admit decides on a request on r into *t and *d, which must be zero: one
-// atomic add and a few loads. It fills them field by field through
-// pointers: returning a Decision would block-copy it (see
-// benchmarks/hotpath/README.md).
+// atomic add and a few loads, written field by field through pointers (a
+// returned Decision is block-copied: benchmarks/hotpath/README.md).
 func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	coarse := a.clock.coarseNow()
-	r.maybeSettle(coarse)
+	r.closeEndedTicks(coarse)
 	// the decision's number, which spreads graded shedding and picks the
 	// requests to time, counts per stripe: each stripe's numbers are a
 	// sequence of their own, evenly spread all the same
@@ -108,7 +110,7 @@ func (r *route) done(start int64, c Class) {
 // an outcome of class c (at most Canceled) with latency lat (−1: none) of
 // a ticket admitted at start, at coarse engine time.
 func (r *route) outcome(c Class, lat, start, coarse int64) {
-	r.maybeSettle(coarse)
+	r.closeEndedTicks(coarse)
 	switch {
 	case c != Canceled:
 		r.record(c, lat)
