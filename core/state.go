@@ -324,3 +324,52 @@ func (s *stateManager) close(ctx context.Context) error {
 		return errors.New(fmt.Sprint("atrion: state flush unfinished: ", ctx.Err()))
 	}
 }
+
+// applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
+// the decision state; a mode change follows at the next tick close. The
+// merge sees the route's state as of its newest evidence, its own or
+// adopted; the merged scar is held to maxScar, the physical maximum,
+// whatever the merge policy made of it. Caller has checked remote's bounds.
+func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, maxScar float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
+	if st.circ.mode == ModeBootstrap {
+		return
+	}
+	local := r.vectorLocked()
+	local.UpdatedAt = st.beliefAt()
+	merged := merge(local, remote)
+	s := merged.Scar
+	if !finite(s) || s < 0 {
+		r.invalids.Add(1)
+		return
+	}
+	s = math.Min(s, maxScar)
+	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
+	if s != st.scar || open { // adopted: remember when its evidence was seen
+		if st.peer == nil {
+			st.peer = &peerState{}
+		}
+		if remote.UpdatedAt.After(st.peer.at) {
+			st.peer.at = remote.UpdatedAt
+		}
+	}
+	st.scar = s
+	if open {
+		st.peerOpen = true
+		st.peer.open, st.peer.openAt = true, st.lastEnd
+	}
+	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
+	r.publish(st.lastEnd)
+}
+
+// vectorLocked is the route's PhysicsVector as it publishes it: its state,
+// dated by its own newest evidence (publishedAt). Caller holds mu.
+func (r *route) vectorLocked() PhysicsVector {
+	st := &r.st
+	return PhysicsVector{
+		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
+		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
+	}
+}
