@@ -179,3 +179,40 @@ func TestPageAndAPI(t *testing.T) {
 		t.Errorf("POST /api/state: %d, want 405", res2.StatusCode)
 	}
 }
+
+// TestStateShowsTheLimit: a route's card says why it sheds with its
+// circuit closed: its in-flight against its limit, its learned no-load
+// latency and its window's error rate, as the engine's snapshot has them.
+func TestStateShowsTheLimit(t *testing.T) {
+	a, clk := newEngine(t)
+	d := New(a, WithInterval(100*time.Millisecond))
+	var held []atrion.Ticket
+	for i := range 20 {
+		traffic(a, clk, "GET /busy", 10, atrion.Success)
+		if i%2 == 0 {
+			traffic(a, clk, "GET /busy", 2, atrion.Failure)
+		}
+	}
+	for range 3 { // three calls still in flight
+		tk, _ := a.Admit("GET /busy", atrion.PriorityNormal)
+		held = append(held, tk)
+	}
+	d.mu.Lock()
+	d.sampleLocked(time.Now())
+	st := d.stateLocked(false)
+	d.mu.Unlock()
+	snap, _ := a.Snapshot("GET /busy")
+	r := st.Routes[0]
+	if r.Route != "GET /busy" || r.InFlight != 3 || r.Limit <= 0 || r.Limit != num(snap.Limit) {
+		t.Errorf("in flight %v, limit %v (snapshot %v): want 3 and the snapshot's limit", r.InFlight, r.Limit, snap.Limit)
+	}
+	if want := num(float64(snap.LatencyFloor) / 1e6); r.LatencyFloor != want {
+		t.Errorf("no-load latency %v ms, want the snapshot's %v", r.LatencyFloor, want)
+	}
+	if r.ErrorRate <= 0 || r.ErrorRate != num(snap.ErrorRate) {
+		t.Errorf("error rate %v, want the snapshot's %v (> 0)", r.ErrorRate, snap.ErrorRate)
+	}
+	for i := range held {
+		held[i].Done(atrion.Success)
+	}
+}

@@ -60,6 +60,9 @@ function makeCard(route) {
   c.scar = metric(dl, "scar S");
   c.momentum = metric(dl, "momentum M");
   c.pos = metric(dl, "‖P⁺‖");
+  c.inflight = metric(dl, "in flight / limit");
+  c.floor = metric(dl, "no-load latency");
+  c.errs = metric(dl, "errors (window)");
   c.adm = metric(dl, "admitted /s");
   c.shed = metric(dl, "shed /s");
   c.fail = metric(dl, "failed /s");
@@ -156,6 +159,9 @@ function render(st) {
     c.scar.textContent = fmt(r.scar);
     c.momentum.textContent = fmt(r.momentum, 3);
     c.pos.textContent = fmt(r.posNorm);
+    c.inflight.textContent = r.limit > 0 ? `${fmt(r.inflight, 0)} / ${fmt(r.limit, 0)}` : fmt(r.inflight, 0);
+    c.floor.textContent = r.floorMs > 0 ? `${fmt(r.floorMs, 1)} ms` : "learning";
+    c.errs.textContent = `${fmt(100 * r.errorRate, 1)} %`;
     c.pressure.textContent = r.pressure.map((p) => fmt(p)).join(" / ");
     c.adm.textContent = rate(r.rates.admitted);
     c.shed.textContent = rate(r.rates.shed);
