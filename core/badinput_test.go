@@ -26,8 +26,8 @@ func TestBadTelemetry(t *testing.T) {
 		for _, tel := range []atrion.Telemetry{{ErrorRate: math.NaN()}, {ErrorRate: math.Inf(1)}, {ErrorRate: -1}, {ErrorRate: 2, Saturation: math.NaN()}, {Latency: -1}} {
 			for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -5, 0, 1e308} {
 				d := a.Route("r", tel, v)
-				if math.IsNaN(d.Resistance) || math.IsInf(d.Resistance, 0) {
-					t.Fatalf("Route(%+v, %v) gave R=%v", tel, v, d.Resistance)
+				if s, _ := a.Snapshot("r"); math.IsNaN(s.Resistance) || math.IsInf(s.Resistance, 0) || !d.Mode.Valid() {
+					t.Fatalf("Route(%+v, %v) gave %+v, R=%v", tel, v, d, s.Resistance)
 				}
 			}
 		}
