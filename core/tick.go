@@ -268,6 +268,9 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 		for _, v := range c.rej {
 			ev.Shed += v
 		}
+		if c.latN > 0 {
+			ev.Latency = time.Duration(c.latSum / int64(c.latN))
+		}
 		evs[k] = ev
 		k++
 	}
