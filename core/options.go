@@ -24,7 +24,8 @@ type config struct {
 	idleTTL    time.Duration
 	resync     time.Duration
 	groupOf    func(routeID string) string
-	errs       []error
+	// resetLearned: ResetLearned was given (Update)
+	resetLearned bool
 }
 
 // WithClock sets the clock (default: the system's monotonic clock). Use a

@@ -40,6 +40,7 @@ func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue 
 	if now < end {
 		return 0, false
 	}
+	r.takeConfig()
 	st := &r.st
 	tick := int64(r.env.tick)
 	n += r.closeTick(end, time.Duration(end-st.lastEnd), true, evs[n:])
