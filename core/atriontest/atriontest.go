@@ -20,8 +20,9 @@
 // (a.Tick()) at a time: Healthy and Failing run a fixed number of ticks;
 // Trip, Heal and Until run ticks until the route reaches a mode, and fail
 // the test, saying where the route stands, when it does not within their
-// bound. Each fails the test at once when the engine does not read the
-// clock it is given, or the route is not tracked on its own.
+// bound. Each fails the test, before sending anything, when the engine
+// does not read the clock it is given, and at the end when the route is
+// not tracked on its own (its requests fell into the overflow route).
 //
 // The helpers are meant for one test goroutine at a time; the engine
 // itself stays safe for concurrent use, so handlers under test may run on
