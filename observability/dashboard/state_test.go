@@ -8,6 +8,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestStateRatesHistoryAndTransitions(t *testing.T) {
@@ -23,7 +24,7 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 	for range 4 {
 		traffic(a, clk, "GET /ok", 10, atrion.Success)
 	}
-	trip(t, a, clk, "GET /bad")
+	open := atriontest.Trip(t, a, clk, "GET /bad")
 	d.mu.Lock()
 	d.sampleLocked(t0.Add(2 * time.Second))
 	d.sampleLocked(t0.Add(3 * time.Second))
@@ -35,8 +36,9 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 		t.Fatalf("routes = %+v, want GET /bad then GET /ok (overflow hidden)", st.Routes)
 	}
 	bad, ok := st.Routes[0], st.Routes[1]
-	if bad.Mode != "CIRCUIT_OPEN" || bad.Resistance < bad.BreakPoint {
-		t.Errorf("GET /bad: mode %s R %.2f break %.2f, want open", bad.Mode, bad.Resistance, bad.BreakPoint)
+	if bad.Mode != "CIRCUIT_OPEN" || bad.Resistance != num(open.Resistance) || bad.BreakPoint != num(open.BreakPoint) {
+		t.Errorf("GET /bad: mode %s R %.2f break %.2f, want the engine's: %v R %.2f break %.2f",
+			bad.Mode, bad.Resistance, bad.BreakPoint, open.Mode, open.Resistance, open.BreakPoint)
 	}
 	if len(ok.History) != 3 || ok.History[0].T != t0.Add(2*time.Second).UnixMilli() {
 		t.Errorf("history = %+v, want the last 3 points, oldest first", ok.History)
