@@ -8,6 +8,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func tickN(a *atrion.Atrion, clk *atrion.ManualClock, route string, n int, c atrion.Class) {
@@ -22,7 +23,7 @@ func tickN(a *atrion.Atrion, clk *atrion.ManualClock, route string, n int, c atr
 // Given a running engine, when Update changes a route's physics, then the
 // route takes it at its next tick close and keeps what it learned.
 func TestUpdateAppliesAtTheNextTick(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 	for range 30 {
 		tickN(a, clk, "r", 10, atrion.Success)
 	}
@@ -62,7 +63,7 @@ func TestUpdateAppliesAtTheNextTick(t *testing.T) {
 // A bad value anywhere changes nothing and names the field as New does;
 // options that cannot change live are refused by name.
 func TestUpdateValidatesFirst(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 	tickN(a, clk, "r", 10, atrion.Success)
 	err := a.Update(
 		atrion.WithPhysics(atrion.PhysicsConfig{BreakMultiplier: 4}), // valid, but must not apply either
@@ -104,7 +105,7 @@ func TestUpdateValidatesFirst(t *testing.T) {
 // ResetLearned makes the routes an update changes start over, and only
 // those.
 func TestUpdateResetLearned(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	for range 40 {
 		tickN(a, clk, "changed", 10, atrion.Success)
 		tickN(a, clk, "kept", 10, atrion.Success)
