@@ -38,6 +38,7 @@ type Atrion struct {
 	lastSweep atomic.Int64
 
 	obs   *dispatcher
+	audit *fanout[AuditRecord]
 	state *stateManager
 	env   *routeEnv // what every route shares
 
@@ -111,6 +112,14 @@ func New(opts ...Option) (*Atrion, error) {
 		go a.clock.run(res, a.stop, a.clockDone)
 	}
 	a.obs = newDispatcher(a, cfg.observers)
+	audits := make([]func(AuditRecord), len(cfg.audits))
+	for i, s := range cfg.audits {
+		audits[i] = s.Audit
+	}
+	a.audit = newFanout(a, "audit sink", audits, &a.stats.auditDrops, &a.stats.auditPanics)
+	if len(audits) > 0 {
+		a.env.audit = a.audit.send
+	}
 	provider := cfg.provider
 	if provider == nil {
 		provider = NewInMemoryProvider(0)
@@ -155,7 +164,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 		if a.clockDone != nil {
 			<-a.clockDone
 		}
-		err = errors.Join(a.state.close(ctx), a.obs.close(ctx))
+		err = errors.Join(a.state.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
 	})
 	return err
 }
@@ -163,7 +172,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 // Flush waits until every event emitted so far has reached the observers
 // and the state changed so far has been handed to the provider.
 func (a *Atrion) Flush(ctx context.Context) error {
-	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx))
+	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx), a.audit.flush(ctx))
 }
 
 // Tick returns the engine's tick length.

@@ -35,6 +35,7 @@ type routeEnv struct {
 	emit       func(Event)
 	enqueue    func(*route)
 	live       *atomic.Pointer[liveConfig] // the configuration routes take at a tick close (Update)
+	audit      func(AuditRecord)           // nil: no audit sink
 }
 
 // route is one route's state. The hot path touches only atomics; the

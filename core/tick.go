@@ -23,8 +23,11 @@ func (r *route) closeEndedTicks(now int64) {
 func (r *route) closeEndedTicksNow(now int64) {
 	var evs [4]Event // up to two per closeTick: the tick and a transition
 	n, enqueue := r.closeEndedTicksLocked(now, &evs)
-	for _, ev := range evs[:n] {
-		r.env.emit(ev)
+	for i := range evs[:n] {
+		r.env.emit(evs[i])
+		if evs[i].Kind == EventTransition && r.env.audit != nil {
+			r.env.audit(r.auditTransition(&evs[i]))
+		}
 	}
 	if enqueue {
 		r.env.enqueue(r)

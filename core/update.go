@@ -71,6 +71,11 @@ func buildLive(cfg *config, gen uint32) (*liveConfig, error) {
 // does nothing.
 func ResetLearned() Option { return func(cfg *config) { cfg.resetLearned = true } }
 
+// UpdatedBy, given to Update, names who makes the change and through which
+// interface ("dashboard 10.0.0.7", "SIGHUP reload") in the audit trail;
+// without it the record says "Update". In New it does nothing.
+func UpdatedBy(actor string) Option { return func(cfg *config) { cfg.actor = actor } }
+
 // Update changes the engine's configuration while it runs: WithSLO,
 // WithPhysics, WithAutoTuner and WithRouteConfig (a route's SLO, physics
 // and tuner), WithMaxRoutes and WithIdleTTL, with ResetLearned to make the
@@ -95,7 +100,7 @@ func (a *Atrion) Update(opts ...Option) error {
 	defer a.cfgMu.Unlock()
 	next := a.src
 	next.routeCfg = maps.Clone(a.src.routeCfg)
-	next.resetLearned = false
+	next.resetLearned, next.actor = false, ""
 	for _, o := range opts {
 		if o != nil {
 			o(&next)
@@ -105,7 +110,15 @@ func (a *Atrion) Update(opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	next.resetLearned = false
+	actor := next.actor
+	if actor == "" {
+		actor = "Update"
+	}
+	if a.auditing() {
+		a.Audit(AuditRecord{Kind: AuditConfig, Actor: truncate(actor, 256), From: configJSON(&a.src), To: configJSON(&next),
+			Detail: resetDetail(next.resetLearned)})
+	}
+	next.resetLearned, next.actor = false, ""
 	a.src = next
 	a.routes.mu.Lock()
 	a.maxRoutes, a.idleTTL = next.maxRoutes, next.idleTTL
@@ -165,4 +178,11 @@ func (r *route) takeConfig() {
 			st.circ.mode = ModeOperational
 		}
 	}
+}
+
+func resetDetail(reset bool) string {
+	if reset {
+		return "ResetLearned: the changed routes start over"
+	}
+	return ""
 }
