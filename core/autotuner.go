@@ -41,11 +41,11 @@ func (t *tuner) stddev() float64 { return math.Sqrt(t.variance) }
 
 // thresholds returns the learned break and recovery points:
 // break = clamp(μ + kσ, minFloor, hardCeiling); recovery = max(minFloor/2, break/2).
-func (t *tuner) thresholds(tp *tunerParams) (brk, rec float64) {
-	brk = t.mean + tp.k*t.stddev()
-	brk = math.Min(math.Max(brk, tp.minFloor), tp.hardCeiling)
-	rec = math.Max(tp.minFloor/2, brk/2)
-	return brk, rec
+func (t *tuner) thresholds(tp *tunerParams) (breakPoint, recoveryPoint float64) {
+	breakPoint = t.mean + tp.k*t.stddev()
+	breakPoint = math.Min(math.Max(breakPoint, tp.minFloor), tp.hardCeiling)
+	recoveryPoint = math.Max(tp.minFloor/2, breakPoint/2)
+	return breakPoint, recoveryPoint
 }
 
 // warm reports whether the tuner has seen its warm-up ticks.

@@ -30,7 +30,7 @@ func facts(end int64, r float64, calls, fails float64, certain bool) *tickFacts 
 		posNrm = 1
 	}
 	return &tickFacts{end: end, tick: 100 * time.Millisecond, res: &stepResult{resistance: r, posNrm: posNrm, trauma: fails > 0},
-		brk: 30, rec: 15, win: win, fast: fast, calls: calls, fails: fails}
+		breakPoint: 30, recoveryPoint: 15, win: win, fast: fast, calls: calls, fails: fails}
 }
 
 func TestCircuitOperational(t *testing.T) {

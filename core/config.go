@@ -12,9 +12,12 @@ import (
 // smallest positive float64, so every formula treats it as zero.
 const ExplicitZero = math.SmallestNonzeroFloat64
 
-// NoBootstrap, as PhysicsConfig.BootstrapTicks, skips bootstrap; as
-// AutoTunerConfig.Warmup, lets the tuner enforce from its first sample.
+// NoBootstrap, as PhysicsConfig.BootstrapTicks, skips bootstrap.
 const NoBootstrap = -1
+
+// NoWarmup, as AutoTunerConfig.Warmup, lets the tuner enforce its learned
+// points from its first sample.
+const NoWarmup = -1
 
 // PhysicsConfig holds every parameter of the physics. A zero field means
 // the default shown; use ExplicitZero (or NoBootstrap) for a true zero.
@@ -197,8 +200,8 @@ func resolveTuner(prefix string, tc AutoTunerConfig) (tunerParams, error) {
 	if tc.Window < 0 || tc.Window > 1e7 {
 		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.Window", tc.Window, "must be ≥ 0 and ≤ 1e7")
 	}
-	if tc.Warmup < NoBootstrap || tc.Warmup > 1e7 {
-		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.Warmup", tc.Warmup, "must be ≥ 0 (or NoBootstrap) and ≤ 1e7")
+	if tc.Warmup < NoWarmup || tc.Warmup > 1e7 {
+		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.Warmup", tc.Warmup, "must be ≥ 0 (or NoWarmup) and ≤ 1e7")
 	}
 	tp := tunerParams{
 		disabled:    tc.Disabled,
@@ -219,7 +222,7 @@ func resolveTuner(prefix string, tc AutoTunerConfig) (tunerParams, error) {
 	switch tp.warmup {
 	case 0:
 		tp.warmup = 50
-	case NoBootstrap:
+	case NoWarmup:
 		tp.warmup = 0
 	}
 	if tp.hardCeiling < tp.minFloor {

@@ -7,14 +7,9 @@ import (
 	"unsafe"
 )
 
-// A route's per-request counters are striped, the way a LongAdder is: on a
-// busy route each request adds to one of several cache lines, picked from
-// the calling goroutine's stack address, so that cores serving one hot
-// route do not all fight over one line. A quiet route keeps one stripe (of
-// the 100,000 routes an engine may track, few are hot) and gets the others
-// when a tick of it was busy; ticks close on the sums. Which stripe a count
-// lands in does not change a sum, so Admit and Done pick theirs
-// independently.
+// A busy route's per-request counters are striped, like a LongAdder, so
+// that cores serving one hot route do not fight over one cache line (the
+// design and its measurements: benchmarks/hotpath/README.md).
 
 // counterStripe is one cache line of counters.
 type counterStripe struct {

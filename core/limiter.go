@@ -1,6 +1,8 @@
 package atrion
 
-import "math"
+import (
+	"math"
+)
 
 // This file is the overload half of the control law (SPEC §3, the
 // controller view): an adaptive in-flight limit per route, in the family
@@ -159,50 +161,6 @@ func (l *limiter) update(f limitFacts) {
 	floor := l.thr * noLoad / 1000
 	l.limit = math.Min(capacity, math.Max(lim, math.Max(limitMin, floor)))
 	l.held = math.Max(l.limit, l.held*math.Exp(-f.dtSec/heldSec))
-}
-
-// Priority shares of the limit (SPEC's Ohm's-law view, I = V/R): each
-// priority may fill the share bandHi of the limit, shedding a growing
-// share of its requests from bandLo × that on. Critical traffic is shed
-// last: it may fill twice the limit, when every other
-// priority has long been shed, so that critical demand beyond what the
-// service can serve still queues no further than that.
-var bandHi = [5]float64{2, 1, 0.9, 0.75, 0.6} // critical, high, normal, low, bulk
-
-const bandLo = 0.9
-
-// bands packs each priority's in-flight band for the hot path: lo<<32 | hi,
-// both in 1/256ths of a request; 0 means no limit. Critical traffic's band
-// is reckoned from held, the limit with its falls held back.
-func bands(limit, held float64) (b [5]uint64) {
-	if limit <= 0 || math.IsNaN(limit) {
-		return b
-	}
-	for i, share := range bandHi {
-		ref := limit
-		if i == 0 {
-			ref = math.Max(limit, held)
-		}
-		hi := math.Min(math.MaxUint32, math.Max(256, math.Round(256*ref*share)))
-		lo := math.Round(hi * bandLo)
-		b[i] = uint64(lo)<<32 | uint64(hi)
-	}
-	return b
-}
-
-// overBand reports whether a request that finds in requests in flight is
-// shed by band: always at or above hi, never below lo, and in between for
-// the share (in − lo)/(hi − lo) of the decision hashes h.
-func overBand(in int64, band uint64, h uint32) bool {
-	hi, lo := int64(band&math.MaxUint32), int64(band>>32)
-	x := in << 8
-	switch {
-	case x >= hi:
-		return true
-	case x < lo:
-		return false
-	}
-	return uint64(h)*uint64(hi-lo) < uint64(x-lo)<<32
 }
 
 // Cuts on trial. Shedding serves its callers only if it drains a queue.

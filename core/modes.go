@@ -1,7 +1,9 @@
 package atrion
 
 import (
+	"errors"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -18,6 +20,54 @@ import (
 // A circuit opens on failure evidence only: latency and saturation raise
 // R, which stays visible, but overload is the in-flight limit's business
 // (limiter.go).
+
+// Mode is a route's operating mode.
+type Mode uint32
+
+// The modes of a route. A route starts in ModeBootstrap, learns for its
+// bootstrap ticks, then runs OPERATIONAL; it opens on failure evidence once
+// R breaks through the break point, heals by probes or with time, ramps
+// back in RECOVERING and returns to OPERATIONAL after a run of healthy
+// ticks.
+const (
+	ModeBootstrap   Mode = iota // learning; R held at 1.2 × R_base
+	ModeOperational             // normal operation; the in-flight limit sheds overload
+	ModeRecovering              // half-open: a growing share of traffic is admitted
+	ModeCircuitOpen             // every request is rejected but a probe every few ticks
+)
+
+var modeNames = [...]string{"BOOTSTRAP", "OPERATIONAL", "RECOVERING", "CIRCUIT_OPEN"}
+
+// String returns BOOTSTRAP, OPERATIONAL, RECOVERING or CIRCUIT_OPEN.
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Valid reports whether m is one of the four modes.
+func (m Mode) Valid() bool { return m <= ModeCircuitOpen }
+
+// MarshalText returns the mode's name, as String, so that JSON and other
+// text encodings show "CIRCUIT_OPEN" rather than 3. A mode that is not
+// one of the four is an error.
+func (m Mode) MarshalText() ([]byte, error) {
+	if !m.Valid() {
+		return nil, errors.New("atrion: invalid mode " + strconv.Itoa(int(m)))
+	}
+	return []byte(modeNames[m]), nil
+}
+
+// UnmarshalText reads a mode's name as MarshalText writes it.
+func (m *Mode) UnmarshalText(b []byte) error {
+	i, ok := nameIndex(modeNames[:], b)
+	if !ok {
+		return errors.New("atrion: unknown mode " + strconv.Quote(string(b)))
+	}
+	*m = Mode(i)
+	return nil
+}
 
 // Circuit defaults.
 const (
@@ -42,16 +92,16 @@ type circuit struct {
 
 // tickFacts is what one closed tick tells the mode machine.
 type tickFacts struct {
-	end      int64 // the tick's end, engine ns
-	tick     time.Duration
-	bootDone bool // this tick completes BOOTSTRAP
-	res      *stepResult
-	brk, rec float64      // points in force, learned before this tick
-	win      *errorWindow // the route's short window, this tick included
-	fast     *errorWindow // the same over the last ticks only
-	calls    float64      // calls with an outcome in this tick...
-	fails    float64      // ...and how many of them failed
-	peerOpen bool         // a peer's open circuit was adopted: its failure evidence
+	end                       int64 // the tick's end, engine ns
+	tick                      time.Duration
+	bootDone                  bool // this tick completes BOOTSTRAP
+	res                       *stepResult
+	breakPoint, recoveryPoint float64      // points in force, learned before this tick
+	win                       *errorWindow // the route's short window, this tick included
+	fast                      *errorWindow // the same over the last ticks only
+	calls                     float64      // calls with an outcome in this tick...
+	fails                     float64      // ...and how many of them failed
+	peerOpen                  bool         // a peer's open circuit was adopted: its failure evidence
 }
 
 // next runs the mode machine for one tick and returns the mode it was in.
@@ -62,13 +112,13 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		switch {
 		case f.fast.certain():
 			c.open(f.end, f.tick)
-		case f.bootDone && f.win.failing() && f.res.resistance >= f.brk:
+		case f.bootDone && f.win.failing() && f.res.resistance >= f.breakPoint:
 			c.open(f.end, f.tick)
 		case f.bootDone:
 			c.set(ModeOperational, f.end)
 		}
 	case ModeOperational:
-		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.brk) {
+		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.breakPoint) {
 			c.open(f.end, f.tick)
 			break
 		}
@@ -85,7 +135,7 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		}
 		probed := f.calls > 0 && f.fails == 0
 		quiet := f.end-c.failAt > probeTicks*int64(f.tick)
-		healed := quiet && f.res.resistance < f.rec && f.res.posNrm < p.pCrit
+		healed := quiet && f.res.resistance < f.recoveryPoint && f.res.posNrm < p.pCrit
 		if f.end-c.since >= int64(c.minOpen) && (probed || healed) {
 			c.set(ModeRecovering, f.end)
 		}
@@ -133,7 +183,7 @@ func (c *circuit) open(now int64, tick time.Duration) {
 // trauma (anti-windup: the actuator is saturated, so trauma stops piling
 // up beyond what keeps the circuit open, and the time to heal does not
 // grow with the incident's length).
-func windupScar(brk, baseR float64) float64 { return math.Max(0, brk-baseR) }
+func windupScar(breakPoint, baseR float64) float64 { return math.Max(0, breakPoint-baseR) }
 
 // rampShares returns the share of each priority RECOVERING rejects after
 // step healthy ticks of n: normal traffic is admitted from 10 % up to all

@@ -29,6 +29,13 @@ type params struct {
 	baseSat    float64    // saturation baseline b_sat
 }
 
+// staticPoints are the break and recovery points in force while the
+// AutoTuner does not decide: baseR × breakMult and half that.
+func (p *params) staticPoints() (breakPoint, recoveryPoint float64) {
+	breakPoint = p.baseR * p.breakMult
+	return breakPoint, breakPoint / 2
+}
+
 // telemetry is one tick's aggregate: mean latency (ms), error rate and
 // mean saturation. A NaN component means "no evidence" and yields zero
 // pressure.

@@ -1,10 +1,12 @@
 package atrion_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 var allPriorities = []atrion.Priority{atrion.PriorityCritical, atrion.PriorityHigh, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}
@@ -32,7 +34,7 @@ func shedShares(a *atrion.Atrion, route string, n int) map[atrion.Priority]float
 // open circuit sheds it), and each band sheds a growing share, not a
 // cliff.
 func TestPriorityShedding(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const route = "POST /checkout"
 	// a healthy tick with 10 calls in flight at once sets the limit
 	var held []atrion.Ticket
@@ -100,7 +102,7 @@ func TestPriorityShedding(t *testing.T) {
 // TestOpenCircuitShedsEveryPriority: an open circuit rejects critical
 // traffic too (beyond its one probe).
 func TestOpenCircuitShedsEveryPriority(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const route = "POST /checkout"
 	for range 40 {
 		for range 20 {
@@ -138,5 +140,20 @@ func TestParsePriority(t *testing.T) {
 	// out-of-range priorities clamp to the nearest one, they do not panic
 	if atrion.Priority(100).String() != "bulk" || atrion.Priority(-100).String() != "critical" {
 		t.Fatal("out-of-range priorities must clamp")
+	}
+}
+
+// Share orders the priorities: each may fill less of the limit than the
+// one above it, high all of it and critical twice it.
+func TestPriorityShare(t *testing.T) {
+	prev := math.Inf(1)
+	for _, p := range allPriorities {
+		if s := p.Share(); !(s < prev) || s <= 0 {
+			t.Fatalf("%v: share %v, want below %v and positive", p, s, prev)
+		}
+		prev = p.Share()
+	}
+	if atrion.PriorityHigh.Share() != 1 || atrion.PriorityCritical.Share() != 2 || atrion.Priority(9).Share() != atrion.PriorityBulk.Share() {
+		t.Fatalf("high %v, critical %v, out of range %v", atrion.PriorityHigh.Share(), atrion.PriorityCritical.Share(), atrion.Priority(9).Share())
 	}
 }

@@ -58,16 +58,11 @@ func (t Totals) Shed() (n uint64) {
 // ended. ok is false when the route is not tracked; Snapshot never
 // creates a route.
 func (a *Atrion) Snapshot(routeID string) (RouteSnapshot, bool) {
-	r := a.routes.load(routeID)
+	r := a.routes.tracked(routeID)
 	if r == nil {
-		a.routes.mu.Lock()
-		r = a.routes.all[routeID]
-		a.routes.mu.Unlock()
-		if r == nil {
-			return RouteSnapshot{}, false
-		}
+		return RouteSnapshot{}, false
 	}
-	r.maybeSettle(a.clock.now())
+	r.closeEndedTicks(a.clock.now())
 	return r.snapshot(), true
 }
 
@@ -77,7 +72,7 @@ func (a *Atrion) Snapshots() []RouteSnapshot {
 	now := a.clock.now()
 	out := make([]RouteSnapshot, 0, len(rs))
 	for _, r := range rs {
-		r.maybeSettle(now)
+		r.closeEndedTicks(now)
 		out = append(out, r.snapshot())
 	}
 	return out
@@ -101,7 +96,7 @@ func (r *route) snapshot() RouteSnapshot {
 	return RouteSnapshot{
 		Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
-		BreakPoint: st.brk, RecoveryPoint: st.rec, Tuner: st.tunerStats(),
+		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
 		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
 		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
 		Limit:           st.lim.limit, InFlight: r.inflightNow(),

@@ -175,7 +175,7 @@ func (s *stateManager) apply(v PhysicsVector) {
 		s.refuse(v, "dated in the future", "ahead", v.UpdatedAt.Sub(now).String())
 		return
 	}
-	r := s.tracked(v.Route)
+	r := s.a.routes.tracked(v.Route)
 	if r == nil {
 		return
 	}
@@ -265,17 +265,6 @@ func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time
 	return st.evidenceAt
 }
 
-// tracked returns the route tracked under id, or nil; also a route so new
-// that the table's lock-free snapshot does not hold it yet.
-func (s *stateManager) tracked(id string) *route {
-	if r := s.a.routes.load(id); r != nil {
-		return r
-	}
-	s.a.routes.mu.Lock()
-	defer s.a.routes.mu.Unlock()
-	return s.a.routes.all[id]
-}
-
 // resyncAll re-reads peers' vectors for the tracked routes.
 func (s *stateManager) resyncAll(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, s.timeout)
@@ -286,7 +275,7 @@ func (s *stateManager) resyncAll(ctx context.Context) {
 		return
 	}
 	for _, k := range keys {
-		if s.tracked(k) == nil {
+		if s.a.routes.tracked(k) == nil {
 			continue
 		}
 		c, cancel := context.WithTimeout(ctx, s.timeout)
@@ -333,5 +322,54 @@ func (s *stateManager) close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return errors.New(fmt.Sprint("atrion: state flush unfinished: ", ctx.Err()))
+	}
+}
+
+// applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
+// the decision state; a mode change follows at the next tick close. The
+// merge sees the route's state as of its newest evidence, its own or
+// adopted; the merged scar is held to maxScar, the physical maximum,
+// whatever the merge policy made of it. Caller has checked remote's bounds.
+func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, maxScar float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
+	if st.circ.mode == ModeBootstrap {
+		return
+	}
+	local := r.vectorLocked()
+	local.UpdatedAt = st.beliefAt()
+	merged := merge(local, remote)
+	s := merged.Scar
+	if !finite(s) || s < 0 {
+		r.invalids.Add(1)
+		return
+	}
+	s = math.Min(s, maxScar)
+	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
+	if s != st.scar || open { // adopted: remember when its evidence was seen
+		if st.peer == nil {
+			st.peer = &peerState{}
+		}
+		if remote.UpdatedAt.After(st.peer.at) {
+			st.peer.at = remote.UpdatedAt
+		}
+	}
+	st.scar = s
+	if open {
+		st.peerOpen = true
+		st.peer.open, st.peer.openAt = true, st.lastEnd
+	}
+	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
+	r.publish(st.lastEnd)
+}
+
+// vectorLocked is the route's PhysicsVector as it publishes it: its state,
+// dated by its own newest evidence (publishedAt). Caller holds mu.
+func (r *route) vectorLocked() PhysicsVector {
+	st := &r.st
+	return PhysicsVector{
+		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
+		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
 	}
 }

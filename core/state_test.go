@@ -13,6 +13,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestInMemoryProviderLRU(t *testing.T) {
@@ -81,7 +82,7 @@ func (c *countingProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVect
 // nothing until the tick closes, then one vector in one batch.
 func TestPublishPerTickNotPerRequest(t *testing.T) {
 	p := &countingProvider{InMemoryProvider: atrion.NewInMemoryProvider(0)}
-	a, clk := newManual(t, atrion.WithProvider(p))
+	a, clk := atriontest.New(t, atrion.WithProvider(p))
 	for range 10000 {
 		tk, _ := a.Admit("r", atrion.PriorityNormal)
 		tk.Done(atrion.Success)
@@ -225,7 +226,7 @@ func TestPeerVectorBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			shared := atrion.NewInMemoryProvider(0)
 			var logged countingHandler
-			a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+			a, clk := atriontest.New(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
 				atrion.WithLogger(slog.New(&logged)), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 			report(a, clk, "r", 3, healthy)
 			a.Snapshot("r") // closes the last tick: a's own vector is written before the peer's
@@ -254,8 +255,8 @@ func TestPeerVectorBounds(t *testing.T) {
 
 // TestDefaultNodeIDsUnique: two engines of one process are two nodes.
 func TestDefaultNodeIDsUnique(t *testing.T) {
-	a, _ := newManual(t)
-	b, _ := newManual(t)
+	a, _ := atriontest.New(t)
+	b, _ := atriontest.New(t)
 	if a.NodeID() == b.NodeID() {
 		t.Fatalf("both engines are %q", a.NodeID())
 	}
@@ -290,7 +291,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 // vector again.
 func TestAdoptedStateKeepsItsTime(t *testing.T) {
 	shared := atrion.NewInMemoryProvider(0)
-	a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+	a, clk := atriontest.New(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
 		atrion.WithNodeID("a"), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	ctx := context.Background()
 	report(a, clk, "r", 3, healthy)

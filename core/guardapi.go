@@ -1,0 +1,78 @@
+package atrion
+
+import (
+	"math"
+)
+
+// The earlier guard APIs, kept for their users: v1's CanAccept and
+// ReportOutcome, v2's Route with a voltage.
+
+// CanAccept reports whether a normal-priority request on routeID would be
+// admitted now (the v1 guard API). It counts as a decision; report the
+// request's outcome with ReportOutcome.
+func (a *Atrion) CanAccept(routeID string) bool {
+	var t Ticket
+	var d Decision
+	r := a.lookup(routeID)
+	a.admit(r, PriorityNormal, &t, &d)
+	if d.Allowed {
+		r.untracked.Add(-1) // no Ticket will ever finish it
+	}
+	return d.Allowed
+}
+
+// ReportOutcome records one request's telemetry on routeID (the v1 API).
+// Negative or absurd latencies and saturation outside [0, 1] are clamped,
+// NaN saturation is dropped; all of them are counted as invalid input.
+func (a *Atrion) ReportOutcome(routeID string, o Outcome) {
+	r := a.lookup(routeID)
+	r.closeEndedTicks(a.clock.coarseNow())
+	lat := r.clampLatency(o.Latency)
+	c := Success
+	if o.IsError {
+		c = Failure
+	}
+	r.record(c, lat)
+	r.untracked.Add(1) // an outcome without a Ticket
+	r.reported.Store(true)
+	r.recordSaturation(o.Saturation)
+}
+
+// DefaultVoltage is the voltage Route uses when given 0 (or a non-finite or
+// negative value).
+const DefaultVoltage = 100
+
+// Route applies telemetry to routeID, then decides with a voltage (the v2
+// API): the request flows while the route's circuit is closed and its
+// voltage beats the resistance. A voltage ≤ 0 or non-finite means
+// DefaultVoltage.
+func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
+	r := a.lookup(routeID)
+	r.closeEndedTicks(a.clock.coarseNow())
+	lat := r.clampLatency(t.Latency)
+	e := t.ErrorRate
+	if !finite(e) || e < 0 || e > 1 {
+		r.invalids.Add(1)
+		if math.IsNaN(e) {
+			e = 0
+		}
+		e = math.Min(1, math.Max(0, e))
+	}
+	r.recordShare(e, lat)
+	r.reported.Store(true)
+	r.recordSaturation(t.Saturation)
+	if !finite(voltage) || voltage <= 0 {
+		voltage = DefaultVoltage
+	}
+	var tk Ticket
+	var d Decision
+	a.admit(r, PriorityNormal, &tk, &d)
+	if d.Allowed && d.Mode != ModeBootstrap && voltage < math.Float64frombits(r.rBits.Load()) {
+		d.Allowed = false
+		r.reject(r.ctr.stripe(), &d, ReasonVoltage)
+	}
+	if !d.Allowed {
+		r.untracked.Add(1) // the outcome above came without an admission
+	}
+	return d
+}
