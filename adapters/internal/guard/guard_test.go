@@ -41,11 +41,7 @@ func newGuard(t *testing.T, set func(*Guard[*req])) (*Guard[*req], *atrion.Atrio
 
 var errRejected = errors.New("rejected")
 
-func totals(t *testing.T, a *atrion.Atrion, route string) atrion.Totals {
-	t.Helper()
-	s, _ := a.Snapshot(route)
-	return s.Totals
-}
+var totals = adaptertest.Totals
 
 // The route comes from RouteID, else Handle, else Template; after Bind an
 // empty one is the unmatched route.

@@ -1,23 +1,18 @@
 package httpx
 
 import (
-	"context"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 	"unsafe"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func newTestRoutes(t *testing.T) *Routes {
 	t.Helper()
-	a, err := atrion.New(atrion.WithClock(atrion.NewManualClock(time.Unix(0, 0))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
+	a, _ := atriontest.New(t)
 	return NewRoutes(a)
 }
 
