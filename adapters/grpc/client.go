@@ -59,10 +59,16 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		// the stream settles its ticket when it ends, not when this returns
 		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams}
 		w.timer.start(a)
+		class := atrion.Failure // unless the streamer returns: a panic is a failure, and goes on
+		defer func() {
+			if w.ClientStream == nil { // no stream took the ticket over
+				doneStream(&w.t, class, &w.timer)
+			}
+		}()
 		var err error
 		w.ClientStream, err = streamer(k.ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			doneStream(&w.t, c.clientOutcome(k.ctx, err, nil), &w.timer)
+			class, w.ClientStream = c.clientOutcome(k.ctx, err, nil), nil
 			return nil, err
 		}
 		w.stop = context.AfterFunc(k.ctx, func() { w.finish(k.ctx.Err(), nil) })
