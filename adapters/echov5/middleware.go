@@ -124,6 +124,7 @@ func (m *matchedRoutes) add(e *echo.Echo, template string, i int, method string)
 	m.cur.Store(&matchedSet{e: e, handles: handles})
 	return hs[i]
 }
+
 // reserve gives e's routes of standard methods reserved slots in the
 // engine (atrion.Atrion.Reserve), so that junk never pushes them into the
 // overflow route; the others (e.Any's OTHER) are reserved when first

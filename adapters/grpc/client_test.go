@@ -110,7 +110,9 @@ func TestClientPanicIsFailure(t *testing.T) {
 	unary := atrgrpc.UnaryClientInterceptor(a)
 	if p := panics(func() {
 		_ = unary(context.Background(), unaryMethod, nil, nil, nil,
-			func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { panic("invoker panics") })
+			func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+				panic("invoker panics")
+			})
 	}); p != "invoker panics" {
 		t.Fatalf("the invoker's panic did not go on: %v", p)
 	}
