@@ -26,8 +26,10 @@ import (
 // more) ends in the first later tick whose recorded mean latency L would
 // have it end inside that tick, with that latency and an outcome in that
 // tick's mix; a recorded end with no call left (other settings admitted
-// fewer) is skipped. A recorded tick with nothing in it is closed at its
-// end (Snapshot), as whatever closed it then did.
+// fewer) is skipped. Every recorded tick is closed at its end (Snapshot),
+// as the next request or a reader of its state did then, unless a silent
+// stretch follows it (closedWithGap): then both close together, when the
+// stretch's own poke or the next request comes.
 
 // Settings are the configuration a replay runs with.
 type Settings struct {
@@ -239,7 +241,7 @@ const (
 	itemReconfig                 // a configuration change (recorded settings)
 	itemTick                     // a route's next recorded tick begins
 	itemArrival                  // the next request of a tick
-	itemPoke                     // close a silent tick at its end
+	itemPoke                     // close a tick at its end
 )
 
 type item struct {
@@ -368,9 +370,8 @@ func (rp *replayer) run(reconf [][]atrion.Option) error {
 	return nil
 }
 
-// beginTick starts a route's recorded tick: its demand and its ends, or,
-// when nothing happened in it, a poke at its end; and schedules the
-// route's next tick.
+// beginTick starts a route's recorded tick: its demand, its ends and a
+// poke at its end; and schedules the route's next tick.
 func (rp *replayer) beginTick(it item) error {
 	ts := rp.p.ticks[it.route]
 	t := ts[it.pos]
@@ -387,7 +388,7 @@ func (rp *replayer) beginTick(it item) error {
 	if ended > 0 {
 		rp.push(item{at: rp.spread(t, 0, ended, true), kind: itemEnd, route: it.route, tick: t})
 	}
-	if demand == 0 && ended == 0 {
+	if !rp.closedWithGap(ts, it.pos) {
 		rp.push(item{at: int64(tk.At), kind: itemPoke, route: it.route})
 	}
 	if int(it.pos)+1 < len(ts) {
@@ -401,6 +402,18 @@ func (rp *replayer) beginTick(it item) error {
 		return rp.a.Flush(ctx)
 	}
 	return nil
+}
+
+// closedWithGap reports whether the route's tick at pos is followed at
+// once by a silent stretch (a tick longer than the engine's): the engine
+// closes a stretch in the same step as the tick before it, so that tick
+// was not closed at its end, and a poke there would split the stretch.
+func (rp *replayer) closedWithGap(ts []int32, pos int32) bool {
+	if int(pos)+1 >= len(ts) {
+		return false
+	}
+	tk, next := &rp.rec.Ticks[ts[pos]], &rp.rec.Ticks[ts[pos+1]]
+	return int64(next.Dt) > rp.tickLen && next.At-next.Dt == tk.At
 }
 
 // clamp bounds one tick's count to MaxTickDemand, counting the rest.
