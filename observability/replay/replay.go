@@ -333,8 +333,12 @@ func (rp *replayer) advance(at int64) {
 }
 
 // flushEvery bounds the route ticks begun between two waits for the
-// observer, which must never fall 4,096 events behind.
-const flushEvery = 512
+// observer, whose queue holds 4,096 events: a route tick is one event,
+// two with a transition (more only with silent stretches), and the
+// observer drains the queue meanwhile; a drop fails the replay. Each wait
+// can take up to a tick of wall time (the engine batches its state
+// publication by the wall clock), so fewer waits make a faster replay.
+const flushEvery = 1024
 
 func (rp *replayer) run(reconf [][]atrion.Option) error {
 	rec := rp.rec
