@@ -8,6 +8,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // The recorder's cost on the request path, beside the same engine without
@@ -115,4 +116,43 @@ func BenchmarkRecorderTick(b *testing.B) {
 	rec.Close()
 	st := rec.Stats()
 	b.ReportMetric(float64(st.Bytes)/float64(st.Ticks)*float64(time.Hour/tick), "B/route-hour")
+}
+
+// The recorder adds no allocation to the request path, the closing of
+// ticks included (the request that crosses a tick boundary closes the
+// tick and hands its event to the observers).
+func TestRecorderAddsNoAllocationToTheRequestPath(t *testing.T) {
+	allocs := func(recorded bool) float64 {
+		var rec *Recorder
+		opts := []atrion.Option{}
+		if recorded {
+			var err error
+			if rec, err = NewRecorder(io.Discard, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, atrion.WithObserver(rec))
+		}
+		a, clk := atriontest.New(t, opts...)
+		n := 0
+		allocs := testing.AllocsPerRun(5000, func() {
+			if n++; n%50 == 0 {
+				clk.Advance(a.Tick())
+			}
+			admitDone(a)
+		})
+		if rec != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			a.Flush(ctx)
+			if st := rec.Stats(); st.Ticks < 50 {
+				t.Fatalf("the recorder saw %d ticks: the tick closes were not exercised", st.Ticks)
+			}
+			rec.Close()
+		}
+		return allocs
+	}
+	bare, recorded := allocs(false), allocs(true)
+	if recorded != 0 || bare != 0 {
+		t.Fatalf("allocations per Admit+Done: %v bare, %v with a recorder", bare, recorded)
+	}
 }
