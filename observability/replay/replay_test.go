@@ -2,10 +2,12 @@ package atrreplay
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func readBack(t *testing.T, file []byte) *Recording {
@@ -96,5 +98,63 @@ func TestReplayClampsHostileRecordings(t *testing.T) {
 	}
 	if got.Offered > 3*MaxTickDemand || got.Clamped == 0 {
 		t.Fatalf("offered %d, clamped %d: a tick's demand is not bounded", got.Offered, got.Clamped)
+	}
+}
+
+// A configuration change the recording saw is applied at its time by a
+// replay with the recorded settings, and not by one with new settings.
+func TestReplayAppliesRecordedConfigurationChanges(t *testing.T) {
+	var buf bytes.Buffer
+	rec, _ := NewRecorder(&buf, Options{})
+	a, clk := atriontest.New(t, atrion.WithObserver(rec))
+	fast := []byte(`{"physics": {"recoveryTicks": 5}}`)
+	for i := range 100 { // down from 3 s to 5 s; at 5 s an operator shortens the recovery
+		if i == 50 {
+			if err := a.Update(mustParse(t, fast)...); err != nil {
+				t.Fatal(err)
+			}
+			if err := rec.Reconfigured(a.Now(), fast); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 20 {
+			tk, d := a.Admit("POST /pay", atrion.PriorityNormal)
+			switch {
+			case !d.Allowed:
+			case i >= 30 && i < 50:
+				tk.DoneLatency(atrion.Failure, 900*time.Millisecond)
+			default:
+				tk.DoneLatency(atrion.Success, 40*time.Millisecond)
+			}
+		}
+		clk.Advance(a.Tick())
+	}
+	a.Snapshot("POST /pay")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.Close()
+	r := readBack(t, buf.Bytes())
+	if len(r.Reconfigs) != 1 {
+		t.Fatalf("%d configuration changes read back", len(r.Reconfigs))
+	}
+	same, _ := RecordedSettings(r)
+	got, err := Replay(r, same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Recorded(r)
+	if m, miss, extra := Match(want, got, 0); len(miss)+len(extra) > 0 || m < 4 {
+		t.Fatalf("with the recorded change: %d matched, missing %v, extra %v", m, miss, extra)
+	}
+	defaults, _ := NewSettings(r, "defaults", nil)
+	got, err = Replay(r, defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, miss, _ := Match(want, got, 0); len(miss) != 1 || miss[0].To != atrion.ModeOperational {
+		t.Fatalf("without the change, only the recovery should move: missing %v", miss)
 	}
 }
