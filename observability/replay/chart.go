@@ -31,7 +31,7 @@ var (
 const MaxChartRoutes = 12
 
 const (
-	cW, cLeft, cRight = 980.0, 90.0, 190.0
+	cW, cLeft, cRight = 980.0, 120.0, 170.0
 	cPlot             = cW - cLeft - cRight
 	cPanel, cBand     = 120.0, 12.0
 )
@@ -121,9 +121,10 @@ func WriteChart(w io.Writer, rec *Recording, runs ...*Result) error {
 				c.line(pts, colour, dashed)
 			}
 		}
-		for t := time.Duration(0); t <= span; t += axisStep(span) {
-			c.p(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#999"/>`+"\n", x(from+t), x(from+t), top+cPanel, top+cPanel+4)
-			c.label(x(from+t), top+cPanel+15, "middle", "a", fmtSpan(from+t))
+		as := axisStep(span)
+		for t := (from + as - 1) / as * as; t <= to; t += as { // whole steps since the start
+			c.p(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#999"/>`+"\n", x(t), x(t), top+cPanel, top+cPanel+4)
+			c.label(x(t), top+cPanel+15, "middle", "a", fmtSpan(t, as))
 		}
 		for i, r := range runs {
 			by := top + cPanel + 24 + cBand*float64(i)
@@ -131,7 +132,7 @@ func WriteChart(w io.Writer, rec *Recording, runs ...*Result) error {
 				x0, x1 := x(sp.from), x(sp.to)
 				c.p(`<rect x="%.1f" y="%.1f" width="%.2f" height="%.1f" fill="%s"/>`+"\n", x0, by, max(x1-x0, 0.3), cBand-3, modeColours[sp.mode&3])
 			}
-			c.label(cLeft-6, by+cBand-4, "end", "a", clip(r.Name, 16))
+			c.label(cLeft-6, by+cBand-4, "end", "a", clip(r.Name, 20))
 		}
 		for i, r := range runs {
 			ly := top + 12 + 14*float64(i)
@@ -239,9 +240,11 @@ func axisStep(span time.Duration) time.Duration {
 	return 24 * time.Hour
 }
 
-func fmtSpan(t time.Duration) string {
-	if t%time.Minute == 0 && t != 0 {
-		return fmt.Sprintf("%dm", t/time.Minute)
+// fmtSpan labels the time axis: seconds for steps under a minute, else
+// minutes.
+func fmtSpan(t, step time.Duration) string {
+	if step < time.Minute {
+		return fmt.Sprintf("%.0fs", t.Seconds())
 	}
-	return fmt.Sprintf("%.0fs", t.Seconds())
+	return fmt.Sprintf("%dm", t/time.Minute)
 }

@@ -137,7 +137,7 @@ func WriteReport(w io.Writer, rec *Recording, every time.Duration, runs ...*Resu
 				p(" (%d as %s, %d not, %d new)", m, runs[0].Name, len(miss), len(extra))
 			}
 			for _, t := range ts {
-				p(" %v %v→%v;", t.At, shortMode(t.From), shortMode(t.To))
+				p(" %v %v→%v;", t.At.Round(time.Millisecond), shortMode(t.From), shortMode(t.To))
 			}
 			if len(ts) == 0 {
 				p(" none")
