@@ -8,7 +8,9 @@
 // failed, ignored and slow, their mean latency, the requests in flight,
 // the in-flight limit, R and the mode) and its transitions to a compact
 // file: about 12 bytes a route tick, some 420 kB a busy route-hour at
-// the default 100 ms tick; a route with no traffic writes nothing.
+// the default 100 ms tick; an idle route writes a record only when
+// something closes its ticks (a request, a snapshot read), one for the
+// whole silent stretch.
 //
 //	rec, err := atrreplay.Create("atrion.rec", atrreplay.Options{Config: configJSON})
 //	a, err := atrion.New(append(opts, atrion.WithObserver(rec))...)

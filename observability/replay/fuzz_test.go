@@ -12,7 +12,7 @@ import (
 func FuzzRead(f *testing.F) {
 	var buf bytes.Buffer
 	rec, _ := NewRecorder(&buf, Options{FlushEvery: 300 * time.Millisecond, Label: "fuzz"})
-	script(&testing.T{}, rec)
+	script(f, rec)
 	rec.Close()
 	file := buf.Bytes()
 	f.Add(file)
