@@ -198,11 +198,11 @@ func recoverStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h gr
 }
 
 // newEngine returns an engine on clk whose routes trip and recover at the
-// static points (adaptertest.Static); opts add to or override that. The
+// static points (atriontest.Static); opts add to or override that. The
 // rig's engines share one clock, hence NewEngine. It is closed when t ends.
 func newEngine(t testing.TB, clk *atrion.ManualClock, opts ...atrion.Option) *atrion.Atrion {
 	t.Helper()
-	return atriontest.NewEngine(t, adaptertest.Static(append([]atrion.Option{atrion.WithClock(clk)}, opts...)...)...)
+	return atriontest.NewEngine(t, atriontest.Static(append([]atrion.Option{atrion.WithClock(clk)}, opts...)...)...)
 }
 
 // quickTrip is physics under which a route opens after one failing tick

@@ -102,23 +102,12 @@ func (h *Handlers) Block(ctx context.Context) {
 }
 
 // Engine returns an engine on a manual clock that decides on the static
-// points (Static) with a scar factor of 20 and a decay rate of 2, so that a
+// points (atriontest.Static) with a scar factor of 20 and a decay rate of 2, so that a
 // route trips within about ten failing ticks and heals within seconds of
 // engine time. It is closed when tb ends.
 func Engine(tb testing.TB) (*atrion.Atrion, *atrion.ManualClock) {
 	tb.Helper()
-	return atriontest.New(tb, Static(atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}))...)
-}
-
-// Static returns the options under which routes skip bootstrap and the
-// AutoTuner is off, so that a route trips and recovers at the static
-// points (break point 100), followed by opts. Physics that opts set
-// replace the whole PhysicsConfig: they must skip bootstrap themselves.
-func Static(opts ...atrion.Option) []atrion.Option {
-	return append([]atrion.Option{
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	}, opts...)
+	return atriontest.New(tb, atriontest.Static(atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}))...)
 }
 
 // Serve serves h on a loopback test server and returns its base URL
@@ -319,7 +308,7 @@ func InventMethods(t testing.TB, base string, n int) {
 // first requested afterwards still gets a slot of its own and is served.
 func testOverflowPoisoning(t *testing.T, s Server) {
 	const maxRoutes = 20
-	a, clk := atriontest.New(t, Static(atrion.WithMaxRoutes(maxRoutes))...)
+	a, clk := atriontest.New(t, atriontest.Static(atrion.WithMaxRoutes(maxRoutes))...)
 	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
 	base := s.Start(t, a, h, false)
 	t.Cleanup(func() { close(h.release) })
