@@ -126,19 +126,8 @@ func (p *Provider) SubscribeBans(ctx context.Context, fn func([]atrion.BanRecord
 	if fn == nil {
 		return errors.New("atrredis: SubscribeBans: fn must not be nil")
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return errors.New("atrredis: SubscribeBans: provider closed")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(p.ctx, cancel)
-	ps := p.client.Subscribe(ctx, p.cfg.banChannel)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer stop()
-		defer cancel()
+	return p.spawn(ctx, "SubscribeBans", func(ctx context.Context) {
+		ps := p.client.Subscribe(ctx, p.cfg.banChannel)
 		defer ps.Close()
 		ch := ps.Channel(redis.WithChannelHealthCheckInterval(p.cfg.health))
 		for {
@@ -152,8 +141,7 @@ func (p *Provider) SubscribeBans(ctx context.Context, fn func([]atrion.BanRecord
 				p.deliverBans(m.Payload, fn)
 			}
 		}
-	}()
-	return nil
+	})
 }
 
 // deliverBans decodes one ban message and hands its records to fn.
