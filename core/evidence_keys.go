@@ -40,7 +40,7 @@ const evShards = 16
 
 type evShard struct {
 	mu   sync.Mutex
-	keys map[statKey]keyStat
+	keys map[statKey]*keyStat
 	_    [40]byte // one shard per cache line, near enough
 }
 
@@ -62,7 +62,7 @@ func (ev *evidence) init(cfg banCfg, tick, now int64) {
 	ev.last = now
 	ev.end.Store(now + tick)
 	for i := range ev.shards {
-		ev.shards[i].keys = map[statKey]keyStat{}
+		ev.shards[i].keys = map[statKey]*keyStat{}
 	}
 }
 
@@ -76,14 +76,16 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 	sh := &ev.shards[maphash.String(ev.seed, key)%evShards]
 	k := statKey{r, key}
 	sh.mu.Lock()
-	s, ok := sh.keys[k]
-	if !ok {
+	s := sh.keys[k] // one lookup: the counts are updated in place
+	if s == nil {
 		if len(sh.keys) >= ev.perShard {
 			sh.mu.Unlock()
 			b.stats.untracked.Add(1)
 			return
 		}
+		s = &keyStat{}
 		k.key = strings.Clone(key) // the request's string may pin a larger buffer
+		sh.keys[k] = s
 	}
 	switch o {
 	case outcomeCall:
@@ -94,7 +96,6 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 	case outcomeShed:
 		s.shed++
 	}
-	sh.keys[k] = s
 	sh.mu.Unlock()
 }
 
@@ -120,14 +121,13 @@ func (ev *evidence) close(b *banList, now int64) {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
 		for k, s := range sh.keys {
-			s = keyStat{s.calls * d, s.fails * d, s.shed * d}
+			*s = keyStat{s.calls * d, s.fails * d, s.shed * d}
 			if s.calls+s.shed < 0.05 {
 				delete(sh.keys, k)
 				continue
 			}
-			sh.keys[k] = s
 			t := totals[k.r]
-			t.add(s)
+			t.add(*s)
 			totals[k.r] = t
 		}
 		sh.mu.Unlock()
@@ -137,7 +137,7 @@ func (ev *evidence) close(b *banList, now int64) {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
 		for k, s := range sh.keys {
-			if why := b.cfg.judge(s, totals[k.r]); why != "" {
+			if why := b.cfg.judge(*s, totals[k.r]); why != "" {
 				bans = append(bans, newBan{key: k.key, reason: why})
 				delete(sh.keys, k) // a ban's end starts the key afresh
 			}
