@@ -28,14 +28,17 @@ type BanConfig struct {
 	// on a route before its evidence counts (default 20).
 	MinCalls float64
 	// FailureRate bans a key once the Wilson lower bound of its failure
-	// rate on a route reaches it while the route's other keys fail at most
-	// half as often (default 0.5).
+	// rate on a route reaches it while other keys, failing at most half as
+	// often, made at least MinCalls calls on the route: the service works,
+	// for others (default 0.5).
 	FailureRate float64
 	// MaxShare bans a key that takes more than this share of a route's
 	// calls while the route sheds other keys' requests (default 0.5; 1
 	// turns this rule off).
 	MaxShare float64
-	// Window is the time constant of the evidence (default 10 ticks).
+	// Window is the time constant of the evidence (default 100 ticks, 10
+	// s by default): long enough that a key making a few calls a second on
+	// each of several nodes still gathers MinCalls on each.
 	Window time.Duration
 	// TTL is a first ban's length; each ban of a key within MaxTTL of its
 	// last one doubles it (default 1 minute).
@@ -98,7 +101,7 @@ func resolveBans(c *BanConfig, tick time.Duration) (banCfg, error) {
 	def(&b.failRate, 0.5)
 	def(&b.maxShare, 0.5)
 	if b.window == 0 {
-		b.window = 10 * tick
+		b.window = 100 * tick
 	}
 	if b.ttl == 0 {
 		b.ttl = time.Minute

@@ -30,9 +30,10 @@ type statKey struct {
 // keyStat are decayed counts over the evidence window.
 type keyStat struct{ calls, fails, shed float64 }
 
-func (s *keyStat) add(o keyStat) {
-	s.calls, s.fails, s.shed = s.calls+o.calls, s.fails+o.fails, s.shed+o.shed
-}
+// routeTotals are a route's keyed calls over the window: all of them, the
+// shed ones, and those of keys the route serves well (their failure rate
+// at most half of FailureRate).
+type routeTotals struct{ calls, shed, healthy float64 }
 
 // evShards spreads the keys over locks so that concurrent requests with
 // different keys rarely meet.
@@ -116,7 +117,7 @@ func (ev *evidence) close(b *banList, now int64) {
 	ev.last = now
 
 	// first the routes' totals, then each key against the others
-	totals := map[*route]keyStat{}
+	totals := map[*route]routeTotals{}
 	for i := range ev.shards {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
@@ -127,7 +128,11 @@ func (ev *evidence) close(b *banList, now int64) {
 				continue
 			}
 			t := totals[k.r]
-			t.add(*s)
+			t.calls += s.calls
+			t.shed += s.shed
+			if s.fails <= s.calls*b.cfg.failRate/2 {
+				t.healthy += s.calls
+			}
 			totals[k.r] = t
 		}
 		sh.mu.Unlock()
@@ -155,20 +160,20 @@ func (ev *evidence) close(b *banList, now int64) {
 
 // judge returns why a key with counts s on a route with totals t is to be
 // banned, or "". A key is judged against the route's other keys, so that
-// a failing service (every key fails) or a single client (no one else to
-// crowd out) bans no one:
+// a failing service (no key is served well) or a single client (no one
+// else to crowd out) bans no one:
 //   - failures: the Wilson lower bound of its failure rate reaches
-//     FailureRate over at least MinCalls calls, while the others' calls
-//     (at least MinCalls) fail at most half as often;
+//     FailureRate over at least MinCalls calls, while keys the route
+//     serves well (failing at most half as often) made at least MinCalls
+//     calls;
 //   - share: it took more than MaxShare of the route's calls (at least
 //     MinCalls) while the route shed other keys' requests.
-func (c *banCfg) judge(s, t keyStat) string {
+func (c *banCfg) judge(s keyStat, t routeTotals) string {
 	if s.calls < c.minCalls {
 		return ""
 	}
-	oc, of := t.calls-s.calls, math.Max(0, t.fails-s.fails)
-	if oc >= c.minCalls && wilsonLower(s.fails, s.calls) >= c.failRate && of/oc <= c.failRate/2 {
-		return "failures"
+	if wilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
+		return "failures" // s is not among the healthy: its rate is ≥ FailureRate
 	}
 	if c.maxShare < 1 && s.calls > c.maxShare*t.calls && t.shed-s.shed >= 1 {
 		return "share"
