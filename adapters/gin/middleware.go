@@ -11,6 +11,7 @@ package atrgin
 import (
 	"context"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
@@ -29,6 +30,7 @@ func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	g.SetContext = func(c *gin.Context, ctx context.Context) { c.Request = c.Request.WithContext(ctx) }
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
 	g.Classify = func(c *gin.Context, _ error) atrion.Class { return cfg.classify(c) }
+	g.Blame = func(c *gin.Context) bool { return guard.ClientFault(c.Writer.Status()) }
 	g.Reject = func(c *gin.Context, d atrion.Decision) error {
 		cfg.reject(c, d)
 		c.Abort()

@@ -100,6 +100,16 @@ func TestRouteIDOption(t *testing.T) {
 	adaptertest.CheckRouteIDOption(t, a, serve(t, r)+"/x")
 }
 
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	r := suiteEngine(h, atrgin.Middleware(a, atrgin.WithClientKey(func(c *gin.Context) string { return c.GetHeader(adaptertest.ClientKeyHeader) })))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, serve(t, r))
+}
+
 // The admitted path adds no allocation over bare gin.
 func TestAdmittedPathAllocs(t *testing.T) {
 	adaptertest.SkipAllocsUnderRace(t)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -79,16 +80,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.priority != nil {
 		p = cfg.priority(r)
 	}
-	var t atrion.Ticket
+	key := ""
+	if cfg.key != nil {
+		key = cfg.key(r)
+	}
+	var t atrion.KeyTicket // without a key, a plain Ticket's admission
 	var d atrion.Decision
 	var route string
 	if cfg.routeID != nil {
 		route = routeOrUnmatched(cfg.routeID(r))
-		t, d = h.a.Admit(route, p)
+		t, d = h.a.AdmitKey(route, key, p)
 	} else {
 		rh := h.handle(r)
 		route = rh.ID()
-		t, d = rh.Admit(p)
+		t, d = rh.AdmitKey(key, p)
 	}
 	if cfg.decisionInContext {
 		r = r.WithContext(atrion.ContextWithDecision(r.Context(), d))
@@ -110,7 +115,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(sw.view(), r)
 	served = true
-	t.Done(cfg.classify(r, sw.statusOr200(), nil))
+	status := sw.statusOr200()
+	if key != "" && guard.ClientFault(status) {
+		t.Blame()
+	}
+	t.Done(cfg.classify(r, status, nil))
 }
 
 // handle is the handle of the request's route: "METHOD pattern" from the

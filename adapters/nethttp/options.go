@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -15,6 +16,7 @@ type config struct {
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
 	priority func(*http.Request) atrion.Priority
 	filter   func(*http.Request) bool
+	key      func(*http.Request) string // WithClientKey
 	routes   *atrion.HTTPRoutes
 
 	onDecision        func(ctx context.Context, route string, d atrion.Decision)
@@ -90,6 +92,18 @@ func WithPriorityHeader(name string) Option {
 	return WithPriority(func(r *http.Request) atrion.Priority { return atrion.HeaderPriority(r.Header.Get(name)) })
 }
 
+// WithClientKey names each request's client (an API key's ID, a tenant,
+// the client IP behind a trusted proxy): Middleware admits it with
+// atrion.AdmitKey, so that a key the engine has banned, on this node or on
+// any peer sharing bans through its provider, is rejected at once (429,
+// Retry-After), and each request's outcome counts as its key's evidence, a
+// client error (400, 401, 403, 405, 413, 422, 429, …) included. An empty
+// key is not judged. Keys travel to the provider and into logs: return an
+// identity, never a secret. Transport does not use it.
+func WithClientKey(f func(*http.Request) string) Option {
+	return func(c *config) { c.key = f }
+}
+
 // WithFilter guards only the requests for which f returns true; the others
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*http.Request) bool) Option {
@@ -124,8 +138,9 @@ func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 	return atrion.ClassifyHTTP(status, err, r.Context().Err())
 }
 
-// RejectHandler is the default response to a rejected request: 503 with a
-// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+// RejectHandler is the default response to a rejected request: 503 (429
+// for a banned client key) with a jittered Retry-After (whole seconds) and
+// a small JSON body, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
@@ -134,6 +149,6 @@ func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
 	h.Set("Retry-After", retryAfter)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(guard.RejectStatus(d.Reason == atrion.ReasonBanned))
 	w.Write(body)
 }

@@ -28,6 +28,11 @@ type Guard[C any] struct {
 	Template func(C) (method, template string)
 	// Priority, when set, ranks the request; otherwise it is normal.
 	Priority func(C) atrion.Priority
+	// ClientKey, when set, names the request's client (atrion.AdmitKey);
+	// Blame then tells, after the handler, whether the request was its
+	// client's fault (counted against the key, not the route).
+	ClientKey func(C) string
+	Blame     func(C) bool
 	// Reject answers a rejected request.
 	Reject func(C, atrion.Decision) error
 	// Classify classifies a finished request from the handler's error.
@@ -62,16 +67,20 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	if g.Priority != nil {
 		p = g.Priority(c)
 	}
-	var t atrion.Ticket
+	key := ""
+	if g.ClientKey != nil {
+		key = g.ClientKey(c)
+	}
+	var t atrion.KeyTicket // without a key, a plain Ticket's admission
 	var d atrion.Decision
 	var route string
 	if g.RouteID != nil {
 		route = g.routeID(c)
-		t, d = g.A.Admit(route, p)
+		t, d = g.A.AdmitKey(route, key, p)
 	} else {
 		h := g.handle(c)
 		route = h.ID()
-		t, d = h.Admit(p)
+		t, d = h.AdmitKey(key, p)
 	}
 	if g.OnDecision != nil || g.DecisionInContext {
 		g.tell(c, route, d)
@@ -87,6 +96,9 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	}()
 	err := next(c)
 	served = true
+	if key != "" && g.Blame != nil && g.Blame(c) {
+		t.Blame()
+	}
 	t.Done(g.Classify(c, err))
 	return err
 }
