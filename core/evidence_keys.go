@@ -21,14 +21,15 @@ const (
 	outcomeShed                   // a request the route's limit shed
 )
 
-// statKey is a key's evidence on one route.
-type statKey struct {
-	r   *route
-	key string
+// keyStat is a key's evidence on one route: decayed counts over the
+// evidence window. A shard maps each key to its first route's keyStat,
+// which chains the key's other routes (a key uses one route or a few), so
+// that a request costs one string lookup.
+type keyStat struct {
+	r                  *route
+	calls, fails, shed float64
+	next               *keyStat
 }
-
-// keyStat are decayed counts over the evidence window.
-type keyStat struct{ calls, fails, shed float64 }
 
 // routeTotals are a route's keyed calls over the window: all of them, the
 // shed ones, and those of keys the route serves well (their failure rate
@@ -41,8 +42,9 @@ const evShards = 16
 
 type evShard struct {
 	mu   sync.Mutex
-	keys map[statKey]*keyStat
-	_    [40]byte // one shard per cache line, near enough
+	keys map[string]*keyStat
+	n    int      // keyStats held, chained ones included
+	_    [32]byte // one shard per cache line, near enough
 }
 
 type evidence struct {
@@ -63,7 +65,7 @@ func (ev *evidence) init(cfg banCfg, tick, now int64) {
 	ev.last = now
 	ev.end.Store(now + tick)
 	for i := range ev.shards {
-		ev.shards[i].keys = map[statKey]*keyStat{}
+		ev.shards[i].keys = map[string]*keyStat{}
 	}
 }
 
@@ -75,18 +77,24 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 		ev.close(b, now)
 	}
 	sh := &ev.shards[maphash.String(ev.seed, key)%evShards]
-	k := statKey{r, key}
 	sh.mu.Lock()
-	s := sh.keys[k] // one lookup: the counts are updated in place
+	head := sh.keys[key] // one lookup: the counts are updated in place
+	s := head
+	for s != nil && s.r != r {
+		s = s.next
+	}
 	if s == nil {
-		if len(sh.keys) >= ev.perShard {
+		if sh.n >= ev.perShard {
 			sh.mu.Unlock()
 			b.stats.untracked.Add(1)
 			return
 		}
-		s = &keyStat{}
-		k.key = strings.Clone(key) // the request's string may pin a larger buffer
-		sh.keys[k] = s
+		s = &keyStat{r: r, next: head}
+		if head == nil {
+			key = strings.Clone(key) // the request's string may pin a larger buffer
+		}
+		sh.keys[key] = s
+		sh.n++
 	}
 	switch o {
 	case outcomeCall:
@@ -121,19 +129,21 @@ func (ev *evidence) close(b *banList, now int64) {
 	for i := range ev.shards {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
-		for k, s := range sh.keys {
-			*s = keyStat{s.calls * d, s.fails * d, s.shed * d}
-			if s.calls+s.shed < 0.05 {
-				delete(sh.keys, k)
-				continue
-			}
-			t := totals[k.r]
-			t.calls += s.calls
-			t.shed += s.shed
-			if s.fails <= s.calls*b.cfg.failRate/2 {
-				t.healthy += s.calls
-			}
-			totals[k.r] = t
+		for k, head := range sh.keys {
+			sh.keep(k, head, func(s *keyStat) bool {
+				s.calls, s.fails, s.shed = s.calls*d, s.fails*d, s.shed*d
+				if s.calls+s.shed < 0.05 {
+					return false
+				}
+				t := totals[s.r]
+				t.calls += s.calls
+				t.shed += s.shed
+				if s.fails <= s.calls*b.cfg.failRate/2 {
+					t.healthy += s.calls
+				}
+				totals[s.r] = t
+				return true
+			})
 		}
 		sh.mu.Unlock()
 	}
@@ -141,10 +151,14 @@ func (ev *evidence) close(b *banList, now int64) {
 	for i := range ev.shards {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
-		for k, s := range sh.keys {
-			if why := b.cfg.judge(*s, totals[k.r]); why != "" {
-				bans = append(bans, newBan{key: k.key, reason: why})
-				delete(sh.keys, k) // a ban's end starts the key afresh
+		for k, head := range sh.keys {
+			why := ""
+			for s := head; s != nil && why == ""; s = s.next {
+				why = b.cfg.judge(s, totals[s.r])
+			}
+			if why != "" {
+				bans = append(bans, newBan{key: k, reason: why})
+				sh.keep(k, head, func(*keyStat) bool { return false }) // a ban's end starts the key afresh
 			}
 		}
 		sh.mu.Unlock()
@@ -158,6 +172,32 @@ func (ev *evidence) close(b *banList, now int64) {
 	b.mu.Unlock()
 }
 
+// keep keeps the keyStats of key's chain (from head) for which f is true,
+// dropping the key when none is left. Caller holds mu.
+func (sh *evShard) keep(key string, head *keyStat, f func(*keyStat) bool) {
+	var first, last *keyStat
+	for s := head; s != nil; {
+		next := s.next
+		if f(s) {
+			s.next = nil
+			if last == nil {
+				first = s
+			} else {
+				last.next = s
+			}
+			last = s
+		} else {
+			sh.n--
+		}
+		s = next
+	}
+	if first == nil {
+		delete(sh.keys, key)
+	} else if first != head {
+		sh.keys[key] = first
+	}
+}
+
 // judge returns why a key with counts s on a route with totals t is to be
 // banned, or "". A key is judged against the route's other keys, so that
 // a failing service (no key is served well) or a single client (no one
@@ -168,7 +208,7 @@ func (ev *evidence) close(b *banList, now int64) {
 //     calls;
 //   - share: it took more than MaxShare of the route's calls (at least
 //     MinCalls) while the route shed other keys' requests.
-func (c *banCfg) judge(s keyStat, t routeTotals) string {
+func (c *banCfg) judge(s *keyStat, t routeTotals) string {
 	if s.calls < c.minCalls {
 		return ""
 	}
