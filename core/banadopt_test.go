@@ -32,7 +32,7 @@ func TestAdoptBounds(t *testing.T) {
 	rec := func(key string, ttl time.Duration) BanRecord {
 		return BanRecord{Key: key, At: now, Until: now.Add(ttl), Strikes: 1, NodeID: "peer"}
 	}
-	b.adopt([]BanRecord{rec("p1", 10*time.Minute), rec("p2", 20*time.Minute), rec("p3", 30*time.Minute)}, noRefuse)
+	b.adopt([]BanRecord{rec("p1", 10*time.Minute), rec("p2", 20*time.Minute), rec("p3", 30*time.Minute)}, true, noRefuse)
 	m := *b.active.Load()
 	if len(m) != 3 || !m["local"].local {
 		t.Fatalf("bans %v: want the local one and the two latest peers'", m)
@@ -40,7 +40,7 @@ func TestAdoptBounds(t *testing.T) {
 	if _, ok := m["p1"]; ok {
 		t.Fatal("kept the soonest-expiring peer ban over later ones")
 	}
-	b.adopt([]BanRecord{rec("local", time.Hour)}, noRefuse)
+	b.adopt([]BanRecord{rec("local", time.Hour)}, true, noRefuse)
 	if e := (*b.active.Load())["local"]; !e.local || e.until > b.clock.coarseNow()+int64(time.Minute) {
 		t.Fatal("a peer's record replaced or extended the node's own ban")
 	}
@@ -68,9 +68,9 @@ func FuzzBanAdopt(f *testing.F) {
 			at := now.Add(time.Duration(atOff))
 			recs[i] = BanRecord{Key: k, At: at, Until: at.Add(time.Duration(ttl)), Strikes: strikes, NodeID: node}
 		}
-		b.adopt(recs, noRefuse)
+		b.adopt(recs, true, noRefuse)
 		clk.Advance(time.Second)
-		b.adopt(recs, noRefuse)
+		b.adopt(recs, true, noRefuse)
 		m := b.active.Load()
 		if m == nil {
 			t.Fatal("the node's own ban is gone")

@@ -35,7 +35,9 @@ type BanSharer interface {
 
 // MaxBanBatch is the most ban records one batch carries; a peer's batch
 // beyond it is refused past its first MaxBanBatch records, and so is any
-// adoption beyond MaxBanBatch records per tick.
+// adoption from the channel beyond MaxBanBatch records per tick. Peers'
+// batches are adopted together at most once per tick, so that a flood of
+// small batches costs one rebuild of the ban map per tick.
 const MaxBanBatch = 256
 
 // maxNodeIDLen bounds a peer record's node ID.
@@ -47,13 +49,14 @@ const maxNodeIDLen = 256
 //   - it was decided more than MaxPeerClockSkew ahead of the local clock;
 //   - it runs for longer than MaxTTL from when it was decided, or from now
 //     (beyond the skew);
-//   - the batch, or this tick's adoptions, went past MaxBanBatch;
+//   - paced (batches from the channel), this tick's adoptions went past
+//     MaxBanBatch;
 //   - no room is left: adopted bans may evict only other adopted bans,
 //     never one this node decided on its own evidence.
 //
 // Expired records and this node's own are skipped. An adopted ban keeps
 // the earlier of its Until and now + MaxTTL, and is not published again.
-func (b *banList) adopt(recs []BanRecord, refuse func(BanRecord, string)) {
+func (b *banList) adopt(recs []BanRecord, paced bool, refuse func(BanRecord, string)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.coarseNow()
@@ -64,11 +67,11 @@ func (b *banList) adopt(recs []BanRecord, refuse func(BanRecord, string)) {
 	maxTTL := b.cfg.maxTTL
 	cur := b.activeLocked()
 	add := map[string]banEntry{}
-	for i, r := range recs {
+	for _, r := range recs {
 		why := ""
 		switch {
-		case i >= MaxBanBatch || b.adoptedInTick >= MaxBanBatch:
-			why = "over the batch limit"
+		case paced && b.adoptedInTick >= MaxBanBatch:
+			why = "over the per-tick limit"
 		case !ValidClientKey(r.Key) || len(r.NodeID) > maxNodeIDLen:
 			why = "invalid key or node ID"
 		case r.NodeID == b.node:
@@ -173,8 +176,14 @@ func startBanSync(a *Atrion, p BanSharer, resync time.Duration) *banSync {
 	return s
 }
 
-// receive takes a peers' batch without blocking the provider.
+// receive takes a peers' batch without blocking the provider; records
+// past MaxBanBatch are refused.
 func (s *banSync) receive(recs []BanRecord) {
+	if n := len(recs) - MaxBanBatch; n > 0 {
+		s.b.stats.refused.Add(uint64(n))
+		s.refuse(recs[MaxBanBatch], "over the batch limit")
+		recs = recs[:MaxBanBatch]
+	}
 	select {
 	case s.inbound <- recs:
 	default:
@@ -182,25 +191,47 @@ func (s *banSync) receive(recs []BanRecord) {
 	}
 }
 
+// maxGathered bounds the peers' records adopted together.
+const maxGathered = 4 * MaxBanBatch
+
 func (s *banSync) run(ctx context.Context, resync time.Duration) {
 	defer close(s.done)
 	s.load(ctx)
 	t := time.NewTicker(resync)
 	defer t.Stop()
-	var last time.Time
+	var lastPub, lastAdopt time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			s.publish()
 			return
 		case recs := <-s.inbound:
-			s.b.adopt(recs, s.refuse)
+			// peers' batches together, one rebuild per tick at most
+			lastAdopt = paceTick(ctx, s.a.tick, lastAdopt)
+			s.b.adopt(s.gather(recs), true, s.refuse)
 		case <-t.C:
 			s.load(ctx)
 		case <-s.wake:
 			// one batch per tick at most, however many keys are banned
-			last = paceTick(ctx, s.a.tick, last)
+			lastPub = paceTick(ctx, s.a.tick, lastPub)
 			s.publish()
+		}
+	}
+}
+
+// gather appends the batches waiting in the inbound queue to recs, up to
+// maxGathered records; the rest are refused.
+func (s *banSync) gather(recs []BanRecord) []BanRecord {
+	for {
+		select {
+		case more := <-s.inbound:
+			if room := maxGathered - len(recs); len(more) > room {
+				s.b.stats.refused.Add(uint64(len(more) - max(room, 0)))
+				more = more[:max(room, 0)]
+			}
+			recs = append(recs, more...)
+		default:
+			return recs
 		}
 	}
 }
@@ -240,7 +271,8 @@ func (s *banSync) publish() {
 	}
 }
 
-// load reads the bans in force, in batches of MaxBanBatch.
+// load reads the bans in force and adopts them in one rebuild, at most
+// MaxBans of them.
 func (s *banSync) load(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, SyncTimeout)
 	recs, err := s.p.LoadBans(c)
@@ -249,9 +281,7 @@ func (s *banSync) load(ctx context.Context) {
 		s.a.state.fail("load bans", err)
 		return
 	}
-	for i := 0; i < len(recs) && i < s.b.cfg.maxBans; i += MaxBanBatch {
-		s.b.adopt(recs[i:min(i+MaxBanBatch, len(recs))], s.refuse)
-	}
+	s.b.adopt(recs[:min(len(recs), s.b.cfg.maxBans)], false, s.refuse) // stored bans, read at the resync's pace
 }
 
 func (s *banSync) refuse(r BanRecord, why string) {

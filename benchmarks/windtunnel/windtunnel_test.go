@@ -18,7 +18,7 @@ var knownFailures = map[string]string{
 	"domino/trips":                         "C's calls time out rather than fail: the in-flight limits of B and C shed part of the traffic, never half of C's calls in a bin, and no circuit opens on latency",
 	"flap-sine/wasted calls":               "errors up to 60 % never open the circuit (a circuit opens at 80 % failing): with retries, a dependency that answers half its calls is worth calling, so Atrion wastes about what no protection wastes — and serves about as much",
 	"flap-noise/wasted calls":              "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
-	"security-cluster/clients' calls shed": "each bot's fresh key floods the three replicas for ~0.8 s before a replica has MinCalls (20) of its failures and bans it for all three; meanwhile the replica's in-flight limit, one per replica for every key, sheds clients too (4.0 %, seed 1). Per-key breakers shed no client (failsafe-breaker 0.0 %) but let 14.6 % of the bots' calls through (Atrion 6.0 %)",
+	"security-cluster/clients' calls shed": "each bot's fresh key floods the three replicas for ~0.8 s before a replica has MinCalls (20) of its failures and bans it for all three; meanwhile the replica's in-flight limit, one per replica for every key, sheds clients too (4.2 %, seed 1). Per-key breakers shed no client (failsafe-breaker 0.0 %) but let 14.6 % of the bots' calls through (Atrion 6.2 %)",
 	"sudden-10x/critical calls":            "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
 }
 
