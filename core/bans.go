@@ -48,8 +48,9 @@ type BanConfig struct {
 	// MaxBans caps the bans held; when full, the soonest-expiring go first
 	// (default 10,000).
 	MaxBans int
-	// MaxKeys caps the keys whose evidence is tracked at once; calls of
-	// further keys are not judged until room frees up (default 10,000).
+	// MaxKeys caps the keys whose evidence is tracked at once (default
+	// 10,000). When full, a new key takes the place of one with less than
+	// two calls; failing that, it is not judged until room frees up.
 	MaxKeys int
 }
 
@@ -211,8 +212,8 @@ type BanStats struct {
 	// InvalidKeys counts requests whose client key was not valid
 	// (ValidClientKey): passed through unjudged.
 	InvalidKeys uint64
-	// Untracked counts calls of keys not judged because MaxKeys keys were
-	// already tracked.
+	// Untracked counts calls of keys not judged because MaxKeys keys with
+	// evidence were already tracked.
 	Untracked uint64
 	// Dropped counts local bans not shared because too many were waiting
 	// for the provider.

@@ -264,3 +264,26 @@ func TestBanAllocs(t *testing.T) {
 		t.Errorf("AdmitKey+Done with 100 bans: %.1f allocs", n)
 	}
 }
+
+// Given a flood of keys used once, filling the evidence table, a key that
+// keeps failing is still tracked, and banned.
+func TestKeyFloodDoesNotHideABot(t *testing.T) {
+	a, clk := atriontest.New(t, atrion.WithBans(atrion.BanConfig{MaxKeys: 64}))
+	banned := false
+	for i := range 30 {
+		for j := range 100 {
+			sendKey(a, login, fmt.Sprintf("once-%d-%d", i, j), 1, atrion.Success)
+		}
+		for c := range 3 {
+			sendKey(a, login, fmt.Sprintf("client-%d", c), 3, atrion.Success)
+		}
+		sendKey(a, login, "bot", 10, atrion.Failure)
+		clk.Advance(a.Tick())
+		if banned, _ = a.Banned("bot"); banned {
+			break
+		}
+	}
+	if !banned {
+		t.Fatalf("the bot hid behind a flood of one-off keys: %+v", a.BanStats())
+	}
+}

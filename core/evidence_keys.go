@@ -84,11 +84,12 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 		s = s.next
 	}
 	if s == nil {
-		if sh.n >= ev.perShard {
+		if sh.n >= ev.perShard && !sh.makeRoom() {
 			sh.mu.Unlock()
 			b.stats.untracked.Add(1)
 			return
 		}
+		head = sh.keys[key] // makeRoom may have dropped key's own chain
 		s = &keyStat{r: r, next: head}
 		if head == nil {
 			key = strings.Clone(key) // the request's string may pin a larger buffer
@@ -170,6 +171,33 @@ func (ev *evidence) close(b *banList, now int64) {
 		b.rebuildLocked(now, nil, nil) // drop expired bans
 	}
 	b.mu.Unlock()
+}
+
+// makeRoom drops the key with the least evidence among a few sampled
+// (map order is random), if it has less than evictBelow calls: a flood of
+// keys used once or twice must not keep out the evidence of a key that
+// keeps calling. It reports whether room was made. Caller holds mu.
+func (sh *evShard) makeRoom() bool {
+	const sample, evictBelow = 8, 2
+	var victim string
+	least, i := math.Inf(1), 0
+	for k, head := range sh.keys {
+		w := 0.0
+		for s := head; s != nil; s = s.next {
+			w += s.calls + s.shed
+		}
+		if w < least {
+			victim, least = k, w
+		}
+		if i++; i == sample {
+			break
+		}
+	}
+	if least >= evictBelow {
+		return false
+	}
+	sh.keep(victim, sh.keys[victim], func(*keyStat) bool { return false })
+	return true
 }
 
 // keep keeps the keyStats of key's chain (from head) for which f is true,
