@@ -132,6 +132,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.state = newStateManager(a, provider, cfg.resync)
 	a.bans = newBanList(banCfg, a.clock, a.tick, a.nodeID)
+	a.bans.audit = a.env.audit
 	if bs, ok := provider.(BanSharer); ok {
 		a.bsync = startBanSync(a, bs, cfg.resync)
 	}

@@ -28,6 +28,8 @@ func noRefuse(BanRecord, string) {}
 // past MaxTTL.
 func TestAdoptBounds(t *testing.T) {
 	b, clk := adoptList(t, 3)
+	var kinds []string
+	b.audit = func(r AuditRecord) { kinds = append(kinds, string(r.Kind)+" "+r.Actor) }
 	now := clk.Now()
 	rec := func(key string, ttl time.Duration) BanRecord {
 		return BanRecord{Key: key, At: now, Until: now.Add(ttl), Strikes: 1, NodeID: "peer"}
@@ -46,6 +48,10 @@ func TestAdoptBounds(t *testing.T) {
 	}
 	if s := b.stats.refused.Load(); s != 1 {
 		t.Fatalf("refused %d, want 1 (p1, no room)", s)
+	}
+	b.adopt([]BanRecord{{Key: "future", At: now.Add(time.Hour), Until: now.Add(2 * time.Hour), NodeID: "peer"}}, true, noRefuse)
+	if got := strings.Join(kinds, ","); got != "ban_refused peer,ban_adopted peer,ban_adopted peer,ban_refused peer" {
+		t.Fatalf("audit: %s", got)
 	}
 }
 

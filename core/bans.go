@@ -3,6 +3,7 @@ package atrion
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -182,8 +183,9 @@ type banList struct {
 
 	mu      sync.Mutex // guards the writers of active, strikes and pending
 	strikes map[string]strike
-	pending []BanRecord // local bans not yet handed to the provider
-	wake    func()      // tells the sync loop that pending grew; nil without one
+	pending []BanRecord       // local bans not yet handed to the provider
+	wake    func()            // tells the sync loop that pending grew; nil without one
+	audit   func(AuditRecord) // nil without sinks
 	// adoptTickEnd and adoptedInTick pace peers' bans: MaxBanBatch a tick
 	adoptTickEnd  int64
 	adoptedInTick int
@@ -415,7 +417,18 @@ func (a *Atrion) BanStats() BanStats {
 type newBan struct {
 	key, reason string
 	ttl         time.Duration // 0: the back-off decides
+	// the evidence, for the audit trail: where, the key's failure rate and
+	// its Wilson lower bound
+	route       string
+	rate, bound float64
 }
+
+// Audit record kinds of bans (see AuditRecord; Detail names the key).
+const (
+	AuditBan        AuditKind = "ban"         // a key banned here, on evidence (Actor "engine") or by Ban
+	AuditBanAdopted AuditKind = "ban_adopted" // a peer's ban adopted (Actor: the peer's node ID)
+	AuditBanRefused AuditKind = "ban_refused" // a peer's ban refused (Detail: why)
+)
 
 // maxPending bounds the local bans waiting for the provider.
 const maxPending = 4 * MaxBanBatch
@@ -445,6 +458,15 @@ func (b *banList) banLocked(bans []newBan, now int64) {
 		b.strikes[nb.key] = s
 		add[nb.key] = banEntry{until: until, strikes: s.n, local: true, reason: nb.reason, node: b.node}
 		b.stats.local.Add(1)
+		if b.audit != nil {
+			actor := "engine"
+			if nb.reason == "manual" {
+				actor = "Ban"
+			}
+			b.audit(AuditRecord{Time: b.clock.wall(now), Kind: AuditBan, Actor: actor, Route: nb.route,
+				ErrorRate: nb.rate, ErrorBound: nb.bound,
+				Detail: fmt.Sprintf("key %q: %s, strike %d, for %v", nb.key, nb.reason, s.n, time.Duration(ttl))})
+		}
 		if b.wake != nil {
 			if len(b.pending) >= maxPending {
 				b.stats.dropped.Add(1)

@@ -1,8 +1,10 @@
 package atrion_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +47,10 @@ func attack(t *testing.T, a *atrion.Atrion, clk *atrion.ManualClock, bot string,
 // evidence is enough, then the key is banned for the TTL, the clients are
 // not, and the ban expires.
 func TestBanOnFailures(t *testing.T) {
-	a, clk := atriontest.New(t, atrion.WithBans(atrion.BanConfig{TTL: 10 * time.Second}))
+	var mu sync.Mutex
+	var audit []atrion.AuditRecord
+	a, clk := atriontest.New(t, atrion.WithBans(atrion.BanConfig{TTL: 10 * time.Second}),
+		atrion.WithAudit(atrion.AuditFunc(func(r atrion.AuditRecord) { mu.Lock(); audit = append(audit, r); mu.Unlock() })))
 	at := attack(t, a, clk, "bot-1", 20)
 	if at < 0 || at > 5 {
 		t.Fatalf("bot refused from tick %d, want within 5 ticks", at)
@@ -74,6 +79,21 @@ func TestBanOnFailures(t *testing.T) {
 	}
 	if s := a.BanStats(); s.Local != 2 || s.Rejected == 0 {
 		t.Fatalf("BanStats = %+v", s)
+	}
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var recs []atrion.AuditRecord
+	for _, r := range audit {
+		if r.Kind == atrion.AuditBan {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) != 2 || recs[0].Route != login || recs[0].Actor != "engine" || recs[0].ErrorBound < 0.5 ||
+		!strings.Contains(recs[1].Detail, `"bot-1": failures, strike 2, for 20s`) {
+		t.Fatalf("audit records of the bans: %+v", recs)
 	}
 }
 

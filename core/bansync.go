@@ -2,6 +2,7 @@ package atrion
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -86,6 +87,10 @@ func (b *banList) adopt(recs []BanRecord, paced bool, refuse func(BanRecord, str
 		if why != "" {
 			b.stats.refused.Add(1)
 			refuse(r, why)
+			if b.audit != nil {
+				b.audit(AuditRecord{Time: wallNow, Kind: AuditBanRefused, Actor: truncate(r.NodeID, 64),
+					Detail: fmt.Sprintf("key %q: %s (until %v)", truncate(r.Key, 64), why, r.Until)})
+			}
 			continue
 		}
 		left := min(r.Until.Sub(wallNow), maxTTL)
@@ -132,6 +137,7 @@ func (b *banList) rebuildAdoptedLocked(now int64, add map[string]banEntry) {
 		}
 		if over > 0 {
 			for _, k := range soonest(add, over) {
+				b.auditPeer(AuditBanRefused, k, add[k], "no room")
 				delete(add, k)
 			}
 			b.stats.refused.Add(uint64(over))
@@ -139,9 +145,23 @@ func (b *banList) rebuildAdoptedLocked(now int64, add map[string]banEntry) {
 	}
 	for k, e := range add {
 		next[k] = e
+		b.auditPeer(AuditBanAdopted, k, e, "")
 	}
 	b.stats.adopted.Add(uint64(len(add)))
 	b.storeLocked(next)
+}
+
+// auditPeer records a peer's ban adopted or refused for lack of room.
+// Caller holds mu.
+func (b *banList) auditPeer(kind AuditKind, key string, e banEntry, why string) {
+	if b.audit == nil {
+		return
+	}
+	d := fmt.Sprintf("key %q: until %v", key, b.clock.wall(e.until))
+	if why != "" {
+		d = fmt.Sprintf("key %q: %s", key, why)
+	}
+	b.audit(AuditRecord{Time: b.clock.wall(b.clock.coarseNow()), Kind: kind, Actor: e.node, Detail: d})
 }
 
 // banSync runs the ban list's side of the provider in the background.

@@ -153,12 +153,14 @@ func (ev *evidence) close(b *banList, now int64) {
 		sh := &ev.shards[i]
 		sh.mu.Lock()
 		for k, head := range sh.keys {
-			why := ""
-			for s := head; s != nil && why == ""; s = s.next {
-				why = b.cfg.judge(s, totals[s.r])
+			why, at := "", head
+			for ; at != nil && why == ""; at = at.next {
+				why = b.cfg.judge(at, totals[at.r])
+				if why != "" {
+					bans = append(bans, newBan{key: k, reason: why, route: at.r.id, rate: at.fails / at.calls, bound: wilsonLower(at.fails, at.calls)})
+				}
 			}
 			if why != "" {
-				bans = append(bans, newBan{key: k, reason: why})
 				sh.keep(k, head, func(*keyStat) bool { return false }) // a ban's end starts the key afresh
 			}
 		}

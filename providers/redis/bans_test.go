@@ -139,6 +139,7 @@ func TestBanHostilePeerRefused(t *testing.T) {
 	for i := range 1000 {
 		flood = append(flood, rec(fmt.Sprintf("flood-%d", i), now, time.Hour))
 	}
+	time.Sleep(3 * banTick) // a tick of its own: at most MaxBanBatch adopted per tick
 	before := n.BanStats()
 	publish(flood...)
 	waitFor(t, 2*time.Second, "the flood to be judged", func() bool {
