@@ -95,3 +95,23 @@ func FuzzBanAdopt(f *testing.F) {
 		}
 	})
 }
+
+// A ban Unban lifted is not restored when the same record is read again;
+// a later ban of the key is adopted.
+func TestUnbanSticks(t *testing.T) {
+	b, clk := adoptList(t, 10)
+	a := &Atrion{bans: b}
+	now := clk.Now()
+	rec := BanRecord{Key: "k", At: now, Until: now.Add(time.Minute), Strikes: 1, NodeID: "peer"}
+	b.adopt([]BanRecord{rec}, false, noRefuse)
+	a.Unban("k")
+	b.adopt([]BanRecord{rec}, false, noRefuse)
+	if banned, _ := a.Banned("k"); banned {
+		t.Fatal("the lifted ban came back on a resync")
+	}
+	rec.Until = now.Add(2 * time.Minute)
+	b.adopt([]BanRecord{rec}, false, noRefuse)
+	if banned, _ := a.Banned("k"); !banned {
+		t.Fatal("a later ban of the key was not adopted")
+	}
+}

@@ -183,6 +183,7 @@ type banList struct {
 
 	mu      sync.Mutex // guards the writers of active, strikes and pending
 	strikes map[string]strike
+	lifted  map[string]int64  // bans Unban lifted, by key: their end, so that reading them again does not restore them
 	pending []BanRecord       // local bans not yet handed to the provider
 	wake    func()            // tells the sync loop that pending grew; nil without one
 	audit   func(AuditRecord) // nil without sinks
@@ -223,7 +224,7 @@ type BanStats struct {
 }
 
 func newBanList(cfg banCfg, clock *engineClock, tick time.Duration, node string) *banList {
-	b := &banList{cfg: cfg, clock: clock, tick: int64(tick), node: node, strikes: map[string]strike{}}
+	b := &banList{cfg: cfg, clock: clock, tick: int64(tick), node: node, strikes: map[string]strike{}, lifted: map[string]int64{}}
 	b.ev.init(cfg, int64(tick), clock.coarseNow())
 	return b
 }
@@ -366,19 +367,38 @@ func (a *Atrion) Ban(key string, ttl time.Duration) error {
 	return nil
 }
 
-// Unban lifts key's ban on this node and forgets its strikes. Peers keep
-// their copy until it expires: a ban is cheap to wait out, and an unban
-// that peers obeyed would let any of them lift every ban.
+// Unban lifts key's ban on this node and forgets its strikes; the same
+// ban read again from the provider is not adopted again (a later one is).
+// Peers keep their copy until it expires: a ban is cheap to wait out, and
+// an unban that peers obeyed would let any of them lift every ban. To lift
+// a mistaken ban everywhere, Unban it on every node and delete it from the
+// provider (atrredis: DEL atrion:ban:<key>), so that starting nodes do
+// not load it.
 func (a *Atrion) Unban(key string) {
 	b := a.bans
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.strikes, key)
-	if m := b.active.Load(); m != nil {
-		if _, ok := (*m)[key]; ok {
-			b.rebuildLocked(b.clock.coarseNow(), nil, func(k string) bool { return k == key })
+	m := b.active.Load()
+	if m == nil {
+		return
+	}
+	e, ok := (*m)[key]
+	if !ok {
+		return
+	}
+	now := b.clock.coarseNow()
+	if len(b.lifted) >= b.cfg.maxBans {
+		for k, until := range b.lifted {
+			if until <= now {
+				delete(b.lifted, k)
+			}
 		}
 	}
+	if len(b.lifted) < b.cfg.maxBans {
+		b.lifted[key] = e.until
+	}
+	b.rebuildLocked(now, nil, func(k string) bool { return k == key })
 }
 
 // Bans returns the active bans, soonest-expiring first.

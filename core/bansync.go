@@ -101,6 +101,9 @@ func (b *banList) adopt(recs []BanRecord, paced bool, refuse func(BanRecord, str
 		if e, ok := cur[r.Key]; ok && (e.local || e.until >= until) {
 			continue // this node's own ban stands; a later one is kept
 		}
+		if l, ok := b.lifted[r.Key]; ok && until <= l {
+			continue // Unban lifted it here
+		}
 		if e, ok := add[r.Key]; ok && e.until >= until {
 			continue
 		}
