@@ -303,10 +303,7 @@ func (a *Atrion) admitKey(r *route, key string, p Priority, t *KeyTicket, d *Dec
 	if key == "" || b.cfg.disabled {
 		return
 	}
-	if !ValidClientKey(key) {
-		b.stats.invalidKeys.Add(1)
-		return
-	}
+	// the key's bytes are checked once, when its evidence is first kept
 	if d.Allowed {
 		t.key, t.b = key, b
 	} else if d.Reason == ReasonShed {
@@ -346,7 +343,8 @@ func (t *KeyTicket) judge(c Class) {
 	b.ev.record(b, t.r, t.key, o)
 }
 
-// Key returns the ticket's client key ("" when the key is not judged).
+// Key returns the ticket's client key ("" for none, or with bans
+// disabled).
 func (t *KeyTicket) Key() string { return t.key }
 
 // Ban bans key on this node for ttl (at most MaxTTL), shared with peers

@@ -84,6 +84,11 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 		s = s.next
 	}
 	if s == nil {
+		if head == nil && !ValidClientKey(key) {
+			sh.mu.Unlock()
+			b.stats.invalidKeys.Add(1)
+			return
+		}
 		if sh.n >= ev.perShard && !sh.makeRoom() {
 			sh.mu.Unlock()
 			b.stats.untracked.Add(1)
