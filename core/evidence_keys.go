@@ -69,12 +69,19 @@ func (ev *evidence) init(cfg banCfg, tick, now int64) {
 	}
 }
 
-// record counts one keyed request; it closes the evidence's tick first
-// when it has ended.
+// record counts one keyed request. The first request past the end of the
+// evidence's tick closes it: in the background on the system clock, so
+// that no request waits for a pass over every key (~0.3 ms at 10,000
+// keys), and in line on a manual clock, so that simulations and tests are
+// deterministic.
 func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 	now := b.clock.coarseNow()
-	if now >= ev.end.Load() {
-		ev.close(b, now)
+	if end := ev.end.Load(); now >= end && ev.end.CompareAndSwap(end, end+((now-end)/ev.tick+1)*ev.tick) {
+		if b.clock.kind == clockManual {
+			ev.close(b, now)
+		} else {
+			go ev.close(b, now)
+		}
 	}
 	sh := &ev.shards[maphash.String(ev.seed, key)%evShards]
 	sh.mu.Lock()
@@ -115,18 +122,14 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 }
 
 // close decays every key's counts to now, judges them against their
-// route's totals and bans the keys that cross a threshold. One caller at
-// a time closes; the others go on.
+// route's totals and bans the keys that cross a threshold; the caller has
+// moved the tick's end on. Closes run one at a time.
 func (ev *evidence) close(b *banList, now int64) {
-	if !ev.closing.TryLock() {
-		return
-	}
+	ev.closing.Lock()
 	defer ev.closing.Unlock()
-	end := ev.end.Load()
-	if now < end {
-		return
+	if now <= ev.last {
+		return // a close that started later ran first
 	}
-	ev.end.Store(end + ((now-end)/ev.tick+1)*ev.tick)
 	d := math.Exp(-float64(now-ev.last) / ev.tauNs)
 	ev.last = now
 
