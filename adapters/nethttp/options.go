@@ -97,9 +97,10 @@ func WithPriorityHeader(name string) Option {
 // atrion.AdmitKey, so that a key the engine has banned, on this node or on
 // any peer sharing bans through its provider, is rejected at once (429,
 // Retry-After), and each request's outcome counts as its key's evidence, a
-// client error (400, 401, 403, 405, 413, 422, 429, …) included. An empty
-// key is not judged. Keys travel to the provider and into logs: return an
-// identity, never a secret. Transport does not use it.
+// client error (400, 401, 403, 405, 411, 413, 414, 415, 422, 429, 431)
+// included. An empty key is not judged. Keys travel to the provider and
+// into logs: return an identity, never a secret. Transport does not use
+// it.
 func WithClientKey(f func(*http.Request) string) Option {
 	return func(c *config) { c.key = f }
 }
