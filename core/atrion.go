@@ -41,6 +41,8 @@ type Atrion struct {
 	audit *fanout[AuditRecord]
 	state *stateManager
 	env   *routeEnv // what every route shares
+	bans  *banList  // client keys' bans (bans.go); banSync shares them
+	bsync *banSync
 
 	stop      chan struct{}
 	clockDone chan struct{}
@@ -76,6 +78,10 @@ func New(opts ...Option) (*Atrion, error) {
 		return nil, fieldErr("WithNodeID", len(cfg.nodeID), "must be at most 1024 bytes")
 	}
 	live, err := buildLive(&cfg, 0)
+	if err != nil {
+		return nil, err
+	}
+	banCfg, err := resolveBans(cfg.bans, cfg.tick)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +131,11 @@ func New(opts ...Option) (*Atrion, error) {
 		provider = NewInMemoryProvider(0)
 	}
 	a.state = newStateManager(a, provider, cfg.resync)
+	a.bans = newBanList(banCfg, a.clock, a.tick, a.nodeID)
+	a.bans.audit = a.env.audit
+	if bs, ok := provider.(BanSharer); ok {
+		a.bsync = startBanSync(a, bs, cfg.resync)
+	}
 	now := a.clock.now()
 	a.overflow = newRoute(a.env, OverflowRoute, nil, live, now) // shares no budget
 	a.overflow.detached.Store(true)
@@ -164,7 +175,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 		if a.clockDone != nil {
 			<-a.clockDone
 		}
-		err = errors.Join(a.state.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
+		err = errors.Join(a.closeBans(ctx), a.state.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
 	})
 	return err
 }

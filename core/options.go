@@ -25,6 +25,7 @@ type config struct {
 	idleTTL    time.Duration
 	resync     time.Duration
 	groupOf    func(routeID string) string
+	bans       *BanConfig // WithBans (bans.go)
 	// resetLearned: ResetLearned was given; actor: UpdatedBy (Update)
 	resetLearned bool
 	actor        string

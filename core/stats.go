@@ -44,6 +44,8 @@ type Stats struct {
 	// counters, in WithAudit order.
 	AuditDrops, AuditPanics uint64
 	AuditSinks              []ObserverStats
+	// Bans are the ban list's counters (BanStats).
+	Bans BanStats
 }
 
 // Stats returns the engine's own counters.
@@ -71,6 +73,7 @@ func (a *Atrion) Stats() Stats {
 		AuditDrops:         a.stats.auditDrops.Load(),
 		AuditPanics:        a.stats.auditPanics.Load(),
 		AuditSinks:         a.audit.stats(),
+		Bans:               a.BanStats(),
 	}
 }
 

@@ -26,12 +26,15 @@ const (
 	ReasonShed                      // rejected: the route's in-flight limit (by priority)
 	ReasonRecovering                // rejected: outside the recovery ramp's share
 	ReasonVoltage                   // rejected: the voltage did not beat the resistance (Route)
-	numReasons
+	numReasons                      // the reasons a route rejects for, counted per route
+	// ReasonBanned: rejected before any route: the request's client key
+	// is banned (AdmitKey, bans.go)
+	ReasonBanned = numReasons
 )
 
-var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage"}
+var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage", "banned"}
 
-// String returns admitted, circuit_open, shed, recovering or voltage.
+// String returns admitted, circuit_open, shed, recovering, voltage or banned.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
 		return reasonNames[r]
@@ -42,7 +45,7 @@ func (r Reason) String() string {
 // MarshalText returns the reason's name, as String (e.g. "circuit_open").
 // A reason that is not one of the defined ones is an error.
 func (r Reason) MarshalText() ([]byte, error) {
-	if r >= numReasons {
+	if r > ReasonBanned {
 		return nil, errors.New("atrion: invalid reason " + strconv.Itoa(int(r)))
 	}
 	return []byte(reasonNames[r]), nil

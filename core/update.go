@@ -83,7 +83,7 @@ func UpdatedBy(actor string) Option { return func(cfg *config) { cfg.actor = act
 // configuration. Every value is validated first, with New's field-naming
 // errors, and a bad one changes nothing. Options that cannot change while
 // the engine runs (WithClock, WithTick, WithProvider, WithObserver,
-// WithLogger, WithSaturation, WithNodeID, WithResync, WithGroups) are
+// WithLogger, WithSaturation, WithNodeID, WithResync, WithGroups, WithBans) are
 // refused by name. Each route takes the new configuration at its next tick
 // close; the hot path never waits for it.
 func (a *Atrion) Update(opts ...Option) error {
@@ -136,6 +136,8 @@ func fixedOption(p *config) string {
 		return "WithTick"
 	case p.provider != nil:
 		return "WithProvider"
+	case p.bans != nil:
+		return "WithBans"
 	case len(p.observers) > 0:
 		return "WithObserver"
 	case p.logger != nil:

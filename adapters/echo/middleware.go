@@ -45,6 +45,7 @@ func newGuard(a *atrion.Atrion, opts []Option) *guard.Guard[echo.Context] {
 	g := &newConfig(opts).Guard
 	t := &routeTable{}
 	g.Handle = t.handle
+	g.Status = status
 	g.Context = func(c echo.Context) context.Context { return c.Request().Context() }
 	g.WithContext = func(c echo.Context, ctx context.Context) echo.Context {
 		c.SetRequest(c.Request().WithContext(ctx))

@@ -211,3 +211,13 @@ func TestRouteAddedAfterFirstRequest(t *testing.T) {
 		t.Fatalf("a route added after the first request is not its own: %q", a.Routes())
 	}
 }
+
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	mw := atrecho.Middleware(a, atrecho.WithClientKey(func(c echo.Context) string { return c.Request().Header.Get(adaptertest.ClientKeyHeader) }))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, adaptertest.Serve(t, suiteEcho(h, mw)))
+}

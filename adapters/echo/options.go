@@ -2,7 +2,6 @@ package atrecho
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
@@ -53,6 +52,18 @@ func WithRejectHandler(f func(echo.Context, atrion.Decision) error) Option {
 			c.Reject = f
 		}
 	}
+}
+
+// WithClientKey names each request's client (an API key's ID, a tenant,
+// the client IP behind a trusted proxy): Middleware admits it with
+// atrion.AdmitKey, so that a key the engine has banned, on this node or on
+// any peer sharing bans through its provider, is rejected at once (429,
+// Retry-After), and each request's outcome counts as its key's evidence, a
+// client error (400, 401, 403, 405, 411, 413, 414, 415, 422, 429, 431)
+// included. An empty key is not judged. Keys travel to the provider and
+// into logs: return an identity, never a secret.
+func WithClientKey(f func(echo.Context) string) Option {
+	return func(c *config) { c.ClientKey = f }
 }
 
 // WithPriority sets a request's priority for graded shedding; the default
@@ -115,12 +126,18 @@ func WithDecisionInContext() Option {
 // 4xx ignored,
 // anything else a success.
 func DefaultClassifier(c echo.Context, err error) atrion.Class {
+	return httpx.Classify(status(c, err), nil, c.Request().Context().Err())
+}
+
+// status is the status a finished request answers with: the code of the
+// *echo.HTTPError in err's chain, 500 for any other error, or the written
+// status when err is nil or the response was already committed.
+func status(c echo.Context, err error) int {
 	res := c.Response()
-	status := res.Status
 	if err != nil && !res.Committed {
-		status = httpx.ErrorStatus(err, func(e *echo.HTTPError) int { return e.Code })
+		return httpx.ErrorStatus(err, func(e *echo.HTTPError) int { return e.Code })
 	}
-	return httpx.Classify(status, nil, c.Request().Context().Err())
+	return res.Status
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -132,5 +149,5 @@ func RejectHandler(c echo.Context, d atrion.Decision) error {
 	h := c.Response().Header()
 	h.Set("Retry-After", retryAfter)
 	h.Set("Cache-Control", "no-store")
-	return c.JSONBlob(http.StatusServiceUnavailable, body)
+	return c.JSONBlob(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), body)
 }

@@ -38,6 +38,7 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 	g := &newConfig(opts).Guard
 	m := &matchedRoutes{a: a}
 	g.Handle = m.handle
+	g.Status = status
 	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
 	g.WithContext = func(c *echo.Context, ctx context.Context) *echo.Context {
 		c.SetRequest(c.Request().WithContext(ctx))

@@ -331,3 +331,13 @@ func TestRoutesReserved(t *testing.T) {
 		t.Fatalf("reserved %d routes, want 5", got)
 	}
 }
+
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	mw := atrecho.Middleware(a, atrecho.WithClientKey(func(c *echo.Context) string { return c.Request().Header.Get(adaptertest.ClientKeyHeader) }))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, adaptertest.Serve(t, suiteEcho(h, mw)))
+}

@@ -37,6 +37,7 @@ func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready
 	g.Handle = func(c *fiber.Ctx) *atrion.Handle { return routes.Handle(c.App(), c.Method(), c.Path()) }
+	g.Status = status
 	g.Context = (*fiber.Ctx).UserContext
 	g.WithContext = func(c *fiber.Ctx, ctx context.Context) *fiber.Ctx {
 		c.SetUserContext(ctx)

@@ -152,3 +152,13 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v", got, noop)
 	}
 }
+
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	mw := atrfiber.New(a, atrfiber.WithClientKey(func(c *fiber.Ctx) string { return c.Get(adaptertest.ClientKeyHeader) }))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, serve(t, suiteApp(h, mw)))
+}

@@ -54,6 +54,18 @@ func WithRejectHandler(f func(*fiber.Ctx, atrion.Decision) error) Option {
 	}
 }
 
+// WithClientKey names each request's client (an API key's ID, a tenant,
+// the client IP behind a trusted proxy): Middleware admits it with
+// atrion.AdmitKey, so that a key the engine has banned, on this node or on
+// any peer sharing bans through its provider, is rejected at once (429,
+// Retry-After), and each request's outcome counts as its key's evidence, a
+// client error (400, 401, 403, 405, 411, 413, 414, 415, 422, 429, 431)
+// included. An empty key is not judged. Keys travel to the provider and
+// into logs: return an identity, never a secret.
+func WithClientKey(f func(*fiber.Ctx) string) Option {
+	return func(c *config) { c.ClientKey = f }
+}
+
 // WithPriority sets a request's priority for graded shedding; the default
 // is atrion.PriorityNormal for every request.
 func WithPriority(f func(*fiber.Ctx) atrion.Priority) Option {
@@ -106,11 +118,17 @@ func WithDecisionInContext() Option {
 // client that went away: fasthttp does not report it) ignored, anything
 // else a success.
 func DefaultClassifier(c *fiber.Ctx, err error) atrion.Class {
-	status := c.Response().StatusCode()
+	return httpx.Classify(status(c, err), nil, nil)
+}
+
+// status is the status a finished request answers with: the code of the
+// *fiber.Error in err's chain, 500 for any other error, or the written
+// status when err is nil.
+func status(c *fiber.Ctx, err error) int {
 	if err != nil {
-		status = httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+		return httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
 	}
-	return httpx.Classify(status, nil, nil)
+	return c.Response().StatusCode()
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -122,5 +140,5 @@ func RejectHandler(c *fiber.Ctx, d atrion.Decision) error {
 	c.Set(fiber.HeaderRetryAfter, retryAfter)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(fiber.StatusServiceUnavailable).Send(body)
+	return c.Status(httpx.RejectStatus(d.Reason == atrion.ReasonBanned)).Send(body)
 }

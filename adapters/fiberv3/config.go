@@ -46,6 +46,19 @@ type Config struct {
 	// Optional. Default: "" (no header)
 	PriorityHeader string
 
+	// ClientKey names each request's client (an API key's ID, a tenant,
+	// the client IP behind a trusted proxy): requests are admitted with
+	// atrion.AdmitKey, so that a key the engine has banned, on this node
+	// or on any peer sharing bans through its provider, is rejected at
+	// once (429, Retry-After), and each request's outcome counts as its
+	// key's evidence, a client error (httpx's list: 400, 401, 403, 405,
+	// 411, 413, 414, 415, 422, 429, 431) included. An empty key is not
+	// judged. Keys travel to the provider and into logs: return an
+	// identity, never a secret.
+	//
+	// Optional. Default: nil
+	ClientKey func(c fiber.Ctx) string
+
 	// Classifier classifies a finished request. It runs after the
 	// handlers, with the error the chain returned (before the app's
 	// ErrorHandler turns it into a response). A panic is a failure
@@ -111,11 +124,17 @@ func configDefault(config ...Config) Config {
 // reports a client going away (c.Err() is nil): such a request counts by
 // its status. Then 5xx is a failure, 4xx ignored, anything else a success.
 func DefaultClassifier(c fiber.Ctx, err error) atrion.Class {
-	status := c.Response().StatusCode()
+	return httpx.Classify(status(c, err), nil, c.Err())
+}
+
+// status is the status a finished request answers with: the code of the
+// *fiber.Error in err's chain, 500 for any other error, or the written
+// status when err is nil.
+func status(c fiber.Ctx, err error) int {
 	if err != nil {
-		status = httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+		return httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
 	}
-	return httpx.Classify(status, nil, c.Err())
+	return c.Response().StatusCode()
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -127,5 +146,5 @@ func RejectHandler(c fiber.Ctx, d atrion.Decision) error {
 	c.Set(fiber.HeaderRetryAfter, retryAfter)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(fiber.StatusServiceUnavailable).Send(body)
+	return c.Status(httpx.RejectStatus(d.Reason == atrion.ReasonBanned)).Send(body)
 }

@@ -45,11 +45,13 @@ import (
 func New(a *atrion.Atrion, config ...Config) fiber.Handler {
 	cfg := configDefault(config...)
 	g := &guard.Guard[fiber.Ctx]{
-		Skip:     cfg.Next,
-		RouteID:  cfg.RouteID,
-		Priority: cfg.Priority,
-		Classify: cfg.Classifier,
-		Reject:   cfg.RejectHandler,
+		Skip:      cfg.Next,
+		RouteID:   cfg.RouteID,
+		Priority:  cfg.Priority,
+		ClientKey: cfg.ClientKey,
+		Status:    status,
+		Classify:  cfg.Classifier,
+		Reject:    cfg.RejectHandler,
 
 		OnDecision:        cfg.DecisionHook,
 		DecisionInContext: cfg.DecisionInContext,

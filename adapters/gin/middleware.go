@@ -24,6 +24,7 @@ import (
 func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	g := &newConfig(opts).Guard
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
+	g.Status = func(c *gin.Context, _ error) int { return c.Writer.Status() }
 	g.Context = func(c *gin.Context) context.Context { return c.Request.Context() }
 	g.WithContext = func(c *gin.Context, ctx context.Context) *gin.Context {
 		c.Request = c.Request.WithContext(ctx)

@@ -94,6 +94,16 @@ func TestRouteIDOption(t *testing.T) {
 	adaptertest.CheckRouteIDOption(t, a, adaptertest.Serve(t, r)+"/x")
 }
 
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	r := suiteEngine(h, atrgin.Middleware(a, atrgin.WithClientKey(func(c *gin.Context) string { return c.GetHeader(adaptertest.ClientKeyHeader) })))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, adaptertest.Serve(t, r))
+}
+
 // The admitted path adds no allocation over bare gin.
 func TestAdmittedPathAllocs(t *testing.T) {
 	adaptertest.SkipAllocsUnderRace(t)

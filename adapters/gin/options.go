@@ -2,7 +2,6 @@ package atrgin
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
@@ -93,6 +92,18 @@ func WithPriorityHeader(name string) Option {
 	return WithPriority(func(c *gin.Context) atrion.Priority { return httpx.HeaderPriority(c.GetHeader(name)) })
 }
 
+// WithClientKey names each request's client (an API key's ID, a tenant,
+// the client IP from c.ClientIP() behind a trusted proxy): Middleware
+// admits it with atrion.AdmitKey, so that a key the engine has banned, on
+// this node or on any peer sharing bans through its provider, is rejected
+// at once (429, Retry-After), and each request's outcome counts as its
+// key's evidence, a client error (400, 401, 403, 405, 411, 413, 414,
+// 415, 422, 429, 431) included. An empty key is not judged. Keys travel to
+// the provider and into logs: return an identity, never a secret.
+func WithClientKey(f func(*gin.Context) string) Option {
+	return func(c *config) { c.ClientKey = f }
+}
+
 // WithFilter guards only the requests for which f returns true; the others
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*gin.Context) bool) Option {
@@ -138,13 +149,14 @@ func DefaultClassifier(c *gin.Context) atrion.Class {
 	return class
 }
 
-// RejectHandler is the default response to a rejected request: 503 with a
-// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+// RejectHandler is the default response to a rejected request: 503 (429
+// for a banned client key) with a jittered Retry-After (whole seconds) and
+// a small JSON body, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *gin.Context, d atrion.Decision) {
 	retryAfter, body := httpx.Rejection(d)
 	c.Header("Retry-After", retryAfter)
 	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusServiceUnavailable, "application/json", body)
+	c.Data(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), "application/json", body)
 }

@@ -57,7 +57,7 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 			return nil, err
 		}
 		// the stream settles its ticket when it ends, not when this returns
-		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams}
+		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket.Ticket, serverStreams: desc.ServerStreams}
 		w.timer.start(a)
 		class := atrion.Failure // unless the streamer returns: a panic is a failure, and goes on
 		defer func() {

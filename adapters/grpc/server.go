@@ -65,7 +65,7 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		w := &serverStream{ServerStream: ss, ctx: k.ctx}
 		w.timer.start(a)
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
-		defer func() { doneStream(&ad.Ticket, class, &w.timer) }()
+		defer func() { doneStream(&ad.Ticket.Ticket, class, &w.timer) }()
 		err := handler(srv, w)
 		class = c.outcome(k.ctx, err)
 		if k.unregistered && codeOf(err) == codes.Unimplemented {

@@ -50,6 +50,7 @@ func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handle
 		h := &handler{guard: cfg.Guard, next: next, cfg: cfg}
 		h.mux, _ = next.(patternRouter)
 		h.guard.Handle = h.handle
+		h.guard.ClientKey = cfg.key
 		return h
 	}
 }
@@ -90,7 +91,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		putWriter(sw)
 	}()
 	h.next.ServeHTTP(sw.view(), r)
-	class = h.cfg.classify(r, sw.statusOr200(), nil)
+	status := sw.statusOr200()
+	if ad.Ticket.Key() != "" && httpx.ClientFault(status) {
+		ad.Ticket.Blame()
+	}
+	class = h.cfg.classify(r, status, nil)
 }
 
 // handle is the handle of the request's route: "METHOD pattern" from the

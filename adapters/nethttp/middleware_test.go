@@ -99,6 +99,16 @@ func TestRouteIDOption(t *testing.T) {
 	adaptertest.CheckRouteIDOption(t, a, adaptertest.Serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))))
 }
 
+// WithClientKey: a banned key gets 429 with Retry-After on a real
+// loopback server, other keys are served, and a key sending only bad
+// requests is banned on that evidence.
+func TestClientKeyOption(t *testing.T) {
+	a, clk := adaptertest.Engine(t)
+	h := &adaptertest.Handlers{}
+	mw := atrhttp.Middleware(a, atrhttp.WithClientKey(func(r *http.Request) string { return r.Header.Get(adaptertest.ClientKeyHeader) }))
+	adaptertest.CheckClientKeyOption(t, a, clk, h, adaptertest.Serve(t, mw(suiteMux(h, noWrap))))
+}
+
 // A plain handler has no pattern: without WithRouteID every request is the
 // unmatched route, never its raw path.
 func TestPlainHandlerIsUnmatched(t *testing.T) {
@@ -188,10 +198,12 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		mux.Handle("GET /users/{id}", wrap(ok))
 		return mux
 	}
-	mw := atrhttp.Middleware(a, atrhttp.WithPriorityHeader(""), atrhttp.WithDecisionHook(adaptertest.NoHook))
+	mw := atrhttp.Middleware(a, atrhttp.WithPriorityHeader(""), atrhttp.WithDecisionHook(adaptertest.NoHook),
+		atrhttp.WithClientKey(func(r *http.Request) string { return r.Header.Get(adaptertest.ClientKeyHeader) }))
 	for _, path := range []string{"/ping", "/users/7"} {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.Header.Set("X-Priority", "high")
+		r.Header.Set(adaptertest.ClientKeyHeader, "tenant-7") // judged: its evidence allocates once, when first seen
 		bare := allocs(build(noWrap), r)
 		if got := allocs(build(mw), r); got != bare {
 			t.Errorf("%s per route: %v allocs, bare mux %v", path, got, bare)

@@ -15,6 +15,7 @@ type config struct {
 	guard.Guard[*http.Request]
 	classify Classifier
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
+	key      func(*http.Request) string // WithClientKey: the middleware's, not the transport's
 }
 
 // Option configures Middleware and Transport.
@@ -89,6 +90,19 @@ func WithPriorityHeader(name string) Option {
 	return WithPriority(func(r *http.Request) atrion.Priority { return httpx.HeaderPriority(r.Header.Get(name)) })
 }
 
+// WithClientKey names each request's client (an API key's ID, a tenant,
+// the client IP behind a trusted proxy): Middleware admits it with
+// atrion.AdmitKey, so that a key the engine has banned, on this node or on
+// any peer sharing bans through its provider, is rejected at once (429,
+// Retry-After), and each request's outcome counts as its key's evidence, a
+// client error (400, 401, 403, 405, 411, 413, 414, 415, 422, 429, 431)
+// included. An empty key is not judged. Keys travel to the provider and
+// into logs: return an identity, never a secret. Transport does not use
+// it.
+func WithClientKey(f func(*http.Request) string) Option {
+	return func(c *config) { c.key = f }
+}
+
 // WithFilter guards only the requests for which f returns true; the others
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*http.Request) bool) Option {
@@ -128,8 +142,9 @@ func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 	return httpx.Classify(status, err, r.Context().Err())
 }
 
-// RejectHandler is the default response to a rejected request: 503 with a
-// jittered Retry-After (whole seconds) and a small JSON body, e.g.
+// RejectHandler is the default response to a rejected request: 503 (429
+// for a banned client key) with a jittered Retry-After (whole seconds) and
+// a small JSON body, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
@@ -138,6 +153,6 @@ func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
 	h.Set("Retry-After", retryAfter)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(httpx.RejectStatus(d.Reason == atrion.ReasonBanned))
 	w.Write(body)
 }

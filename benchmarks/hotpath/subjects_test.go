@@ -39,6 +39,8 @@ var subjects = []subject{
 	{"atrion", func(tb testing.TB) work { return setupAtrion(tb, 1) }},
 	{"atrion-1000routes", func(tb testing.TB) work { return setupAtrion(tb, 1000) }},
 	{"atrion-handle", setupAtrionHandle},
+	{"atrion-handle-key", func(tb testing.TB) work { return setupAtrionKey(tb, 0) }},
+	{"atrion-handle-key-1000bans", func(tb testing.TB) work { return setupAtrionKey(tb, 1000) }},
 	{"gobreaker", setupGobreaker},
 	{"failsafe-breaker", setupFailsafeBreaker},
 	{"failsafe-adaptivelimiter", setupFailsafeLimiter},

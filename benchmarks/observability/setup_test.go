@@ -14,8 +14,8 @@ func TestScrapersReadEveryRoute(t *testing.T) {
 	a := newEngine(t, rig.RouteIDs(n))
 	// per route (not the overflow route, idle): 8 plain gauges, 3
 	// pressure, 4 mode, 5 decision and 3 outcome series, no transitions
-	// (the routes skip bootstrap); and the engine's 10 series
-	const perRoute, engine = 8 + 3 + 4 + 5 + 3, 10
+	// (the routes skip bootstrap); and the engine's 10 series and its bans' 5
+	const perRoute, engine = 8 + 3 + 4 + 5 + 3, 10 + 5
 	for _, s := range scrapers[1:] {
 		got := s.setup(t, a)()
 		if want := n*perRoute + engine; got != want {

@@ -3,6 +3,8 @@ package windtunnel
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,11 +78,13 @@ func newAtrionGuard(sat bool, opts []atrion.Option) func(Env) (Guard, error) {
 // clusterProvider is the nodes' shared state: one atrion.InMemoryProvider
 // keeps the last vector per route, and every vector a node publishes is
 // pushed to the nodes (itself included, which ignores its own), as the
-// Redis provider's pub/sub does.
+// Redis provider's pub/sub does; bans of client keys travel the same way.
 type clusterProvider struct {
 	*atrion.InMemoryProvider
-	mu   sync.Mutex
-	subs []func(atrion.PhysicsVector)
+	mu      sync.Mutex
+	subs    []func(atrion.PhysicsVector)
+	banSubs []func([]atrion.BanRecord)
+	bans    map[string]atrion.BanRecord
 }
 
 // Subscribe registers fn for every vector published from now on.
@@ -110,6 +114,45 @@ func (p *clusterProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVecto
 	return err
 }
 
+// PublishBans pushes a node's bans to the nodes (itself included, which
+// skips its own) and keeps them for LoadBans, as the Redis provider does.
+func (p *clusterProvider) PublishBans(_ context.Context, bans []atrion.BanRecord) error {
+	p.mu.Lock()
+	if p.bans == nil {
+		p.bans = map[string]atrion.BanRecord{}
+	}
+	for _, b := range bans {
+		p.bans[b.Key] = b
+	}
+	subs := p.banSubs
+	p.mu.Unlock()
+	for _, fn := range subs {
+		fn(bans)
+	}
+	return nil
+}
+
+// SubscribeBans registers fn for every batch of bans published from now on.
+func (p *clusterProvider) SubscribeBans(_ context.Context, fn func([]atrion.BanRecord)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.banSubs = append(p.banSubs, fn)
+	return nil
+}
+
+// LoadBans returns every ban published so far; the engines skip the
+// expired ones.
+func (p *clusterProvider) LoadBans(context.Context) ([]atrion.BanRecord, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]atrion.BanRecord, 0, len(p.bans))
+	for _, b := range p.bans {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(x, y atrion.BanRecord) int { return strings.Compare(x.Key, y.Key) }) // the same run every time
+	return out, nil
+}
+
 type atrionGuard struct {
 	env    Env
 	nodes  map[string]*atrion.Atrion
@@ -117,29 +160,32 @@ type atrionGuard struct {
 	routes map[string]atrionRoute
 }
 
-// atrionRoute is a route's engine and the ID that engine knows it by.
+// atrionRoute is a route's engine, the ID that engine knows it by and the
+// client key its calls carry.
 type atrionRoute struct {
-	a   *atrion.Atrion
-	key string
+	a           *atrion.Atrion
+	key, client string
 }
 
 func (g *atrionGuard) route(id string) atrionRoute {
 	r, ok := g.routes[id]
 	if !ok {
 		info := g.env.Route(id)
-		r = atrionRoute{a: g.nodes[info.Node], key: info.Key}
+		r = atrionRoute{a: g.nodes[info.Node], key: info.Key, client: info.Client}
 		g.routes[id] = r
 	}
 	return r
 }
 
-type atrionPermit struct{ t atrion.Ticket }
+// atrionPermit is an admitted call's ticket; calls with a client key
+// admitted through AdmitKey also judge their key.
+type atrionPermit struct{ t atrion.KeyTicket }
 
 // Done reports the outcome the way the adapters do: a caller that gave up
 // (its deadline, or it went away) is Canceled, which the engine counts as
 // a slow sample when the caller waited past the route's latency baseline
 // and ignores when it left sooner.
-func (p atrionPermit) Done(o Outcome) {
+func (p *atrionPermit) Done(o Outcome) {
 	switch o {
 	case Success:
 		p.t.Done(atrion.Success)
@@ -152,11 +198,11 @@ func (p atrionPermit) Done(o Outcome) {
 
 func (g *atrionGuard) Admit(route string, p atrion.Priority) (Permit, bool) {
 	r := g.route(route)
-	t, d := r.a.Admit(r.key, p)
+	t, d := r.a.AdmitKey(r.key, r.client, p) // plain Admit without a client key
 	if !d.Allowed {
 		return nil, false
 	}
-	return atrionPermit{t}, true
+	return &atrionPermit{t}, true
 }
 
 var modeStates = [...]State{

@@ -120,8 +120,9 @@ type Env struct {
 
 // RouteInfo is what a guard knows about a route.
 type RouteInfo struct {
-	Node string // the process guarding it
-	Key  string // the route ID the guard sees
+	Node   string // the process guarding it
+	Key    string // the route ID the guard sees
+	Client string // the client key its calls carry ("" for none)
 }
 
 // lastCPU is a node's latest CPU sample (0 before the first).

@@ -87,6 +87,11 @@ type Route struct {
 	// ErrorRate is an extra failure share for this route only (malformed
 	// requests).
 	ErrorRate float64
+	// Client is the client key its calls carry (an API key, a tenant, an
+	// IP), for guards that judge clients apart from routes (Atrion's
+	// AdmitKey); empty: none. Routes of different clients then share a
+	// Key, and guards that know no client keys see only the routes.
+	Client string
 }
 
 // Share is one priority's weight in a traffic mix.

@@ -23,7 +23,7 @@ const (
 // still done, favours limiters that keep queues short).
 func Scenarios() []Scenario {
 	scs := []Scenario{
-		chaos(), fintech(), flashCrowd(), security(), llmRouter(), gameLOD(), gameLODv2(),
+		chaos(), fintech(), flashCrowd(), security(), securityCluster(), llmRouter(), gameLOD(), gameLODv2(),
 		cbRecovery(), predictiveLOD(), blackFriday(), iotDam(), domino(), autoTuner(),
 		flapSine(), flapAlternating(), flapNoise(), boilingFrog(), thunderingHerd(), retryStorm(),
 		sharedPool(), sudden10x(), partialOutage(), hang(), lowVolume(), cpuContention(), cancellations(), cluster(),
@@ -253,7 +253,14 @@ func security() Scenario {
 		openLoop("clients", Flat(200), clients...),
 		{Class: "bots", Routes: bots, Rate: Steps([]time.Duration{0, 15 * sec, 45 * sec}, []float64{0, 600, 0})},
 	}
-	s.Checks = []Check{
+	s.Checks = securityChecks(bots, clients)
+	return s
+}
+
+// securityChecks are the security scenarios' pass criteria on their bots'
+// and clients' routes.
+func securityChecks(bots, clients []string) []Check {
+	return []Check{
 		{Name: "bots' calls shed ≥ 90% from 3 s into the attack",
 			Eval: func(a *Result, _ map[string]*Result) (string, bool) {
 				var c Counts
@@ -272,6 +279,56 @@ func security() Scenario {
 				return pct(c.ShedShare()), c.ShedShare() <= 0.02
 			}},
 	}
+}
+
+// 4b. Security on three nodes with rotating bot keys: the same clients and
+// bots as security, behind a load balancer that spreads every request over
+// three replicas, and each bot switches to a fresh key every 5 s.
+func securityCluster() Scenario {
+	const nodes, rotate = 3, 5 * sec
+	s := Scenario{
+		Name: "security-cluster", Title: "Security on three nodes (rotating bot keys)", Kind: Mixed, SharedState: true,
+		About:    "The security scenario behind a load balancer: three replicas (10 workers each, 30 in all) serve twenty clients (200 rps) and, for 30 s, three bots (600 rps, malformed requests that fail and cost twice the work); every request goes to any replica, and each bot moves to a fresh key every 5 s. Calls carry their client key: Atrion guards one route per replica and judges keys (AdmitKey), its nodes sharing bans through one provider; breakers keep one instance per client key per replica, limiters one per replica.",
+		Duration: 75 * sec, Incident: span(15, 45),
+	}
+	var clients, bots []string
+	var clientRoutes []string
+	route := func(node int, client string, bot bool) string {
+		n := fmt.Sprintf("node-%d", node)
+		id := n + " " + client
+		r := Route{ID: id, Service: n, Key: "POST /api", Client: client, Timeout: sec}
+		if bot {
+			r.Cost, r.ErrorRate = 2, 1
+		}
+		s.Routes = append(s.Routes, r)
+		return id
+	}
+	for n := 1; n <= nodes; n++ {
+		s.Services = append(s.Services, Service{Name: fmt.Sprintf("node-%d", n), Capacity: 10, Health: Const(Healthy(50 * ms))})
+	}
+	for i := 1; i <= 20; i++ {
+		c := fmt.Sprintf("client:%02d", i)
+		for n := 1; n <= nodes; n++ {
+			id := route(n, c, false)
+			clients = append(clients, id)
+			clientRoutes = append(clientRoutes, id)
+		}
+	}
+	s.Traffic = []Traffic{openLoop("clients", Flat(200), clientRoutes...)}
+	for b := 1; b <= 3; b++ {
+		for e, from := 0, s.Incident.From; from < s.Incident.To; e, from = e+1, from+rotate {
+			key := fmt.Sprintf("bot:%d/%d", b, e+1)
+			var rs []string
+			for n := 1; n <= nodes; n++ {
+				rs = append(rs, route(n, key, true))
+			}
+			bots = append(bots, rs...)
+			s.Traffic = append(s.Traffic, Traffic{Class: "bots", Routes: rs,
+				Rate: Steps([]time.Duration{0, from, min(from+rotate, s.Incident.To)}, []float64{0, 200, 0})})
+		}
+	}
+	s.Watch = bots[0]
+	s.Checks = securityChecks(bots, clients)
 	return s
 }
 

@@ -244,7 +244,7 @@ func (w *world) env(sc Scenario) Env {
 	}
 	e.Route = func(id string) RouteInfo {
 		if i, ok := w.routeIdx[id]; ok {
-			return RouteInfo{Node: w.routes[i].Node, Key: w.routes[i].Key}
+			return RouteInfo{Node: w.routes[i].Node, Key: w.routes[i].Key, Client: w.routes[i].Client}
 		}
 		return RouteInfo{Node: id, Key: id}
 	}

@@ -14,11 +14,12 @@ import (
 // fails the test. A deadline-aware variant ("<name>-deadline") shares its
 // scenario's entries.
 var knownFailures = map[string]string{
-	"domino/\"home\" requests":  "A's accept queue overflows in the first second of C's hang, before any limit has seen C's calls take longer: /home loses ~3 % there",
-	"domino/trips":              "C's calls time out rather than fail: the in-flight limits of B and C shed part of the traffic, never half of C's calls in a bin, and no circuit opens on latency",
-	"flap-sine/wasted calls":    "errors up to 60 % never open the circuit (a circuit opens at 80 % failing): with retries, a dependency that answers half its calls is worth calling, so Atrion wastes about what no protection wastes — and serves about as much",
-	"flap-noise/wasted calls":   "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
-	"sudden-10x/critical calls": "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
+	"domino/\"home\" requests":             "A's accept queue overflows in the first second of C's hang, before any limit has seen C's calls take longer: /home loses ~3 % there",
+	"domino/trips":                         "C's calls time out rather than fail: the in-flight limits of B and C shed part of the traffic, never half of C's calls in a bin, and no circuit opens on latency",
+	"flap-sine/wasted calls":               "errors up to 60 % never open the circuit (a circuit opens at 80 % failing): with retries, a dependency that answers half its calls is worth calling, so Atrion wastes about what no protection wastes — and serves about as much",
+	"flap-noise/wasted calls":              "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
+	"security-cluster/clients' calls shed": "each bot's fresh key floods the three replicas for ~0.8 s before a replica has MinCalls (20) of its failures and bans it for all three; meanwhile the replica's in-flight limit, one per replica for every key, sheds clients too (4.2 %, seed 1). Per-key breakers shed no client (failsafe-breaker 0.0 %) but let 14.6 % of the bots' calls through (Atrion 6.2 %)",
+	"sudden-10x/critical calls":            "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
 }
 
 // known looks check up in knownFailures, under the scenario's name or, for
@@ -128,13 +129,13 @@ func TestScenarioCatalogue(t *testing.T) {
 	if variants == 0 || 2*variants != overload {
 		t.Errorf("%d overload scenarios, %d deadline-aware variants: want one variant per overload scenario", overload, variants)
 	}
-	for _, n := range []string{"shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster"} {
+	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster"} {
 		if !seen[n] {
 			t.Errorf("scenario %q missing", n)
 		}
 	}
-	if n := len(scs); n != 19+8+variants {
-		t.Errorf("%d scenarios, want %d", n, 19+8+variants)
+	if n := len(scs); n != 20+8+variants {
+		t.Errorf("%d scenarios, want %d", n, 20+8+variants)
 	}
 }
 

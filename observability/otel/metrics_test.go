@@ -149,7 +149,7 @@ func TestMetrics(t *testing.T) {
 		}
 		wantKind := "gauge"
 		switch {
-		case name == "atrion.route.count":
+		case name == "atrion.route.count", name == "atrion.ban.count":
 			wantKind = "updown"
 		case name == "atrion.requests", name == "atrion.request.outcomes", name == "atrion.mode.transitions",
 			!strings.HasPrefix(name, "atrion.route."):

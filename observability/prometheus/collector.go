@@ -23,6 +23,9 @@
 //	atrion_observer_panics_total, atrion_observer_drops_total,
 //	atrion_provider_errors_total, atrion_peer_updates_total,
 //	atrion_bad_peer_updates_total                  the engine's own counters
+//	atrion_bans, atrion_bans_decided_total, atrion_bans_adopted_total,
+//	atrion_bans_refused_total, atrion_banned_requests_total
+//	                                               bans of client keys (atrion.BanStats)
 //
 // The overflow route (atrion.OverflowRoute) is a route like the others,
 // published once a request has fallen into it. WithFamilies bounds the

@@ -37,16 +37,22 @@ type config struct {
 	merge   func(local, remote atrion.PhysicsVector) atrion.PhysicsVector
 	logger  *slog.Logger
 	health  time.Duration // healthEvery; shorter in tests
+	// bans (bans.go)
+	banPrefix, banChannel string
 }
 
 func defaultConfig() config {
 	return config{
 		prefix: DefaultKeyPrefix, channel: DefaultChannel, ttl: DefaultTTL,
 		timeout: DefaultTimeout, merge: atrion.MergeLastWriterWins, health: healthEvery,
+		banPrefix: DefaultBanPrefix, banChannel: DefaultBanChannel,
 	}
 }
 
 func (c *config) validate() error {
+	if err := c.validateBans(); err != nil {
+		return err
+	}
 	switch {
 	case c.prefix == "":
 		return fieldErr("WithKeyPrefix", c.prefix, "must not be empty (the provider would scan every key)")

@@ -78,6 +78,7 @@ type Provider struct {
 	wg     sync.WaitGroup
 
 	stats counters
+	bans  banCounters // bans.go
 }
 
 var (

@@ -24,10 +24,16 @@ func (p *Provider) Subscribe(ctx context.Context, fn func(atrion.PhysicsVector))
 	if fn == nil {
 		return errors.New("atrredis: Subscribe: fn must not be nil")
 	}
+	return p.spawn(ctx, "Subscribe", func(ctx context.Context) { p.subscribe(ctx, fn) })
+}
+
+// spawn runs f on a goroutine that Close waits for; f's context ends with
+// ctx or when the provider is closed. It fails once the provider is closed.
+func (p *Provider) spawn(ctx context.Context, what string, f func(context.Context)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return errors.New("atrredis: Subscribe: provider closed")
+		return errors.New("atrredis: " + what + ": provider closed")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(p.ctx, cancel)
@@ -36,7 +42,7 @@ func (p *Provider) Subscribe(ctx context.Context, fn func(atrion.PhysicsVector))
 		defer p.wg.Done()
 		defer stop()
 		defer cancel()
-		p.subscribe(ctx, fn)
+		f(ctx)
 	}()
 	return nil
 }

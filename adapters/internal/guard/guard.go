@@ -42,6 +42,13 @@ type Guard[C any] struct {
 	Template func(C) (method, template string)
 	// Priority, when set, ranks the request; otherwise it is normal.
 	Priority func(C) atrion.Priority
+	// ClientKey, when set, names the request's client (atrion.AdmitKey):
+	// a banned key is rejected, and the key is judged on its outcomes.
+	ClientKey func(C) string
+	// Status, when set, returns the HTTP status a keyed request ended
+	// with, for Serve: a client's fault (httpx.ClientFault) counts
+	// against its key, not its route.
+	Status func(c C, err error) int
 	// OnDecision, when set, is told of every decision, admitted or
 	// rejected, with the request's context (see Context).
 	OnDecision func(ctx context.Context, route string, d atrion.Decision)
@@ -87,9 +94,9 @@ func (g *Guard[C]) Routes() *httpx.Routes { return g.routes }
 
 // Admission is what Admit decided for one request.
 type Admission struct {
-	Ticket   atrion.Ticket   // an admitted request's: settle it once when the request ends
-	Decision atrion.Decision // the engine's decision
-	Route    string          // the route ID decided on
+	Ticket   atrion.KeyTicket // an admitted request's: settle it once when the request ends (a plain Ticket without a client key)
+	Decision atrion.Decision  // the engine's decision
+	Route    string           // the route ID decided on
 }
 
 // Admit decides c into ad, unless Skip skips it (ok false: pass c on
@@ -103,13 +110,25 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	if g.Priority != nil {
 		p = g.Priority(c)
 	}
+	key := ""
+	if g.ClientKey != nil {
+		key = g.ClientKey(c)
+	}
 	if g.RouteID != nil {
 		ad.Route = g.RouteID(c)
-		ad.Ticket, ad.Decision = g.A.Admit(ad.Route, p)
+		if key == "" {
+			ad.Ticket.Ticket, ad.Decision = g.A.Admit(ad.Route, p)
+		} else {
+			ad.Ticket, ad.Decision = g.A.AdmitKey(ad.Route, key, p)
+		}
 	} else {
 		h := g.handle(c)
 		ad.Route = h.ID()
-		ad.Ticket, ad.Decision = h.Admit(p)
+		if key == "" {
+			ad.Ticket.Ticket, ad.Decision = h.Admit(p)
+		} else {
+			ad.Ticket, ad.Decision = h.AdmitKey(key, p)
+		}
 	}
 	if g.OnDecision != nil || g.DecisionInContext {
 		c = g.tell(c, ad)
@@ -131,6 +150,9 @@ func (g *Guard[C]) Serve(c C, next func(C) error) error {
 	class := atrion.Failure // unless next returns: a panic is a failure, and goes on
 	defer func() { ad.Ticket.Done(class) }()
 	err := next(c)
+	if g.Status != nil && ad.Ticket.Key() != "" && httpx.ClientFault(g.Status(c, err)) {
+		ad.Ticket.Blame()
+	}
 	class = g.Classify(c, err)
 	return err
 }

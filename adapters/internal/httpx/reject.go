@@ -40,8 +40,14 @@ func RetryAfterSeconds(d time.Duration) string {
 // rejection, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//
+// ("error":"banned" for a banned client key).
 func AppendRejectionJSON(b []byte, d atrion.Decision, retry time.Duration) []byte {
-	b = append(b, `{"error":"overloaded","reason":"`...)
+	if d.Reason == atrion.ReasonBanned {
+		b = append(b, `{"error":"banned","reason":"`...)
+	} else {
+		b = append(b, `{"error":"overloaded","reason":"`...)
+	}
 	b = append(b, d.Reason.String()...)
 	b = append(b, `","mode":"`...)
 	b = append(b, d.Mode.String()...)

@@ -224,6 +224,21 @@ var Stats = []Stat{
 	{"atrion_bad_peer_updates_total", "atrion.peer.bad_updates", "{update}",
 		"Peers' state vectors rejected as garbage.", true,
 		func(s *atrion.Stats) uint64 { return s.BadPeerUpdates }},
+	{"atrion_bans", "atrion.ban.count", "{ban}",
+		"Client keys banned now (AdmitKey), this node's and those adopted from peers.", false,
+		func(s *atrion.Stats) uint64 { return uint64(max(s.Bans.Active, 0)) }},
+	{"atrion_bans_decided_total", "atrion.ban.decided", "{ban}",
+		"Client keys banned on this node, on evidence or by Ban.", true,
+		func(s *atrion.Stats) uint64 { return s.Bans.Local }},
+	{"atrion_bans_adopted_total", "atrion.ban.adopted", "{ban}",
+		"Peers' bans adopted.", true,
+		func(s *atrion.Stats) uint64 { return s.Bans.Adopted }},
+	{"atrion_bans_refused_total", "atrion.ban.refused", "{ban}",
+		"Peers' ban records refused (bad key, beyond MaxTTL, from the future, over a batch, no room).", true,
+		func(s *atrion.Stats) uint64 { return s.Bans.Refused }},
+	{"atrion_banned_requests_total", "atrion.ban.rejected", "{request}",
+		"Requests rejected because their client key was banned.", true,
+		func(s *atrion.Stats) uint64 { return s.Bans.Rejected }},
 }
 
 // Snapshots reads every route's state for one collection, with route IDs

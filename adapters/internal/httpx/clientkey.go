@@ -1,0 +1,31 @@
+package httpx
+
+import "net/http"
+
+// ClientFault reports whether an HTTP status says the request was its
+// client's fault, which counts against the request's client key
+// (atrion.KeyTicket.Blame) though not against its route: a malformed
+// request (400, 411, 413, 414, 415, 422, 431), an unauthorised one (401,
+// 403), a wrong method (405), or one the application throttled itself
+// (429). Not Found, Conflict, Precondition Failed and the other 4xx are
+// ordinary answers to ordinary clients.
+func ClientFault(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusLengthRequired, http.StatusRequestEntityTooLarge,
+		http.StatusRequestURITooLong, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity,
+		http.StatusRequestHeaderFieldsTooLarge, http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusMethodNotAllowed, http.StatusTooManyRequests:
+		return true
+	}
+	return false
+}
+
+// RejectStatus is the HTTP status of a rejection: 429 Too Many Requests
+// for a banned client key (the client's doing), 503 Service Unavailable
+// otherwise (the service's state).
+func RejectStatus(reasonBanned bool) int {
+	if reasonBanned {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusServiceUnavailable
+}
