@@ -139,10 +139,7 @@ func New(opts ...Option) (*Atrion, error) {
 	now := a.clock.now()
 	a.overflow = newRoute(a.env, OverflowRoute, nil, a.def.p, a.def.tp, a.def.sloLatencyMs, now) // shares no budget
 	a.overflow.detached.Store(true)
-	a.routes.mu.Lock()
-	a.routes.all[OverflowRoute] = a.overflow
-	a.routes.refreshLocked()
-	a.routes.mu.Unlock()
+	a.routes.start(a.overflow)
 	return a, nil
 }
 

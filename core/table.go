@@ -1,91 +1,233 @@
 package atrion
 
 import (
+	"cmp"
 	"fmt"
-	"maps"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// table maps route IDs to routes. Reads are lock-free on an immutable
-// snapshot; misses go to the authoritative map under a lock, and the
-// snapshot is rebuilt once misses have paid for the copy (the old
-// sync.Map's scheme, without boxing the string key).
+// table maps route IDs to routes. No lookup takes a lock or waits on one:
+// a route is found in an immutable map (the snapshot) or, while it is
+// newer than the snapshot, in a small lock-free overlay (overlay.go).
+// Writers (new routes, evictions, reservations) take mu for a few
+// hundred nanoseconds at most; the snapshot is rebuilt in the background
+// with the copy made outside the lock, so no call ever waits for a copy
+// of the table. An evicted route is marked detached and readers skip it;
+// it leaves the snapshot at the next rebuild.
 type table struct {
-	read   atomic.Pointer[map[string]*route]
-	mu     sync.Mutex
-	all    map[string]*route
-	misses int
+	snap atomic.Pointer[tableSnap]
+	cur  atomic.Pointer[overlay] // routes added since the snapshot
+	old  atomic.Pointer[overlay] // the overlay being folded into the next snapshot
+	seed maphash.Seed
+
+	overflow *route // tracked, but detached so that Handles never keep it
+
+	mu sync.Mutex
+	n  int // routes tracked, the overflow route included
 	// reserved holds the route IDs with a slot of their own (Reserve),
-	// held how many of them are tracked now; both under mu
+	// held how many of them are tracked now
 	reserved map[string]struct{}
 	held     int
+	// building: a rebuild is running; stale counts the routes detached
+	// since the snapshot was taken, which the next rebuild drops
+	building bool
+	stale    int
+	sweepAt  int // the sweep's cursor over list(): resumes where it stopped
+	// hits counts lookups served by an overlay since the snapshot: once
+	// they reach hitsDue, they have paid for a copy
+	hits, hitsDue atomic.Int64
+	// nextSweep is the engine time before which the background sweep
+	// would find nothing (sweep.go); sweeping: it runs
+	nextSweep int64
+	sweeping  bool
+}
+
+// tableSnap is the table as of its last rebuild: a map for lookups, a list
+// for the sweep's cursor. Never modified once published.
+type tableSnap struct {
+	m    map[string]*route
+	list []*route
 }
 
 func newTable() *table {
-	t := &table{all: make(map[string]*route), reserved: make(map[string]struct{})}
-	empty := map[string]*route{}
-	t.read.Store(&empty)
+	t := &table{reserved: make(map[string]struct{}), seed: maphash.MakeSeed()}
+	t.snap.Store(&tableSnap{m: map[string]*route{}})
+	t.cur.Store(newOverlay(0))
+	t.hitsDue.Store(1024)
 	return t
 }
 
-// load is the lock-free fast path.
-func (t *table) load(id string) *route { return (*t.read.Load())[id] }
+// start tracks the overflow route, before the table is shared.
+func (t *table) start(overflow *route) {
+	t.overflow = overflow
+	t.snap.Store(&tableSnap{m: map[string]*route{OverflowRoute: overflow}, list: []*route{overflow}})
+	t.n = 1
+}
 
-// tracked returns the route tracked under id, or nil, never creating one:
-// the lock-free snapshot first, then the table itself, for a route so new
-// that the snapshot does not hold it yet.
+// live reports whether r, found under its ID, is tracked.
+func (t *table) live(r *route) bool {
+	return r != nil && (!r.detached.Load() || r == t.overflow)
+}
+
+// load is the lock-free fast path: the snapshot alone.
+func (t *table) load(id string) *route {
+	if r := t.snap.Load().m[id]; r != nil && !r.detached.Load() {
+		return r
+	}
+	return nil
+}
+
+// recent looks id up in the overlays, without a lock.
+func (t *table) recent(id string) *route {
+	h := maphash.String(t.seed, id)
+	if r := t.cur.Load().get(h, id); r != nil {
+		return r
+	}
+	if o := t.old.Load(); o != nil {
+		return o.get(h, id)
+	}
+	return nil
+}
+
+// tracked returns the route tracked under id, or nil, never creating one.
 func (t *table) tracked(id string) *route {
 	if r := t.load(id); r != nil {
 		return r
 	}
+	if r := t.recent(id); r != nil {
+		return r
+	}
+	if id == OverflowRoute {
+		return t.overflow
+	}
+	// a route added a moment ago may sit in an overlay that grew after
+	// this goroutine loaded it: the lock makes the answer exact
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.all[id]
+	return cmp.Or(t.load(id), t.recent(id))
 }
 
-// missLocked counts a miss and refreshes the snapshot when due. Caller holds mu.
-func (t *table) missLocked() {
-	t.misses++
-	if t.misses > len(t.all)/2+8 {
-		t.refreshLocked()
+// insertLocked tracks r. Caller holds mu.
+func (t *table) insertLocked(r *route) {
+	if o := t.cur.Load(); !o.insert(maphash.String(t.seed, r.id), r) {
+		t.cur.Store(o.grown(t.seed, r))
 	}
+	t.n++
+	if _, ok := t.reserved[r.id]; ok {
+		t.held++
+	}
+	t.maybeRebuildLocked()
 }
 
-func (t *table) refreshLocked() {
-	snap := maps.Clone(t.all)
-	if snap == nil {
-		snap = map[string]*route{}
+// removeLocked stops tracking r. The caller holds mu, and takes r out
+// of its group once it has released mu (leaveGroups): a group's lock is
+// never waited for under the table's.
+func (t *table) removeLocked(r *route) {
+	r.detached.Store(true)
+	t.n--
+	t.stale++
+	if _, ok := t.reserved[r.id]; ok {
+		t.held--
 	}
-	t.read.Store(&snap)
-	t.misses = 0
+	t.maybeRebuildLocked()
+}
+
+// leaveGroups takes evicted routes out of their groups.
+func leaveGroups(rs []*route) {
+	for _, r := range rs {
+		if r.grp != nil {
+			r.grp.leave(r)
+		}
+	}
 }
 
 // fullLocked reports whether a route without a reserved slot must go to
 // the overflow route: the unreserved routes tracked and the reserved
 // slots (tracked or not) fill the cap. The overflow route does not count.
 // Caller holds mu.
-func (t *table) fullLocked(maxRoutes int) bool {
-	return len(t.all)-1-t.held+len(t.reserved) >= maxRoutes
+func (t *table) fullLocked(maxRoutes int) bool { return t.freeLocked(maxRoutes) <= 0 }
+
+// freeLocked is how many more unreserved routes fit. Caller holds mu.
+func (t *table) freeLocked(maxRoutes int) int {
+	return maxRoutes - (t.n - 1 - t.held + len(t.reserved))
 }
 
-// removeLocked stops tracking id. Caller holds mu.
-func (t *table) removeLocked(id string) {
-	delete(t.all, id)
-	if _, ok := t.reserved[id]; ok {
-		t.held--
+// maybeRebuildLocked starts a rebuild once the overlay holds a
+// sixteenth of the snapshot, as many routes detached, or overlay lookups
+// have paid for a copy. Caller holds mu.
+func (t *table) maybeRebuildLocked() {
+	if t.building {
+		return
 	}
+	due := t.dueLocked()
+	if t.cur.Load().n < due && t.stale < due && t.hits.Load() < t.hitsDue.Load() {
+		return
+	}
+	t.building = true
+	t.old.Store(t.cur.Load())
+	t.cur.Store(newOverlay(due))
+	t.stale = 0
+	go t.rebuild()
 }
 
-// snapshot returns every route.
-func (t *table) snapshot() []*route {
+// rebuild folds the frozen overlay into a new snapshot, copying outside
+// the lock, and publishes it.
+func (t *table) rebuild() {
+	prev, old := t.snap.Load(), t.old.Load()
+	m := make(map[string]*route, len(prev.m)+old.n)
+	list := make([]*route, 0, len(prev.m)+old.n)
+	keep := func(r *route) {
+		if t.live(r) {
+			m[r.id] = r
+			list = append(list, r)
+		}
+	}
+	for _, r := range prev.list {
+		keep(r)
+	}
+	for i := range old.slots {
+		keep(old.slots[i].Load())
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*route, 0, len(t.all))
-	for _, r := range t.all {
-		out = append(out, r)
+	t.snap.Store(&tableSnap{m: m, list: list})
+	t.old.Store(nil)
+	t.hits.Store(0)
+	t.hitsDue.Store(int64(len(m)/2 + 1024))
+	t.building = false
+	t.maybeRebuildLocked()
+}
+
+// dueLocked is how many routes added, or detached, make a rebuild due: a
+// sixteenth of the snapshot, so the copies cost O(1) per change. Caller
+// holds mu.
+func (t *table) dueLocked() int { return max(32, len(t.snap.Load().m)/16) }
+
+// snapshot returns every tracked route, each once. Only the pointers are
+// read under the lock; the copy is made outside it.
+func (t *table) snapshot() []*route {
+	t.mu.Lock()
+	s, old, cur, n := t.snap.Load(), t.old.Load(), t.cur.Load(), t.n
+	t.mu.Unlock()
+	out := make([]*route, 0, n)
+	for _, r := range s.list {
+		if t.live(r) {
+			out = append(out, r)
+		}
+	}
+	for _, o := range []*overlay{old, cur} {
+		if o == nil {
+			continue
+		}
+		for i := range o.slots {
+			if r := o.slots[i].Load(); t.live(r) {
+				out = append(out, r)
+			}
+		}
 	}
 	return out
 }
@@ -127,37 +269,52 @@ func (a *Atrion) lookup(id string) *route {
 }
 
 func (a *Atrion) lookupSlow(id string) *route {
+	t := a.routes
+	if r := t.recent(id); r != nil {
+		if t.hits.Add(1) == t.hitsDue.Load() {
+			t.mu.Lock()
+			t.maybeRebuildLocked()
+			t.mu.Unlock()
+		}
+		return r
+	}
 	if id == "" || len(id) > MaxRouteIDLen {
 		a.stats.invalidIDs.Add(1)
 		a.stats.overflowHits.Add(1)
 		return a.overflow
 	}
+	r, evicted := a.track(id)
+	leaveGroups(evicted)
+	return r
+}
+
+// track returns the route tracked under id, creating it if there is room
+// (made by evicting idle routes when the table is full; it returns
+// those), else the overflow route.
+func (a *Atrion) track(id string) (r *route, evicted []*route) {
 	t := a.routes
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r, ok := t.all[id]; ok {
-		t.missLocked()
-		return r
+	if id == OverflowRoute {
+		return a.overflow, nil
+	}
+	if r := cmp.Or(t.load(id), t.recent(id)); r != nil {
+		return r, nil
 	}
 	now := a.clock.now()
 	// a reserved route always gets its slot: the overflow route, which
 	// junk may have opened, never blocks it
 	_, reserved := t.reserved[id]
 	if !reserved && t.fullLocked(a.maxRoutes) {
-		a.evictIdleLocked(now)
+		evicted = a.makeRoomLocked(now)
+		if t.fullLocked(a.maxRoutes) {
+			a.stats.overflowHits.Add(1)
+			return a.overflow, evicted
+		}
 	}
-	if !reserved && t.fullLocked(a.maxRoutes) {
-		a.stats.overflowHits.Add(1)
-		t.missLocked()
-		return a.overflow
-	}
-	r := a.newRoute(strings.Clone(id), now)
-	t.all[r.id] = r
-	if reserved {
-		t.held++
-	}
-	t.missLocked()
-	return r
+	r = a.newRoute(strings.Clone(id), now)
+	t.insertLocked(r)
+	return r, evicted
 }
 
 // Reserve gives each route ID a slot of its own: it is tracked on its
@@ -187,45 +344,11 @@ func (a *Atrion) Reserve(routeIDs ...string) error {
 		}
 		id = strings.Clone(id)
 		t.reserved[id] = struct{}{}
-		if _, ok := t.all[id]; ok {
+		if cmp.Or(t.load(id), t.recent(id)) != nil {
 			t.held++
 		}
 	}
 	return nil
-}
-
-// evictIdleLocked drops healthy routes idle for the idle TTL, at most once
-// per tick. Caller holds the table lock.
-func (a *Atrion) evictIdleLocked(now int64) {
-	last := a.lastSweep.Load()
-	if now-last < int64(a.tick) && last != 0 {
-		return
-	}
-	a.lastSweep.Store(now)
-	evicted := 0
-	for id, r := range a.routes.all {
-		if _, ok := a.routes.reserved[id]; ok || r == a.overflow {
-			continue // evicting a reserved route would free no slot
-		}
-		// a route's open tick ends after its last request, so no request
-		// came for the TTL when even that end is that old
-		r.mu.Lock()
-		idle := now-r.tickEnd.Load() >= int64(a.idleTTL) &&
-			(r.st.circ.mode == ModeOperational || r.st.circ.mode == ModeBootstrap) && r.st.scar < 0.5
-		r.mu.Unlock()
-		if idle {
-			a.routes.removeLocked(id)
-			r.detached.Store(true)
-			evicted++
-			if r.grp != nil {
-				r.grp.leave(r)
-			}
-		}
-	}
-	if evicted > 0 {
-		a.stats.evictions.Add(uint64(evicted))
-		a.routes.refreshLocked()
-	}
 }
 
 // Evict stops tracking a route and forgets its state. It reports whether
@@ -236,18 +359,16 @@ func (a *Atrion) Evict(routeID string) bool {
 	}
 	t := a.routes
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	r, ok := t.all[routeID]
-	if !ok {
+	r := cmp.Or(t.load(routeID), t.recent(routeID))
+	if r != nil {
+		t.removeLocked(r)
+		a.stats.evictions.Add(1)
+	}
+	t.mu.Unlock()
+	if r == nil {
 		return false
 	}
-	t.removeLocked(routeID)
-	r.detached.Store(true)
-	t.refreshLocked()
-	a.stats.evictions.Add(1)
-	if r.grp != nil {
-		r.grp.leave(r)
-	}
+	leaveGroups([]*route{r})
 	return true
 }
 

@@ -1,0 +1,162 @@
+package atrion
+
+import (
+	"math"
+	"runtime"
+)
+
+// The idle sweep: when a new route finds the table full, healthy routes
+// idle for the idle TTL make room. It examines a bounded number of routes
+// per step from a cursor that resumes where the last step stopped, so no
+// step holds the table's lock for long, and it never waits on a route's
+// lock (a route whose lock is held is busy, not idle). A new route at the
+// cap examines a few routes itself (at most once per tick); on the system
+// clock a background sweep then frees some headroom, so the next new
+// routes need not look.
+
+const (
+	sweepInline = 64  // routes a new route at the cap examines
+	sweepChunk  = 256 // routes the background sweep examines per hold of the lock
+)
+
+// headroom is how many free slots the background sweep makes.
+func (a *Atrion) headroom() int { return max(1, a.maxRoutes/64) }
+
+// makeRoomLocked evicts idle routes for a new one at the cap and returns
+// them (for leaveGroups once the lock is released). Caller holds the
+// table's lock.
+func (a *Atrion) makeRoomLocked(now int64) (evicted []*route) {
+	t := a.routes
+	if last := a.lastSweep.Load(); last == 0 || now-last >= int64(a.tick) {
+		a.lastSweep.Store(now)
+		evicted, _, _ = a.sweepLocked(now, sweepInline, a.headroom(), nil)
+	}
+	if a.clock.kind == clockSystem && !t.sweeping && now >= t.nextSweep && !a.closed() {
+		t.sweeping = true
+		go a.sweepIdle()
+	}
+	return evicted
+}
+
+// sweepIdle is the background sweep: it examines every route at most
+// once, a chunk per hold of the table's lock, until the table has
+// headroom, and notes when the next sweep could find an idle route.
+func (a *Atrion) sweepIdle() {
+	t := a.routes
+	var evicted []*route
+	examined := 0
+	soonest := int64(math.MaxInt64) // when a route examined could first be idle
+	for {
+		select {
+		case <-a.stop:
+			t.mu.Lock()
+			t.sweeping = false
+			t.mu.Unlock()
+			return
+		default:
+		}
+		now := a.clock.now()
+		t.mu.Lock()
+		free, total := t.freeLocked(a.maxRoutes), t.sweepLen()
+		if free >= a.headroom() || examined >= total {
+			t.sweeping = false
+			t.nextSweep = now + int64(a.tick)
+			if free < a.headroom() {
+				t.nextSweep = max(t.nextSweep, soonest)
+			}
+			t.mu.Unlock()
+			return
+		}
+		var n int
+		var next int64
+		evicted, n, next = a.sweepLocked(now, min(sweepChunk, total-examined), a.headroom()-free, evicted[:0])
+		t.mu.Unlock()
+		examined += n
+		soonest = min(soonest, next)
+		leaveGroups(evicted)
+		runtime.Gosched() // the lock's waiters go first
+	}
+}
+
+// sweepLen is the length of the sweep's cursor range. Caller holds mu.
+func (t *table) sweepLen() int {
+	n := len(t.snap.Load().list) + len(t.cur.Load().slots)
+	if o := t.old.Load(); o != nil {
+		n += len(o.slots)
+	}
+	return n
+}
+
+// at returns the route at cursor position i (nil for an empty
+// slot): the snapshot's list, then the old overlay's slots, then the
+// current one's. Caller holds mu.
+func (t *table) at(i int) *route {
+	s := t.snap.Load().list
+	if i < len(s) {
+		return s[i]
+	}
+	i -= len(s)
+	if o := t.old.Load(); o != nil {
+		if i < len(o.slots) {
+			return o.slots[i].Load()
+		}
+		i -= len(o.slots)
+	}
+	return t.cur.Load().slots[i].Load()
+}
+
+// sweepLocked examines up to budget routes from the cursor and evicts the
+// idle ones, at most want of them, appending them to evicted. It returns
+// evicted, how many routes it examined, and the soonest engine time at
+// which one it found busy could be idle. Caller holds the table's lock.
+func (a *Atrion) sweepLocked(now int64, budget, want int, evicted []*route) (_ []*route, examined int, soonest int64) {
+	t := a.routes
+	total := t.sweepLen()
+	soonest = math.MaxInt64
+	for ; examined < budget && examined < total && want > 0; examined++ {
+		t.sweepAt %= total
+		r := t.at(t.sweepAt)
+		t.sweepAt++
+		if !t.live(r) || r == a.overflow {
+			continue
+		}
+		if _, ok := t.reserved[r.id]; ok {
+			continue // evicting a reserved route would free no slot
+		}
+		// a route's open tick ends after its last request, so none came
+		// for the TTL when even that end is that old
+		if at := r.tickEnd.Load() + int64(a.idleTTL); now < at {
+			soonest = min(soonest, at)
+			continue
+		}
+		if a.healthy(r) {
+			t.removeLocked(r)
+			a.stats.evictions.Add(1)
+			evicted = append(evicted, r)
+			want--
+		}
+	}
+	return evicted, examined, soonest
+}
+
+// healthy reports whether r may be evicted once idle: no open circuit, no
+// recovery under way and no scar worth keeping. A route whose lock is
+// held is busy, so it is not waited for.
+func (a *Atrion) healthy(r *route) bool {
+	if !r.mu.TryLock() {
+		return false
+	}
+	defer r.mu.Unlock()
+	m := r.st.circ.mode
+	return (m == ModeOperational || m == ModeBootstrap) && r.st.scar < 0.5
+}
+
+// closed reports whether Close has begun.
+func (a *Atrion) closed() bool {
+	select {
+	case <-a.stop:
+		return true
+	default:
+		return false
+	}
+}
