@@ -6,17 +6,17 @@ import (
 )
 
 // The idle sweep: when a new route finds the table full, healthy routes
-// idle for the idle TTL make room. It examines a bounded number of routes
-// per step from a cursor that resumes where the last step stopped, so no
-// step holds the table's lock for long, and it never waits on a route's
-// lock (a route whose lock is held is busy, not idle). A new route at the
-// cap examines a few routes itself (at most once per tick); on the system
-// clock a background sweep then frees some headroom, so the next new
-// routes need not look.
+// idle for the idle TTL make room. It examines a bounded number of the
+// table's slots per step from a cursor that resumes where the last step
+// stopped, so no step holds the table's lock for long, and it never waits
+// on a route's lock (a route whose lock is held is busy, not idle). A new
+// route at the cap examines a few slots itself (at most once per tick); on
+// the system clock a background sweep then frees some headroom, so the
+// next new routes need not look.
 
 const (
-	sweepInline = 64  // routes a new route at the cap examines
-	sweepChunk  = 256 // routes the background sweep examines per hold of the lock
+	sweepInline = 128 // slots a new route at the cap examines (sets are at most half full)
+	sweepChunk  = 512 // slots the background sweep examines per hold of the lock
 )
 
 // headroom is how many free slots the background sweep makes.
@@ -38,7 +38,7 @@ func (a *Atrion) makeRoomLocked(now int64) (evicted []*route) {
 	return evicted
 }
 
-// sweepIdle is the background sweep: it examines every route at most
+// sweepIdle is the background sweep: it examines every slot at most
 // once, a chunk per hold of the table's lock, until the table has
 // headroom, and notes when the next sweep could find an idle route.
 func (a *Atrion) sweepIdle() {
@@ -57,12 +57,14 @@ func (a *Atrion) sweepIdle() {
 		}
 		now := a.clock.now()
 		t.mu.Lock()
-		free, total := t.freeLocked(a.maxRoutes), t.sweepLen()
+		free, total := t.freeLocked(a.maxRoutes), slotCount(t.setsLocked())
 		if free >= a.headroom() || examined >= total {
+			// a fruitless pass waits until a route it saw busy could be
+			// idle, or an idle TTL at most (a scarred route may heal)
 			t.sweeping = false
 			t.nextSweep = now + int64(a.tick)
 			if free < a.headroom() {
-				t.nextSweep = max(t.nextSweep, soonest)
+				t.nextSweep = max(t.nextSweep, min(soonest, now+int64(a.idleTTL)))
 			}
 			t.mu.Unlock()
 			return
@@ -78,44 +80,18 @@ func (a *Atrion) sweepIdle() {
 	}
 }
 
-// sweepLen is the length of the sweep's cursor range. Caller holds mu.
-func (t *table) sweepLen() int {
-	n := len(t.snap.Load().list) + len(t.cur.Load().slots)
-	if o := t.old.Load(); o != nil {
-		n += len(o.slots)
-	}
-	return n
-}
-
-// at returns the route at cursor position i (nil for an empty
-// slot): the snapshot's list, then the old overlay's slots, then the
-// current one's. Caller holds mu.
-func (t *table) at(i int) *route {
-	s := t.snap.Load().list
-	if i < len(s) {
-		return s[i]
-	}
-	i -= len(s)
-	if o := t.old.Load(); o != nil {
-		if i < len(o.slots) {
-			return o.slots[i].Load()
-		}
-		i -= len(o.slots)
-	}
-	return t.cur.Load().slots[i].Load()
-}
-
-// sweepLocked examines up to budget routes from the cursor and evicts the
+// sweepLocked examines up to budget slots from the cursor and evicts the
 // idle ones, at most want of them, appending them to evicted. It returns
 // evicted, how many routes it examined, and the soonest engine time at
 // which one it found busy could be idle. Caller holds the table's lock.
 func (a *Atrion) sweepLocked(now int64, budget, want int, evicted []*route) (_ []*route, examined int, soonest int64) {
 	t := a.routes
-	total := t.sweepLen()
+	sets := t.setsLocked()
+	total := slotCount(sets)
 	soonest = math.MaxInt64
 	for ; examined < budget && examined < total && want > 0; examined++ {
 		t.sweepAt %= total
-		r := t.at(t.sweepAt)
+		r := slotAt(sets, t.sweepAt)
 		t.sweepAt++
 		if !t.live(r) || r == a.overflow {
 			continue
@@ -159,4 +135,24 @@ func (a *Atrion) closed() bool {
 	default:
 		return false
 	}
+}
+
+// slotCount is the number of slots in sets: the sweep cursor's range.
+func slotCount(sets []*routeSet) (n int) {
+	for _, s := range sets {
+		n += len(s.slots)
+	}
+	return n
+}
+
+// slotAt returns the route in slot i of sets taken one after another
+// (nil for an empty slot).
+func slotAt(sets []*routeSet, i int) *route {
+	for _, s := range sets {
+		if i < len(s.slots) {
+			return s.slots[i].Load()
+		}
+		i -= len(s.slots)
+	}
+	return nil
 }

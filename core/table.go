@@ -1,9 +1,9 @@
 package atrion
 
 import (
-	"cmp"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -11,18 +11,21 @@ import (
 )
 
 // table maps route IDs to routes. No lookup takes a lock or waits on one:
-// a route is found in an immutable map (the snapshot) or, while it is
-// newer than the snapshot, in a small lock-free overlay (overlay.go).
-// Writers (new routes, evictions, reservations) take mu for a few
-// hundred nanoseconds at most; the snapshot is rebuilt in the background
-// with the copy made outside the lock, so no call ever waits for a copy
-// of the table. An evicted route is marked detached and readers skip it;
-// it leaves the snapshot at the next rebuild.
+// a route is found in the snapshot, an immutable set of the routes as of
+// its rebuild, or, while it is newer than that, in the overlay that
+// collects new routes (both routeSets, read lock-free). Writers (new
+// routes, evictions, reservations) hold mu for well under a millisecond;
+// the snapshot is rebuilt in the background, the copy made outside the
+// lock, so no call ever waits for a copy of the table. An evicted route is
+// marked detached and readers skip it; it leaves the snapshot at the next
+// rebuild.
 type table struct {
-	snap atomic.Pointer[tableSnap]
-	cur  atomic.Pointer[overlay] // routes added since the snapshot
-	old  atomic.Pointer[overlay] // the overlay being folded into the next snapshot
-	seed maphash.Seed
+	snap atomic.Pointer[routeSet] // never written once published
+	cur  atomic.Pointer[routeSet] // the overlay: routes added since the snapshot
+	// frozen are earlier overlays, full or being folded into the next
+	// snapshot: routes are never copied under the lock
+	frozen atomic.Pointer[[]*routeSet]
+	seed   maphash.Seed
 
 	overflow *route // tracked, but detached so that Handles never keep it
 
@@ -36,27 +39,21 @@ type table struct {
 	// since the snapshot was taken, which the next rebuild drops
 	building bool
 	stale    int
-	sweepAt  int // the sweep's cursor over list(): resumes where it stopped
 	// hits counts lookups served by an overlay since the snapshot: once
 	// they reach hitsDue, they have paid for a copy
 	hits, hitsDue atomic.Int64
-	// nextSweep is the engine time before which the background sweep
-	// would find nothing (sweep.go); sweeping: it runs
+	// the idle sweep (sweep.go): its cursor over every slot, the engine
+	// time before which it would find nothing, and whether it runs
+	sweepAt   int
 	nextSweep int64
 	sweeping  bool
 }
 
-// tableSnap is the table as of its last rebuild: a map for lookups, a list
-// for the sweep's cursor. Never modified once published.
-type tableSnap struct {
-	m    map[string]*route
-	list []*route
-}
-
 func newTable() *table {
 	t := &table{reserved: make(map[string]struct{}), seed: maphash.MakeSeed()}
-	t.snap.Store(&tableSnap{m: map[string]*route{}})
-	t.cur.Store(newOverlay(0))
+	t.snap.Store(newRouteSet(0))
+	t.cur.Store(newRouteSet(0))
+	t.frozen.Store(&[]*routeSet{})
 	t.hitsDue.Store(1024)
 	return t
 }
@@ -64,41 +61,44 @@ func newTable() *table {
 // start tracks the overflow route, before the table is shared.
 func (t *table) start(overflow *route) {
 	t.overflow = overflow
-	t.snap.Store(&tableSnap{m: map[string]*route{OverflowRoute: overflow}, list: []*route{overflow}})
+	t.snap.Load().insert(t.hash(OverflowRoute), overflow)
 	t.n = 1
 }
 
-// live reports whether r, found under its ID, is tracked.
+func (t *table) hash(id string) uint64 { return maphash.String(t.seed, id) }
+
+// live reports whether r, found in a slot, is tracked.
 func (t *table) live(r *route) bool {
 	return r != nil && (!r.detached.Load() || r == t.overflow)
 }
 
-// load is the lock-free fast path: the snapshot alone.
-func (t *table) load(id string) *route {
-	if r := t.snap.Load().m[id]; r != nil && !r.detached.Load() {
+// find returns the route tracked under id (hash h) or nil, without a
+// lock: the snapshot, then the overlays.
+func (t *table) find(h uint64, id string) *route {
+	if r := t.snap.Load().get(h, id); r != nil {
 		return r
 	}
-	return nil
+	return t.recent(h, id)
 }
 
-// recent looks id up in the overlays, without a lock.
-func (t *table) recent(id string) *route {
-	h := maphash.String(t.seed, id)
+// recent looks id (hash h) up in the overlays, newest first.
+func (t *table) recent(h uint64, id string) *route {
 	if r := t.cur.Load().get(h, id); r != nil {
 		return r
 	}
-	if o := t.old.Load(); o != nil {
-		return o.get(h, id)
+	fs := *t.frozen.Load()
+	for i := len(fs) - 1; i >= 0; i-- {
+		if r := fs[i].get(h, id); r != nil {
+			return r
+		}
 	}
 	return nil
 }
 
 // tracked returns the route tracked under id, or nil, never creating one.
 func (t *table) tracked(id string) *route {
-	if r := t.load(id); r != nil {
-		return r
-	}
-	if r := t.recent(id); r != nil {
+	h := t.hash(id)
+	if r := t.find(h, id); r != nil {
 		return r
 	}
 	if id == OverflowRoute {
@@ -108,19 +108,51 @@ func (t *table) tracked(id string) *route {
 	// this goroutine loaded it: the lock makes the answer exact
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return cmp.Or(t.load(id), t.recent(id))
+	return t.find(h, id)
 }
 
 // insertLocked tracks r. Caller holds mu.
 func (t *table) insertLocked(r *route) {
-	if o := t.cur.Load(); !o.insert(maphash.String(t.seed, r.id), r) {
-		t.cur.Store(o.grown(t.seed, r))
+	h := t.hash(r.id)
+	if !t.cur.Load().insert(h, r) {
+		t.freezeLocked()
+		t.cur.Load().insert(h, r)
 	}
 	t.n++
 	if _, ok := t.reserved[r.id]; ok {
 		t.held++
 	}
 	t.maybeRebuildLocked()
+}
+
+// freezeLocked moves the overlay to the frozen ones and starts an empty
+// one. Caller holds mu.
+func (t *table) freezeLocked() {
+	fs := append(slices.Clone(*t.frozen.Load()), t.cur.Load())
+	t.frozen.Store(&fs)
+	t.cur.Store(newRouteSet(t.dueLocked()))
+}
+
+// copyLive returns a new set holding the live routes of sets. It runs in
+// the background and yields now and then, so that a request goroutine
+// waiting for a CPU does not wait for the whole copy.
+func (t *table) copyLive(sets []*routeSet) *routeSet {
+	n := 0
+	for _, s := range sets {
+		n += s.n
+	}
+	c := newRouteSet(n)
+	for _, s := range sets {
+		for i := range s.slots {
+			if r := s.slots[i].Load(); t.live(r) {
+				c.insert(t.hash(r.id), r)
+			}
+			if i%4096 == 4095 {
+				runtime.Gosched()
+			}
+		}
+	}
+	return c
 }
 
 // removeLocked stops tracking r. The caller holds mu, and takes r out
@@ -156,75 +188,62 @@ func (t *table) freeLocked(maxRoutes int) int {
 	return maxRoutes - (t.n - 1 - t.held + len(t.reserved))
 }
 
-// maybeRebuildLocked starts a rebuild once the overlay holds a
-// sixteenth of the snapshot, as many routes detached, or overlay lookups
-// have paid for a copy. Caller holds mu.
+// dueLocked is how many routes added, or detached, make a rebuild due: a
+// sixteenth of the snapshot, so that copies cost O(1) per change. Caller
+// holds mu.
+func (t *table) dueLocked() int { return max(32, t.snap.Load().n/16) }
+
+func (t *table) maybeRebuild() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.maybeRebuildLocked()
+}
+
+// maybeRebuildLocked starts a rebuild once enough routes were added or
+// detached, or overlay lookups have paid for a copy. Caller holds mu.
 func (t *table) maybeRebuildLocked() {
-	if t.building {
-		return
-	}
 	due := t.dueLocked()
-	if t.cur.Load().n < due && t.stale < due && t.hits.Load() < t.hitsDue.Load() {
+	if t.building || len(*t.frozen.Load()) == 0 && t.cur.Load().n < due && t.stale < due && t.hits.Load() < t.hitsDue.Load() {
 		return
 	}
 	t.building = true
-	t.old.Store(t.cur.Load())
-	t.cur.Store(newOverlay(due))
+	t.freezeLocked()
 	t.stale = 0
-	go t.rebuild()
+	go t.rebuild(append([]*routeSet{t.snap.Load()}, *t.frozen.Load()...))
 }
 
-// rebuild folds the frozen overlay into a new snapshot, copying outside
-// the lock, and publishes it.
-func (t *table) rebuild() {
-	prev, old := t.snap.Load(), t.old.Load()
-	m := make(map[string]*route, len(prev.m)+old.n)
-	list := make([]*route, 0, len(prev.m)+old.n)
-	keep := func(r *route) {
-		if t.live(r) {
-			m[r.id] = r
-			list = append(list, r)
-		}
-	}
-	for _, r := range prev.list {
-		keep(r)
-	}
-	for i := range old.slots {
-		keep(old.slots[i].Load())
-	}
+// rebuild folds the frozen overlays into a new snapshot (sets: the
+// snapshot and those overlays), copying outside the lock, and publishes
+// it.
+func (t *table) rebuild(sets []*routeSet) {
+	next := t.copyLive(sets)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.snap.Store(&tableSnap{m: m, list: list})
-	t.old.Store(nil)
+	t.snap.Store(next)
+	fs := slices.Clone((*t.frozen.Load())[len(sets)-1:]) // frozen since
+	t.frozen.Store(&fs)
 	t.hits.Store(0)
-	t.hitsDue.Store(int64(len(m)/2 + 1024))
+	t.hitsDue.Store(int64(next.n/2 + 1024))
 	t.building = false
 	t.maybeRebuildLocked()
 }
 
-// dueLocked is how many routes added, or detached, make a rebuild due: a
-// sixteenth of the snapshot, so the copies cost O(1) per change. Caller
-// holds mu.
-func (t *table) dueLocked() int { return max(32, len(t.snap.Load().m)/16) }
+// setsLocked returns every set that holds routes: the snapshot, the
+// frozen overlays and the overlay. Caller holds mu.
+func (t *table) setsLocked() []*routeSet {
+	return append(append([]*routeSet{t.snap.Load()}, *t.frozen.Load()...), t.cur.Load())
+}
 
-// snapshot returns every tracked route, each once. Only the pointers are
-// read under the lock; the copy is made outside it.
+// snapshot returns every tracked route, each once. Only the sets are
+// loaded under the lock; the copy is made outside it.
 func (t *table) snapshot() []*route {
 	t.mu.Lock()
-	s, old, cur, n := t.snap.Load(), t.old.Load(), t.cur.Load(), t.n
+	sets, n := t.setsLocked(), t.n
 	t.mu.Unlock()
 	out := make([]*route, 0, n)
-	for _, r := range s.list {
-		if t.live(r) {
-			out = append(out, r)
-		}
-	}
-	for _, o := range []*overlay{old, cur} {
-		if o == nil {
-			continue
-		}
-		for i := range o.slots {
-			if r := o.slots[i].Load(); t.live(r) {
+	for _, s := range sets {
+		for i := range s.slots {
+			if r := s.slots[i].Load(); t.live(r) {
 				out = append(out, r)
 			}
 		}
@@ -262,19 +281,19 @@ func (a *Atrion) group(id string) *group {
 // lookup returns the route for id, creating it if needed; invalid IDs and
 // routes beyond the cap share the overflow route.
 func (a *Atrion) lookup(id string) *route {
-	if r := a.routes.load(id); r != nil {
+	t := a.routes
+	h := t.hash(id)
+	if r := t.snap.Load().get(h, id); r != nil {
 		return r
 	}
-	return a.lookupSlow(id)
+	return a.lookupSlow(id, h)
 }
 
-func (a *Atrion) lookupSlow(id string) *route {
+func (a *Atrion) lookupSlow(id string, h uint64) *route {
 	t := a.routes
-	if r := t.recent(id); r != nil {
+	if r := t.recent(h, id); r != nil {
 		if t.hits.Add(1) == t.hitsDue.Load() {
-			t.mu.Lock()
-			t.maybeRebuildLocked()
-			t.mu.Unlock()
+			go t.maybeRebuild() // a request never waits for the lock
 		}
 		return r
 	}
@@ -283,7 +302,7 @@ func (a *Atrion) lookupSlow(id string) *route {
 		a.stats.overflowHits.Add(1)
 		return a.overflow
 	}
-	r, evicted := a.track(id)
+	r, evicted := a.track(id, h)
 	leaveGroups(evicted)
 	return r
 }
@@ -291,14 +310,14 @@ func (a *Atrion) lookupSlow(id string) *route {
 // track returns the route tracked under id, creating it if there is room
 // (made by evicting idle routes when the table is full; it returns
 // those), else the overflow route.
-func (a *Atrion) track(id string) (r *route, evicted []*route) {
+func (a *Atrion) track(id string, h uint64) (r *route, evicted []*route) {
 	t := a.routes
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if id == OverflowRoute {
 		return a.overflow, nil
 	}
-	if r := cmp.Or(t.load(id), t.recent(id)); r != nil {
+	if r := t.find(h, id); r != nil {
 		return r, nil
 	}
 	now := a.clock.now()
@@ -344,7 +363,7 @@ func (a *Atrion) Reserve(routeIDs ...string) error {
 		}
 		id = strings.Clone(id)
 		t.reserved[id] = struct{}{}
-		if cmp.Or(t.load(id), t.recent(id)) != nil {
+		if t.find(t.hash(id), id) != nil {
 			t.held++
 		}
 	}
@@ -359,7 +378,7 @@ func (a *Atrion) Evict(routeID string) bool {
 	}
 	t := a.routes
 	t.mu.Lock()
-	r := cmp.Or(t.load(routeID), t.recent(routeID))
+	r := t.find(t.hash(routeID), routeID)
 	if r != nil {
 		t.removeLocked(r)
 		a.stats.evictions.Add(1)
