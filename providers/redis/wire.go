@@ -1,9 +1,11 @@
 package atrredis
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -88,11 +90,53 @@ func encodeVector(v atrion.PhysicsVector) ([]byte, error) {
 	if !v.Valid() {
 		return nil, fmt.Errorf("atrredis: invalid vector for route %q", v.Route)
 	}
-	return json.Marshal(wireVector{
-		V: wireVersion, Route: binString(v.Route), Scar: v.Scar, Momentum: v.Momentum,
-		Resistance: v.Resistance, Mode: v.Mode.String(), Tick: v.Tick,
-		At: v.UpdatedAt.UnixNano(), Node: binString(v.NodeID),
-	})
+	return appendVector(nil, v), nil
+}
+
+// appendVector appends the stored form of v, which must be Valid: the
+// JSON of wireVector (what decodeVector reads), without reflection, so
+// that a batch encodes into one reused buffer.
+func appendVector(dst []byte, v atrion.PhysicsVector) []byte {
+	dst = fmt.Appendf(dst, `{"v":%d,"route":`, wireVersion)
+	dst = appendBinString(dst, v.Route)
+	dst = append(dst, `,"scar":`...)
+	dst = strconv.AppendFloat(dst, v.Scar, 'g', -1, 64)
+	dst = append(dst, `,"momentum":`...)
+	dst = strconv.AppendFloat(dst, v.Momentum, 'g', -1, 64)
+	dst = append(dst, `,"r":`...)
+	dst = strconv.AppendFloat(dst, v.Resistance, 'g', -1, 64)
+	dst = append(dst, `,"mode":"`...)
+	dst = append(dst, v.Mode.String()...)
+	dst = append(dst, `","tick":`...)
+	dst = strconv.AppendUint(dst, v.Tick, 10)
+	dst = append(dst, `,"at":`...)
+	dst = strconv.AppendInt(dst, v.UpdatedAt.UnixNano(), 10)
+	dst = append(dst, `,"node":`...)
+	dst = appendBinString(dst, v.NodeID)
+	return append(dst, '}')
+}
+
+// appendBinString appends s as binString.MarshalJSON does: a JSON string
+// when s is valid UTF-8, else {"b64":"<standard base64>"}.
+func appendBinString(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		dst = append(dst, `{"b64":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(s))
+		return append(dst, `"}`...)
+	}
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }
 
 // appendBatch appends the channel message announcing the encoded vectors.

@@ -14,6 +14,7 @@ func TestWireRoundTrip(t *testing.T) {
 			Tick: 812, UpdatedAt: time.Unix(1732665600, 123456789), NodeID: "web-1"},
 		{Route: "a \xff\x00:b", Resistance: 10, Mode: atrion.ModeRecovering, UpdatedAt: time.Unix(0, 1), NodeID: "\xfe"},
 		{Route: `"quoted" <html> & \ back`, Resistance: 10, UpdatedAt: time.Unix(5, 0)},
+		{Route: "tab\tline\n\x01\x1f é \u2028", Scar: 1e-300, Momentum: 3e21, Resistance: 0.1, UpdatedAt: time.Unix(-5, 7), NodeID: "ü"},
 	} {
 		b, err := encodeVector(v)
 		if err != nil {
