@@ -25,8 +25,11 @@ type Atrion struct {
 	logger     *slog.Logger
 	saturation func() float64
 
-	def       resolved
-	perRoute  map[string]resolved
+	// live is the configuration routes take at their next tick close;
+	// src the settings it was built from, for Update (under cfgMu)
+	live      atomic.Pointer[liveConfig]
+	cfgMu     sync.Mutex
+	src       config
 	groupOf   func(routeID string) string
 	groupMu   sync.Mutex
 	groups    map[string]*group
@@ -35,6 +38,7 @@ type Atrion struct {
 	lastSweep atomic.Int64
 
 	obs   *dispatcher
+	audit *fanout[AuditRecord]
 	state *stateManager
 	env   *routeEnv // what every route shares
 
@@ -65,19 +69,13 @@ func New(opts ...Option) (*Atrion, error) {
 	if cfg.tick < time.Millisecond || cfg.tick > time.Minute {
 		return nil, fieldErr("WithTick", cfg.tick, "must be between 1ms and 1m")
 	}
-	if cfg.maxRoutes < 1 || cfg.maxRoutes > 10_000_000 {
-		return nil, fieldErr("WithMaxRoutes", cfg.maxRoutes, "must be between 1 and 10,000,000")
-	}
-	if cfg.idleTTL <= 0 {
-		return nil, fieldErr("WithIdleTTL", cfg.idleTTL, "must be > 0")
-	}
 	if cfg.resync <= 0 {
 		return nil, fieldErr("WithResync", cfg.resync, "must be > 0")
 	}
 	if len(cfg.nodeID) > MaxRouteIDLen {
 		return nil, fieldErr("WithNodeID", len(cfg.nodeID), "must be at most 1024 bytes")
 	}
-	def, err := resolve("", cfg.slo, cfg.physics, cfg.tuner)
+	live, err := buildLive(&cfg, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -88,30 +86,13 @@ func New(opts ...Option) (*Atrion, error) {
 		nodeID:     cfg.nodeID,
 		logger:     cfg.logger,
 		saturation: cfg.saturation,
-		def:        def,
-		perRoute:   make(map[string]resolved, len(cfg.routeCfg)),
+		src:        cfg,
 		groupOf:    cfg.groupOf,
 		groups:     map[string]*group{},
 		routes:     newTable(),
 		stop:       make(chan struct{}),
 	}
-	for id, rc := range cfg.routeCfg {
-		slo, pc, tc := cfg.slo, cfg.physics, cfg.tuner
-		if rc.SLO != nil {
-			slo = *rc.SLO
-		}
-		if rc.Physics != nil {
-			pc = *rc.Physics
-		}
-		if rc.AutoTuner != nil {
-			tc = *rc.AutoTuner
-		}
-		res, err := resolve(fmt.Sprintf("WithRouteConfig(%q).", truncate(id, 64)), slo, pc, tc)
-		if err != nil {
-			return nil, err
-		}
-		a.perRoute[id] = res
-	}
+	a.live.Store(live)
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}
@@ -124,20 +105,28 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
-		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }}
+		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }, live: &a.live}
 	if a.clock.kind == clockSystem {
 		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
 		a.clockDone = make(chan struct{})
 		go a.clock.run(res, a.stop, a.clockDone)
 	}
 	a.obs = newDispatcher(a, cfg.observers)
+	audits := make([]func(AuditRecord), len(cfg.audits))
+	for i, s := range cfg.audits {
+		audits[i] = s.Audit
+	}
+	a.audit = newFanout(a, "audit sink", audits, &a.stats.auditDrops, &a.stats.auditPanics)
+	if len(audits) > 0 {
+		a.env.audit = a.audit.send
+	}
 	provider := cfg.provider
 	if provider == nil {
 		provider = NewInMemoryProvider(0)
 	}
 	a.state = newStateManager(a, provider, cfg.resync)
 	now := a.clock.now()
-	a.overflow = newRoute(a.env, OverflowRoute, nil, a.def.p, a.def.tp, a.def.sloLatencyMs, now) // shares no budget
+	a.overflow = newRoute(a.env, OverflowRoute, nil, live, now) // shares no budget
 	a.overflow.detached.Store(true)
 	a.routes.start(a.overflow)
 	return a, nil
@@ -172,7 +161,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 		if a.clockDone != nil {
 			<-a.clockDone
 		}
-		err = errors.Join(a.state.close(ctx), a.obs.close(ctx))
+		err = errors.Join(a.state.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
 	})
 	return err
 }
@@ -180,7 +169,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 // Flush waits until every event emitted so far has reached the observers
 // and the state changed so far has been handed to the provider.
 func (a *Atrion) Flush(ctx context.Context) error {
-	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx))
+	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx), a.audit.flush(ctx))
 }
 
 // Tick returns the engine's tick length.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func report(a *atrion.Atrion, clk *atrion.ManualClock, route string, ticks int, o func(tick int) atrion.Outcome) {
@@ -19,7 +20,7 @@ func healthy(int) atrion.Outcome { return atrion.Outcome{Latency: 20 * time.Mill
 // TestTunerDoesNotLearnIncidents: thresholds stay put while the route is in
 // trouble.
 func TestTunerDoesNotLearnIncidents(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	report(a, clk, "r", 120, healthy)
 	before, _ := a.Snapshot("r")
 	if !before.Tuner.Enforced || before.BreakPoint != before.Tuner.Break {
@@ -42,7 +43,7 @@ func TestTunerDoesNotLearnIncidents(t *testing.T) {
 // TestTunerShadowMode: shadow mode learns and publishes, the static points decide.
 func TestTunerShadowMode(t *testing.T) {
 	run := func(shadow bool) atrion.RouteSnapshot {
-		a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Shadow: shadow}))
+		a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Shadow: shadow}))
 		report(a, clk, "r", 120, healthy)
 		// a moderate incident: every call fails (5 a tick), R climbs past
 		// the learned 30 but stays below the static 100
@@ -69,7 +70,7 @@ func TestTunerShadowMode(t *testing.T) {
 
 // TestTunerPerRoute: routes with different behaviour learn different thresholds.
 func TestTunerPerRoute(t *testing.T) {
-	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
+	a, clk := atriontest.New(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
 	for i := range 300 {
 		a.ReportOutcome("steady", atrion.Outcome{Latency: 20 * time.Millisecond})
 		// a flaky route: a latency spike every 2 s leaves scar that heals in between
@@ -96,7 +97,7 @@ func TestTunerPerRoute(t *testing.T) {
 // TestLearnedLatencyBaseline: without an SLO a 3 ms route learns its own
 // baseline, and a slow leak cannot raise it past the ceiling.
 func TestLearnedLatencyBaseline(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	report(a, clk, "fast", 50, func(int) atrion.Outcome { return atrion.Outcome{Latency: 3 * time.Millisecond} })
 	s, _ := a.Snapshot("fast")
 	if s.LatencyBaseline < 5*time.Millisecond || s.LatencyBaseline > 7*time.Millisecond {

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestBadTelemetry(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	bad := []atrion.Outcome{
 		{Latency: -time.Second}, {Latency: math.MaxInt64}, {Latency: math.MinInt64},
 		{Saturation: math.NaN()}, {Saturation: math.Inf(1)}, {Saturation: math.Inf(-1)}, {Saturation: -3}, {Saturation: 7},
@@ -26,8 +27,8 @@ func TestBadTelemetry(t *testing.T) {
 		for _, tel := range []atrion.Telemetry{{ErrorRate: math.NaN()}, {ErrorRate: math.Inf(1)}, {ErrorRate: -1}, {ErrorRate: 2, Saturation: math.NaN()}, {Latency: -1}} {
 			for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -5, 0, 1e308} {
 				d := a.Route("r", tel, v)
-				if math.IsNaN(d.Resistance) || math.IsInf(d.Resistance, 0) {
-					t.Fatalf("Route(%+v, %v) gave R=%v", tel, v, d.Resistance)
+				if s, _ := a.Snapshot("r"); math.IsNaN(s.Resistance) || math.IsInf(s.Resistance, 0) || !d.Mode.Valid() {
+					t.Fatalf("Route(%+v, %v) gave %+v, R=%v", tel, v, d, s.Resistance)
 				}
 			}
 		}
@@ -48,7 +49,7 @@ func TestBadTelemetry(t *testing.T) {
 }
 
 func TestBadRouteIDs(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	huge := strings.Repeat("x", 1<<20)
 	for range 20 {
 		for _, id := range []string{"", huge, huge[:atrion.MaxRouteIDLen+1]} {
@@ -89,7 +90,7 @@ func TestBadRouteIDs(t *testing.T) {
 // TestRouteFlood: a million distinct route IDs stay within the cap.
 func TestRouteFlood(t *testing.T) {
 	const maxRoutes = 1000
-	a, clk := newManual(t, atrion.WithMaxRoutes(maxRoutes))
+	a, clk := atriontest.New(t, atrion.WithMaxRoutes(maxRoutes))
 	n := 1_000_000
 	if testing.Short() {
 		n = 100_000
@@ -176,7 +177,7 @@ func TestInvalidConfig(t *testing.T) {
 
 // TestExplicitZeroDisablesMomentum shows how to ask for a true zero.
 func TestExplicitZeroDisablesMomentum(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{DampingFactor: atrion.ExplicitZero, BootstrapTicks: atrion.NoBootstrap}),
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{DampingFactor: atrion.ExplicitZero, BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
 	report(a, clk, "r", 5, healthy)
 	report(a, clk, "r", 1, func(int) atrion.Outcome { return atrion.Outcome{Latency: 50 * time.Millisecond, IsError: true} })
@@ -201,7 +202,7 @@ func TestObserversCannotStall(t *testing.T) {
 	slow := atrion.ObserverFunc(func(atrion.Event) { slowCalls.Add(1); <-block })
 	p := &panicky{}
 	col := atrion.NewEventCollector(0)
-	a, clk := newManual(t, atrion.WithObserver(atrion.CompositeObserver(p, col)), atrion.WithObserver(slow))
+	a, clk := atriontest.New(t, atrion.WithObserver(atrion.CompositeObserver(p, col)), atrion.WithObserver(slow))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -231,7 +232,7 @@ func TestObserversCannotStall(t *testing.T) {
 
 func TestObserverPanicCounted(t *testing.T) {
 	p := &panicky{}
-	a, clk := newManual(t, atrion.WithObserver(p))
+	a, clk := atriontest.New(t, atrion.WithObserver(p))
 	report(a, clk, "r", 20, healthy)
 	if err := a.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -244,7 +245,7 @@ func TestObserverPanicCounted(t *testing.T) {
 // TestObserverPerTickNotPerRequest: 1000 requests in a tick make one event.
 func TestObserverPerTickNotPerRequest(t *testing.T) {
 	col := atrion.NewEventCollector(0)
-	a, clk := newManual(t, atrion.WithObserver(col))
+	a, clk := atriontest.New(t, atrion.WithObserver(col))
 	for range 12 {
 		for range 1000 {
 			tk, _ := a.Admit("r", atrion.PriorityNormal)
@@ -292,7 +293,7 @@ func (f failingProvider) Keys(ctx context.Context) ([]string, error)            
 
 func TestProviderFailuresFailOpen(t *testing.T) {
 	for _, hang := range []bool{false, true} {
-		a, clk := newManual(t, atrion.WithProvider(failingProvider{hang: hang}))
+		a, clk := atriontest.New(t, atrion.WithProvider(failingProvider{hang: hang}))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -335,7 +336,7 @@ func (g garbageProvider) Subscribe(ctx context.Context, fn func(atrion.PhysicsVe
 }
 
 func TestGarbagePeerUpdates(t *testing.T) {
-	a, clk := newManual(t, atrion.WithProvider(garbageProvider{atrion.NewInMemoryProvider(0)}))
+	a, clk := atriontest.New(t, atrion.WithProvider(garbageProvider{atrion.NewInMemoryProvider(0)}))
 	report(a, clk, "r", 20, healthy)
 	a.Flush(context.Background())
 	if got := a.Stats().BadPeerUpdates; got != 6 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // pool is a worker-pool service on the manual clock, stepped one
@@ -102,7 +103,7 @@ func normal(int) atrion.Priority { return atrion.PriorityNormal }
 // near capacity, no caller timing out, while no protection would time
 // out nearly everyone.
 func TestLimitHoldsCapacityUnderOverload(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	p := &pool{a: a, clk: clk, route: "GET /feed", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
 	p.run(5*time.Second, 0, normal) // quiet
 	for range 2000 {                // healthy: half the capacity (500/s)
@@ -134,7 +135,7 @@ func TestLimitHoldsCapacityUnderOverload(t *testing.T) {
 // never shed, and critical traffic that alone exceeds it is shed last,
 // queueing no further than that: nobody times out.
 func TestCriticalServedThroughOverload(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	p := &pool{a: a, clk: clk, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
 	// 4× capacity, an eighth of it critical: half what the service serves
 	n := 0
@@ -154,7 +155,7 @@ func TestCriticalServedThroughOverload(t *testing.T) {
 	}
 
 	// critical traffic alone at twice the capacity
-	b, clkB := newManual(t)
+	b, clkB := atriontest.New(t)
 	q := &pool{a: b, clk: clkB, route: "POST /checkout", workers: 20, service: 20 * time.Millisecond, timeout: 500 * time.Millisecond}
 	crit := func(int) atrion.Priority { return atrion.PriorityCritical }
 	q.run(2*time.Second, 1, crit)
@@ -169,7 +170,7 @@ func TestCriticalServedThroughOverload(t *testing.T) {
 // callers all give up after a second: nothing ever completes, yet the
 // route sees the hang (slow samples, stale in-flight) and sheds within 3 s.
 func TestHungDependencyIsShed(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	p := &pool{a: a, clk: clk, route: "GET /dep", workers: 1000, service: 20 * time.Millisecond, timeout: time.Second}
 	p.run(5*time.Second, 1, normal) // healthy, 1,000/s
 	p.hang = true
@@ -194,7 +195,7 @@ func TestHungDependencyIsShed(t *testing.T) {
 // below demand), a queue forms, and shedding is right again: the limit
 // keeps callers from timing out behind it.
 func TestSlowerDependencyIsNotShed(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	p := &pool{a: a, clk: clk, route: "GET /leaky", workers: 1000, service: 20 * time.Millisecond, timeout: time.Second}
 	p.run(5*time.Second, 1, normal) // healthy, 1,000/s, 20 in flight
 	p.served, p.shed, p.gaveUp = 0, 0, 0
@@ -226,7 +227,7 @@ func TestSlowerDependencyIsNotShed(t *testing.T) {
 // timeout; callers giving up is loss, and the limit cuts on it, so the
 // queue stays short enough for the served to be served in time.
 func TestPatienceBoundsTheQueue(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	p := &pool{a: a, clk: clk, route: "GET /render", workers: 100, service: 600 * time.Millisecond, timeout: time.Second}
 	for i := range 10_000 { // healthy: 100/s, 60 in flight
 		p.step(b2i(i%10 == 0), normal)
@@ -244,7 +245,7 @@ func TestPatienceBoundsTheQueue(t *testing.T) {
 // TestLatencyAloneDoesNotOpen: a dependency 10× slower with no error
 // raises R but never opens the circuit.
 func TestLatencyAloneDoesNotOpen(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	for tick := range 300 {
 		lat := 20 * time.Millisecond
 		if tick > 100 {
@@ -272,7 +273,7 @@ func TestBackgroundErrorsDoNotOpen(t *testing.T) {
 		name  string
 		every int // one call in every fails
 	}{{"1 % errors", 100}, {"one replica of three down", 3}} {
-		a, clk := newManual(t)
+		a, clk := atriontest.New(t)
 		n := 0
 		for tick := range 600 {
 			for range 10 {
@@ -298,7 +299,7 @@ func TestOneInOneIsTrauma(t *testing.T) {
 		trauma  bool
 		wantMin float64
 	}{{1, true, 5}, {10, false, 0}} {
-		a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+		a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 		for i := range c.calls {
 			a.ReportOutcome("r", atrion.Outcome{Latency: 50 * time.Millisecond, IsError: i == 0})
 		}
@@ -314,7 +315,7 @@ func TestOneInOneIsTrauma(t *testing.T) {
 // failing every one of many calls, opens the circuit at once, bootstrap or
 // not.
 func TestCertainFailureTripsInBootstrap(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	for tick := range 3 {
 		for range 50 {
 			if tk, d := a.Admit("r", atrion.PriorityNormal); d.Allowed {
@@ -336,7 +337,7 @@ func TestCertainFailureTripsInBootstrap(t *testing.T) {
 // one once the failures stop.
 func TestAntiWindupBoundsHealing(t *testing.T) {
 	heal := func(outage time.Duration) time.Duration {
-		a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+		a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 		for range int(outage / (100 * time.Millisecond)) {
 			for range 20 {
 				if tk, d := a.Admit("r", atrion.PriorityNormal); d.Allowed {
@@ -367,7 +368,7 @@ func TestAntiWindupBoundsHealing(t *testing.T) {
 // load, fast at first and then queueing, keeps the low latency as its
 // baseline.
 func TestStartupOverloadDoesNotPoisonBaseline(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	for tick := range 100 {
 		lat := 20 * time.Millisecond
 		if tick >= 2 {
@@ -457,7 +458,7 @@ func (p *sharedPool) step(arrivals map[string]int) {
 // the queue the slow one causes.
 func TestSharedBudgetShedsTheSlowRoute(t *testing.T) {
 	run := func(opts ...atrion.Option) (healthy, slow int) {
-		a, clk := newManual(t, opts...)
+		a, clk := atriontest.New(t, opts...)
 		p := &sharedPool{a: a, clk: clk, workers: 20, timeout: time.Second, served: map[string]int{},
 			service: map[string]time.Duration{"GET /fast": 10 * time.Millisecond, "GET /report": 100 * time.Millisecond}}
 		// healthy: 500/s fast calls (5 workers) and 100/s reports (10 workers)
@@ -490,7 +491,7 @@ func TestSharedBudgetShedsTheSlowRoute(t *testing.T) {
 // must not grow into it meanwhile: goodput stays near capacity and nobody
 // waits out their timeout.
 func TestSharedOverloadHeldByEveryRoute(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	routes := []string{"GET /catalog", "GET /orders", "GET /reports"}
 	p := &sharedPool{a: a, clk: clk, workers: 8, timeout: time.Second, served: map[string]int{},
 		service: map[string]time.Duration{}}

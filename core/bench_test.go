@@ -9,6 +9,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // The floor (SPEC §9): two monotonic clock reads and three atomic adds,
@@ -130,7 +131,7 @@ func TestAdmitDoneAllocs(t *testing.T) {
 		t.Fatalf("Admit+Done allocates %.2f times per run", allocs)
 	}
 	// rejections allocate nothing either
-	a2, clk2 := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a2, clk2 := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	report(a2, clk2, "down", 40, func(int) atrion.Outcome { return atrion.Outcome{IsError: true} })
 	if s, _ := a2.Snapshot("down"); s.Mode != atrion.ModeCircuitOpen {
 		t.Fatalf("mode %v", s.Mode)

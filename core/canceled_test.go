@@ -5,12 +5,13 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // A caller that gives up before the latency baseline says nothing about
 // the route; one that waited past it is a slow sample, not a failure.
 func TestCanceledQuickIsIgnoredSlowIsASample(t *testing.T) {
-	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
+	a, clk := atriontest.New(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
 	const route = "GET /dep"
 	quick, _ := a.Admit(route, atrion.PriorityNormal)
 	slow, _ := a.Admit(route, atrion.PriorityNormal)
@@ -34,7 +35,7 @@ func TestCanceledQuickIsIgnoredSlowIsASample(t *testing.T) {
 // On a busy route only one request in 32 is timed; the others still tell
 // a cancellation how long their caller waited, from the coarse clock.
 func TestCanceledUntimedIsClassified(t *testing.T) {
-	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
+	a, clk := atriontest.New(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}))
 	const route = "GET /busy"
 	// a busy tick with 300 calls in flight at once: the next ones time
 	// one request in 32

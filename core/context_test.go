@@ -13,7 +13,7 @@ import (
 func TestDecisionFromContext(t *testing.T) {
 	type other struct{}
 	parent, cancel := context.WithCancel(context.WithValue(context.Background(), other{}, "kept"))
-	d := atrion.Decision{Allowed: true, Reason: atrion.ReasonAdmitted, Mode: atrion.ModeRecovering, Resistance: 42}
+	d := atrion.Decision{Allowed: true, Reason: atrion.ReasonAdmitted, Mode: atrion.ModeRecovering, RetryAfter: 42}
 	ctx := atrion.ContextWithDecision(parent, d)
 
 	got, ok := atrion.DecisionFrom(ctx)
@@ -102,7 +102,7 @@ func TestModeReasonText(t *testing.T) {
 func ExampleMode_MarshalText() {
 	b, _ := json.Marshal(atrion.Decision{Reason: atrion.ReasonCircuitOpen, Mode: atrion.ModeCircuitOpen, RetryAfter: time.Second})
 	fmt.Println(string(b))
-	// Output: {"Allowed":false,"Reason":"circuit_open","Mode":"CIRCUIT_OPEN","Resistance":0,"RetryAfter":1000000000}
+	// Output: {"Allowed":false,"Reason":"circuit_open","Mode":"CIRCUIT_OPEN","RetryAfter":1000000000}
 }
 
 // A handler reads the decision an adapter put in its request's context.

@@ -8,37 +8,40 @@ import (
 	"time"
 )
 
-// Delivery of events to observers, each from a goroutine and a bounded
-// queue of its own.
+// Delivery to observers and audit sinks, each from a goroutine and a
+// bounded queue of its own.
 
-// dispatcher hands events to the observers, each from a goroutine of its
-// own through a bounded queue of its own: an observer that blocks or
-// panics fills (and drops from) its own queue only, and every other
-// observer still gets every event.
-type dispatcher struct {
+// fanout hands items to its receivers, each from a goroutine of its own
+// through a bounded queue of its own: a receiver that blocks or panics
+// fills (and drops from) its own queue only, and every other receiver
+// still gets every item. The engine never waits on it.
+type fanout[T any] struct {
 	a    *Atrion
-	subs []*subscriber
+	what string // "observer", "audit sink": for the log
+	subs []*subscriber[T]
 	mu   sync.RWMutex // guards shut against sends on closed channels
 	shut bool
 	once sync.Once
 	logT *rateLimit
+	// the engine's totals, besides each receiver's
+	drops, panics *atomic.Uint64
 }
 
-// subscriber is one observer with its queue and counters.
-type subscriber struct {
-	o      Observer
-	ch     chan dispatchItem
+// subscriber is one receiver with its queue and counters.
+type subscriber[T any] struct {
+	call   func(T)
+	ch     chan fanoutItem[T]
 	done   chan struct{}
 	drops  atomic.Uint64
 	panics atomic.Uint64
 }
 
-type dispatchItem struct {
-	ev    Event
+type fanoutItem[T any] struct {
+	v     T
 	flush chan struct{}
 }
 
-// observerQueue is each observer's queue, in events.
+// observerQueue is each receiver's queue, in items.
 const observerQueue = 4096
 
 // ObserverStats are one observer's counters.
@@ -47,48 +50,58 @@ type ObserverStats struct {
 	Panics uint64 // calls to this observer that panicked (recovered)
 }
 
+// dispatcher delivers events to the observers.
+type dispatcher = fanout[Event]
+
 func newDispatcher(a *Atrion, obs []Observer) *dispatcher {
-	d := &dispatcher{a: a, logT: &rateLimit{every: 10 * time.Second}}
-	for _, o := range obs {
-		s := &subscriber{o: o, ch: make(chan dispatchItem, observerQueue), done: make(chan struct{})}
+	calls := make([]func(Event), len(obs))
+	for i, o := range obs {
+		calls[i] = o.OnUpdate
+	}
+	return newFanout(a, "observer", calls, &a.stats.observerDrops, &a.stats.observerPanics)
+}
+
+func newFanout[T any](a *Atrion, what string, calls []func(T), drops, panics *atomic.Uint64) *fanout[T] {
+	d := &fanout[T]{a: a, what: what, logT: &rateLimit{every: 10 * time.Second}, drops: drops, panics: panics}
+	for _, c := range calls {
+		s := &subscriber[T]{call: c, ch: make(chan fanoutItem[T], observerQueue), done: make(chan struct{})}
 		d.subs = append(d.subs, s)
 		go d.run(s)
 	}
 	return d
 }
 
-func (d *dispatcher) run(s *subscriber) {
+func (d *fanout[T]) run(s *subscriber[T]) {
 	defer close(s.done)
 	for it := range s.ch {
 		if it.flush != nil {
 			close(it.flush)
 			continue
 		}
-		if !callSafely(s.o, it.ev, d) {
+		if !d.callSafely(s.call, it.v) {
 			s.panics.Add(1)
 		}
 	}
 }
 
-// callSafely calls o and recovers a panic, counting and logging it when d
-// is set. It reports whether o returned.
-func callSafely(o Observer, e Event, d *dispatcher) (ok bool) {
+// callSafely calls c and recovers a panic, counting and logging it. It
+// reports whether c returned.
+func (d *fanout[T]) callSafely(c func(T), v T) (ok bool) {
 	defer func() {
-		if v := recover(); v != nil && d != nil {
-			d.a.stats.observerPanics.Add(1)
+		if p := recover(); p != nil {
+			d.panics.Add(1)
 			if d.logT.allow() {
-				d.a.logger.Error("atrion: observer panicked", "panic", fmt.Sprint(v), "route", e.Route)
+				d.a.logger.Error("atrion: "+d.what+" panicked", "panic", fmt.Sprint(p))
 			}
 		}
 	}()
-	o.OnUpdate(e)
+	c(v)
 	return true
 }
 
-// emit queues an event for every observer without waiting; an observer
-// whose queue is full misses it (counted).
-func (a *Atrion) emit(e Event) {
-	d := a.obs
+// send queues v for every receiver without waiting; a receiver whose
+// queue is full misses it (counted).
+func (d *fanout[T]) send(v T) {
 	if len(d.subs) == 0 {
 		return
 	}
@@ -99,16 +112,19 @@ func (a *Atrion) emit(e Event) {
 	}
 	for _, s := range d.subs {
 		select {
-		case s.ch <- dispatchItem{ev: e}:
+		case s.ch <- fanoutItem[T]{v: v}:
 		default:
 			s.drops.Add(1)
-			a.stats.observerDrops.Add(1)
+			d.drops.Add(1)
 		}
 	}
 }
 
-// stats returns each observer's counters.
-func (d *dispatcher) stats() []ObserverStats {
+// emit queues an event for every observer.
+func (a *Atrion) emit(e Event) { a.obs.send(e) }
+
+// stats returns each receiver's counters.
+func (d *fanout[T]) stats() []ObserverStats {
 	if len(d.subs) == 0 {
 		return nil
 	}
@@ -119,9 +135,9 @@ func (d *dispatcher) stats() []ObserverStats {
 	return out
 }
 
-// flush waits until every observer has handled the events queued so far;
-// an observer that is stuck makes it wait until ctx is done.
-func (d *dispatcher) flush(ctx context.Context) error {
+// flush waits until every receiver has handled the items queued so far;
+// one that is stuck makes it wait until ctx is done.
+func (d *fanout[T]) flush(ctx context.Context) error {
 	if len(d.subs) == 0 {
 		return nil
 	}
@@ -134,7 +150,7 @@ func (d *dispatcher) flush(ctx context.Context) error {
 	for _, s := range d.subs {
 		f := make(chan struct{})
 		select {
-		case s.ch <- dispatchItem{flush: f}:
+		case s.ch <- fanoutItem[T]{flush: f}:
 			fs = append(fs, f)
 		case <-ctx.Done():
 			d.mu.RUnlock()
@@ -152,7 +168,7 @@ func (d *dispatcher) flush(ctx context.Context) error {
 	return nil
 }
 
-func (d *dispatcher) close(ctx context.Context) error {
+func (d *fanout[T]) close(ctx context.Context) error {
 	if len(d.subs) == 0 {
 		return nil
 	}
@@ -168,7 +184,7 @@ func (d *dispatcher) close(ctx context.Context) error {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
-			return fmt.Errorf("atrion: observers still draining: %w", ctx.Err())
+			return fmt.Errorf("atrion: %ss still draining: %w", d.what, ctx.Err())
 		}
 	}
 	return nil

@@ -98,4 +98,11 @@
 // module); observers receive one Event per route tick and per transition.
 // Tests and simulations drive the engine deterministically with a
 // ManualClock.
+//
+// A Ticket settles once: a second Done on it is a no-op, counted in
+// Stats.RepeatedDones. Route IDs are bounded (WithMaxRoutes): unknown IDs
+// beyond the cap share the overflow route, and Reserve gives the routes
+// an application knows slots of their own that junk IDs can never take.
+// Peers' vectors outside what the route's own physics could produce, or
+// dated more than MaxPeerClockSkew ahead, are refused and counted.
 package atrion

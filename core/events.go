@@ -61,6 +61,8 @@ type Event struct {
 	// Slow counts requests whose callers gave up after waiting past the
 	// latency baseline (Canceled): slow samples, not failures.
 	Slow uint64
+	// Latency is the mean latency of the tick's timed calls (0: none).
+	Latency time.Duration
 }
 
 // event builds an Event from the route's state. Caller holds mu.

@@ -23,8 +23,8 @@ func FuzzTelemetry(f *testing.F) {
 		for i := range 40 {
 			a.ReportOutcome("f", atrion.Outcome{Latency: time.Duration(latNs), IsError: isErr, Saturation: sat})
 			d := a.Route("f", atrion.Telemetry{Latency: time.Duration(latNs), ErrorRate: errRate, Saturation: sat}, voltage)
-			if math.IsNaN(d.Resistance) || d.Resistance < 10 || !d.Mode.Valid() {
-				t.Fatalf("decision %+v", d)
+			if s, _ := a.Snapshot("f"); math.IsNaN(s.Resistance) || s.Resistance < 10 || !d.Mode.Valid() {
+				t.Fatalf("decision %+v, R %v", d, s.Resistance)
 			}
 			tk, d := a.Admit("f", atrion.Priority(prio))
 			if d.Allowed {

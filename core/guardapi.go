@@ -67,7 +67,7 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	var tk Ticket
 	var d Decision
 	a.admit(r, PriorityNormal, &tk, &d)
-	if d.Allowed && d.Mode != ModeBootstrap && voltage < d.Resistance {
+	if d.Allowed && d.Mode != ModeBootstrap && voltage < math.Float64frombits(r.rBits.Load()) {
 		d.Allowed = false
 		r.reject(r.ctr.stripe(), &d, ReasonVoltage)
 	}

@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // A handle and Admit by ID act on one and the same route.
 func TestHandleSharesTheRoute(t *testing.T) {
-	a, _ := newManual(t)
+	a, _ := atriontest.New(t)
 	h := a.Handle("GET /users/:id")
 	if h.ID() != "GET /users/:id" {
 		t.Fatalf("ID %q", h.ID())
@@ -41,7 +42,7 @@ func TestHandleSharesTheRoute(t *testing.T) {
 // An evicted route is tracked again through its handle, not counted on a
 // route the engine no longer sees.
 func TestHandleAfterEviction(t *testing.T) {
-	a, _ := newManual(t)
+	a, _ := atriontest.New(t)
 	h := a.Handle("r")
 	tk, _ := h.Admit(atrion.PriorityNormal)
 	tk.Done(atrion.Success)
@@ -68,7 +69,7 @@ func TestHandleAfterEviction(t *testing.T) {
 // A handle whose ID fell into the overflow route (table full) gets a route
 // of its own once there is room.
 func TestHandleLeavesOverflow(t *testing.T) {
-	a, _ := newManual(t, atrion.WithMaxRoutes(1))
+	a, _ := atriontest.New(t, atrion.WithMaxRoutes(1))
 	a.Admit("first", atrion.PriorityNormal)
 	h := a.Handle("second")
 	if tk, _ := h.Admit(atrion.PriorityNormal); tk.Route() != atrion.OverflowRoute {
@@ -85,7 +86,7 @@ func TestHandleLeavesOverflow(t *testing.T) {
 
 // Bad IDs through a handle go where Admit sends them.
 func TestHandleBadIDs(t *testing.T) {
-	a, _ := newManual(t)
+	a, _ := atriontest.New(t)
 	for _, id := range []string{"", string(make([]byte, atrion.MaxRouteIDLen+1))} {
 		tk, d := a.Handle(id).Admit(atrion.PriorityNormal)
 		if !d.Allowed || tk.Route() != atrion.OverflowRoute {
@@ -99,7 +100,7 @@ func TestHandleBadIDs(t *testing.T) {
 }
 
 func TestHandleConcurrent(t *testing.T) {
-	a, _ := newManual(t)
+	a, _ := atriontest.New(t)
 	h := a.Handle("r")
 	var wg sync.WaitGroup
 	for range 4 {
@@ -128,7 +129,7 @@ func TestHandleConcurrent(t *testing.T) {
 }
 
 func TestHandleAllocs(t *testing.T) {
-	a, _ := newManual(t)
+	a, _ := atriontest.New(t)
 	h := a.Handle("GET /one")
 	h.Admit(atrion.PriorityNormal)
 	if n := testing.AllocsPerRun(10000, func() {

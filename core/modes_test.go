@@ -6,6 +6,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // drive sends n requests per tick for ticks ticks through Admit, finishing
@@ -31,7 +32,7 @@ func always(c atrion.Class) func(int) atrion.Class { return func(int) atrion.Cla
 // tripped route heal with time alone, ramp in RECOVERING, return to
 // OPERATIONAL, and trip again at once when the failures continue.
 func TestHealsWithTimeAlone(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 	const route = "GET /pay"
 	drive(a, clk, route, atrion.PriorityNormal, 20, 10, always(atrion.Success))
 	drive(a, clk, route, atrion.PriorityNormal, 40, 10, always(atrion.Failure))
@@ -98,24 +99,14 @@ func TestHealsWithTimeAlone(t *testing.T) {
 // silence until RECOVERING.
 func openThenRecover(t *testing.T, a *atrion.Atrion, clk *atrion.ManualClock, route string) {
 	t.Helper()
-	drive(a, clk, route, atrion.PriorityNormal, 40, 10, always(atrion.Failure))
-	if s, _ := a.Snapshot(route); s.Mode != atrion.ModeCircuitOpen {
-		t.Fatalf("mode %v, want CIRCUIT_OPEN", s.Mode)
-	}
-	for i := 0; i < 600; i++ {
-		clk.Advance(100 * time.Millisecond)
-		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeRecovering {
-			return
-		}
-	}
-	s, _ := a.Snapshot(route)
-	t.Fatalf("mode %v, want RECOVERING after silence", s.Mode)
+	atriontest.Trip(t, a, clk, route)
+	atriontest.Until(t, a, clk, route, atrion.ModeRecovering, 600, nil) // silence
 }
 
 // TestRecoveringReopensOnFailure: in RECOVERING a dependency that still
 // fails most calls reopens the circuit within a few ticks.
 func TestRecoveringReopensOnFailure(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: 1, ScarFactor: 20}))
 	const route = "r"
 	openThenRecover(t, a, clk, route)
@@ -133,7 +124,7 @@ func TestRecoveringReopensOnFailure(t *testing.T) {
 // TestRecoveringToleratesNoise: one failed call among healthy ones does
 // not reopen a recovering circuit; the ramp goes on to OPERATIONAL.
 func TestRecoveringToleratesNoise(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: 1, ScarFactor: 20}))
 	const route = "r"
 	openThenRecover(t, a, clk, route)
@@ -164,7 +155,7 @@ func TestRecoveringToleratesNoise(t *testing.T) {
 func TestRateIndependence(t *testing.T) {
 	var scars []float64
 	for _, perTick := range []int{1, 10, 100} { // 10, 100, 1000 rps at 100 ms ticks
-		a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+		a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 		for tick := range 60 {
 			for range perTick {
 				a.ReportOutcome("r", atrion.Outcome{Latency: 20 * time.Millisecond, IsError: tick >= 20})
@@ -186,7 +177,7 @@ func TestRateIndependence(t *testing.T) {
 
 // TestRouteIsolation: one route tripping leaves the others untouched.
 func TestRouteIsolation(t *testing.T) {
-	a, clk := newManual(t)
+	a, clk := atriontest.New(t)
 	for tick := range 80 {
 		for range 5 {
 			a.ReportOutcome("bad", atrion.Outcome{Latency: 10 * time.Millisecond, IsError: tick >= 20})
@@ -219,7 +210,7 @@ func TestRouteIsolation(t *testing.T) {
 
 // TestSilenceIsNotTrauma: a silent route's scar only decays.
 func TestSilenceIsNotTrauma(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	for range 5 {
 		a.ReportOutcome("r", atrion.Outcome{IsError: true})
 		clk.Advance(100 * time.Millisecond)
@@ -234,7 +225,7 @@ func TestSilenceIsNotTrauma(t *testing.T) {
 }
 
 func TestTransitionsByMode(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 	drive(a, clk, "r", atrion.PriorityNormal, 15, 5, always(atrion.Success))
 	drive(a, clk, "r", atrion.PriorityNormal, 40, 5, always(atrion.Failure))
 	clk.Advance(time.Minute)
@@ -251,7 +242,7 @@ func TestTransitionsByMode(t *testing.T) {
 func TestWithSaturation(t *testing.T) {
 	var val float64 = 0.95
 	calls := 0
-	a, clk := newManual(t, atrion.WithSaturation(func() float64 {
+	a, clk := atriontest.New(t, atrion.WithSaturation(func() float64 {
 		calls++
 		if calls == 3 {
 			panic("gauge broke")
@@ -279,7 +270,7 @@ func TestWithSaturation(t *testing.T) {
 // long silence that heals it close in one settle, with four events.
 func TestOneSettleTwoTransitions(t *testing.T) {
 	col := atrion.NewEventCollector(0)
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}), atrion.WithObserver(col))
 	const r = "GET /x"
 	fail := func() {
@@ -312,7 +303,7 @@ func TestOneSettleTwoTransitions(t *testing.T) {
 // shedding must not starve the route of evidence: a route that fails every
 // call still opens.
 func TestSheddingKeepsEvidence(t *testing.T) {
-	a, clk := newManual(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	a, clk := atriontest.New(t, atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: 0.5}))
 	for tick := 0; tick < 600; tick++ { // 60 s bound, 30 requests per second
 		for range 3 {
@@ -332,7 +323,7 @@ func TestSheddingKeepsEvidence(t *testing.T) {
 // TestDoneLatency: a ticket finished with a measured latency feeds that
 // latency, not the time since Admit, and bad values clamp.
 func TestDoneLatency(t *testing.T) {
-	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}),
+	a, clk := atriontest.New(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	tk, _ := a.Admit("stream", atrion.PriorityNormal)
 	clk.Advance(100 * time.Millisecond)                  // a long stream...

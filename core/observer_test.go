@@ -6,6 +6,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // TestObserversIsolated: an observer that blocks for good, registered
@@ -19,7 +20,7 @@ func TestObserversIsolated(t *testing.T) {
 	blocked := atrion.ObserverFunc(func(atrion.Event) { blockedCalls.Add(1); <-block })
 	p := &panicky{}
 	col := atrion.NewEventCollector(0)
-	a, clk := newManual(t, atrion.WithObserver(blocked), atrion.WithObserver(p), atrion.WithObserver(col))
+	a, clk := atriontest.New(t, atrion.WithObserver(blocked), atrion.WithObserver(p), atrion.WithObserver(col))
 	const ticks = 5000 // more than an observer's queue holds
 	for i := range ticks {
 		tk, _ := a.Admit("r", atrion.PriorityNormal)

@@ -36,7 +36,10 @@ func SilentObserver() Observer { return ObserverFunc(func(Event) {}) }
 func CompositeObserver(obs ...Observer) Observer {
 	return ObserverFunc(func(e Event) {
 		for _, o := range obs {
-			callSafely(o, e, nil)
+			func() {
+				defer func() { _ = recover() }() // counted by the engine's own dispatch, not here
+				o.OnUpdate(e)
+			}()
 		}
 	})
 }

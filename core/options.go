@@ -18,13 +18,16 @@ type config struct {
 	provider   StateProvider
 	routeCfg   map[string]RouteConfig
 	observers  []Observer
+	audits     []AuditSink
 	logger     *slog.Logger
 	saturation func() float64
 	nodeID     string
 	idleTTL    time.Duration
 	resync     time.Duration
 	groupOf    func(routeID string) string
-	errs       []error
+	// resetLearned: ResetLearned was given; actor: UpdatedBy (Update)
+	resetLearned bool
+	actor        string
 }
 
 // WithClock sets the clock (default: the system's monotonic clock). Use a

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 var allPriorities = []atrion.Priority{atrion.PriorityCritical, atrion.PriorityHigh, atrion.PriorityNormal, atrion.PriorityLow, atrion.PriorityBulk}
@@ -33,7 +34,7 @@ func shedShares(a *atrion.Atrion, route string, n int) map[atrion.Priority]float
 // open circuit sheds it), and each band sheds a growing share, not a
 // cliff.
 func TestPriorityShedding(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const route = "POST /checkout"
 	// a healthy tick with 10 calls in flight at once sets the limit
 	var held []atrion.Ticket
@@ -101,7 +102,7 @@ func TestPriorityShedding(t *testing.T) {
 // TestOpenCircuitShedsEveryPriority: an open circuit rejects critical
 // traffic too (beyond its one probe).
 func TestOpenCircuitShedsEveryPriority(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const route = "POST /checkout"
 	for range 40 {
 		for range 20 {

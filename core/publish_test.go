@@ -10,6 +10,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // recordingProvider is an InMemoryProvider that records every vector the
@@ -61,7 +62,7 @@ func (p *recordingProvider) total(a *atrion.Atrion) int {
 // one last vector that says so, then nothing.
 func TestPublishOnChange(t *testing.T) {
 	p := newRecording()
-	a, clk := newManual(t, atrion.WithProvider(p), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	a, clk := atriontest.New(t, atrion.WithProvider(p), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	// a tick of traffic on routes; the flush hands the tick's news to the
 	// provider at once (on the manual clock many ticks pass in one of real
@@ -137,7 +138,7 @@ func TestPublishOnChange(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	p := newRecording()
 	p.ttl = 3 * time.Second // heartbeat 1 s: 10 ticks
-	a, clk := newManual(t, atrion.WithProvider(p), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	a, clk := atriontest.New(t, atrion.WithProvider(p), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, DecayRate: atrion.ExplicitZero, ScarFactor: 2}))
 	a.ReportOutcome("r", atrion.Outcome{IsError: true}) // one trauma tick: scar 2, for good
 	clk.Advance(100 * time.Millisecond)
@@ -182,7 +183,7 @@ func (b *burstProvider) Subscribe(_ context.Context, fn func(atrion.PhysicsVecto
 func TestPeerBurstNotDropped(t *testing.T) {
 	bp := &burstProvider{InMemoryProvider: atrion.NewInMemoryProvider(0), fn: make(chan func(atrion.PhysicsVector), 1)}
 	const n = 50_000
-	a, _ := newManual(t, atrion.WithProvider(bp), atrion.WithMaxRoutes(100),
+	a, _ := atriontest.New(t, atrion.WithProvider(bp), atrion.WithMaxRoutes(100),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	fn := <-bp.fn
 	for i := range 100 {
@@ -251,7 +252,7 @@ func (p *pagedProvider) Keys(ctx context.Context) ([]string, error) {
 // resumes at its cursor instead of starting over.
 func TestResyncPages(t *testing.T) {
 	pp := &pagedProvider{InMemoryProvider: atrion.NewInMemoryProvider(0), failAt: "30"}
-	a, _ := newManual(t, atrion.WithProvider(pp), atrion.WithResync(20*time.Millisecond), atrion.WithNodeID("me"),
+	a, _ := atriontest.New(t, atrion.WithProvider(pp), atrion.WithResync(20*time.Millisecond), atrion.WithNodeID("me"),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	ctx := context.Background()
 	for i := range 55 {

@@ -1,33 +1,22 @@
 package atrion_test
 
 import (
-	"context"
 	"math"
 	"testing"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func newManual(t testing.TB, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock) {
-	t.Helper()
-	clk := atrion.NewManualClock(epoch)
-	a, err := atrion.New(append([]atrion.Option{atrion.WithClock(clk)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	return a, clk
-}
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 0.01 }
 
 // TestReferenceTrajectory reproduces SPEC §2's reference trajectory through
 // the public API.
 func TestReferenceTrajectory(t *testing.T) {
-	a, clk := newManual(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond, TargetErrorRate: 0.01}))
+	a, clk := atriontest.New(t, atrion.WithSLO(atrion.SLO{BaselineLatency: 100 * time.Millisecond, TargetErrorRate: 0.01}))
 	const route = "ref"
 	var openAt int
 	for tick := 1; tick <= 50; tick++ {

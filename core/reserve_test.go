@@ -7,6 +7,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // fillWithFailingJunk fills a's table with n junk routes that fail, then
@@ -45,7 +46,7 @@ func TestOverflowPoisoning(t *testing.T) {
 		{"reserved once the table is full", false, true, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, clk := newManual(t, atrion.WithMaxRoutes(maxRoutes),
+			a, clk := atriontest.New(t, atrion.WithMaxRoutes(maxRoutes),
 				atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 			const legit = "GET /checkout"
 			if tc.before {
@@ -91,7 +92,7 @@ func TestOverflowPoisoning(t *testing.T) {
 // TestReserve: reservations hold slots within the cap, survive idle
 // eviction, and refuse bad IDs and more reservations than the cap.
 func TestReserve(t *testing.T) {
-	a, clk := newManual(t, atrion.WithMaxRoutes(3), atrion.WithIdleTTL(time.Second))
+	a, clk := atriontest.New(t, atrion.WithMaxRoutes(3), atrion.WithIdleTTL(time.Second))
 	for _, bad := range []string{"", strings.Repeat("x", atrion.MaxRouteIDLen+1), atrion.OverflowRoute} {
 		if err := a.Reserve(bad); err == nil {
 			t.Errorf("Reserve(%.20q) accepted", bad)

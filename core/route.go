@@ -34,6 +34,8 @@ type routeEnv struct {
 	stats      *engineCounters
 	emit       func(Event)
 	enqueue    func(*route)
+	live       *atomic.Pointer[liveConfig] // the configuration routes take at a tick close (Update)
+	audit      func(AuditRecord)           // nil: no audit sink
 }
 
 // route is one route's state. The hot path touches only atomics; the
@@ -98,6 +100,7 @@ type routeState struct {
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
+	cfgGen   uint32  // the generation of the live configuration it runs on (Update)
 	inflight float64 // at the last tick close
 	// evidenceAt is when this route last saw new evidence of its own: a
 	// trauma tick or a mode change. It dates the vector (publishedAt), so
@@ -116,9 +119,11 @@ type routeState struct {
 	peer                        *peerState // what was adopted from peers (state.go); nil until something is
 }
 
-func newRoute(env *routeEnv, id string, grp *group, p *params, tp *tunerParams, sloMs float64, now int64) *route {
+func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {
 	r := &route{id: id, env: env, grp: grp, gi: -1}
-	r.st = routeState{p: p, tp: tp, sloMs: sloMs, lastEnd: now, evidenceAt: env.clock.wall(now)}
+	res := live.of(id)
+	p := res.p
+	r.st = routeState{p: p, tp: res.tp, sloMs: res.sloLatencyMs, cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
 	r.st.circ = circuit{mode: ModeBootstrap, since: now, calm: now}
 	if p.bootstrap == 0 {
 		r.st.circ.mode = ModeOperational

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // TestDoneSettlesOnce: a handler that finishes its ticket twice (a
 // success, then a failure from a deferred cleanup, and again) records one
 // outcome per ticket; the later calls are counted and change nothing.
 func TestDoneSettlesOnce(t *testing.T) {
-	a, clk := newManual(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	const ticks, perTick = 30, 20
 	for range ticks {
 		for range perTick {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestInMemoryProviderLRU(t *testing.T) {
@@ -84,7 +85,7 @@ func (c *countingProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVect
 // has no news).
 func TestPublishPerTickNotPerRequest(t *testing.T) {
 	p := &countingProvider{InMemoryProvider: atrion.NewInMemoryProvider(0)}
-	a, clk := newManual(t, atrion.WithProvider(p), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	a, clk := atriontest.New(t, atrion.WithProvider(p), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	batches := func() [][]atrion.PhysicsVector {
 		a.Flush(context.Background())
 		p.mu.Lock()
@@ -233,7 +234,7 @@ func TestPeerVectorBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			shared := atrion.NewInMemoryProvider(0)
 			var logged countingHandler
-			a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+			a, clk := atriontest.New(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
 				atrion.WithLogger(slog.New(&logged)), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 			report(a, clk, "r", 3, healthy)
 			a.Snapshot("r") // closes the last tick: a's own vector is written before the peer's
@@ -262,8 +263,8 @@ func TestPeerVectorBounds(t *testing.T) {
 
 // TestDefaultNodeIDsUnique: two engines of one process are two nodes.
 func TestDefaultNodeIDsUnique(t *testing.T) {
-	a, _ := newManual(t)
-	b, _ := newManual(t)
+	a, _ := atriontest.New(t)
+	b, _ := atriontest.New(t)
 	if a.NodeID() == b.NodeID() {
 		t.Fatalf("both engines are %q", a.NodeID())
 	}
@@ -298,7 +299,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 // vector again.
 func TestAdoptedStateKeepsItsTime(t *testing.T) {
 	shared := atrion.NewInMemoryProvider(0)
-	a, clk := newManual(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
+	a, clk := atriontest.New(t, atrion.WithProvider(shared), atrion.WithResync(10*time.Millisecond),
 		atrion.WithNodeID("a"), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	ctx := context.Background()
 	report(a, clk, "r", 3, healthy)

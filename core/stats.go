@@ -13,6 +13,7 @@ type engineCounters struct {
 	providerErrors, peerUpdates         atomic.Uint64
 	badPeerUpdates, peerDrops           atomic.Uint64
 	refusedPeerUpdates, repeatedDones   atomic.Uint64
+	auditDrops, auditPanics             atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
@@ -38,6 +39,11 @@ type Stats struct {
 	RepeatedDones uint64
 	// Observers are each observer's own counters, in WithObserver order.
 	Observers []ObserverStats
+	// AuditDrops counts audit records dropped because a sink fell behind,
+	// AuditPanics sink calls that panicked; AuditSinks has each sink's own
+	// counters, in WithAudit order.
+	AuditDrops, AuditPanics uint64
+	AuditSinks              []ObserverStats
 }
 
 // Stats returns the engine's own counters.
@@ -62,6 +68,9 @@ func (a *Atrion) Stats() Stats {
 		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
 		RepeatedDones:      a.stats.repeatedDones.Load(),
 		Observers:          a.obs.stats(),
+		AuditDrops:         a.stats.auditDrops.Load(),
+		AuditPanics:        a.stats.auditPanics.Load(),
+		AuditSinks:         a.audit.stats(),
 	}
 }
 

@@ -252,11 +252,7 @@ func (t *table) snapshot() []*route {
 }
 
 func (a *Atrion) newRoute(id string, now int64) *route {
-	res, ok := a.perRoute[id]
-	if !ok {
-		res = a.def
-	}
-	return newRoute(a.env, id, a.group(id), res.p, res.tp, res.sloLatencyMs, now)
+	return newRoute(a.env, id, a.group(id), a.live.Load(), now)
 }
 
 // group returns the shared budget of route id (WithGroups), or nil.

@@ -23,8 +23,11 @@ func (r *route) closeEndedTicks(now int64) {
 func (r *route) closeEndedTicksNow(now int64) {
 	var evs [4]Event // up to two per closeTick: the tick and a transition
 	n, enqueue := r.closeEndedTicksLocked(now, &evs)
-	for _, ev := range evs[:n] {
-		r.env.emit(ev)
+	for i := range evs[:n] {
+		r.env.emit(evs[i])
+		if evs[i].Kind == EventTransition && r.env.audit != nil {
+			r.env.audit(r.auditTransition(&evs[i]))
+		}
 	}
 	if enqueue {
 		r.env.enqueue(r)
@@ -40,6 +43,7 @@ func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue 
 	if now < end {
 		return 0, false
 	}
+	r.takeConfig()
 	st := &r.st
 	tick := int64(r.env.tick)
 	n += r.closeTick(end, time.Duration(end-st.lastEnd), true, evs[n:])
@@ -269,6 +273,9 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = c.admitted, uint64(math.Round(c.succ)), uint64(math.Round(c.fail)), c.ign, c.slow
 		for _, v := range c.rej {
 			ev.Shed += v
+		}
+		if c.latN > 0 {
+			ev.Latency = time.Duration(c.latSum / int64(c.latN))
 		}
 		evs[k] = ev
 		k++

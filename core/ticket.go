@@ -1,7 +1,6 @@
 package atrion
 
 import (
-	"math"
 	"time"
 )
 
@@ -44,7 +43,6 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	n := s.seq.Add(1)
 	m := Mode(r.mode.Load())
 	d.Mode = m
-	d.Resistance = math.Float64frombits(r.rBits.Load())
 	pi := p.index()
 	switch m {
 	case ModeCircuitOpen:

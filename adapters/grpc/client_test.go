@@ -8,6 +8,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
@@ -77,16 +78,9 @@ func TestClientFailsFastOnceTripped(t *testing.T) {
 func TestClientHeals(t *testing.T) {
 	r := newRig(t, setup{noServerGuard: true, guardClient: true})
 	tripRoute(t, r.ca, r.clk, unaryMethod, r.failUnary)
-	for i := 0; i < 1000; i++ {
-		r.clk.Advance(100 * time.Millisecond)
+	atriontest.Until(t, r.ca, r.clk, unaryMethod, atrion.ModeOperational, 1000, func() {
 		_, _ = r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
-		if s, _ := r.ca.Snapshot(unaryMethod); s.Mode == atrion.ModeOperational {
-			break
-		}
-	}
-	if s, _ := r.ca.Snapshot(unaryMethod); s.Mode != atrion.ModeOperational {
-		t.Fatalf("client route did not heal: %s R=%.1f", s.Mode, s.Resistance)
-	}
+	})
 	if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); err != nil {
 		t.Fatalf("call after healing: %v", err)
 	}

@@ -9,29 +9,13 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
-
-// openServerRoute fails the server's route until its circuit opens,
-// without a call: only the server's engine hears of it.
-func openServerRoute(t *testing.T, r *rig, route string) {
-	t.Helper()
-	for range 200 {
-		for range 5 {
-			t, _ := r.a.Admit(route, atrion.PriorityCritical)
-			t.Done(atrion.Failure)
-		}
-		r.clk.Advance(100 * time.Millisecond)
-		if s, _ := r.a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			return
-		}
-	}
-	t.Fatalf("the server's route %s did not open", route)
-}
 
 // A server that sheds a client's calls (its own rejection, with a
 // pushback) is not a failing dependency: the client records its calls as
@@ -51,7 +35,7 @@ func TestClientIgnoresServerPushback(t *testing.T) {
 	rejections := 0
 	for round := range 30 {
 		if s, _ := r.a.Snapshot(unaryMethod); s.Mode != atrion.ModeCircuitOpen {
-			openServerRoute(t, r, unaryMethod)
+			atriontest.Trip(t, r.a, r.clk, unaryMethod) // only the server's engine hears of it
 		}
 		before := totals(t, r.a, unaryMethod).Decisions
 		for range 3 { // every call is sent, the server's rejections notwithstanding
@@ -193,7 +177,7 @@ func TestDecisionHooks(t *testing.T) {
 
 	// rejections: the server's route opens; the client's hook hears the
 	// call it admitted and sent, the server's hook the rejection
-	openServerRoute(t, r, unaryMethod)
+	atriontest.Trip(t, r.a, r.clk, unaryMethod)
 	r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
 	if got := server.take(); len(got) != 1 || got[0] != unaryMethod+" circuit_open in-context" {
 		t.Errorf("server hook heard %q, want one circuit_open rejection", got)

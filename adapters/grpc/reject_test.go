@@ -10,6 +10,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -227,21 +228,13 @@ func TestTrippedMethodHeals(t *testing.T) {
 	}
 
 	served := 0
-	for i := 0; i < 1000; i++ { // at most 100 s of manual time
-		r.clk.Advance(100 * time.Millisecond)
+	s := atriontest.Until(t, r.a, r.clk, unaryMethod, atrion.ModeOperational, 1000, func() { // at most 100 s of manual time
 		if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); err == nil {
 			served++
 		} else {
 			rejected(t, err, codes.Unavailable)
 		}
-		if s, _ := r.a.Snapshot(unaryMethod); s.Mode == atrion.ModeOperational {
-			break
-		}
-	}
-	s, _ := r.a.Snapshot(unaryMethod)
-	if s.Mode != atrion.ModeOperational {
-		t.Fatalf("route did not heal: %s R=%.1f", s.Mode, s.Resistance)
-	}
+	})
 	tr := s.TransitionsByMode
 	if tr[atrion.ModeOperational][atrion.ModeCircuitOpen] != 1 || tr[atrion.ModeCircuitOpen][atrion.ModeRecovering] != 1 || tr[atrion.ModeRecovering][atrion.ModeOperational] != 1 {
 		t.Errorf("transitions %v: want OPERATIONAL → CIRCUIT_OPEN → RECOVERING → OPERATIONAL once each", tr)

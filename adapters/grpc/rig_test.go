@@ -12,6 +12,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -200,22 +201,11 @@ func recoverStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h gr
 // points; opts add to or override that. It is closed when t ends.
 func newEngine(t testing.TB, clk *atrion.ManualClock, opts ...atrion.Option) *atrion.Atrion {
 	t.Helper()
-	a, err := atrion.New(append([]atrion.Option{
+	return atriontest.NewEngine(t, append([]atrion.Option{
 		atrion.WithClock(clk),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return a
 }
 
 // quickTrip is physics under which a route opens after one failing tick
@@ -354,20 +344,14 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // tripRoute calls do once per tick until a's route is CIRCUIT_OPEN, at
-// most 200 ticks, and returns how many calls reached do's failure.
+// most 200 ticks; every call must fail.
 func tripRoute(t testing.TB, a *atrion.Atrion, clk *atrion.ManualClock, route string, do func() error) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	atriontest.Until(t, a, clk, route, atrion.ModeCircuitOpen, 200, func() {
 		if err := do(); err == nil {
-			t.Fatalf("tick %d: the failing call succeeded", i)
+			t.Fatalf("the failing call on %s succeeded", route)
 		}
-		clk.Advance(100 * time.Millisecond)
-		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			return
-		}
-	}
-	s, _ := a.Snapshot(route)
-	t.Fatalf("route %s did not open in 200 ticks: %s R=%.1f", route, s.Mode, s.Resistance)
+	})
 }
 
 // rejected checks that err is an Atrion rejection with code and returns

@@ -10,6 +10,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -100,20 +101,14 @@ func TestReserveServer(t *testing.T) {
 					t.Errorf("reserved %d, want %d", got, want)
 				}
 			}
-			for tick := range 50 { // failing junk from elsewhere in the process
+			junk := func() { // failing junk from elsewhere in the process
 				for i := range 40 {
-					if tk, d := a.Admit(fmt.Sprintf("/other.Dependency/Call%d", i), atrion.PriorityNormal); d.Allowed {
-						tk.Done(atrion.Failure)
-					}
-				}
-				clk.Advance(100 * time.Millisecond)
-				if s, _ := a.Snapshot(atrion.OverflowRoute); s.Mode == atrion.ModeCircuitOpen && tick > 0 {
-					break
+					atriontest.Send(a, fmt.Sprintf("/other.Dependency/Call%d", i), 1, atrion.Failure)
 				}
 			}
-			if s, _ := a.Snapshot(atrion.OverflowRoute); s.Mode != atrion.ModeCircuitOpen {
-				t.Fatalf("overflow route %v", s.Mode)
-			}
+			junk() // a first tick fills the table
+			clk.Advance(a.Tick())
+			atriontest.Until(t, a, clk, atrion.OverflowRoute, atrion.ModeCircuitOpen, 49, junk)
 			served := 0
 			c := testgrpc.NewTestServiceClient(conn)
 			for range 50 {

@@ -15,6 +15,7 @@ import (
 	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
 	atrhttp "github.com/atrion-go/atrion/adapters/nethttp"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // upstream is a dependency on loopback whose status can be switched.
@@ -74,18 +75,11 @@ func TestTransportTripsAndFailsFast(t *testing.T) {
 	// critical calls: graded shedding below the break point skips none of them
 	c := client(t, a, atrhttp.WithPriority(func(*http.Request) atrion.Priority { return atrion.PriorityCritical }))
 	route := "POST " + strings.TrimPrefix(up.srv.URL, "http://")
-	tripped := false
-	for range 100 {
-		_, err := call(c, up.srv.URL+"/pay", nil)
-		clk.Advance(adaptertest.Tick)
-		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			tripped = err == nil || errors.Is(err, atrhttp.ErrRejected)
-			break
+	atriontest.Until(t, a, clk, route, atrion.ModeCircuitOpen, 100, func() {
+		if _, err := call(c, up.srv.URL+"/pay", nil); err != nil && !errors.Is(err, atrhttp.ErrRejected) {
+			t.Fatalf("a call to the failing upstream: %v", err)
 		}
-	}
-	if !tripped {
-		t.Fatalf("route %q never opened; routes %q", route, a.Routes())
-	}
+	})
 	hits := up.hits.Load()
 	for range 5 {
 		body := &closeRecorder{Reader: strings.NewReader("payload")}
@@ -110,13 +104,7 @@ func TestTransportTripsAndFailsFast(t *testing.T) {
 
 	// the dependency recovers; with time and probes the route closes
 	up.status.Store(http.StatusOK)
-	for range 600 {
-		clk.Advance(adaptertest.Tick)
-		call(c, up.srv.URL+"/pay", nil)
-		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeOperational {
-			break
-		}
-	}
+	atriontest.Until(t, a, clk, route, atrion.ModeOperational, 600, func() { call(c, up.srv.URL+"/pay", nil) })
 	if code, err := call(c, up.srv.URL+"/pay", nil); err != nil || code != http.StatusOK {
 		t.Fatalf("after healing: %d, %v", code, err)
 	}
@@ -203,13 +191,7 @@ func TestTransportDecisionHook(t *testing.T) {
 		}
 		return err
 	}
-	for range 100 {
-		get()
-		clk.Advance(adaptertest.Tick)
-		if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			break
-		}
-	}
+	atriontest.Until(t, a, clk, route, atrion.ModeCircuitOpen, 100, func() { get() })
 	admitted := len(calls)
 	if err := get(); !errors.Is(err, atrhttp.ErrRejected) {
 		t.Fatalf("call on an open route: %v", err)

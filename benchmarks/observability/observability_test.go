@@ -214,8 +214,8 @@ func BenchmarkRecordDecision(b *testing.B) {
 	defer s1.End()
 	recording, s2 := always.Tracer("bench").Start(context.Background(), "request")
 	defer s2.End()
-	shed := atrion.Decision{Reason: atrion.ReasonShed, Mode: atrion.ModeOperational, Resistance: 80, RetryAfter: time.Second}
-	admitted := atrion.Decision{Allowed: true, Mode: atrion.ModeOperational, Resistance: 10}
+	shed := atrion.Decision{Reason: atrion.ReasonShed, Mode: atrion.ModeOperational, RetryAfter: time.Second}
+	admitted := atrion.Decision{Allowed: true, Mode: atrion.ModeOperational}
 	cases := []struct {
 		name string
 		ctx  context.Context

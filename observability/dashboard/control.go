@@ -14,46 +14,94 @@ import (
 // maxControlBody bounds a control request's body.
 const maxControlBody = 4 << 10
 
-// serveEvict forgets a route's state (POST /api/evict {"route": "..."}).
-// Registered only with WithControls. Checks, in order: method, same
-// origin, token, JSON body, known route.
-func (d *Dashboard) serveEvict(w http.ResponseWriter, r *http.Request) {
+// control checks a control request, in order: method, same origin,
+// token, JSON body (decoded into body, unknown fields refused). It answers
+// the request and reports false when one fails.
+func (d *Dashboard) control(w http.ResponseWriter, r *http.Request, body any, want string) bool {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		jsonError(w, http.StatusMethodNotAllowed, "use POST")
-		return
+		return false
 	}
 	if err := d.csrf.Check(r); err != nil {
 		jsonError(w, http.StatusForbidden, "cross-origin request refused")
-		return
+		return false
 	}
 	if !d.tokenOK(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="atrion"`)
 		jsonError(w, http.StatusUnauthorized, "missing or bad token")
-		return
+		return false
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		jsonError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-		return
-	}
-	var body struct {
-		Route string `json:"route"`
+		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		jsonError(w, http.StatusBadRequest, "bad body: want {\"route\": \"...\"}")
-		return
+	if err := dec.Decode(body); err != nil {
+		jsonError(w, http.StatusBadRequest, "bad body: want "+want)
+		return false
 	}
-	if body.Route == "" || len(body.Route) > atrion.MaxRouteIDLen {
+	return true
+}
+
+// validRoute answers a bad route ID and reports false.
+func validRoute(w http.ResponseWriter, id string) bool {
+	if id == "" || len(id) > atrion.MaxRouteIDLen {
 		jsonError(w, http.StatusBadRequest, "route must be 1 to 1024 bytes")
+		return false
+	}
+	return true
+}
+
+// actor names who used a control, for the audit trail.
+func actor(r *http.Request) string { return "dashboard " + clientAddr(r) }
+
+// serveEvict forgets a route's state (POST /api/evict {"route": "..."}).
+// Registered only with WithControls.
+func (d *Dashboard) serveEvict(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Route string `json:"route"`
+	}
+	if !d.control(w, r, &body, `{"route": "..."}`) || !validRoute(w, body.Route) {
 		return
 	}
 	if !d.a.Evict(body.Route) {
 		jsonError(w, http.StatusNotFound, "route not tracked")
 		return
 	}
+	d.a.Audit(atrion.AuditRecord{Kind: atrion.AuditControl, Route: body.Route, Actor: actor(r), Action: "evict"})
 	writeJSON(w, http.StatusOK, map[string]string{"evicted": body.Route})
+}
+
+// serveConfig changes one route's configuration while it runs (POST
+// /api/config {"route": "...", "config": {"slo": ..., "physics": ...,
+// "autoTuner": ...}}, the route part of atrion.ParseConfig's schema), with
+// atrion.Atrion.Update: a bad value changes nothing and is answered 400
+// with the field named. Registered only with WithControls; each change is
+// in the engine's audit trail under "dashboard <address>".
+func (d *Dashboard) serveConfig(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Route  string          `json:"route"`
+		Config json.RawMessage `json:"config"`
+	}
+	if !d.control(w, r, &body, `{"route": "...", "config": {...}}`) || !validRoute(w, body.Route) {
+		return
+	}
+	file, err := json.Marshal(map[string]map[string]json.RawMessage{"routes": {body.Route: body.Config}})
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	opts, err := atrion.ParseConfig(file)
+	if err == nil {
+		err = d.a.Update(append(opts, atrion.UpdatedBy(actor(r)))...)
+	}
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"updated": body.Route})
 }
 
 // tokenOK checks the control token in an Authorization header.

@@ -1,12 +1,14 @@
 package atrdash
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	atrion "github.com/atrion-go/atrion/core"
@@ -130,4 +132,79 @@ func FuzzEvictBody(f *testing.F) {
 			t.Fatalf("body %q: answer %q is not JSON", body, rec.Body.String())
 		}
 	})
+}
+
+type auditSink struct {
+	mu   sync.Mutex
+	recs []atrion.AuditRecord
+}
+
+func (s *auditSink) Audit(r atrion.AuditRecord) {
+	s.mu.Lock()
+	s.recs = append(s.recs, r)
+	s.mu.Unlock()
+}
+
+func (s *auditSink) all() []atrion.AuditRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.recs)
+}
+
+// The config control changes a route's configuration through the same
+// guards as evict; a bad value changes nothing and names the field; every
+// change and every evict is in the audit trail with the operator's
+// address.
+func TestConfigControl(t *testing.T) {
+	var sink auditSink
+	a, clk := newEngine(t, atrion.WithAudit(&sink))
+	traffic(a, clk, "GET /x", 3, atrion.Success)
+	srv := serve(t, New(a, WithControls(testToken)))
+	url := srv.URL + "/api/config"
+	good, ctype := "Bearer "+testToken, "application/json"
+	breakPoint := func() float64 {
+		traffic(a, clk, "GET /x", 3, atrion.Success)
+		s, _ := a.Snapshot("GET /x")
+		return s.BreakPoint
+	}
+	before := breakPoint()
+	for _, c := range []struct {
+		name, auth, body string
+		hdr              map[string]string
+		code             int
+	}{
+		{"no token", "", `{"route":"GET /x","config":{"physics":{"breakMultiplier":3}}}`, nil, 401},
+		{"cross site", good, `{"route":"GET /x","config":{"physics":{"breakMultiplier":3}}}`, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"bad value", good, `{"route":"GET /x","config":{"physics":{"decayRate":-1}}}`, nil, 400},
+		{"unknown field", good, `{"route":"GET /x","config":{"physics":{"decay":1}}}`, nil, 400},
+		{"no route", good, `{"config":{}}`, nil, 400},
+		{"not an object", good, `{"route":"GET /x","config":[1]}`, nil, 400},
+	} {
+		if res := post(t, url, c.auth, ctype, c.body, c.hdr); res.StatusCode != c.code {
+			t.Errorf("%s: %d, want %d", c.name, res.StatusCode, c.code)
+		}
+	}
+	if bp := breakPoint(); bp != before {
+		t.Fatalf("a refused request changed the break point %v → %v", before, bp)
+	}
+	if res := post(t, url, good, ctype, `{"route":"GET /x","config":{"physics":{"breakMultiplier":3,"bootstrapTicks":-1}}}`, nil); res.StatusCode != 200 {
+		t.Fatalf("good request: %d", res.StatusCode)
+	}
+	if bp := breakPoint(); bp != 30 {
+		t.Fatalf("after the config control: break %v, want 30", bp)
+	}
+	post(t, srv.URL+"/api/evict", good, ctype, `{"route":"GET /x"}`, nil)
+	a.Flush(context.Background())
+	var kinds []string
+	for _, r := range sink.all() {
+		if r.Kind == atrion.AuditConfig || r.Kind == atrion.AuditControl {
+			if !strings.HasPrefix(r.Actor, "dashboard 127.0.0.1") {
+				t.Errorf("record %+v: want the operator's address as actor", r)
+			}
+			kinds = append(kinds, string(r.Kind)+":"+r.Action)
+		}
+	}
+	if !slices.Equal(kinds, []string{"config:", "control:evict"}) {
+		t.Fatalf("audited %v, want one config change and one evict", kinds)
+	}
 }

@@ -24,6 +24,7 @@ var staticFS embed.FS
 //	GET  /events      Server-Sent Events: one State as JSON per frame
 //	GET  /api/state   the current State as JSON, R history included
 //	POST /api/evict   {"route": "..."}, only with WithControls
+//	POST /api/config  {"route": "...", "config": {...}}, only with WithControls
 //
 // Create it with New; Close ends the open streams.
 type Dashboard struct {
@@ -89,6 +90,7 @@ func New(a *atrion.Atrion, opts ...Option) *Dashboard {
 	m.HandleFunc("GET /api/state", d.serveState)
 	if d.cfg.token != "" {
 		m.HandleFunc("/api/evict", d.serveEvict)
+		m.HandleFunc("/api/config", d.serveConfig)
 	}
 	d.mux = m
 	return d

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // TestStreamsPerClient: a client address holds at most its share of
@@ -139,7 +140,7 @@ func TestTopRoutes(t *testing.T) {
 	if len(first.Routes) != 5 || first.Others.Routes != 15 || first.Others.Modes["OPERATIONAL"] != 15 {
 		t.Fatalf("first frame: %d routes, others %+v; want 5 and 15 OPERATIONAL", len(first.Routes), first.Others)
 	}
-	trip(t, a, clk, "GET /r19") // the last by ID
+	atriontest.Trip(t, a, clk, "GET /r19") // the last by ID
 	for i := 0; ; i++ {
 		st := s.next(t)
 		var r19 *RouteState

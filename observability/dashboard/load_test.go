@@ -12,6 +12,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // These tests play an unauthenticated client on the network, and an
@@ -30,14 +31,8 @@ func manyRouteEngine(t testing.TB) *atrion.Atrion {
 		}
 	}
 	clk.Advance(100 * time.Millisecond)
-	for range 100 {
-		traffic(a, clk, "GET /zz/tripped", 5, atrion.Failure)
-		if s, _ := a.Snapshot("GET /zz/tripped"); s.Mode == atrion.ModeCircuitOpen {
-			return a
-		}
-	}
-	t.Fatal("the route did not trip")
-	return nil
+	atriontest.Trip(t, a, clk, "GET /zz/tripped")
+	return a
 }
 
 // dialFrom returns an HTTP client whose connections come from the

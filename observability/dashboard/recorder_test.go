@@ -6,6 +6,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestRecorderKeepsNewestFirst(t *testing.T) {
@@ -43,7 +44,7 @@ func TestRecorderAsEngineObserver(t *testing.T) {
 		BootstrapTicks: atrion.NoBootstrap, RecoveryTicks: 2,
 	}))
 	d := New(a, WithRecorder(rec))
-	trip(t, a, clk, "POST /pay")
+	atriontest.Trip(t, a, clk, "POST /pay")
 	clk.Advance(time.Minute) // heals with time alone
 	for range 10 {
 		traffic(a, clk, "POST /pay", 5, atrion.Success)

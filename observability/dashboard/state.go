@@ -47,9 +47,17 @@ type RouteState struct {
 	BreakPoint    float64    `json:"break"`    // in force
 	RecoveryPoint float64    `json:"recovery"` // in force
 	Tuner         Tuner      `json:"tuner"`
-	Rates         Rates      `json:"rates"`
-	Totals        Totals     `json:"totals"`
-	Ticks         uint64     `json:"ticks"`
+	// InFlight and Limit are the route's requests in flight and its
+	// in-flight limit (0: none yet); LatencyFloor its learned no-load
+	// latency in ms; ErrorRate the share of the last window's calls that
+	// failed. They say why a route sheds when its circuit is closed.
+	InFlight     float64 `json:"inflight"`
+	Limit        float64 `json:"limit"`
+	LatencyFloor float64 `json:"floorMs"`
+	ErrorRate    float64 `json:"errorRate"`
+	Rates        Rates   `json:"rates"`
+	Totals       Totals  `json:"totals"`
+	Ticks        uint64  `json:"ticks"`
 	// History is R over time, oldest first. Only /api/state, the first
 	// frame of a stream and the first frame that shows the route carry
 	// it; later frames carry the new point in Resistance and Mode.
@@ -232,6 +240,8 @@ func routeState(s atrion.RouteSnapshot, r Rates) RouteState {
 			Mean: num(s.Tuner.Mean), StdDev: num(s.Tuner.StdDev), Samples: s.Tuner.Samples,
 			Break: num(s.Tuner.Break), Recovery: num(s.Tuner.Recovery), Enforced: s.Tuner.Enforced,
 		},
+		InFlight: num(s.InFlight), Limit: num(s.Limit),
+		LatencyFloor: num(float64(s.LatencyFloor) / 1e6), ErrorRate: num(s.ErrorRate),
 		Rates:  r,
 		Totals: Totals{Admitted: t.Admitted, Shed: t.Shed(), Successes: t.Successes, Failures: t.Failures, Ignored: t.Ignored},
 		Ticks:  s.Ticks,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 func TestStateRatesHistoryAndTransitions(t *testing.T) {
@@ -23,7 +24,7 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 	for range 4 {
 		traffic(a, clk, "GET /ok", 10, atrion.Success)
 	}
-	trip(t, a, clk, "GET /bad")
+	open := atriontest.Trip(t, a, clk, "GET /bad")
 	d.mu.Lock()
 	d.sampleLocked(t0.Add(2 * time.Second))
 	d.sampleLocked(t0.Add(3 * time.Second))
@@ -35,8 +36,9 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 		t.Fatalf("routes = %+v, want GET /bad then GET /ok (overflow hidden)", st.Routes)
 	}
 	bad, ok := st.Routes[0], st.Routes[1]
-	if bad.Mode != "CIRCUIT_OPEN" || bad.Resistance < bad.BreakPoint {
-		t.Errorf("GET /bad: mode %s R %.2f break %.2f, want open", bad.Mode, bad.Resistance, bad.BreakPoint)
+	if bad.Mode != "CIRCUIT_OPEN" || bad.Resistance != num(open.Resistance) || bad.BreakPoint != num(open.BreakPoint) {
+		t.Errorf("GET /bad: mode %s R %.2f break %.2f, want the engine's: %v R %.2f break %.2f",
+			bad.Mode, bad.Resistance, bad.BreakPoint, open.Mode, open.Resistance, open.BreakPoint)
 	}
 	if len(ok.History) != 3 || ok.History[0].T != t0.Add(2*time.Second).UnixMilli() {
 		t.Errorf("history = %+v, want the last 3 points, oldest first", ok.History)
@@ -177,5 +179,42 @@ func TestPageAndAPI(t *testing.T) {
 	res2.Body.Close()
 	if res2.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /api/state: %d, want 405", res2.StatusCode)
+	}
+}
+
+// TestStateShowsTheLimit: a route's card says why it sheds with its
+// circuit closed: its in-flight against its limit, its learned no-load
+// latency and its window's error rate, as the engine's snapshot has them.
+func TestStateShowsTheLimit(t *testing.T) {
+	a, clk := newEngine(t)
+	d := New(a, WithInterval(100*time.Millisecond))
+	var held []atrion.Ticket
+	for i := range 20 {
+		traffic(a, clk, "GET /busy", 10, atrion.Success)
+		if i%2 == 0 {
+			traffic(a, clk, "GET /busy", 2, atrion.Failure)
+		}
+	}
+	for range 3 { // three calls still in flight
+		tk, _ := a.Admit("GET /busy", atrion.PriorityNormal)
+		held = append(held, tk)
+	}
+	d.mu.Lock()
+	d.sampleLocked(time.Now())
+	st := d.stateLocked(false)
+	d.mu.Unlock()
+	snap, _ := a.Snapshot("GET /busy")
+	r := st.Routes[0]
+	if r.Route != "GET /busy" || r.InFlight != 3 || r.Limit <= 0 || r.Limit != num(snap.Limit) {
+		t.Errorf("in flight %v, limit %v (snapshot %v): want 3 and the snapshot's limit", r.InFlight, r.Limit, snap.Limit)
+	}
+	if want := num(float64(snap.LatencyFloor) / 1e6); r.LatencyFloor != want {
+		t.Errorf("no-load latency %v ms, want the snapshot's %v", r.LatencyFloor, want)
+	}
+	if r.ErrorRate <= 0 || r.ErrorRate != num(snap.ErrorRate) {
+		t.Errorf("error rate %v, want the snapshot's %v (> 0)", r.ErrorRate, snap.ErrorRate)
+	}
+	for i := range held {
+		held[i].Done(atrion.Success)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // stream is one open /events connection.
@@ -90,7 +91,7 @@ func TestEventsStream(t *testing.T) {
 		t.Errorf("later frame = %+v, want routes without history", second)
 	}
 
-	trip(t, a, clk, "GET /b")
+	atriontest.Trip(t, a, clk, "GET /b")
 	// the frame follows within a few frames (the Recorder wakes the stream)
 	for i := 0; ; i++ {
 		st := s.next(t)

@@ -12,6 +12,8 @@ import (
 	atrgin "github.com/atrion-go/atrion/adapters/gin"
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/observability/internal/obstest"
 	atrotel "github.com/atrion-go/atrion/observability/otel"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
@@ -30,28 +32,8 @@ import (
 // Tracer, and a function that opens a route's circuit by failing it.
 func tracedEngine(t *testing.T) (*atrion.Atrion, *atrotel.Tracer, func(route string)) {
 	tr := atrotel.NewTracer()
-	clk := atrion.NewManualClock(time.Unix(0, 0))
-	a, err := atrion.New(atrion.WithClock(clk), atrion.WithObserver(tr),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	open := func(route string) {
-		for range 300 {
-			for range 5 {
-				tk, _ := a.Admit(route, atrion.PriorityCritical)
-				tk.Done(atrion.Failure)
-			}
-			clk.Advance(100 * time.Millisecond)
-			if s, _ := a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-				return
-			}
-		}
-		t.Fatalf("route %s did not open", route)
-	}
-	return a, tr, open
+	r := obstest.New(t, atrion.WithObserver(tr))
+	return r.A, tr, func(route string) { atriontest.Trip(t, r.A, r.Clk, route) }
 }
 
 // shedEvent returns the "atrion.shed" event of the ended span named name

@@ -28,7 +28,8 @@ const (
 
 // RecordDecision adds an "atrion.shed" event to the span in ctx when d
 // rejected the request and the span is recording, with the route, the
-// reason, the mode, the resistance and the retry hint in milliseconds.
+// reason, the mode and the retry hint in milliseconds (the resistance is
+// on the Tracer's transition events).
 // Call it with every decision (the allowed ones cost a check); it does
 // nothing and does not allocate when the span is not recording. route is
 // the route ID given to Admit. To add mode transitions too, use a Tracer.
@@ -45,7 +46,6 @@ func addShed(span trace.Span, route string, d atrion.Decision) {
 		attribute.String(series.RouteAttr, series.RouteLabelValue(route)),
 		attribute.String(attrReason, d.Reason.String()),
 		attribute.String(attrMode, d.Mode.String()),
-		attribute.Float64(attrResistance, d.Resistance),
 		attribute.Int64(attrRetryAfter, d.RetryAfter.Milliseconds()),
 	))
 }

@@ -45,7 +45,7 @@ func (s *spans) within(f func(ctx context.Context)) []string {
 }
 
 func rejected() atrion.Decision {
-	return atrion.Decision{Reason: atrion.ReasonCircuitOpen, Mode: atrion.ModeCircuitOpen, Resistance: 101.5, RetryAfter: 1500e6}
+	return atrion.Decision{Reason: atrion.ReasonCircuitOpen, Mode: atrion.ModeCircuitOpen, RetryAfter: 1500e6}
 }
 
 func TestRecordDecision(t *testing.T) {
@@ -54,7 +54,7 @@ func TestRecordDecision(t *testing.T) {
 		atrotel.RecordDecision(ctx, "GET /a", atrion.Decision{Allowed: true, Mode: atrion.ModeOperational})
 		atrotel.RecordDecision(ctx, "GET /a", rejected())
 	})
-	want := "atrion.shed atrion.route=GET /a atrion.reason=circuit_open atrion.mode=CIRCUIT_OPEN atrion.resistance=101.5 atrion.retry_after_ms=1500"
+	want := "atrion.shed atrion.route=GET /a atrion.reason=circuit_open atrion.mode=CIRCUIT_OPEN atrion.retry_after_ms=1500"
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("events = %q\nwant [%q]", got, want)
 	}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/observability/internal/obstest"
 	atrprom "github.com/atrion-go/atrion/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -177,36 +179,12 @@ type exporter struct {
 }
 
 func newExporter(t *testing.T) *exporter {
-	clk := atrion.NewManualClock(time.Unix(1_700_000_000, 0))
-	a, err := atrion.New(atrion.WithClock(clk),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
+	r := obstest.New(t)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(atrprom.NewCollector(a, atrprom.WithFamilies(atrprom.AlertFamilies...)))
+	reg.MustRegister(atrprom.NewCollector(r.A, atrprom.WithFamilies(atrprom.AlertFamilies...)))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
-	return &exporter{a: a, clk: clk, url: srv.URL}
-}
-
-// open fails route until its circuit opens; the manual clock then stands
-// still, so the route stays open.
-func (e *exporter) open(t *testing.T, route string) {
-	t.Helper()
-	for range 300 {
-		for range 5 {
-			tk, _ := e.a.Admit(route, atrion.PriorityCritical)
-			tk.Done(atrion.Failure)
-		}
-		e.clk.Advance(100 * time.Millisecond)
-		if s, _ := e.a.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			return
-		}
-	}
-	t.Fatalf("route %s did not open", route)
+	return &exporter{a: r.A, clk: r.Clk, url: srv.URL}
 }
 
 // startPrometheus runs a real Prometheus on a free loopback port, with
@@ -369,7 +347,7 @@ func TestPrometheusFiresCircuitOpenAlert(t *testing.T) {
 		}
 	}
 
-	e.open(t, route)
+	atriontest.Trip(t, e.a, e.clk, route) // the manual clock then stands still: the route stays open
 	waitUntil(t, 30*time.Second, "AtrionCircuitOpen to fire", func() bool {
 		for _, a := range alerts(t, base) {
 			if a.Labels["alertname"] == "AtrionCircuitOpen" && a.State == "firing" &&

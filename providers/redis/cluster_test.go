@@ -6,6 +6,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	atrredis "github.com/atrion-go/atrion/providers/redis"
 	"github.com/atrion-go/atrion/providers/redis/redistest"
 	"github.com/redis/go-redis/v9"
@@ -20,28 +21,21 @@ type node struct {
 	p *atrredis.Provider
 }
 
-// newNode starts an engine that skips bootstrap and trips fast (scar
-// factor 20: ~5 failing ticks), sharing state through its own client to
-// addr.
+// newNode starts an engine on the system clock (the provider syncs in
+// real time) that skips bootstrap and trips fast (scar factor 20: ~5
+// failing ticks), sharing state through its own client to addr; an empty
+// id keeps the engine's default node ID.
 func newNode(t *testing.T, addr, id string, popts ...atrredis.Option) node {
 	t.Helper()
 	c := redis.NewClient(redistest.Options(addr))
 	t.Cleanup(func() { _ = c.Close() })
 	p := newProvider(t, c, popts...)
-	a, err := atrion.New(
+	a := atriontest.NewEngine(t,
 		atrion.WithTick(clusterTick), atrion.WithNodeID(id), atrion.WithProvider(p),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 		atrion.WithResync(time.Second),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = a.Close(ctx)
-	})
 	return node{a, p}
 }
 

@@ -211,25 +211,7 @@ func TestAdoptedStateNotRepresentedAsFresh(t *testing.T) {
 // node ID are two nodes: a trip on one reaches the other.
 func TestDefaultNodeIDsDiffer(t *testing.T) {
 	srv := redistest.Start(t)
-	var ns []node
-	for range 2 {
-		c := redis.NewClient(redistest.Options(srv.Addr))
-		t.Cleanup(func() { _ = c.Close() })
-		p := newProvider(t, c)
-		a, err := atrion.New(atrion.WithTick(clusterTick), atrion.WithProvider(p),
-			atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20}),
-			atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = a.Close(ctx)
-		})
-		ns = append(ns, node{a, p})
-	}
-	a, b := ns[0], ns[1]
+	a, b := newNode(t, srv.Addr, ""), newNode(t, srv.Addr, "")
 	if a.a.NodeID() == b.a.NodeID() {
 		t.Errorf("two engines share the default node ID %q", a.a.NodeID())
 	}

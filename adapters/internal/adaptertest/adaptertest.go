@@ -18,6 +18,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // Tick is the engine's tick in the suite.
@@ -104,17 +105,10 @@ func (h *Handlers) Block(ctx context.Context) {
 // within seconds of engine time. It is closed when tb ends.
 func Engine(tb testing.TB) (*atrion.Atrion, *atrion.ManualClock) {
 	tb.Helper()
-	clk := atrion.NewManualClock(time.Unix(0, 0))
-	a, err := atrion.New(
-		atrion.WithClock(clk),
+	return atriontest.New(tb,
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 	)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close(context.Background()) })
-	return a, clk
 }
 
 // rig is one engine and one server under test.
@@ -219,14 +213,7 @@ func WaitTotals(t testing.TB, a *atrion.Atrion, route string, ok func(atrion.Tot
 // shedding cannot skip it) until the circuit opens.
 func (r *rig) trip(route string) {
 	r.t.Helper()
-	for range 100 {
-		r.get("/status/500", "critical")
-		r.clk.Advance(Tick)
-		if r.snapshot(route).Mode == atrion.ModeCircuitOpen {
-			return
-		}
-	}
-	r.t.Fatalf("route %q did not trip in 100 failing ticks: %+v", route, r.snapshot(route))
+	atriontest.Until(r.t, r.a, r.clk, route, atrion.ModeCircuitOpen, 100, func() { r.get("/status/500", "critical") })
 }
 
 // Run runs the suite against s.
@@ -280,14 +267,9 @@ func InventMethods(t testing.TB, base string, n int) {
 // first requested afterwards still gets a slot of its own and is served.
 func testOverflowPoisoning(t *testing.T, s Server) {
 	const maxRoutes = 20
-	clk := atrion.NewManualClock(time.Unix(0, 0))
-	a, err := atrion.New(atrion.WithClock(clk), atrion.WithMaxRoutes(maxRoutes),
+	a, clk := atriontest.New(t, atrion.WithMaxRoutes(maxRoutes),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
 	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
 	base := s.Start(t, a, h, false)
 	t.Cleanup(func() { close(h.release) })
@@ -314,19 +296,14 @@ func testOverflowPoisoning(t *testing.T, s Server) {
 // to a, tick after tick, until the overflow route's circuit is open.
 func PoisonOverflow(t testing.TB, a *atrion.Atrion, clk *atrion.ManualClock, n int) {
 	t.Helper()
-	for tick := range 50 {
+	junk := func() {
 		for i := range n {
-			tk, d := a.Admit("junk-"+strconv.Itoa(i), atrion.PriorityNormal)
-			if d.Allowed {
-				tk.Done(atrion.Failure)
-			}
-		}
-		clk.Advance(Tick)
-		if s, _ := a.Snapshot(atrion.OverflowRoute); s.Mode == atrion.ModeCircuitOpen && tick > 0 {
-			return
+			atriontest.Send(a, "junk-"+strconv.Itoa(i), 1, atrion.Failure)
 		}
 	}
-	t.Fatalf("the overflow route did not open: %+v", a.Stats())
+	junk() // a first tick fills the table
+	clk.Advance(Tick)
+	atriontest.Until(t, a, clk, atrion.OverflowRoute, atrion.ModeCircuitOpen, 49, junk)
 }
 
 func testRouteIDs(t *testing.T, s Server) {
@@ -499,15 +476,10 @@ func testHealing(t *testing.T, s Server) {
 	r := newRig(t, s, false)
 	r.trip(s.Routes.Status)
 	r.expect("/status/200", "", http.StatusServiceUnavailable)
-	for range 600 {
-		r.clk.Advance(Tick)
+	sn := atriontest.Until(t, r.a, r.clk, s.Routes.Status, atrion.ModeOperational, 600, func() {
 		r.get("/status/200", "")
 		r.get("/status/200", "")
-		if r.snapshot(s.Routes.Status).Mode == atrion.ModeOperational {
-			break
-		}
-	}
-	sn := r.snapshot(s.Routes.Status)
+	})
 	if sn.Mode != atrion.ModeOperational || sn.TransitionsByMode[atrion.ModeRecovering][atrion.ModeOperational] == 0 {
 		t.Fatalf("route did not heal through RECOVERING: %v, transitions %v", sn.Mode, sn.TransitionsByMode)
 	}

@@ -3,12 +3,12 @@
 package rig
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // WarmRequests is how many requests Engine sends each route in the tick
@@ -33,19 +33,9 @@ func RouteIDs(n int) []string {
 // closed when tb ends.
 func Engine(tb testing.TB, ids []string, opts ...atrion.Option) *atrion.Atrion {
 	tb.Helper()
-	a, err := atrion.New(append([]atrion.Option{
+	a := atriontest.NewEngine(tb, append([]atrion.Option{
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 	}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-	})
 	// The passes also let the route table's lock-free snapshot take in
 	// every new route, so a measurement sees the steady-state lookup.
 	for range WarmRequests {

@@ -60,6 +60,9 @@ function makeCard(route) {
   c.scar = metric(dl, "scar S");
   c.momentum = metric(dl, "momentum M");
   c.pos = metric(dl, "‖P⁺‖");
+  c.inflight = metric(dl, "in flight / limit");
+  c.floor = metric(dl, "no-load latency");
+  c.errs = metric(dl, "errors (window)");
   c.adm = metric(dl, "admitted /s");
   c.shed = metric(dl, "shed /s");
   c.fail = metric(dl, "failed /s");
@@ -75,7 +78,11 @@ function makeCard(route) {
     b.type = "button";
     b.title = "forget this route's state (it restarts in BOOTSTRAP)";
     b.addEventListener("click", () => evict(route));
-    head.append(b);
+    const cfg = el("button", "evict", "config");
+    cfg.type = "button";
+    cfg.title = "change this route's configuration live (audited)";
+    cfg.addEventListener("click", () => configure(route));
+    head.append(cfg, b);
   }
   return c;
 }
@@ -156,6 +163,9 @@ function render(st) {
     c.scar.textContent = fmt(r.scar);
     c.momentum.textContent = fmt(r.momentum, 3);
     c.pos.textContent = fmt(r.posNorm);
+    c.inflight.textContent = r.limit > 0 ? `${fmt(r.inflight, 0)} / ${fmt(r.limit, 0)}` : fmt(r.inflight, 0);
+    c.floor.textContent = r.floorMs > 0 ? `${fmt(r.floorMs, 1)} ms` : "learning";
+    c.errs.textContent = `${fmt(100 * r.errorRate, 1)} %`;
     c.pressure.textContent = r.pressure.map((p) => fmt(p)).join(" / ");
     c.adm.textContent = rate(r.rates.admitted);
     c.shed.textContent = rate(r.rates.shed);
@@ -203,7 +213,9 @@ function render(st) {
   if (rows.length) tb.replaceChildren(...rows);
 }
 
-async function evict(route) {
+// control POSTs body to a control endpoint with the token, reporting
+// the answer in the control line.
+async function control(path, body, done) {
   const msg = $("control-msg");
   const token = $("token").value;
   if (!token) {
@@ -211,16 +223,36 @@ async function evict(route) {
     return;
   }
   try {
-    const res = await fetch("api/evict", {
+    const res = await fetch(path, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
-      body: JSON.stringify({ route }),
+      body: JSON.stringify(body),
     });
-    const body = await res.json().catch(() => ({}));
-    msg.textContent = res.ok ? "evicted " + route : "refused: " + (body.error || res.status);
+    const answer = await res.json().catch(() => ({}));
+    msg.textContent = res.ok ? done : "refused: " + (answer.error || res.status);
   } catch (err) {
     msg.textContent = "failed: " + err;
   }
+}
+
+function evict(route) {
+  return control("api/evict", { route }, "evicted " + route);
+}
+
+// configure asks for a route's configuration (the route part of the
+// engine's configuration file) and applies it live.
+function configure(route) {
+  const text = prompt(`Configuration for ${route} (JSON: slo, physics, autoTuner), applied at its next tick:`,
+    '{"physics": {"breakMultiplier": 10}}');
+  if (text === null) return;
+  let config;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    $("control-msg").textContent = "not JSON: " + err.message;
+    return;
+  }
+  return control("api/config", { route, config }, "updated " + route);
 }
 
 // takeToken moves a read token given as "#token=..." into the cookie the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 // Tick is the engine's tick in a Rig.
@@ -24,16 +25,10 @@ type Rig struct {
 // New returns a Rig with opts added; the engine is closed when tb ends.
 func New(tb testing.TB, opts ...atrion.Option) *Rig {
 	tb.Helper()
-	clk := atrion.NewManualClock(time.Unix(0, 0))
-	a, err := atrion.New(append([]atrion.Option{
-		atrion.WithClock(clk),
+	a, clk := atriontest.New(tb, append([]atrion.Option{
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
 	}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close(context.Background()) })
 	return &Rig{A: a, Clk: clk}
 }
 
@@ -74,18 +69,7 @@ func (r *Rig) Send(route string, c atrion.Class, tl *Tally) atrion.Decision {
 // Trip fails route, five requests a tick, until its circuit opens.
 func (r *Rig) Trip(tb testing.TB, route string, tl *Tally) {
 	tb.Helper()
-	for i := 0; ; i++ {
-		if i == 200 {
-			tb.Fatal("circuit did not open in 200 ticks")
-		}
-		for range 5 {
-			r.Send(route, atrion.Failure, tl)
-		}
-		r.Clk.Advance(Tick)
-		if s, _ := r.A.Snapshot(route); s.Mode == atrion.ModeCircuitOpen {
-			return
-		}
-	}
+	atriontest.Until(tb, r.A, r.Clk, route, atrion.ModeCircuitOpen, 200, r.sender(route, atrion.Failure, tl))
 }
 
 // TripAndHeal trips route, sends one request that the open circuit
@@ -96,17 +80,15 @@ func (r *Rig) TripAndHeal(tb testing.TB, route string, tl *Tally) {
 	tb.Helper()
 	r.Trip(tb, route, tl)
 	r.Send(route, atrion.Success, tl)
-	for i := 0; ; i++ {
-		if i == 600 {
-			s, _ := r.A.Snapshot(route)
-			tb.Fatalf("route did not recover in 600 ticks: %s R=%.2f", s.Mode, s.Resistance)
-		}
-		r.Clk.Advance(Tick)
+	atriontest.Until(tb, r.A, r.Clk, route, atrion.ModeOperational, 600, r.sender(route, atrion.Success, tl))
+}
+
+// sender returns a tick's traffic for Until: five requests on route that
+// end in c, counted in tl.
+func (r *Rig) sender(route string, c atrion.Class, tl *Tally) func() {
+	return func() {
 		for range 5 {
-			r.Send(route, atrion.Success, tl)
-		}
-		if s, _ := r.A.Snapshot(route); s.Mode == atrion.ModeOperational {
-			return
+			r.Send(route, c, tl)
 		}
 	}
 }
