@@ -37,10 +37,11 @@ type Atrion struct {
 	overflow  *route
 	lastSweep atomic.Int64
 
-	obs   *dispatcher
-	audit *fanout[AuditRecord]
-	state *stateManager
-	env   *routeEnv // what every route shares
+	obs    *dispatcher
+	audit  *fanout[AuditRecord]
+	audits auditBuf // sync and eviction records, aggregated (syncaudit.go)
+	state  *stateManager
+	env    *routeEnv // what every route shares
 
 	stop      chan struct{}
 	clockDone chan struct{}

@@ -126,6 +126,12 @@ func (s *stateManager) run(ctx context.Context) {
 	defer resync.Stop()
 	beat := time.NewTicker(max(s.heartbeat/4, s.a.tick))
 	defer beat.Stop()
+	var audits <-chan time.Time // the aggregated audit records (syncaudit.go)
+	if s.a.auditing() {
+		t := time.NewTicker(auditEvery)
+		defer t.Stop()
+		audits = t.C
+	}
 	// one batch per tick at most, whatever the request rate: news that
 	// comes sooner waits for the timer
 	timer := time.NewTimer(0)
@@ -140,6 +146,7 @@ func (s *stateManager) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			s.publish()
+			s.a.flushAudits()
 			return
 		case <-s.inReady:
 			s.applyInbound(applyChunk)
@@ -152,10 +159,13 @@ func (s *stateManager) run(ctx context.Context) {
 			s.pass.start()
 		case <-beat.C:
 			s.heartbeats()
+		case <-audits:
+			s.a.flushAudits()
 		case f := <-s.flushes:
 			s.applyInbound(math.MaxInt)
 			s.publish()
 			last = time.Now()
+			s.a.flushAudits()
 			close(f)
 		case <-s.wake:
 			if armed {
@@ -278,25 +288,22 @@ func (s *stateManager) apply(v PhysicsVector) {
 	if r == nil {
 		return
 	}
-	lim := peerLimits(r.st.p, s.a.tick) // p is fixed for the route's life
-	switch {
-	case v.Scar > lim.scar:
-		s.refuse(v, "scar beyond the physical maximum", "max", fmt.Sprint(lim.scar))
-		return
-	case v.Momentum > lim.momentum:
-		s.refuse(v, "momentum beyond the physical maximum", "max", fmt.Sprint(lim.momentum))
-		return
-	case v.Resistance > lim.r:
-		s.refuse(v, "resistance beyond the physical maximum", "max", fmt.Sprint(lim.r))
+	why, limit, adopted := r.applyPeer(v, s.merge, s.a.tick)
+	if why != "" {
+		s.refuse(v, why, "max", fmt.Sprint(limit))
 		return
 	}
 	s.a.stats.peerUpdates.Add(1)
-	r.applyPeer(v, s.merge, lim.scar)
+	if adopted {
+		s.a.auditPeer(&v, "")
+	}
 }
 
-// refuse counts a refused peer vector and logs it at a bounded rate.
+// refuse counts a refused peer vector, logs it at a bounded rate and
+// records it in the audit trail.
 func (s *stateManager) refuse(v PhysicsVector, why, k, val string) {
 	s.a.stats.refusedPeerUpdates.Add(1)
+	s.a.auditPeer(&v, why+" ("+k+" "+val+")")
 	if s.refuseLog.allow() {
 		s.a.logger.Warn("atrion: refused a peer's vector: "+why, "route", truncate(v.Route, 64),
 			"node", truncate(v.NodeID, 64), "scar", v.Scar, "r", v.Resistance, "at", v.UpdatedAt, k, val)
@@ -402,16 +409,28 @@ func (s *stateManager) close(ctx context.Context) error {
 }
 
 // applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
-// the decision state; a mode change follows at the next tick close. The
-// merge sees the route's state as of its newest evidence, its own or
-// adopted; the merged scar is held to maxScar, the physical maximum,
-// whatever the merge policy made of it. Caller has checked remote's bounds.
-func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, maxScar float64) {
+// the decision state; a mode change follows at the next tick close. A
+// vector that no node with this route's physics (which Update may change)
+// could have written is refused: why says what is beyond which limit.
+// The merge sees the route's state as of its newest evidence, its own or
+// adopted; the merged scar is held to the physical maximum, whatever the
+// merge policy made of it. adopted reports whether the route's state
+// changed.
+func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, tick time.Duration) (why string, limit float64, adopted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
+	lim := peerLimits(st.p, tick)
+	switch {
+	case remote.Scar > lim.scar:
+		return "scar beyond the physical maximum", lim.scar, false
+	case remote.Momentum > lim.momentum:
+		return "momentum beyond the physical maximum", lim.momentum, false
+	case remote.Resistance > lim.r:
+		return "resistance beyond the physical maximum", lim.r, false
+	}
 	if st.circ.mode == ModeBootstrap {
-		return
+		return "", 0, false
 	}
 	local := r.vectorLocked()
 	local.UpdatedAt = st.beliefAt()
@@ -419,11 +438,12 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	s := merged.Scar
 	if !finite(s) || s < 0 {
 		r.invalids.Add(1)
-		return
+		return "", 0, false
 	}
-	s = math.Min(s, maxScar)
+	s = math.Min(s, lim.scar)
 	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
-	if s != st.scar || open { // adopted: remember when its evidence was seen
+	adopted = s != st.scar || open
+	if adopted { // remember when its evidence was seen
 		if st.peer == nil {
 			st.peer = &peerState{}
 		}
@@ -438,6 +458,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	}
 	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
 	r.publish(st.lastEnd)
+	return "", 0, adopted
 }
 
 // vectorLocked is the route's PhysicsVector as it publishes it: its state,

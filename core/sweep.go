@@ -38,6 +38,13 @@ func (a *Atrion) makeRoomLocked(now int64) (evicted []*route) {
 	return evicted
 }
 
+// evicted takes routes the idle sweep evicted out of their groups and
+// counts them for the audit trail, once the table's lock is released.
+func (a *Atrion) evicted(rs []*route) {
+	leaveGroups(rs)
+	a.auditEvicted("idle sweep", "idle and healthy", rs)
+}
+
 // sweepIdle is the background sweep: it examines every slot at most
 // once, a chunk per hold of the table's lock, until the table has
 // headroom, and notes when the next sweep could find an idle route.
@@ -75,7 +82,7 @@ func (a *Atrion) sweepIdle() {
 		t.mu.Unlock()
 		examined += n
 		soonest = min(soonest, next)
-		leaveGroups(evicted)
+		a.evicted(evicted)
 		runtime.Gosched() // the lock's waiters go first
 	}
 }
@@ -124,7 +131,7 @@ func (a *Atrion) healthy(r *route) bool {
 	}
 	defer r.mu.Unlock()
 	m := r.st.circ.mode
-	return (m == ModeOperational || m == ModeBootstrap) && r.st.scar < 0.5
+	return (m == ModeOperational || m == ModeBootstrap) && r.st.scar < quietScar
 }
 
 // closed reports whether Close has begun.

@@ -299,7 +299,7 @@ func (a *Atrion) lookupSlow(id string, h uint64) *route {
 		return a.overflow
 	}
 	r, evicted := a.track(id, h)
-	leaveGroups(evicted)
+	a.evicted(evicted)
 	return r
 }
 
@@ -384,6 +384,7 @@ func (a *Atrion) Evict(routeID string) bool {
 		return false
 	}
 	leaveGroups([]*route{r})
+	a.auditEvicted("Evict", "", []*route{r})
 	return true
 }
 
