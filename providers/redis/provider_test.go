@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +146,14 @@ func TestKeysScansOwnPrefixOnly(t *testing.T) {
 	if slices.Contains(single, "keys") || !slices.Contains(single, "scan") {
 		t.Errorf("Keys sent %v; want SCAN, never KEYS", single)
 	}
+	log.reset()
+	if got := readAll(t, p); !slices.Equal(got, want) {
+		t.Fatalf("a ReadPage pass read %d routes, want %d", len(got), len(want))
+	}
+	single, _ = log.snapshot()
+	if !slices.Contains(single, "mget") || slices.Contains(single, "get") || slices.Contains(single, "keys") {
+		t.Errorf("ReadPage sent %v; want SCAN and MGET", single)
+	}
 	if err := p.Delete(ctx, want[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +163,101 @@ func TestKeysScansOwnPrefixOnly(t *testing.T) {
 	if got, _ := other.Keys(ctx); !slices.Equal(got, []string{"GET /other"}) {
 		t.Errorf("other prefix sees %v", got)
 	}
+}
+
+// readAll reads every stored vector with ReadPage, page after page, and
+// returns the routes read, sorted, each once.
+func readAll(t *testing.T, p *atrredis.Provider) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 1_000_000 {
+			t.Fatal("ReadPage never ended its pass")
+		}
+		vs, next, err := p.ReadPage(context.Background(), cursor)
+		if err != nil {
+			t.Fatalf("ReadPage(%q): %v", cursor, err)
+		}
+		for _, v := range vs {
+			seen[v.Route] = true
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	routes := slices.Collect(maps.Keys(seen))
+	slices.Sort(routes)
+	return routes
+}
+
+// TestKeysAndPagesAtScale: Keys and a ReadPage pass each return all of
+// 200,000 keys under the default 250 ms timeout, which one SCAN of them
+// all in one call overran; a pass resumes from a page's cursor. (The
+// benchmark BenchmarkKeysAndPages does the same at 1,000,000.)
+func TestKeysAndPagesAtScale(t *testing.T) {
+	const n = 200_000
+	srv := redistest.Start(t)
+	p := newProvider(t, srv.Client())
+	want := fill(t, p, n)
+	keys, err := p.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, want) {
+		t.Fatalf("Keys returned %d keys, want %d", len(keys), n)
+	}
+	if got := readAll(t, p); !slices.Equal(got, want) {
+		t.Fatalf("a ReadPage pass read %d routes, want %d", len(got), n)
+	}
+	// a pass resumed from the second page's cursor reads the rest
+	_, c1, err := p.ReadPage(context.Background(), "")
+	if err != nil || c1 == "" {
+		t.Fatalf("first page: cursor %q, %v", c1, err)
+	}
+	first, _, _ := p.ReadPage(context.Background(), "")
+	seen := map[string]bool{}
+	for _, v := range first {
+		seen[v.Route] = true
+	}
+	for cursor := c1; cursor != ""; {
+		vs, next, err := p.ReadPage(context.Background(), cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			seen[v.Route] = true
+		}
+		cursor = next
+	}
+	if len(seen) != n {
+		t.Fatalf("first page and the pass resumed after it read %d routes, want %d", len(seen), n)
+	}
+}
+
+// fill stores n vectors through p, in batches, and returns their routes
+// sorted.
+func fill(tb testing.TB, p *atrredis.Provider, n int) []string {
+	tb.Helper()
+	routes := make([]string, 0, n)
+	vs := make([]atrion.PhysicsVector, 0, 10_000)
+	for i := range n {
+		r := "GET /items/" + strconv.Itoa(i)
+		routes = append(routes, r)
+		vs = append(vs, vector(r, 1))
+		if len(vs) == cap(vs) || i == n-1 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := p.SetBatch(ctx, vs)
+			cancel()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			vs = vs[:0]
+		}
+	}
+	slices.Sort(routes)
+	return routes
 }
 
 func TestTTLExpiry(t *testing.T) {
