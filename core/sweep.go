@@ -157,7 +157,7 @@ func slotCount(sets []*routeSet) (n int) {
 func slotAt(sets []*routeSet, i int) *route {
 	for _, s := range sets {
 		if i < len(s.slots) {
-			return s.slots[i].Load()
+			return s.slots[i].r.Load()
 		}
 		i -= len(s.slots)
 	}

@@ -144,8 +144,8 @@ func (t *table) copyLive(sets []*routeSet) *routeSet {
 	c := newRouteSet(n)
 	for _, s := range sets {
 		for i := range s.slots {
-			if r := s.slots[i].Load(); t.live(r) {
-				c.insert(t.hash(r.id), r)
+			if r := s.slots[i].r.Load(); t.live(r) {
+				c.insert(s.slots[i].h.Load(), r)
 			}
 			if i%4096 == 4095 {
 				runtime.Gosched()
@@ -243,7 +243,7 @@ func (t *table) snapshot() []*route {
 	out := make([]*route, 0, n)
 	for _, s := range sets {
 		for i := range s.slots {
-			if r := s.slots[i].Load(); t.live(r) {
+			if r := s.slots[i].r.Load(); t.live(r) {
 				out = append(out, r)
 			}
 		}
