@@ -95,6 +95,9 @@ func scaleIDs(prefix string, n int) []string {
 	return ids
 }
 
+// scaleOpts are every scale benchmark's options: SCALE_NOGROUP=1 puts
+// each route in no group (WithGroups), which shows what the default
+// group's per-tick pass over its members costs at scale.
 var scaleOpts []atrion.Option
 
 func init() {
@@ -118,7 +121,7 @@ func BenchmarkScaleBusyRoutes(b *testing.B) {
 	for _, n := range []int{10, 100_000} {
 		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
 			ids := scaleIDs("GET /v1/items/", n)
-			a, err := atrion.New(atrion.WithMaxRoutes(n), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+			a, err := atrion.New(append(scaleOpts, atrion.WithMaxRoutes(n), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -168,11 +171,12 @@ func BenchmarkScaleAdmitAtCap(b *testing.B) {
 	time.Sleep(time.Second + 2*a.Tick()) // the oldest routes are idle now
 	r := rng(0x9E3779B97F4A7C15)
 	spins := calibrateSpin(2 * time.Microsecond)
-	var h, spin latHist
+	var h, fresh, spin latHist
 	runtime.GC()
 	for b.Loop() {
 		var id string
-		if x := r.next(); x%100 == 0 {
+		x := r.next()
+		if x%100 == 0 {
 			ids = append(ids, newID(len(ids)))
 			id = ids[len(ids)-1]
 		} else {
@@ -180,12 +184,18 @@ func BenchmarkScaleAdmitAtCap(b *testing.B) {
 		}
 		start := time.Now()
 		admitDone(a, id)
-		h.add(time.Since(start))
+		d := time.Since(start)
+		h.add(d)
+		if x%100 == 0 {
+			fresh.add(d)
+		}
 		start = time.Now()
 		spinFor(spins)
 		spin.add(time.Since(start))
 	}
 	h.report(b)
+	b.ReportMetric(float64(fresh.atLeast(1<<20)), "new-route-calls>=1ms")
+	b.ReportMetric(float64(fresh.max), "new-route-max-ns")
 	b.ReportMetric(float64(spin.quantile(0.5)), "spin-p50-ns")
 	b.ReportMetric(float64(spin.max), "spin-max-ns")
 	b.ReportMetric(float64(spin.atLeast(1<<20)), "spin>=1ms")
