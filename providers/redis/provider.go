@@ -4,15 +4,21 @@
 //	p, err := atrredis.New(client)
 //	a, err := atrion.New(atrion.WithProvider(p))
 //
-// Each engine hands the provider its changed route vectors at most once per
-// tick; the provider writes them in one pipeline — a SET with TTL per route
-// under "atrion:state:<route>" and one PUBLISH of the batch on
-// "atrion:sync" — so Redis sees the same traffic at 10 requests per second
-// as at 10,000. Peers' batches arrive through a subscription and the engine
-// merges them into the routes it tracks; the engine also re-reads every
-// key periodically (atrion.WithResync), and the provider re-reads them
-// whenever its subscription comes back after a failure. Keys are listed
-// with SCAN, never KEYS.
+// Each engine hands the provider the vectors of routes that have news for
+// their peers (trauma, a mode change, a material change of scar), at most
+// once per tick, plus a heartbeat every third of WithTTL for routes whose
+// last vector said something; a healthy route with no scar publishes
+// nothing, however busy it is. The provider writes a batch in one
+// pipeline — a SET with TTL per route under "atrion:state:<route>" and one
+// PUBLISH per thousand vectors on "atrion:sync" — into buffers it reuses,
+// so Redis sees the same traffic at 10 requests per second as at 10,000,
+// and nothing at all from a healthy fleet. Peers' batches arrive through
+// a subscription and the engine merges them into the routes it tracks.
+// Every stored vector is also re-read periodically (atrion.WithResync),
+// and whenever the subscription comes back after a failure, a page at a
+// time (ReadPage: one SCAN page and one MGET, under one deadline, resuming
+// from its cursor after an error), so that a million keys are read without
+// one call having to list them all. Keys are listed with SCAN, never KEYS.
 //
 // Nothing here runs on a request's path: the engine calls the provider
 // from background goroutines and every call is bounded by WithTimeout. When
