@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	atrredis "github.com/atrion-go/atrion/providers/redis"
 	"github.com/atrion-go/atrion/providers/redis/redistest"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkKeysAndPages(b *testing.B) {
 	const n = 1_000_000
 	srv := redistest.Start(b)
 	p := newProvider(b, srv.Client())
-	fill(b, p, n)
+	fill(b, srv.Client(), atrredis.DefaultKeyPrefix, n)
 	b.Run("Keys", func(b *testing.B) {
 		var found int
 		for b.Loop() {
