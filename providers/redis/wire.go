@@ -69,6 +69,10 @@ func (s binString) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (s *binString) UnmarshalJSON(b []byte) error {
+	if plain, ok := plainString(b); ok { // most IDs: no escapes to undo
+		*s = binString(plain)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '{' {
 		var v b64
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -83,6 +87,25 @@ func (s *binString) UnmarshalJSON(b []byte) error {
 	}
 	*s = binString(v)
 	return nil
+}
+
+// plainString returns the contents of the JSON string b when it holds no
+// escape and no control character and is valid UTF-8, as appendBinString
+// writes most IDs; otherwise false, and encoding/json decodes it.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // encodeVector is the stored form of v.
@@ -155,10 +178,140 @@ func appendBatch(dst, prefix []byte, src string, vectors [][]byte) []byte {
 // decodeVector parses a stored vector.
 func decodeVector(b []byte) (atrion.PhysicsVector, error) {
 	var w wireVector
+	if scanVector(b, &w) {
+		return w.vector()
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return atrion.PhysicsVector{}, errGarbage
 	}
 	return w.vector()
+}
+
+// scanVector reads b into w when b is exactly what appendVector writes
+// (its fields in its order, no white space, strings without escapes) and
+// reports whether it did; anything else goes to encoding/json, whose
+// result for the same bytes is the same (FuzzScanVector). A resync reads
+// every stored vector, and reflection was most of its cost.
+func scanVector(b []byte, w *wireVector) bool {
+	sc := wireScanner{b: b}
+	var v, at int64
+	var route, mode, node string
+	ok := sc.lit(`{"v":`) && sc.int(&v) && sc.lit(`,"route":`) && sc.str(&route) &&
+		sc.lit(`,"scar":`) && sc.float(&w.Scar) && sc.lit(`,"momentum":`) && sc.float(&w.Momentum) &&
+		sc.lit(`,"r":`) && sc.float(&w.Resistance) && sc.lit(`,"mode":`) && sc.str(&mode) &&
+		sc.lit(`,"tick":`) && sc.uint(&w.Tick) && sc.lit(`,"at":`) && sc.int(&at) &&
+		sc.lit(`,"node":`) && sc.str(&node) && sc.lit(`}`) && len(sc.b) == 0
+	if !ok {
+		*w = wireVector{}
+		return false
+	}
+	w.V, w.Route, w.Mode, w.At, w.Node = int(v), binString(route), mode, at, binString(node)
+	return true
+}
+
+// wireScanner consumes the front of b.
+type wireScanner struct{ b []byte }
+
+func (s *wireScanner) lit(l string) bool {
+	if len(s.b) < len(l) || string(s.b[:len(l)]) != l {
+		return false
+	}
+	s.b = s.b[len(l):]
+	return true
+}
+
+// str reads a string plainString accepts.
+func (s *wireScanner) str(dst *string) bool {
+	if len(s.b) == 0 || s.b[0] != '"' {
+		return false
+	}
+	end := 1
+	for end < len(s.b) && s.b[end] != '"' && s.b[end] != '\\' {
+		end++
+	}
+	v, ok := plainString(s.b[:min(end+1, len(s.b))])
+	if !ok {
+		return false
+	}
+	*dst, s.b = v, s.b[end+1:]
+	return true
+}
+
+// number consumes a JSON number and returns it; integer says whether it
+// had neither fraction nor exponent.
+func (s *wireScanner) number() (lit string, integer, ok bool) {
+	b, i := s.b, 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return "", false, false
+	}
+	integer = true
+	if i < len(b) && b[i] == '.' {
+		integer = false
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return "", false, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		integer = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return "", false, false
+		}
+	}
+	s.b = b[i:]
+	return string(b[:i]), integer, true
+}
+
+func (s *wireScanner) float(dst *float64) bool {
+	lit, _, ok := s.number()
+	if !ok {
+		return false
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	*dst = f
+	return err == nil
+}
+
+func (s *wireScanner) int(dst *int64) bool {
+	lit, integer, ok := s.number()
+	if !ok || !integer {
+		return false
+	}
+	v, err := strconv.ParseInt(lit, 10, 64)
+	*dst = v
+	return err == nil
+}
+
+func (s *wireScanner) uint(dst *uint64) bool {
+	lit, integer, ok := s.number()
+	if !ok || !integer || lit[0] == '-' {
+		return false
+	}
+	v, err := strconv.ParseUint(lit, 10, 64)
+	*dst = v
+	return err == nil
 }
 
 // decodeBatch parses a channel message into its header and vectors; bad
