@@ -294,9 +294,15 @@ func (s *wireScanner) float(dst *float64) bool {
 	return err == nil
 }
 
-func (s *wireScanner) int(dst *int64) bool {
+// integer consumes a JSON number with neither fraction nor exponent.
+func (s *wireScanner) integer() (string, bool) {
 	lit, integer, ok := s.number()
-	if !ok || !integer {
+	return lit, ok && integer
+}
+
+func (s *wireScanner) int(dst *int64) bool {
+	lit, ok := s.integer()
+	if !ok {
 		return false
 	}
 	v, err := strconv.ParseInt(lit, 10, 64)
@@ -305,11 +311,11 @@ func (s *wireScanner) int(dst *int64) bool {
 }
 
 func (s *wireScanner) uint(dst *uint64) bool {
-	lit, integer, ok := s.number()
-	if !ok || !integer || lit[0] == '-' {
+	lit, ok := s.integer()
+	if !ok {
 		return false
 	}
-	v, err := strconv.ParseUint(lit, 10, 64)
+	v, err := strconv.ParseUint(lit, 10, 64) // refuses a sign
 	*dst = v
 	return err == nil
 }
