@@ -7,6 +7,7 @@ require (
 	github.com/atrion-go/atrion/core v0.1.0
 	github.com/atrion-go/atrion/observability/otel v0.1.0
 	github.com/atrion-go/atrion/observability/prometheus v0.1.0
+	github.com/atrion-go/atrion/observability/replay v0.1.0
 	github.com/atrion-go/atrion/providers/redis v0.1.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/gin-gonic/gin v1.12.0
@@ -114,6 +115,7 @@ replace (
 	github.com/atrion-go/atrion/observability/internal => ../observability/internal
 	github.com/atrion-go/atrion/observability/otel => ../observability/otel
 	github.com/atrion-go/atrion/observability/prometheus => ../observability/prometheus
+	github.com/atrion-go/atrion/observability/replay => ../observability/replay
 	github.com/atrion-go/atrion/providers/redis => ../providers/redis
 )
 

@@ -91,17 +91,20 @@ func TestAuditSinkBlocks(t *testing.T) {
 		atrion.WithAudit(atrion.AuditFunc(func(atrion.AuditRecord) { <-block })),
 		atrion.WithAudit(atrion.AuditFunc(func(atrion.AuditRecord) { panic("sink bug") })),
 		atrion.WithAudit(&log))
+	// in bursts of 1,000 that the healthy sink takes in before the next
+	// (its queue holds 4,096: a burst beyond that is dropped by design,
+	// however fast the sink), while the blocked sink's queue fills and drops
+	deadline := time.Now().Add(10 * time.Second)
 	for i := range 5000 {
 		a.Audit(atrion.AuditRecord{Kind: atrion.AuditControl, Actor: "t", Action: fmt.Sprint(i)})
+		for (i+1)%1000 == 0 && len(log.of(atrion.AuditControl)) < i+1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	atriontest.Healthy(t, a, clk, "r", 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	a.Flush(ctx) // the blocked sink never flushes
-	deadline := time.Now().Add(5 * time.Second)
-	for len(log.of(atrion.AuditControl)) < 5000 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
 	st := a.Stats()
 	if n := len(log.of(atrion.AuditControl)); n != 5000 {
 		t.Fatalf("the healthy sink got %d of 5000 records", n)

@@ -91,9 +91,9 @@
 // (on per-goroutine stripes once a route is busy and far from its limit,
 // so cores do not contend for one cache line; on one exact count while the
 // limit may bind), no lock except when a tick closes, no I/O. A Handle
-// admits on a route looked up once; HTTPRoutes keeps one per HTTP route
-// template, as the HTTP adapters do. Adapters for
-// net/http, gin, echo, fiber and gRPC live in their own modules; state can
+// admits on a route looked up once, as the adapters keep one per route
+// template. Adapters for net/http, gin, echo, fiber and gRPC live in their
+// own modules; state can
 // be shared across instances through a StateProvider (Redis in its own
 // module); observers receive one Event per route tick and per transition.
 // Tests and simulations drive the engine deterministically with a

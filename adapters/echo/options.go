@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v4"
 )
@@ -61,8 +62,8 @@ func WithPriority(f func(echo.Context) atrion.Priority) Option {
 }
 
 // WithPriorityHeader reads each request's priority from the header name
-// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
-// missing or bad value is normal.
+// (X-Priority when empty): a name (critical, high, normal, low, bulk; any
+// case) or a number -2..2. A missing or bad value is normal.
 //
 // The header must come from a trusted hop: a proxy or gateway at the edge
 // that sets it and strips it from outside traffic. Any client can send
@@ -72,10 +73,10 @@ func WithPriority(f func(echo.Context) atrion.Priority) Option {
 // authenticated, with WithPriority.
 func WithPriorityHeader(name string) Option {
 	if name == "" {
-		name = atrion.DefaultPriorityHeader
+		name = httpx.DefaultPriorityHeader
 	}
 	return WithPriority(func(c echo.Context) atrion.Priority {
-		return atrion.HeaderPriority(c.Request().Header.Get(name))
+		return httpx.HeaderPriority(c.Request().Header.Get(name))
 	})
 }
 
@@ -117,9 +118,9 @@ func DefaultClassifier(c echo.Context, err error) atrion.Class {
 	res := c.Response()
 	status := res.Status
 	if err != nil && !res.Committed {
-		status = atrion.ErrorStatus(err, func(e *echo.HTTPError) int { return e.Code })
+		status = httpx.ErrorStatus(err, func(e *echo.HTTPError) int { return e.Code })
 	}
-	return atrion.ClassifyHTTP(status, nil, c.Request().Context().Err())
+	return httpx.Classify(status, nil, c.Request().Context().Err())
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -127,7 +128,7 @@ func DefaultClassifier(c echo.Context, err error) atrion.Class {
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c echo.Context, d atrion.Decision) error {
-	retryAfter, body := atrion.HTTPRejection(d)
+	retryAfter, body := httpx.Rejection(d)
 	h := c.Response().Header()
 	h.Set("Retry-After", retryAfter)
 	h.Set("Cache-Control", "no-store")

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v5"
 )
@@ -34,12 +35,16 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
-	g := &cfg.Guard
-	g.Bind(a)
+	g := &newConfig(opts).Guard
+	m := &matchedRoutes{a: a}
+	g.Handle = m.handle
 	g.Context = func(c *echo.Context) context.Context { return c.Request().Context() }
-	g.SetContext = func(c *echo.Context, ctx context.Context) { c.SetRequest(c.Request().WithContext(ctx)) }
-	g.Template = (&matchedRoutes{a: a}).template
+	g.WithContext = func(c *echo.Context, ctx context.Context) *echo.Context {
+		c.SetRequest(c.Request().WithContext(ctx))
+		return c
+	}
+	g.Bind(a)
+	m.routes = g.Routes()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error { return g.Serve(c, next) }
 	}
@@ -52,61 +57,72 @@ func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
 // client invents. It is atrhttp.OtherMethods.
 const OtherMethods = "OTHER"
 
-// matchedRoutes remembers the templates echo matched to a route, per
-// standard method, so that c.RouteInfo(), which tells a route from echo's
-// 404 and 405 answers but copies the route's parameter names, runs once
-// per template and method rather than per request. A template echo
-// answers 404 or 405 for is asked again each time: that answer carries no
-// parameters, so it costs no allocation.
+// matchedRoutes remembers the handles of the templates echo matched to a
+// route, per standard method, so that c.RouteInfo(), which tells a route
+// from echo's 404 and 405 answers but copies the route's parameter names,
+// runs once per template and method rather than per request, and the
+// handle is found in the same lookup. A template echo answers 404 or 405
+// for is asked again each time: that answer carries no parameters, so it
+// costs no allocation.
 type matchedRoutes struct {
-	a   *atrion.Atrion
-	cur atomic.Pointer[matchedSet] // immutable once published
-	mu  sync.Mutex
+	a      *atrion.Atrion
+	routes *httpx.Routes
+	cur    atomic.Pointer[matchedSet] // immutable once published
+	mu     sync.Mutex
 }
 
 // matchedSet is what one Echo matched.
 type matchedSet struct {
-	e    *echo.Echo
-	bits map[string]uint16 // template → one bit per standard method (atrion.HTTPMethodIndex)
+	e       *echo.Echo
+	handles map[string]*[httpx.NumMethods]*atrion.Handle // template → its handle per standard method (httpx.MethodIndex), nil where not matched yet
 }
 
-// template is the request's method and its route's template; "" for
-// requests echo's router matched to no route, whose c.Path() is only the
-// nearest node of the tree.
-func (m *matchedRoutes) template(c *echo.Context) (method, path string) {
-	method, path = c.Request().Method, c.Path()
-	i := atrion.HTTPMethodIndex(method)
-	if s := m.cur.Load(); i >= 0 && s != nil && s.e == c.Echo() && s.bits[path]&(1<<i) != 0 {
-		return method, path
+// handle is the handle of the request's route; nil for requests echo's
+// router matched to no route, whose c.Path() is only the nearest node of
+// the tree.
+func (m *matchedRoutes) handle(c *echo.Context) *atrion.Handle {
+	method, path := c.Request().Method, c.Path()
+	i := httpx.MethodIndex(method)
+	if s := m.cur.Load(); i >= 0 && s != nil && s.e == c.Echo() {
+		if hs := s.handles[path]; hs != nil && hs[i] != nil {
+			return hs[i]
+		}
 	}
 	ri := c.RouteInfo()
 	switch {
 	case ri.Name == echo.NotFoundRouteName || ri.Name == echo.MethodNotAllowedRouteName || ri.Method == echo.RouteNotFound:
-		return method, ""
+		return nil
 	case i < 0 && ri.Method == echo.RouteAny:
 		// any token a client sends matches e.Any: one route for all the
 		// others keeps the table bounded
-		return OtherMethods, path
-	case i >= 0:
-		m.add(c.Echo(), path, i)
+		return m.routes.Handle(OtherMethods, path)
+	case i < 0:
+		return m.routes.Handle(method, path)
 	}
-	return method, path
+	return m.add(c.Echo(), path, i, method)
 }
 
-// add records that e matched template for the standard method i.
-func (m *matchedRoutes) add(e *echo.Echo, template string, i int) {
+// add records that e matched template for the standard method i and
+// returns the route's handle.
+func (m *matchedRoutes) add(e *echo.Echo, template string, i int, method string) *atrion.Handle {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	bits := map[string]uint16{}
+	handles := map[string]*[httpx.NumMethods]*atrion.Handle{}
 	if s := m.cur.Load(); s != nil && s.e == e {
-		for k, v := range s.bits {
-			bits[k] = v
+		for k, v := range s.handles {
+			handles[k] = v
 		}
 	} else { // another Echo starts afresh
 		m.reserve(e)
 	}
-	bits[template] |= 1 << i
-	m.cur.Store(&matchedSet{e: e, bits: bits})
+	hs := new([httpx.NumMethods]*atrion.Handle)
+	if old := handles[template]; old != nil {
+		*hs = *old // published arrays stay as they are
+	}
+	hs[i] = m.routes.Handle(method, template)
+	handles[template] = hs
+	m.cur.Store(&matchedSet{e: e, handles: handles})
+	return hs[i]
 }
 
 // reserve gives e's routes of standard methods reserved slots in the
@@ -116,7 +132,7 @@ func (m *matchedRoutes) add(e *echo.Echo, template string, i int) {
 func (m *matchedRoutes) reserve(e *echo.Echo) {
 	var ids []string
 	for _, r := range e.Router().Routes() {
-		if atrion.HTTPMethodIndex(r.Method) >= 0 {
+		if httpx.MethodIndex(r.Method) >= 0 {
 			ids = append(ids, r.Method+" "+r.Path)
 		}
 	}

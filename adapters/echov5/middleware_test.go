@@ -65,12 +65,6 @@ func suiteEcho(h *adaptertest.Handlers, mws ...echo.MiddlewareFunc) *echo.Echo {
 	return e
 }
 
-func serve(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 func get(t *testing.T, url string) int {
 	t.Helper()
 	res, err := http.Get(url)
@@ -92,11 +86,11 @@ func TestConformance(t *testing.T) {
 		},
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
-			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
+			return adaptertest.Serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
 		},
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrecho.WithDecisionHook(hook), atrecho.WithDecisionInContext())
-			return serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, opts...)))
+			return adaptertest.Serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, opts...)))
 		},
 	})
 }
@@ -107,7 +101,7 @@ func TestConformance(t *testing.T) {
 // counts.
 func TestErrorCodes(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
-	base := serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
+	base := adaptertest.Serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
 	for _, p := range []string{"/wrapped/404", "/wrapped/502", "/sentinel", "/committed"} {
 		get(t, base+p)
 	}
@@ -127,7 +121,7 @@ func TestErrorCodes(t *testing.T) {
 // methods cannot grow the route table.
 func TestMethodNotAllowedIsUnmatched(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
-	base := serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
+	base := adaptertest.Serve(t, suiteEcho(&adaptertest.Handlers{}, atrecho.Middleware(a)))
 	for _, m := range []string{"DELETE", "PURGE", "X-ANYTHING", "OPTIONS"} {
 		req, _ := http.NewRequest(m, base+"/users/1", nil)
 		res, err := http.DefaultClient.Do(req)
@@ -166,7 +160,7 @@ func TestRouteNotFoundIsUnmatched(t *testing.T) {
 	e.RouteNotFound("/api/*", func(c *echo.Context) error { return c.NoContent(http.StatusNotFound) })
 	g := e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc { return next })
 	g.GET("/stats", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
-	base := serve(t, e)
+	base := adaptertest.Serve(t, e)
 	for p, want := range map[string]int{"/api/users/1": 200, "/api/nope": 404, "/api/x/y": 404, "/admin/stats": 200, "/admin/nope": 404} {
 		if got := get(t, base+p); got != want {
 			t.Fatalf("GET %s: %d, want %d", p, got, want)
@@ -184,7 +178,7 @@ func TestAnyRoute(t *testing.T) {
 	e := echo.New()
 	e.Use(atrecho.Middleware(a))
 	e.Any("/files/*", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
-	base := serve(t, e)
+	base := adaptertest.Serve(t, e)
 	for _, m := range []string{"GET", "PUT", "PURGE", "X-ONE", "X-TWO"} {
 		req, _ := http.NewRequest(m, base+"/files/a/b", nil)
 		res, err := http.DefaultClient.Do(req)
@@ -245,7 +239,7 @@ func TestRouteIDOption(t *testing.T) {
 	e := echo.New()
 	e.Use(atrecho.Middleware(a, atrecho.WithRouteID(func(c *echo.Context) string { return c.Request().Header.Get(adaptertest.RouteIDHeader) })))
 	e.GET("/x", func(c *echo.Context) error { return nil })
-	adaptertest.CheckRouteIDOption(t, a, serve(t, e)+"/x")
+	adaptertest.CheckRouteIDOption(t, a, adaptertest.Serve(t, e)+"/x")
 }
 
 // The admitted path adds no allocation over bare echo: v5 builds its
@@ -314,7 +308,7 @@ func TestRouteNotFoundCatchAllIsUnmatched(t *testing.T) {
 	e.Use(atrecho.Middleware(a))
 	e.GET("/users/:id", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
 	e.RouteNotFound("/*", func(c *echo.Context) error { return c.NoContent(http.StatusNotFound) })
-	base := serve(t, e)
+	base := adaptertest.Serve(t, e)
 	adaptertest.InventMethods(t, base, 500)
 	got := a.Routes()
 	t.Logf("1,000 requests with 500 invented methods: %d routes", len(got))
@@ -332,7 +326,7 @@ func TestRoutesReserved(t *testing.T) {
 		e.GET(p, func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
 	}
 	e.POST("/a", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
-	get(t, serve(t, e)+"/a")
+	get(t, adaptertest.Serve(t, e)+"/a")
 	if got := a.Stats().Reserved; got != 5 { // four routes and the unmatched route
 		t.Fatalf("reserved %d routes, want 5", got)
 	}

@@ -19,6 +19,8 @@
 package atrfiber
 
 import (
+	"context"
+
 	"github.com/atrion-go/atrion/adapters/internal/fiberroute"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
@@ -31,14 +33,16 @@ import (
 // returned error or the response status (DefaultClassifier; a panic is a
 // failure and goes on unchanged, to fiber's recover middleware).
 func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
-	cfg := newConfig(opts)
-	g := &cfg.Guard
-	g.Bind(a)
-	g.Context = (*fiber.Ctx).UserContext
-	g.SetContext = (*fiber.Ctx).SetUserContext
+	g := &newConfig(opts).Guard
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready
 	g.Handle = func(c *fiber.Ctx) *atrion.Handle { return routes.Handle(c.App(), c.Method(), c.Path()) }
+	g.Context = (*fiber.Ctx).UserContext
+	g.WithContext = func(c *fiber.Ctx, ctx context.Context) *fiber.Ctx {
+		c.SetUserContext(ctx)
+		return c
+	}
+	g.Bind(a)
 	return func(c *fiber.Ctx) error { return g.Serve(c, (*fiber.Ctx).Next) }
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
 )
@@ -60,8 +61,8 @@ func WithPriority(f func(*fiber.Ctx) atrion.Priority) Option {
 }
 
 // WithPriorityHeader reads each request's priority from the header name
-// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
-// missing or bad value is normal.
+// (X-Priority when empty): a name (critical, high, normal, low, bulk; any
+// case) or a number -2..2. A missing or bad value is normal.
 //
 // The header must come from a trusted hop: a proxy or gateway at the edge
 // that sets it and strips it from outside traffic. Any client can send
@@ -71,9 +72,9 @@ func WithPriority(f func(*fiber.Ctx) atrion.Priority) Option {
 // authenticated, with WithPriority.
 func WithPriorityHeader(name string) Option {
 	if name == "" {
-		name = atrion.DefaultPriorityHeader
+		name = httpx.DefaultPriorityHeader
 	}
-	return WithPriority(func(c *fiber.Ctx) atrion.Priority { return atrion.HeaderPriority(c.Get(name)) })
+	return WithPriority(func(c *fiber.Ctx) atrion.Priority { return httpx.HeaderPriority(c.Get(name)) })
 }
 
 // WithNext skips the requests for which next returns true, as the Next
@@ -107,9 +108,9 @@ func WithDecisionInContext() Option {
 func DefaultClassifier(c *fiber.Ctx, err error) atrion.Class {
 	status := c.Response().StatusCode()
 	if err != nil {
-		status = atrion.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+		status = httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
 	}
-	return atrion.ClassifyHTTP(status, nil, nil)
+	return httpx.Classify(status, nil, nil)
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -117,7 +118,7 @@ func DefaultClassifier(c *fiber.Ctx, err error) atrion.Class {
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *fiber.Ctx, d atrion.Decision) error {
-	retryAfter, body := atrion.HTTPRejection(d)
+	retryAfter, body := httpx.Rejection(d)
 	c.Set(fiber.HeaderRetryAfter, retryAfter)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)

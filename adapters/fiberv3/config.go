@@ -3,6 +3,7 @@ package atrfiber
 import (
 	"context"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v3"
 )
@@ -31,8 +32,9 @@ type Config struct {
 	Priority func(c fiber.Ctx) atrion.Priority
 
 	// PriorityHeader, when Priority is nil, names the request header
-	// (e.g. atrion.DefaultPriorityHeader) each request's priority is read
-	// from with atrion.HeaderPriority: a missing or bad value is normal.
+	// (e.g. "X-Priority") each request's priority is read from: a name
+	// (critical, high, normal, low, bulk; any case) or a number -2..2. A
+	// missing or bad value is normal.
 	//
 	// The header must come from a trusted hop: a proxy or gateway at the
 	// edge that sets it and strips it from outside traffic. Any client can
@@ -97,7 +99,7 @@ func configDefault(config ...Config) Config {
 	}
 	if cfg.Priority == nil && cfg.PriorityHeader != "" {
 		name := cfg.PriorityHeader
-		cfg.Priority = func(c fiber.Ctx) atrion.Priority { return atrion.HeaderPriority(c.Get(name)) }
+		cfg.Priority = func(c fiber.Ctx) atrion.Priority { return httpx.HeaderPriority(c.Get(name)) }
 	}
 	return cfg
 }
@@ -111,9 +113,9 @@ func configDefault(config ...Config) Config {
 func DefaultClassifier(c fiber.Ctx, err error) atrion.Class {
 	status := c.Response().StatusCode()
 	if err != nil {
-		status = atrion.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
+		status = httpx.ErrorStatus(err, func(e *fiber.Error) int { return e.Code })
 	}
-	return atrion.ClassifyHTTP(status, nil, c.Err())
+	return httpx.Classify(status, nil, c.Err())
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -121,7 +123,7 @@ func DefaultClassifier(c fiber.Ctx, err error) atrion.Class {
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c fiber.Ctx, d atrion.Decision) error {
-	retryAfter, body := atrion.HTTPRejection(d)
+	retryAfter, body := httpx.Rejection(d)
 	c.Set(fiber.HeaderRetryAfter, retryAfter)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)

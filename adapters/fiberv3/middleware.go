@@ -24,6 +24,8 @@
 package atrfiber
 
 import (
+	"context"
+
 	"github.com/atrion-go/atrion/adapters/internal/fiberroute"
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
@@ -52,12 +54,15 @@ func New(a *atrion.Atrion, config ...Config) fiber.Handler {
 		OnDecision:        cfg.DecisionHook,
 		DecisionInContext: cfg.DecisionInContext,
 		Context:           fiber.Ctx.Context,
-		SetContext:        fiber.Ctx.SetContext,
+		WithContext: func(c fiber.Ctx, ctx context.Context) fiber.Ctx {
+			c.SetContext(ctx)
+			return c
+		},
 	}
-	g.Bind(a)
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready
 	g.Handle = func(c fiber.Ctx) *atrion.Handle { return routes.Handle(c.App(), c.Method(), c.Path()) }
+	g.Bind(a)
 	return func(c fiber.Ctx) error { return g.Serve(c, fiber.Ctx.Next) }
 }
 

@@ -96,7 +96,7 @@ func TestNoConfig(t *testing.T) {
 	app.Get("/fail", func(fiber.Ctx) error { return fiber.ErrBadGateway })
 	for range 2 {
 		req := httptest.NewRequest(http.MethodGet, "/fail", nil)
-		req.Header.Set(atrion.DefaultPriorityHeader, "bulk")
+		req.Header.Set("X-Priority", "bulk")
 		if res, err := app.Test(req); err != nil || res.StatusCode != http.StatusBadGateway {
 			t.Fatalf("GET /fail: %v %v", res, err)
 		}
@@ -188,7 +188,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		return testing.AllocsPerRun(500, func() { h(&ctx) })
 	}
 	noop := count(func(c fiber.Ctx) error { return c.Next() })
-	if got := count(atrfiber.New(a, atrfiber.Config{PriorityHeader: atrion.DefaultPriorityHeader, DecisionHook: adaptertest.NoHook})); got != noop {
+	if got := count(atrfiber.New(a, atrfiber.Config{PriorityHeader: "X-Priority", DecisionHook: adaptertest.NoHook})); got != noop {
 		t.Fatalf("with the middleware %v allocs, with a no-op middleware %v", got, noop)
 	}
 }

@@ -22,21 +22,14 @@ import (
 // (DefaultClassifier; a panic is a failure and goes on unchanged, to
 // gin.Recovery or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
-	cfg := newConfig(opts)
-	g := &cfg.Guard
-	g.Bind(a)
-	g.Context = func(c *gin.Context) context.Context { return c.Request.Context() }
-	g.SetContext = func(c *gin.Context, ctx context.Context) { c.Request = c.Request.WithContext(ctx) }
+	g := &newConfig(opts).Guard
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
-	g.Classify = func(c *gin.Context, _ error) atrion.Class { return cfg.classify(c) }
-	g.Reject = func(c *gin.Context, d atrion.Decision) error {
-		cfg.reject(c, d)
-		c.Abort()
-		return nil
+	g.Context = func(c *gin.Context) context.Context { return c.Request.Context() }
+	g.WithContext = func(c *gin.Context, ctx context.Context) *gin.Context {
+		c.Request = c.Request.WithContext(ctx)
+		return c
 	}
-	if filter := cfg.filter; filter != nil {
-		g.Skip = func(c *gin.Context) bool { return !filter(c) }
-	}
+	g.Bind(a)
 	return func(c *gin.Context) { g.Serve(c, next) }
 }
 

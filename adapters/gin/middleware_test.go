@@ -50,12 +50,6 @@ func suiteEngine(h *adaptertest.Handlers, mws ...gin.HandlerFunc) *gin.Engine {
 	return r
 }
 
-func serve(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, adaptertest.Server{
 		Routes: adaptertest.Routes{
@@ -64,11 +58,11 @@ func TestConformance(t *testing.T) {
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			recovery := gin.RecoveryWithWriter(io.Discard)
-			return serve(t, suiteEngine(h, recovery, atrgin.Middleware(a, suiteOptions(customReject)...)))
+			return adaptertest.Serve(t, suiteEngine(h, recovery, atrgin.Middleware(a, suiteOptions(customReject)...)))
 		},
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrgin.WithDecisionHook(hook), atrgin.WithDecisionInContext())
-			return serve(t, suiteEngine(h, gin.RecoveryWithWriter(io.Discard), atrgin.Middleware(a, opts...)))
+			return adaptertest.Serve(t, suiteEngine(h, gin.RecoveryWithWriter(io.Discard), atrgin.Middleware(a, opts...)))
 		},
 	})
 }
@@ -77,7 +71,7 @@ func TestConformance(t *testing.T) {
 // wrote; a private error behind a 200 is a failure too.
 func TestOutsideRecoveryAndPrivateErrors(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
-	base := serve(t, suiteEngine(&adaptertest.Handlers{}, atrgin.Middleware(a), gin.RecoveryWithWriter(io.Discard)))
+	base := adaptertest.Serve(t, suiteEngine(&adaptertest.Handlers{}, atrgin.Middleware(a), gin.RecoveryWithWriter(io.Discard)))
 	for _, p := range []string{"/panic", "/private-error"} {
 		res, err := http.Get(base + p)
 		if err != nil {
@@ -97,7 +91,7 @@ func TestRouteIDOption(t *testing.T) {
 	r := gin.New()
 	r.Use(atrgin.Middleware(a, atrgin.WithRouteID(func(c *gin.Context) string { return c.GetHeader(adaptertest.RouteIDHeader) })))
 	r.GET("/x", func(c *gin.Context) {})
-	adaptertest.CheckRouteIDOption(t, a, serve(t, r)+"/x")
+	adaptertest.CheckRouteIDOption(t, a, adaptertest.Serve(t, r)+"/x")
 }
 
 // The admitted path adds no allocation over bare gin.

@@ -5,23 +5,19 @@ import (
 	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
 
 // config is what the Options set.
-type config struct {
-	guard.Guard[*gin.Context]
-	classify func(*gin.Context) atrion.Class
-	reject   func(*gin.Context, atrion.Decision)
-	filter   func(*gin.Context) bool
-}
+type config struct{ guard.Guard[*gin.Context] }
 
 // Option configures Middleware.
 type Option func(*config)
 
 func newConfig(opts []Option) *config {
-	c := &config{classify: DefaultClassifier, reject: RejectHandler}
+	c := &config{guard.Guard[*gin.Context]{Classify: classifier(DefaultClassifier), Reject: rejecter(RejectHandler)}}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -43,9 +39,15 @@ func WithRouteID(f func(*gin.Context) string) Option {
 func WithClassifier(f func(*gin.Context) atrion.Class) Option {
 	return func(c *config) {
 		if f != nil {
-			c.classify = f
+			c.Classify = classifier(f)
 		}
 	}
+}
+
+// classifier is f as the guard calls it: gin's handlers return no error
+// (errors travel in c.Errors).
+func classifier(f func(*gin.Context) atrion.Class) func(*gin.Context, error) atrion.Class {
+	return func(c *gin.Context, _ error) atrion.Class { return f(c) }
 }
 
 // WithRejectHandler replaces RejectHandler. It must write the response;
@@ -53,8 +55,18 @@ func WithClassifier(f func(*gin.Context) atrion.Class) Option {
 func WithRejectHandler(f func(*gin.Context, atrion.Decision)) Option {
 	return func(c *config) {
 		if f != nil {
-			c.reject = f
+			c.Reject = rejecter(f)
 		}
+	}
+}
+
+// rejecter is f as the guard calls it: f writes the response, then the
+// chain is aborted.
+func rejecter(f func(*gin.Context, atrion.Decision)) func(*gin.Context, atrion.Decision) error {
+	return func(c *gin.Context, d atrion.Decision) error {
+		f(c, d)
+		c.Abort()
+		return nil
 	}
 }
 
@@ -65,8 +77,8 @@ func WithPriority(f func(*gin.Context) atrion.Priority) Option {
 }
 
 // WithPriorityHeader reads each request's priority from the header name
-// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
-// missing or bad value is normal.
+// (X-Priority when empty): a name (critical, high, normal, low, bulk; any
+// case) or a number -2..2. A missing or bad value is normal.
 //
 // The header must come from a trusted hop: a proxy or gateway at the edge
 // that sets it and strips it from outside traffic. Any client can send
@@ -76,15 +88,20 @@ func WithPriority(f func(*gin.Context) atrion.Priority) Option {
 // authenticated, with WithPriority.
 func WithPriorityHeader(name string) Option {
 	if name == "" {
-		name = atrion.DefaultPriorityHeader
+		name = httpx.DefaultPriorityHeader
 	}
-	return WithPriority(func(c *gin.Context) atrion.Priority { return atrion.HeaderPriority(c.GetHeader(name)) })
+	return WithPriority(func(c *gin.Context) atrion.Priority { return httpx.HeaderPriority(c.GetHeader(name)) })
 }
 
 // WithFilter guards only the requests for which f returns true; the others
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*gin.Context) bool) Option {
-	return func(c *config) { c.filter = f }
+	return func(c *config) {
+		c.Skip = nil
+		if f != nil {
+			c.Skip = func(c *gin.Context) bool { return !f(c) }
+		}
+	}
 }
 
 // WithDecisionHook calls f with every decision, admitted or rejected,
@@ -110,7 +127,7 @@ func WithDecisionInContext() Option {
 // success status with a private error in c.Errors (c.Error(err)) is a
 // failure; anything else a success.
 func DefaultClassifier(c *gin.Context) atrion.Class {
-	class := atrion.ClassifyHTTP(c.Writer.Status(), nil, c.Request.Context().Err())
+	class := httpx.Classify(c.Writer.Status(), nil, c.Request.Context().Err())
 	if class == atrion.Success {
 		for _, e := range c.Errors {
 			if e.Type&gin.ErrorTypePrivate != 0 {
@@ -126,7 +143,7 @@ func DefaultClassifier(c *gin.Context) atrion.Class {
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *gin.Context, d atrion.Decision) {
-	retryAfter, body := atrion.HTTPRejection(d)
+	retryAfter, body := httpx.Rejection(d)
 	c.Header("Retry-After", retryAfter)
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusServiceUnavailable, "application/json", body)

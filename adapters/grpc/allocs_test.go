@@ -6,6 +6,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/grpc"
 )
 
@@ -13,11 +14,7 @@ import (
 // measured around a handler (or invoker) that itself allocates nothing, on
 // an engine with default settings and the system clock.
 func TestUnaryInterceptorsZeroAllocs(t *testing.T) {
-	a, err := atrion.New(atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
+	a := atriontest.NewEngine(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
 	ctx := context.Background()
 	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
 	handler := func(context.Context, any) (any, error) { return nil, nil }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -18,18 +19,21 @@ import (
 // attempts included.
 func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientInterceptor {
 	c := newConfig(a, opts)
+	g := c.guard(a, metadata.ValueFromOutgoingContext)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		if c.skip(ctx, method) {
+		var ad guard.Admission
+		k, ok := g.Admit(call{ctx: ctx, method: method}, &ad)
+		if !ok {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		ctx, t, _, err := c.admit(a, ctx, c.route(method), method, sideClient, metadata.ValueFromOutgoingContext)
-		if err != nil {
+		if !ad.Decision.Allowed {
+			_, err := c.rejection(k, sideClient, ad.Decision)
 			return err
 		}
-		class := atrion.Failure // unless the invoker returns
-		defer func() { t.Done(class) }()
-		err = invoker(ctx, method, req, reply, cc, callOpts...)
-		class = c.clientOutcome(ctx, err, askedTrailer(callOpts))
+		class := atrion.Failure // unless the invoker returns: a panic is a failure, and goes on
+		defer func() { ad.Ticket.Done(class) }()
+		err := invoker(k.ctx, method, req, reply, cc, callOpts...)
+		class = c.clientOutcome(k.ctx, err, askedTrailer(callOpts))
 		return err
 	}
 }
@@ -41,22 +45,33 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 // first response (see the package doc).
 func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClientInterceptor {
 	c := newConfig(a, opts)
+	g := c.guard(a, metadata.ValueFromOutgoingContext)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
-		if c.skip(ctx, method) {
+		var ad guard.Admission
+		k, ok := g.Admit(call{ctx: ctx, method: method}, &ad)
+		if !ok {
 			return streamer(ctx, desc, cc, method, callOpts...)
 		}
-		ctx, t, _, err := c.admit(a, ctx, c.route(method), method, sideClient, metadata.ValueFromOutgoingContext)
-		if err != nil {
+		if !ad.Decision.Allowed {
+			_, err := c.rejection(k, sideClient, ad.Decision)
 			return nil, err
 		}
-		w := &clientStream{a: a, c: c, ctx: ctx, t: t, serverStreams: desc.ServerStreams}
+		// the stream settles its ticket when it ends, not when this returns
+		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams}
 		w.timer.start(a)
-		w.ClientStream, err = streamer(ctx, desc, cc, method, callOpts...)
+		class := atrion.Failure // unless the streamer returns: a panic is a failure, and goes on
+		defer func() {
+			if w.ClientStream == nil { // no stream took the ticket over
+				doneStream(&w.t, class, &w.timer)
+			}
+		}()
+		var err error
+		w.ClientStream, err = streamer(k.ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			doneStream(t, c.clientOutcome(ctx, err, nil), &w.timer)
+			class, w.ClientStream = c.clientOutcome(k.ctx, err, nil), nil
 			return nil, err
 		}
-		w.stop = context.AfterFunc(ctx, func() { w.finish(ctx.Err(), nil) })
+		w.stop = context.AfterFunc(k.ctx, func() { w.finish(k.ctx.Err(), nil) })
 		return w, nil
 	}
 }
@@ -80,7 +95,7 @@ type clientStream struct {
 // been received, else nil.
 func (s *clientStream) finish(err error, trailer metadata.MD) {
 	if s.ended.CompareAndSwap(false, true) {
-		doneStream(s.t, s.c.clientOutcome(s.ctx, err, trailer), &s.timer)
+		doneStream(&s.t, s.c.clientOutcome(s.ctx, err, trailer), &s.timer)
 	}
 }
 

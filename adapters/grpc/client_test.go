@@ -7,8 +7,10 @@ import (
 	"time"
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/core/atriontest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
@@ -83,5 +85,41 @@ func TestClientHeals(t *testing.T) {
 	})
 	if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); err != nil {
 		t.Fatalf("call after healing: %v", err)
+	}
+}
+
+// A streamer or invoker that panics (an interceptor further in, a bug)
+// costs its call a failure and leaves nothing in flight; the panic goes
+// on to the caller.
+func TestClientPanicIsFailure(t *testing.T) {
+	a := newEngine(t, atrion.NewManualClock(time.Unix(0, 0)))
+	panics := func(f func()) (p any) {
+		defer func() { p = recover() }()
+		f()
+		return nil
+	}
+	stream := atrgrpc.StreamClientInterceptor(a)
+	if p := panics(func() {
+		_, _ = stream(context.Background(), &grpc.StreamDesc{ServerStreams: true}, nil, duplexMethod,
+			func(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+				panic("streamer panics")
+			})
+	}); p != "streamer panics" {
+		t.Fatalf("the streamer's panic did not go on: %v", p)
+	}
+	unary := atrgrpc.UnaryClientInterceptor(a)
+	if p := panics(func() {
+		_ = unary(context.Background(), unaryMethod, nil, nil, nil,
+			func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+				panic("invoker panics")
+			})
+	}); p != "invoker panics" {
+		t.Fatalf("the invoker's panic did not go on: %v", p)
+	}
+	for _, route := range []string{duplexMethod, unaryMethod} {
+		s := adaptertest.Snapshot(t, a, route)
+		if s.Totals.Admitted != 1 || s.Totals.Failures != 1 || s.InFlight != 0 {
+			t.Errorf("%s after a panic: totals %+v, %v in flight; want one failure, none in flight", route, s.Totals, s.InFlight)
+		}
 	}
 }

@@ -3,6 +3,7 @@ module github.com/atrion-go/atrion/adapters/grpc
 go 1.26.0
 
 require (
+	github.com/atrion-go/atrion/adapters/internal v0.1.0
 	github.com/atrion-go/atrion/core v0.1.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1
 	google.golang.org/grpc v1.85.0
@@ -15,4 +16,7 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 )
 
-replace github.com/atrion-go/atrion/core => ../../core
+replace (
+	github.com/atrion-go/atrion/adapters/internal => ../internal
+	github.com/atrion-go/atrion/core => ../../core
+)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc/codes"
 )
@@ -68,7 +70,7 @@ func WithPriority(f func(ctx context.Context, fullMethod string) atrion.Priority
 // WithPriorityMetadata reads each call's priority from the metadata key
 // (on the server the incoming metadata, on the client the outgoing): a
 // name (critical, high, normal, low, bulk; any case) or a number -2..2, as
-// atrion.HeaderPriority reads it. A missing, unknown or out-of-range value,
+// the HTTP adapters read their priority header. A missing, unknown or out-of-range value,
 // or more than one value, is PriorityNormal: a bad value can neither fail
 // a call nor raise it above normal. An empty key, or one that is not a
 // valid metadata key ([0-9a-z-_.], not ending in "-bin"; any case), means
@@ -184,6 +186,42 @@ func WithDecisionInContext() Option {
 	return func(c *config) { c.decisionInContext = true }
 }
 
+// call is a gRPC call as the guard reads it.
+type call struct {
+	ctx          context.Context
+	method       string // the full method name
+	unregistered bool   // served by the unknown-service handler: the unmatched route
+}
+
+// guard is the admission of one side's interceptors; md reads a metadata
+// value for the priority option (incoming on servers, outgoing on
+// clients).
+func (c *config) guard(a *atrion.Atrion, md func(context.Context, string) []string) *guard.Guard[call] {
+	g := &guard.Guard[call]{
+		A: a,
+		RouteID: func(k call) string {
+			if k.unregistered {
+				return atrion.UnmatchedRoute
+			}
+			return c.route(k.method)
+		},
+		OnDecision:        c.onDecision,
+		DecisionInContext: c.decisionInContext,
+		Context:           func(k call) context.Context { return k.ctx },
+		WithContext: func(k call, ctx context.Context) call {
+			k.ctx = ctx
+			return k
+		},
+	}
+	if c.skipMethods != nil || c.skipper != nil {
+		g.Skip = func(k call) bool { return c.skip(k.ctx, k.method) }
+	}
+	if c.priority != nil || c.priorityKey != "" {
+		g.Priority = func(k call) atrion.Priority { return c.callPriority(k.ctx, k.method, md) }
+	}
+	return g
+}
+
 // skip reports whether the call passes through unguarded.
 func (c *config) skip(ctx context.Context, fullMethod string) bool {
 	if c.skipMethods != nil {
@@ -216,10 +254,10 @@ func (c *config) callPriority(ctx context.Context, fullMethod string, md func(co
 }
 
 // metadataPriority reads a priority from a metadata key's values: exactly
-// one value, read by atrion.HeaderPriority; anything else is normal.
+// one value, read as an HTTP priority header (httpx.HeaderPriority); anything else is normal.
 func metadataPriority(vs []string) atrion.Priority {
 	if len(vs) != 1 {
 		return atrion.PriorityNormal
 	}
-	return atrion.HeaderPriority(vs[0])
+	return httpx.HeaderPriority(vs[0])
 }

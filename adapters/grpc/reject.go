@@ -1,11 +1,11 @@
 package atrgrpc
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"time"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -48,30 +48,18 @@ func (e *RejectedError) GRPCStatus() *status.Status { return e.status }
 // Is reports whether target is ErrRejected.
 func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
-// admit decides a call on route. It tells the decision hook, and puts
-// the decision in ctx when asked to: the context returned is the one the
-// call goes on with. When the call is rejected, err is the error it ends
-// with and retry the jittered hint it carries; side says which
-// interceptor decided. md reads a metadata value for the priority option.
-func (c *config) admit(a *atrion.Atrion, ctx context.Context, route, fullMethod, side string, md func(context.Context, string) []string) (_ context.Context, t atrion.Ticket, retry time.Duration, err error) {
-	t, d := a.Admit(route, c.callPriority(ctx, fullMethod, md))
-	if c.decisionInContext {
-		ctx = atrion.ContextWithDecision(ctx, d)
-	}
-	if c.onDecision != nil {
-		c.onDecision(ctx, route, d)
-	}
-	if d.Allowed {
-		return ctx, t, 0, nil
-	}
-	rej := newRejection(fullMethod, side, d, c.rejectCode)
+// rejection builds the rejection of a call decided d and the error the
+// call ends with (the reject handler's, when it returns one), with the
+// jittered hint it carries; side says which interceptor decided.
+func (c *config) rejection(k call, side string, d atrion.Decision) (retry time.Duration, err error) {
+	rej := newRejection(k.method, side, d, c.rejectCode)
 	err = rej
 	if c.reject != nil {
-		if herr := c.reject(ctx, rej); herr != nil {
+		if herr := c.reject(k.ctx, rej); herr != nil {
 			err = herr
 		}
 	}
-	return ctx, t, rej.RetryAfter, err
+	return rej.RetryAfter, err
 }
 
 // The sides of a call, as RejectedError.Side names them.
@@ -83,7 +71,7 @@ const (
 // newRejection builds the default rejection of a call, with the hint
 // jittered so that rejected callers do not return in one wave.
 func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *RejectedError {
-	retry := atrion.JitterRetryAfter(d.RetryAfter)
+	retry := httpx.JitterRetryAfter(d.RetryAfter)
 	b := make([]byte, 0, 96)
 	b = append(b, "atrion: "...)
 	b = append(b, side...)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
+	"github.com/atrion-go/atrion/adapters/internal/adaptertest"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/core/atriontest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -196,16 +197,12 @@ func recoverStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h gr
 	return h(srv, ss)
 }
 
-// newEngine returns an engine on clk that skips bootstrap and has no
-// AutoTuner, so that a route's trip and recovery follow the static
-// points; opts add to or override that. It is closed when t ends.
+// newEngine returns an engine on clk whose routes trip and recover at the
+// static points (atriontest.Static); opts add to or override that. The
+// rig's engines share one clock, hence NewEngine. It is closed when t ends.
 func newEngine(t testing.TB, clk *atrion.ManualClock, opts ...atrion.Option) *atrion.Atrion {
 	t.Helper()
-	return atriontest.NewEngine(t, append([]atrion.Option{
-		atrion.WithClock(clk),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	}, opts...)...)
+	return atriontest.NewEngine(t, atriontest.Static(append([]atrion.Option{atrion.WithClock(clk)}, opts...)...)...)
 }
 
 // quickTrip is physics under which a route opens after one failing tick
@@ -321,27 +318,11 @@ func withStatus(code codes.Code, msg string) *testgrpc.SimpleRequest {
 }
 
 // totals returns a route's counters; the route must be tracked.
-func totals(t testing.TB, a *atrion.Atrion, route string) atrion.Totals {
-	t.Helper()
-	s, ok := a.Snapshot(route)
-	if !ok {
-		t.Fatalf("route %q not tracked; routes: %v", route, a.Routes())
-	}
-	return s.Totals
-}
+var totals = adaptertest.Totals
 
 // waitFor polls cond for up to 5 s: for outcomes a server records after
 // the client has already seen its call end.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+var waitFor = adaptertest.WaitFor
 
 // tripRoute calls do once per tick until a's route is CIRCUIT_OPEN, at
 // most 200 ticks; every call must fail.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,19 +18,22 @@ import (
 // admitted call.
 func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(a, opts)
+	g := c.guard(a, metadata.ValueFromIncomingContext)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if c.skip(ctx, info.FullMethod) {
+		var ad guard.Admission
+		k, ok := g.Admit(call{ctx: ctx, method: info.FullMethod}, &ad)
+		if !ok {
 			return handler(ctx, req)
 		}
-		ctx, t, retry, err := c.admit(a, ctx, c.route(info.FullMethod), info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
-		if err != nil {
-			_ = grpc.SetTrailer(ctx, pushback(retry)) // fails only outside a server call
+		if !ad.Decision.Allowed {
+			retry, err := c.rejection(k, sideServer, ad.Decision)
+			_ = grpc.SetTrailer(k.ctx, pushback(retry)) // fails only outside a server call
 			return nil, err
 		}
-		class := atrion.Failure // unless the handler returns: a panic is a failure
-		defer func() { t.Done(class) }()
-		resp, err := handler(ctx, req)
-		class = c.outcome(ctx, err)
+		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
+		defer func() { ad.Ticket.Done(class) }()
+		resp, err := handler(k.ctx, req)
+		class = c.outcome(k.ctx, err)
 		return resp, err
 	}
 }
@@ -44,30 +48,27 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 // mint routes; Unimplemented is ignored there, not a failure.
 func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(a, opts)
+	g := c.guard(a, metadata.ValueFromIncomingContext)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx := ss.Context()
-		if c.skip(ctx, info.FullMethod) {
-			return handler(srv, ss)
-		}
 		// grpc-go passes no service to the unknown-service handler: a
 		// method the server did not register, named by the client
-		unregistered := srv == nil
-		route := atrion.UnmatchedRoute
-		if !unregistered {
-			route = c.route(info.FullMethod)
+		var ad guard.Admission
+		k, ok := g.Admit(call{ctx: ss.Context(), method: info.FullMethod, unregistered: srv == nil}, &ad)
+		if !ok {
+			return handler(srv, ss)
 		}
-		ctx, t, retry, err := c.admit(a, ctx, route, info.FullMethod, sideServer, metadata.ValueFromIncomingContext)
-		if err != nil {
+		if !ad.Decision.Allowed {
+			retry, err := c.rejection(k, sideServer, ad.Decision)
 			ss.SetTrailer(pushback(retry))
 			return err
 		}
-		w := &serverStream{ServerStream: ss, ctx: ctx}
+		w := &serverStream{ServerStream: ss, ctx: k.ctx}
 		w.timer.start(a)
-		class := atrion.Failure // unless the handler returns: a panic is a failure
-		defer func() { doneStream(t, class, &w.timer) }()
-		err = handler(srv, w)
-		class = c.outcome(ctx, err)
-		if unregistered && codeOf(err) == codes.Unimplemented {
+		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
+		defer func() { doneStream(&ad.Ticket, class, &w.timer) }()
+		err := handler(srv, w)
+		class = c.outcome(k.ctx, err)
+		if k.unregistered && codeOf(err) == codes.Unimplemented {
 			class = atrion.Ignored // a method no one serves: the caller's mistake
 		}
 		return err

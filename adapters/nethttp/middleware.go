@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -45,17 +47,18 @@ type patternRouter interface {
 func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handler {
 	cfg := newConfig(a, opts)
 	return func(next http.Handler) http.Handler {
-		h := &handler{a: a, next: next, cfg: cfg}
+		h := &handler{guard: cfg.Guard, next: next, cfg: cfg}
 		h.mux, _ = next.(patternRouter)
+		h.guard.Handle = h.handle
 		return h
 	}
 }
 
 type handler struct {
-	a    *atrion.Atrion
-	next http.Handler
-	mux  patternRouter // nil unless next can tell a pattern up front
-	cfg  *config
+	guard guard.Guard[*http.Request] // the config's, with this handler's routes
+	next  http.Handler
+	mux   patternRouter // nil unless next can tell a pattern up front
+	cfg   *config
 	// first is the route of the first request, kept when the handler is
 	// registered on a pattern rather than wrapping a mux: requests to such
 	// a handler share it (unless its pattern takes any method), and a hit
@@ -70,47 +73,24 @@ type firstRoute struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cfg := h.cfg
-	if cfg.filter != nil && !cfg.filter(r) {
+	var ad guard.Admission
+	r, ok := h.guard.Admit(r, &ad)
+	if !ok {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	p := atrion.PriorityNormal
-	if cfg.priority != nil {
-		p = cfg.priority(r)
-	}
-	var t atrion.Ticket
-	var d atrion.Decision
-	var route string
-	if cfg.routeID != nil {
-		route = routeOrUnmatched(cfg.routeID(r))
-		t, d = h.a.Admit(route, p)
-	} else {
-		rh := h.handle(r)
-		route = rh.ID()
-		t, d = rh.Admit(p)
-	}
-	if cfg.decisionInContext {
-		r = r.WithContext(atrion.ContextWithDecision(r.Context(), d))
-	}
-	if cfg.onDecision != nil {
-		cfg.onDecision(r.Context(), route, d)
-	}
-	if !d.Allowed {
-		cfg.reject(w, r, d)
+	if !ad.Decision.Allowed {
+		h.cfg.reject(w, r, ad.Decision)
 		return
 	}
 	sw := getWriter(w)
-	served := false
+	class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
 	defer func() {
-		if !served { // the handler panicked: a failure; the panic goes on
-			t.Done(atrion.Failure)
-		}
+		ad.Ticket.Done(class)
 		putWriter(sw)
 	}()
 	h.next.ServeHTTP(sw.view(), r)
-	served = true
-	t.Done(cfg.classify(r, sw.statusOr200(), nil))
+	class = h.cfg.classify(r, sw.statusOr200(), nil)
 }
 
 // handle is the handle of the request's route: "METHOD pattern" from the
@@ -135,12 +115,12 @@ func (h *handler) handle(r *http.Request) *atrion.Handle {
 // route is the handle of a pattern's route for a request's method.
 func (h *handler) route(pattern, method string) *atrion.Handle {
 	path, hasMethod := patternPath(pattern)
-	if !hasMethod && atrion.HTTPMethodIndex(method) < 0 {
+	if !hasMethod && httpx.MethodIndex(method) < 0 {
 		// a pattern without a method matches any token a client sends:
 		// one route for all the others keeps the table bounded
 		method = OtherMethods
 	}
-	return h.cfg.routes.Handle(method, path)
+	return h.guard.Routes().Handle(method, path)
 }
 
 // OtherMethods stands for the request's method in the route IDs of
@@ -167,11 +147,4 @@ func patternPath(pattern string) (path string, hasMethod bool) {
 		}
 	}
 	return pattern, false
-}
-
-func routeOrUnmatched(id string) string {
-	if id == "" {
-		return atrion.UnmatchedRoute
-	}
-	return id
 }

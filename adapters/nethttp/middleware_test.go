@@ -51,14 +51,6 @@ func suiteOptions(customReject bool) []atrhttp.Option {
 	return opts
 }
 
-func serve(t *testing.T, h http.Handler) string {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the suite's panics
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 func noWrap(h http.Handler) http.Handler { return h }
 
 // The suite runs against a wrapped ServeMux: patterns found up front, and
@@ -70,11 +62,11 @@ func TestConformance(t *testing.T) {
 		},
 		Cancels: true,
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
-			return serve(t, atrhttp.Middleware(a, suiteOptions(customReject)...)(suiteMux(h, noWrap)))
+			return adaptertest.Serve(t, atrhttp.Middleware(a, suiteOptions(customReject)...)(suiteMux(h, noWrap)))
 		},
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrhttp.WithDecisionHook(hook), atrhttp.WithDecisionInContext())
-			return serve(t, atrhttp.Middleware(a, opts...)(suiteMux(h, noWrap)))
+			return adaptertest.Serve(t, atrhttp.Middleware(a, opts...)(suiteMux(h, noWrap)))
 		},
 	})
 }
@@ -84,7 +76,7 @@ func TestConformance(t *testing.T) {
 func TestPerRouteWrapping(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	h := &adaptertest.Handlers{}
-	base := serve(t, suiteMux(h, atrhttp.Middleware(a, suiteOptions(false)...)))
+	base := adaptertest.Serve(t, suiteMux(h, atrhttp.Middleware(a, suiteOptions(false)...)))
 	for _, p := range []string{"/users/1", "/users/2", "/nope", "/status/500"} {
 		res, err := http.Head(base + p) // HEAD matches GET patterns
 		if err != nil {
@@ -104,14 +96,14 @@ func TestPerRouteWrapping(t *testing.T) {
 func TestRouteIDOption(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
 	mw := atrhttp.Middleware(a, atrhttp.WithRouteID(func(r *http.Request) string { return r.Header.Get(adaptertest.RouteIDHeader) }))
-	adaptertest.CheckRouteIDOption(t, a, serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))))
+	adaptertest.CheckRouteIDOption(t, a, adaptertest.Serve(t, mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))))
 }
 
 // A plain handler has no pattern: without WithRouteID every request is the
 // unmatched route, never its raw path.
 func TestPlainHandlerIsUnmatched(t *testing.T) {
 	a, _ := adaptertest.Engine(t)
-	base := serve(t, atrhttp.Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	base := adaptertest.Serve(t, atrhttp.Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	for _, p := range []string{"/a/1", "/b/2"} {
 		res, err := http.Get(base + p)
 		if err != nil {
@@ -155,7 +147,7 @@ func TestWriterInterfaces(t *testing.T) {
 		w.WriteHeader(http.StatusEarlyHints) // informational, then the final status
 		w.WriteHeader(http.StatusBadGateway)
 	})
-	base := serve(t, atrhttp.Middleware(a)(mux))
+	base := adaptertest.Serve(t, atrhttp.Middleware(a)(mux))
 	for path, want := range map[string]int{"/flush": 200, "/copy": 200, "/hijack": 204, "/info": 502} {
 		res, err := http.Get(base + path)
 		if err != nil {
@@ -235,7 +227,7 @@ func TestInventedMethodsShareOneRoute(t *testing.T) {
 			none := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 			mux.Handle("/files/{name}", wrap(none))
 			mux.Handle("PROPFIND /dav/{name}", wrap(none))
-			base := serve(t, outer(mux))
+			base := adaptertest.Serve(t, outer(mux))
 			do := func(method, path string) {
 				req, _ := http.NewRequest(method, base+path, nil)
 				res, err := http.DefaultClient.Do(req)

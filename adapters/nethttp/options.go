@@ -4,21 +4,17 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
 // config is what the Options set; one config serves every handler (or
 // transport) made from one Middleware (or Transport) call.
 type config struct {
-	routeID  func(*http.Request) string
+	guard.Guard[*http.Request]
 	classify Classifier
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
-	priority func(*http.Request) atrion.Priority
-	filter   func(*http.Request) bool
-	routes   *atrion.HTTPRoutes
-
-	onDecision        func(ctx context.Context, route string, d atrion.Decision)
-	decisionInContext bool
 }
 
 // Option configures Middleware and Transport.
@@ -31,12 +27,15 @@ type Option func(*config)
 type Classifier func(r *http.Request, status int, err error) atrion.Class
 
 func newConfig(a *atrion.Atrion, opts []Option) *config {
-	c := &config{classify: DefaultClassifier, reject: RejectHandler, routes: atrion.NewHTTPRoutes(a)}
+	c := &config{classify: DefaultClassifier, reject: RejectHandler}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
 		}
 	}
+	c.Context = (*http.Request).Context
+	c.WithContext = (*http.Request).WithContext
+	c.Bind(a)
 	return c
 }
 
@@ -45,7 +44,7 @@ func newConfig(a *atrion.Atrion, opts []Option) *config {
 // route. IDs must come from templates, never raw paths: the engine caps
 // the routes it tracks.
 func WithRouteID(f func(*http.Request) string) Option {
-	return func(c *config) { c.routeID = f }
+	return func(c *config) { c.RouteID = f }
 }
 
 // WithClassifier replaces DefaultClassifier.
@@ -70,12 +69,12 @@ func WithRejectHandler(f func(w http.ResponseWriter, r *http.Request, d atrion.D
 // WithPriority sets a request's priority for graded shedding; the default
 // is atrion.PriorityNormal for every request.
 func WithPriority(f func(*http.Request) atrion.Priority) Option {
-	return func(c *config) { c.priority = f }
+	return func(c *config) { c.Priority = f }
 }
 
 // WithPriorityHeader reads each request's priority from the header name
-// (atrion.DefaultPriorityHeader when empty) with atrion.HeaderPriority: a
-// missing or bad value is normal.
+// (X-Priority when empty): a name (critical, high, normal, low, bulk; any
+// case) or a number -2..2. A missing or bad value is normal.
 //
 // The header must come from a trusted hop: a proxy or gateway at the edge
 // that sets it and strips it from outside traffic. Any client can send
@@ -85,15 +84,20 @@ func WithPriority(f func(*http.Request) atrion.Priority) Option {
 // authenticated, with WithPriority.
 func WithPriorityHeader(name string) Option {
 	if name == "" {
-		name = atrion.DefaultPriorityHeader
+		name = httpx.DefaultPriorityHeader
 	}
-	return WithPriority(func(r *http.Request) atrion.Priority { return atrion.HeaderPriority(r.Header.Get(name)) })
+	return WithPriority(func(r *http.Request) atrion.Priority { return httpx.HeaderPriority(r.Header.Get(name)) })
 }
 
 // WithFilter guards only the requests for which f returns true; the others
 // pass through untracked (e.g. health checks).
 func WithFilter(f func(*http.Request) bool) Option {
-	return func(c *config) { c.filter = f }
+	return func(c *config) {
+		c.Skip = nil
+		if f != nil {
+			c.Skip = func(r *http.Request) bool { return !f(r) }
+		}
+	}
 }
 
 // WithDecisionHook calls f with every decision, admitted or rejected:
@@ -103,7 +107,7 @@ func WithFilter(f func(*http.Request) bool) Option {
 // Transport before the call is sent or fails with a *RejectedError. f runs
 // on the request's goroutine: it must be quick and must not block.
 func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decision)) Option {
-	return func(c *config) { c.onDecision = f }
+	return func(c *config) { c.OnDecision = f }
 }
 
 // WithDecisionInContext makes Middleware put each request's decision in
@@ -112,7 +116,7 @@ func WithDecisionHook(f func(ctx context.Context, route string, d atrion.Decisio
 // allocations per request (the context and the request's copy), which is
 // why it is off by default. Transport does not use it.
 func WithDecisionInContext() Option {
-	return func(c *config) { c.decisionInContext = true }
+	return func(c *config) { c.DecisionInContext = true }
 }
 
 // DefaultClassifier is the default Classifier: a request whose context was
@@ -121,7 +125,7 @@ func WithDecisionInContext() Option {
 // failure, a
 // 5xx status a failure, a 4xx status ignored, anything else a success.
 func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
-	return atrion.ClassifyHTTP(status, err, r.Context().Err())
+	return httpx.Classify(status, err, r.Context().Err())
 }
 
 // RejectHandler is the default response to a rejected request: 503 with a
@@ -129,7 +133,7 @@ func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
-	retryAfter, body := atrion.HTTPRejection(d)
+	retryAfter, body := httpx.Rejection(d)
 	h := w.Header()
 	h.Set("Retry-After", retryAfter)
 	h.Set("Content-Type", "application/json")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -42,69 +43,51 @@ func Transport(a *atrion.Atrion, base http.RoundTripper, opts ...Option) http.Ro
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{a: a, base: base, cfg: newConfig(a, opts)}
+	cfg := newConfig(a, opts)
+	t := &transport{guard: cfg.Guard, base: base, classify: cfg.classify}
+	t.guard.DecisionInContext = false // the caller's context is not the transport's to change
+	t.guard.Template = callRoute
+	return t
 }
 
 type transport struct {
-	a    *atrion.Atrion
-	base http.RoundTripper
-	cfg  *config
+	guard    guard.Guard[*http.Request]
+	base     http.RoundTripper
+	classify Classifier
 }
 
 // RoundTrip guards one call.
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	cfg := t.cfg
-	if cfg.filter != nil && !cfg.filter(r) {
+	var ad guard.Admission
+	if _, ok := t.guard.Admit(r, &ad); !ok {
 		return t.base.RoundTrip(r)
 	}
-	p := atrion.PriorityNormal
-	if cfg.priority != nil {
-		p = cfg.priority(r)
-	}
-	var tk atrion.Ticket
-	var d atrion.Decision
-	var route string
-	if cfg.routeID != nil {
-		route = routeOrUnmatched(cfg.routeID(r))
-		tk, d = t.a.Admit(route, p)
-	} else {
-		h := t.handle(r)
-		route = h.ID()
-		tk, d = h.Admit(p)
-	}
-	if cfg.onDecision != nil {
-		cfg.onDecision(r.Context(), route, d)
-	}
-	if !d.Allowed {
+	if !ad.Decision.Allowed {
 		if r.Body != nil { // a RoundTripper closes the body, even on errors
 			r.Body.Close()
 		}
-		return nil, &RejectedError{Route: route, Decision: d}
+		return nil, &RejectedError{Route: ad.Route, Decision: ad.Decision}
 	}
-	done := false
-	defer func() {
-		if !done { // base panicked
-			tk.Done(atrion.Failure)
-		}
-	}()
+	class := atrion.Failure // unless base returns: a panic is a failure, and goes on
+	defer func() { ad.Ticket.Done(class) }()
 	res, err := t.base.RoundTrip(r)
-	done = true
 	status := 0
 	if res != nil {
 		status = res.StatusCode
 	}
-	tk.Done(cfg.classify(r, status, err))
+	class = t.classify(r, status, err)
 	return res, err
 }
 
-func (t *transport) handle(r *http.Request) *atrion.Handle {
-	host := r.Host
+// callRoute is a call's method and host, its route "METHOD host".
+func callRoute(r *http.Request) (method, host string) {
+	host = r.Host
 	if r.URL != nil && r.URL.Host != "" {
 		host = r.URL.Host
 	}
-	method := r.Method
+	method = r.Method
 	if method == "" { // the client's spelling of GET
 		method = http.MethodGet
 	}
-	return t.cfg.routes.Handle(method, host)
+	return method, host
 }

@@ -56,7 +56,11 @@ func BenchmarkNetHTTP(b *testing.B) {
 		return m
 	}
 	same := func(h http.Handler) http.Handler { return h }
+	noop := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) })
+	}
 	b.Run("bare", func(b *testing.B) { serveParallel(b, mux(same), "/users/7") })
+	b.Run("noop-per-route", func(b *testing.B) { serveParallel(b, mux(noop), "/users/7") })
 	b.Run("atrhttp-per-route", func(b *testing.B) { serveParallel(b, mux(atrhttp.Middleware(engine(b))), "/users/7") })
 	b.Run("atrhttp-around-mux", func(b *testing.B) { serveParallel(b, atrhttp.Middleware(engine(b))(mux(same)), "/users/7") })
 }
@@ -69,7 +73,9 @@ func BenchmarkGin(b *testing.B) {
 		r.GET("/users/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 		return r
 	}
+	noop := func(c *gin.Context) { c.Next() }
 	b.Run("bare", func(b *testing.B) { serveParallel(b, build(), "/users/7") })
+	b.Run("noop-middleware", func(b *testing.B) { serveParallel(b, build(noop), "/users/7") })
 	b.Run("atrgin", func(b *testing.B) { serveParallel(b, build(atrgin.Middleware(engine(b))), "/users/7") })
 }
 

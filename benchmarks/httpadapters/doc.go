@@ -10,8 +10,8 @@
 // warmed first as in the hot-path suite (out of bootstrap, routes busy).
 //
 // Each benchmark's sub-benchmarks are its baseline and the adapter side
-// by side. For echo and fiber a no-op middleware is measured too: echo v4
-// allocates a closure per middleware and request (v5 builds its chain
-// once), and a fiber app.Use adds a route to walk, whoever the middleware
-// is.
+// by side, with a no-op middleware between them: what any middleware
+// costs (echo v4 allocates a closure per middleware and request, v5 builds
+// its chain once; a fiber app.Use adds a route to walk, whoever the
+// middleware is).
 package httpadapters

@@ -98,3 +98,15 @@ func checkClock(tb testing.TB, fn string, a *atrion.Atrion, clk *atrion.ManualCl
 			"give it the clock with atrion.WithClock, and give the helpers that clock", fn, now, before)
 	}
 }
+
+// Static returns the options under which routes skip bootstrap and the
+// AutoTuner is off, so that a route trips and recovers at the static
+// points (break point 100) from its first tick, followed by opts. Physics
+// that opts set replace the whole PhysicsConfig: they must skip bootstrap
+// themselves (BootstrapTicks: atrion.NoBootstrap).
+func Static(opts ...atrion.Option) []atrion.Option {
+	return append([]atrion.Option{
+		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
+		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
+	}, opts...)
+}

@@ -229,9 +229,8 @@ func TestDriveThroughEveryState(t *testing.T) {
 // bootstrap, static points, a break point R cannot reach, a learned one.
 func TestTripOpensAnyRoute(t *testing.T) {
 	for name, opts := range map[string][]atrion.Option{
-		"defaults": nil,
-		"static points": {atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-			atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true})},
+		"defaults":      nil,
+		"static points": atriontest.Static(),
 		"unreachable break point": {atrion.WithPhysics(atrion.PhysicsConfig{BreakMultiplier: 1e6}),
 			atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true})},
 		"one-second ticks": {atrion.WithTick(time.Second)},

@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/atrion-go/atrion/adapters/internal v0.1.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -18,5 +19,6 @@ require (
 
 replace (
 	github.com/atrion-go/atrion/adapters/grpc => ../../adapters/grpc
+	github.com/atrion-go/atrion/adapters/internal => ../../adapters/internal
 	github.com/atrion-go/atrion/core => ../../core
 )

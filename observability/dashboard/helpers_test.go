@@ -6,16 +6,15 @@ import (
 
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/observability/internal/obstest"
 )
 
-// newEngine returns an engine on a manual clock whose routes skip
+// newEngine returns obstest's engine, on a manual clock, whose routes skip
 // bootstrap and decide on the static points.
 func newEngine(t testing.TB, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock) {
 	t.Helper()
-	return atriontest.New(t, append([]atrion.Option{
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	}, opts...)...)
+	r := obstest.New(t, opts...)
+	return r.A, r.Clk
 }
 
 // traffic sends n requests of class c on route, then closes the tick.

@@ -26,9 +26,7 @@ func manyRouteEngine(t testing.TB) *atrion.Atrion {
 	t.Helper()
 	a, clk := newEngine(t, atrion.WithMaxRoutes(manyRoutes+10))
 	for i := range manyRoutes {
-		if tk, d := a.Admit(fmt.Sprintf("GET /api/v1/resource%05d/:id", i), atrion.PriorityNormal); d.Allowed {
-			tk.Done(atrion.Success)
-		}
+		atriontest.Send(a, fmt.Sprintf("GET /api/v1/resource%05d/:id", i), 1, atrion.Success)
 	}
 	clk.Advance(100 * time.Millisecond)
 	atriontest.Trip(t, a, clk, "GET /zz/tripped")

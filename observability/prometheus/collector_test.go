@@ -1,7 +1,6 @@
 package atrprom_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 	"github.com/atrion-go/atrion/observability/internal/obstest"
 	atrprom "github.com/atrion-go/atrion/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,8 +79,7 @@ atrion_route_break_point_ohms{route=%[1]q} 100
 // request has fallen into it.
 func TestIdleOverflowRouteIsNotPublished(t *testing.T) {
 	r := newRig(t)
-	tk, _ := r.A.Admit("GET /a", atrion.PriorityNormal)
-	tk.Done(atrion.Success)
+	atriontest.Send(r.A, "GET /a", 1, atrion.Success)
 	routes := func() []string {
 		var out []string
 		for _, m := range gather(t, r.c, "atrion_route_resistance_ohms") {
@@ -95,8 +94,7 @@ func TestIdleOverflowRouteIsNotPublished(t *testing.T) {
 	if got := routes(); len(got) != 1 || got[0] != "GET /a" {
 		t.Fatalf("routes published: %q, want only GET /a", got)
 	}
-	tk, _ = r.A.Admit("", atrion.PriorityNormal) // an invalid ID falls into the overflow route
-	tk.Done(atrion.Success)
+	atriontest.Send(r.A, "", 1, atrion.Success) // an invalid ID falls into the overflow route
 	if got := routes(); len(got) != 2 || got[1] != atrion.OverflowRoute {
 		t.Fatalf("routes published after an overflow hit: %q, want GET /a and %s", got, atrion.OverflowRoute)
 	}
@@ -236,11 +234,7 @@ func seriesOf(t *testing.T, g prometheus.Gatherer, route string) int {
 // TestRegisterErrors checks that a nil engine and bad constant labels make
 // the registration fail with an error instead of failing scrapes.
 func TestRegisterErrors(t *testing.T) {
-	a, err := atrion.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
+	a := atriontest.NewEngine(t)
 	cases := map[string]prometheus.Collector{
 		"nil engine":          atrprom.NewCollector(nil),
 		"label route":         atrprom.NewCollector(a, atrprom.WithConstLabels(prometheus.Labels{"route": "x"})),
@@ -268,8 +262,7 @@ func TestOddRouteIDs(t *testing.T) {
 	r := newRig(t)
 	long := strings.Repeat("x", atrion.MaxRouteIDLen)
 	for _, id := range []string{"GET /\xff\xfe", "GET /\xfd", "GET /\uFFFD", long, long + "y", ""} {
-		tk, _ := r.A.Admit(id, atrion.PriorityNormal)
-		tk.Done(atrion.Success)
+		atriontest.Send(r.A, id, 1, atrion.Success)
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(r.c)
@@ -293,11 +286,7 @@ atrion_invalid_route_ids_total 2
 // TestScrapeOverHTTP serves the collector with promhttp on loopback while
 // traffic runs, as a deployment would, with the race detector watching.
 func TestScrapeOverHTTP(t *testing.T) {
-	a, err := atrion.New(atrion.WithTick(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
+	a := atriontest.NewEngine(t, atrion.WithTick(time.Millisecond))
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(atrprom.NewCollector(a))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
@@ -313,10 +302,7 @@ func TestScrapeOverHTTP(t *testing.T) {
 					return
 				default:
 				}
-				tk, d := a.Admit(fmt.Sprintf("GET /r%d", (g*7+i)%20), atrion.PriorityNormal)
-				if d.Allowed {
-					tk.Done(atrion.Success)
-				}
+				atriontest.Send(a, fmt.Sprintf("GET /r%d", (g*7+i)%20), 1, atrion.Success)
 			}
 		})
 	}

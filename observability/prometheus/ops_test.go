@@ -104,8 +104,7 @@ func instantiate(expr string) string {
 func published(t *testing.T) map[string]bool {
 	t.Helper()
 	r := newRig(t)
-	tk, _ := r.A.Admit("GET /a", atrion.PriorityNormal)
-	tk.Done(atrion.Success)
+	atriontest.Send(r.A, "GET /a", 1, atrion.Success)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(atrprom.NewCollector(r.A, atrprom.WithFamilies(atrprom.AlertFamilies...)))
 	mfs, err := reg.Gather()
@@ -327,8 +326,7 @@ func TestPrometheusFiresCircuitOpenAlert(t *testing.T) {
 	bin := needTool(t, "prometheus", "prometheus")
 	e := newExporter(t)
 	const route = "GET /pay/:id"
-	tk, _ := e.a.Admit(route, atrion.PriorityNormal)
-	tk.Done(atrion.Success)
+	atriontest.Send(e.a, route, 1, atrion.Success)
 
 	rules, err := os.ReadFile("alerts.yml")
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,16 +101,24 @@ func (h *Handlers) Block(ctx context.Context) {
 	}
 }
 
-// Engine returns an engine on a manual clock that skips bootstrap, with the
-// AutoTuner off (static break point 100), a scar factor of 20 and a decay
-// rate of 2, so that a route trips within about ten failing ticks and heals
-// within seconds of engine time. It is closed when tb ends.
+// Engine returns an engine on a manual clock that decides on the static
+// points (atriontest.Static) with a scar factor of 20 and a decay rate of 2, so that a
+// route trips within about ten failing ticks and heals within seconds of
+// engine time. It is closed when tb ends.
 func Engine(tb testing.TB) (*atrion.Atrion, *atrion.ManualClock) {
 	tb.Helper()
-	return atriontest.New(tb,
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	)
+	return atriontest.New(tb, atriontest.Static(atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap, ScarFactor: 20, DecayRate: 2}))...)
+}
+
+// Serve serves h on a loopback test server and returns its base URL
+// ("http://127.0.0.1:port"); the server stops when tb ends. Its error log
+// is discarded: the suite's handlers panic on purpose.
+func Serve(tb testing.TB, h http.Handler) string {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // rig is one engine and one server under test.
@@ -179,11 +189,25 @@ func (r *rig) expect(path, priority string, status int) response {
 
 func (r *rig) snapshot(route string) atrion.RouteSnapshot {
 	r.t.Helper()
-	s, ok := r.a.Snapshot(route)
+	return Snapshot(r.t, r.a, route)
+}
+
+// Snapshot returns route's state, failing the test when a does not track
+// it.
+func Snapshot(tb testing.TB, a *atrion.Atrion, route string) atrion.RouteSnapshot {
+	tb.Helper()
+	s, ok := a.Snapshot(route)
 	if !ok {
-		r.t.Fatalf("route %q is not tracked; routes: %q", route, r.a.Routes())
+		tb.Fatalf("route %q is not tracked; routes: %.200q", route, a.Routes())
 	}
 	return s
+}
+
+// Totals returns route's counters, failing the test when a does not track
+// it.
+func Totals(tb testing.TB, a *atrion.Atrion, route string) atrion.Totals {
+	tb.Helper()
+	return Snapshot(tb, a, route).Totals
 }
 
 func (r *rig) totals(route string, ok func(atrion.Totals) bool) atrion.Totals {
@@ -196,17 +220,34 @@ func (r *rig) totals(route string, ok func(atrion.Totals) bool) atrion.Totals {
 // which a client may see a moment before.
 func WaitTotals(t testing.TB, a *atrion.Atrion, route string, ok func(atrion.Totals) bool) atrion.Totals {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		s, tracked := a.Snapshot(route)
-		if tracked && ok(s.Totals) {
-			return s.Totals
-		}
+	var s atrion.RouteSnapshot
+	tracked := false
+	if !poll(2*time.Second, func() bool { s, tracked = a.Snapshot(route); return tracked && ok(s.Totals) }) {
+		t.Fatalf("route %q: totals %+v never met the expectation (tracked %v)", route, s.Totals, tracked)
+	}
+	return s.Totals
+}
+
+// WaitFor polls cond every millisecond until it holds, failing the test
+// after 5 s: for what a server records after its client has already seen
+// the call end.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	if !poll(5*time.Second, cond) {
+		tb.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// poll reports whether cond held within limit.
+func poll(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("route %q: totals %+v never met the expectation (tracked %v)", route, s.Totals, tracked)
+			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
+	return true
 }
 
 // trip fails route's /status/500 once per tick (critical, so graded
@@ -267,9 +308,7 @@ func InventMethods(t testing.TB, base string, n int) {
 // first requested afterwards still gets a slot of its own and is served.
 func testOverflowPoisoning(t *testing.T, s Server) {
 	const maxRoutes = 20
-	a, clk := atriontest.New(t, atrion.WithMaxRoutes(maxRoutes),
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
+	a, clk := atriontest.New(t, atriontest.Static(atrion.WithMaxRoutes(maxRoutes))...)
 	h := &Handlers{started: make(chan struct{}, 1), release: make(chan struct{})}
 	base := s.Start(t, a, h, false)
 	t.Cleanup(func() { close(h.release) })

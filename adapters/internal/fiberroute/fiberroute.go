@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -81,14 +82,14 @@ var ScanMax = 8
 type Resolver struct {
 	fold    bool // !CaseSensitive
 	strict  bool
-	complex func(path, template string) bool    // Config.Match
-	std     [atrion.NumHTTPMethods]*methodTable // by atrion.HTTPMethodIndex
-	other   map[string]*methodTable             // custom methods
+	complex func(path, template string) bool // Config.Match
+	std     [httpx.NumMethods]*methodTable   // by httpx.MethodIndex
+	other   map[string]*methodTable          // custom methods
 }
 
 // methodTable returns method's routes, nil when it has none.
 func (r *Resolver) methodTable(method string) *methodTable {
-	if i := atrion.HTTPMethodIndex(method); i >= 0 {
+	if i := httpx.MethodIndex(method); i >= 0 {
 		return r.std[i]
 	}
 	return r.other[method]
@@ -164,7 +165,7 @@ func New(routes []Route, cfg Config, a *atrion.Atrion) *Resolver {
 	}
 	for _, m := range order {
 		mt := newMethodTable(byMethod[m])
-		if i := atrion.HTTPMethodIndex(m); i >= 0 {
+		if i := httpx.MethodIndex(m); i >= 0 {
 			r.std[i] = mt
 		} else {
 			r.other[m] = mt

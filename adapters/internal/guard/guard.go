@@ -1,24 +1,38 @@
-// Package guard is the request flow that the framework adapters (atrgin,
-// atrecho for echo v4 and v5, atrfiber for fiber v2 and v3) share: skip,
-// priority, route ID, admission, rejection, the handler, its outcome, and
-// a panic recorded as a failure.
+// Package guard is the admission flow that every adapter shares (atrgin,
+// atrecho for echo v4 and v5, atrfiber for fiber v2 and v3, atrhttp's
+// middleware and transport, atrgrpc's interceptors): skip, priority,
+// route, the engine's decision, and the decision hook and context (Admit).
+// Serve is the rest of a framework middleware: the rejection, the handler,
+// its outcome, and a panic recorded as a failure.
+//
+// Where a transport's call does not fit Serve (its results, its writer),
+// the adapter runs it after Admit with the same idiom, so that a panic is
+// a failure and goes on unchanged:
+//
+//	class := atrion.Failure // unless the call returns
+//	defer func() { ad.Ticket.Done(class) }()
+//	res, err := call()
+//	class = classify(res, err)
 package guard
 
 import (
 	"context"
 
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
-// Guard guards requests of a framework whose handlers take a C. Its
-// function fields are set once, when the middleware is built, so that
-// serving a request allocates nothing.
+// Guard guards requests of a transport whose requests are a C (a
+// framework's context, an *http.Request, a gRPC call). Its fields are set
+// once, when the middleware is built, so that guarding a request
+// allocates nothing.
 type Guard[C any] struct {
-	// A is the engine, set with Bind.
+	// A is the engine: set it directly, or with Bind for HTTP.
 	A *atrion.Atrion
 	// Skip, when set and true, passes the request on untracked.
 	Skip func(C) bool
-	// RouteID, when set, replaces Template; "" means the unmatched route.
+	// RouteID, when set, names the request's route, instead of Handle or
+	// Template; after Bind, "" means the unmatched route.
 	RouteID func(C) string
 	// Handle, when set (and RouteID is not), returns the request's route
 	// handle, nil for the unmatched route.
@@ -28,86 +42,110 @@ type Guard[C any] struct {
 	Template func(C) (method, template string)
 	// Priority, when set, ranks the request; otherwise it is normal.
 	Priority func(C) atrion.Priority
-	// Reject answers a rejected request.
-	Reject func(C, atrion.Decision) error
-	// Classify classifies a finished request from the handler's error.
-	Classify func(C, error) atrion.Class
 	// OnDecision, when set, is told of every decision, admitted or
 	// rejected, with the request's context (see Context).
 	OnDecision func(ctx context.Context, route string, d atrion.Decision)
 	// DecisionInContext puts each decision in the request's context
-	// (atrion.ContextWithDecision) before the handler or the reject
-	// handler runs; it costs an allocation or two per request.
+	// (atrion.ContextWithDecision, with WithContext) before the request
+	// goes on; it costs an allocation or two per request.
 	DecisionInContext bool
 	// Context returns the request's context, for OnDecision and
-	// DecisionInContext; SetContext replaces it.
-	Context    func(C) context.Context
-	SetContext func(C, context.Context)
+	// DecisionInContext; WithContext returns the request with ctx as its
+	// context.
+	Context     func(C) context.Context
+	WithContext func(c C, ctx context.Context) C
 
-	routes *atrion.HTTPRoutes
+	// Reject answers a rejected request, for Serve.
+	Reject func(C, atrion.Decision) error
+	// Classify classifies a finished request from the handler's error, for
+	// Serve.
+	Classify func(C, error) atrion.Class
+
+	routes *httpx.Routes // Bind's
 }
 
-// Bind sets the engine the guard admits requests with.
+// Bind sets the engine for HTTP requests: routes are "METHOD template"
+// (httpx.Routes), and a request that RouteID names "", Handle returns nil
+// for, or whose template is "" is admitted on atrion.UnmatchedRoute. Call
+// it once the fields are set.
 func (g *Guard[C]) Bind(a *atrion.Atrion) {
 	g.A = a
-	g.routes = atrion.NewHTTPRoutes(a)
+	g.routes = httpx.NewRoutes(a)
+	if id := g.RouteID; id != nil {
+		g.RouteID = func(c C) string {
+			if route := id(c); route != "" {
+				return route
+			}
+			return atrion.UnmatchedRoute
+		}
+	}
 }
 
-// Serve guards one request; next runs the rest of the chain.
-func (g *Guard[C]) Serve(c C, next func(C) error) error {
+// Routes returns the routes Bind made, for adapters whose Handle finds
+// templates itself.
+func (g *Guard[C]) Routes() *httpx.Routes { return g.routes }
+
+// Admission is what Admit decided for one request.
+type Admission struct {
+	Ticket   atrion.Ticket   // an admitted request's: settle it once when the request ends
+	Decision atrion.Decision // the engine's decision
+	Route    string          // the route ID decided on
+}
+
+// Admit decides c into ad, unless Skip skips it (ok false: pass c on
+// untracked). It returns c as the request goes on: with the decision in
+// its context when DecisionInContext.
+func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	if g.Skip != nil && g.Skip(c) {
-		return next(c)
+		return c, false
 	}
 	p := atrion.PriorityNormal
 	if g.Priority != nil {
 		p = g.Priority(c)
 	}
-	var t atrion.Ticket
-	var d atrion.Decision
-	var route string
 	if g.RouteID != nil {
-		route = g.routeID(c)
-		t, d = g.A.Admit(route, p)
+		ad.Route = g.RouteID(c)
+		ad.Ticket, ad.Decision = g.A.Admit(ad.Route, p)
 	} else {
 		h := g.handle(c)
-		route = h.ID()
-		t, d = h.Admit(p)
+		ad.Route = h.ID()
+		ad.Ticket, ad.Decision = h.Admit(p)
 	}
 	if g.OnDecision != nil || g.DecisionInContext {
-		g.tell(c, route, d)
+		c = g.tell(c, ad)
 	}
-	if !d.Allowed {
-		return g.Reject(c, d)
+	return c, true
+}
+
+// Serve guards one request of a framework middleware; next runs the rest
+// of the chain.
+func (g *Guard[C]) Serve(c C, next func(C) error) error {
+	var ad Admission
+	c, ok := g.Admit(c, &ad)
+	switch {
+	case !ok:
+		return next(c)
+	case !ad.Decision.Allowed:
+		return g.Reject(c, ad.Decision)
 	}
-	served := false
-	defer func() {
-		if !served { // the handler panicked: a failure; the panic goes on
-			t.Done(atrion.Failure)
-		}
-	}()
+	class := atrion.Failure // unless next returns: a panic is a failure, and goes on
+	defer func() { ad.Ticket.Done(class) }()
 	err := next(c)
-	served = true
-	t.Done(g.Classify(c, err))
+	class = g.Classify(c, err)
 	return err
 }
 
-// tell puts d in the request's context and calls the hook, as asked.
-func (g *Guard[C]) tell(c C, route string, d atrion.Decision) {
+// tell puts the decision in c's context and calls the hook, as asked.
+func (g *Guard[C]) tell(c C, ad *Admission) C {
 	ctx := g.Context(c)
 	if g.DecisionInContext {
-		ctx = atrion.ContextWithDecision(ctx, d)
-		g.SetContext(c, ctx)
+		ctx = atrion.ContextWithDecision(ctx, ad.Decision)
+		c = g.WithContext(c, ctx)
 	}
 	if g.OnDecision != nil {
-		g.OnDecision(ctx, route, d)
+		g.OnDecision(ctx, ad.Route, ad.Decision)
 	}
-}
-
-func (g *Guard[C]) routeID(c C) string {
-	if id := g.RouteID(c); id != "" {
-		return id
-	}
-	return atrion.UnmatchedRoute
+	return c
 }
 
 func (g *Guard[C]) handle(c C) *atrion.Handle {

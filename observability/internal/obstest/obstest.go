@@ -25,10 +25,7 @@ type Rig struct {
 // New returns a Rig with opts added; the engine is closed when tb ends.
 func New(tb testing.TB, opts ...atrion.Option) *Rig {
 	tb.Helper()
-	a, clk := atriontest.New(tb, append([]atrion.Option{
-		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
-		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}),
-	}, opts...)...)
+	a, clk := atriontest.New(tb, atriontest.Static(opts...)...)
 	return &Rig{A: a, Clk: clk}
 }
 

@@ -1,27 +1,19 @@
-package atrion
+package httpx
 
 import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
 )
 
-// This file holds the small pieces every adapter needs, so they live once:
-// outcome classification of an HTTP status, the jittered Retry-After, and
-// the rejection body.
-
-// ClassifyHTTPStatus maps an HTTP status to an outcome class: 5xx is a
-// failure; 4xx (including 499, client closed) is ignored; anything else is
-// a success.
-func ClassifyHTTPStatus(code int) Class {
-	switch {
-	case code >= 500:
-		return Failure
-	case code >= 400:
-		return Ignored
-	default:
-		return Success
-	}
+// Rejection returns what an HTTP adapter sends when it rejects a request
+// (with status 503): the Retry-After header value, whole seconds of the
+// jittered hint, and the small JSON body of AppendRejectionJSON.
+func Rejection(d atrion.Decision) (retryAfter string, body []byte) {
+	retry := JitterRetryAfter(d.RetryAfter)
+	return RetryAfterSeconds(retry), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
 }
 
 // JitterRetryAfter spreads a retry hint over [d, 1.5·d) so that rejected
@@ -48,7 +40,7 @@ func RetryAfterSeconds(d time.Duration) string {
 // rejection, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
-func AppendRejectionJSON(b []byte, d Decision, retry time.Duration) []byte {
+func AppendRejectionJSON(b []byte, d atrion.Decision, retry time.Duration) []byte {
 	b = append(b, `{"error":"overloaded","reason":"`...)
 	b = append(b, d.Reason.String()...)
 	b = append(b, `","mode":"`...)

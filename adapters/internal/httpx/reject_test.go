@@ -1,15 +1,29 @@
-package atrion
+package httpx
 
 import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	atrion "github.com/atrion-go/atrion/core"
 )
 
-func TestClassifyHTTPStatus(t *testing.T) {
-	for code, want := range map[int]Class{200: Success, 204: Success, 302: Success, 400: Ignored, 404: Ignored, 429: Ignored, 499: Ignored, 500: Failure, 503: Failure, 599: Failure, 0: Success, -1: Success} {
-		if got := ClassifyHTTPStatus(code); got != want {
-			t.Errorf("ClassifyHTTPStatus(%d) = %v, want %v", code, got, want)
+func TestRejection(t *testing.T) {
+	d := atrion.Decision{Reason: atrion.ReasonShed, Mode: atrion.ModeOperational, RetryAfter: 2 * time.Second}
+	for range 50 {
+		ra, body := Rejection(d)
+		if ra != "2" && ra != "3" { // [2s, 3s) rounded up
+			t.Fatalf("Retry-After %q for a 2s hint", ra)
+		}
+		var v struct {
+			Error, Reason, Mode string
+			RetryAfterMs        int64 `json:"retry_after_ms"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("body %s: %v", body, err)
+		}
+		if v.Error != "overloaded" || v.Reason != "shed" || v.Mode != "OPERATIONAL" || v.RetryAfterMs < 2000 || v.RetryAfterMs > 3000 {
+			t.Fatalf("body %s", body)
 		}
 	}
 }
@@ -30,7 +44,7 @@ func TestJitterRetryAfter(t *testing.T) {
 }
 
 func TestRejectionJSON(t *testing.T) {
-	b := AppendRejectionJSON(nil, Decision{Reason: ReasonCircuitOpen, Mode: ModeCircuitOpen}, 1500*time.Millisecond)
+	b := AppendRejectionJSON(nil, atrion.Decision{Reason: atrion.ReasonCircuitOpen, Mode: atrion.ModeCircuitOpen}, 1500*time.Millisecond)
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("invalid JSON %s: %v", b, err)
