@@ -37,12 +37,13 @@ type Atrion struct {
 	overflow  *route
 	lastSweep atomic.Int64
 
-	obs   *dispatcher
-	audit *fanout[AuditRecord]
-	state *stateManager
-	env   *routeEnv // what every route shares
-	bans  *banList  // client keys' bans (bans.go); banSync shares them
-	bsync *banSync
+	obs    *dispatcher
+	audit  *fanout[AuditRecord]
+	audits auditBuf // sync and eviction records, aggregated (syncaudit.go)
+	state  *stateManager
+	env    *routeEnv // what every route shares
+	bans   *banList  // client keys' bans (bans.go); banSync shares them
+	bsync  *banSync
 
 	stop      chan struct{}
 	clockDone chan struct{}
@@ -139,10 +140,7 @@ func New(opts ...Option) (*Atrion, error) {
 	now := a.clock.now()
 	a.overflow = newRoute(a.env, OverflowRoute, nil, live, now) // shares no budget
 	a.overflow.detached.Store(true)
-	a.routes.mu.Lock()
-	a.routes.all[OverflowRoute] = a.overflow
-	a.routes.refreshLocked()
-	a.routes.mu.Unlock()
+	a.routes.start(a.overflow)
 	return a, nil
 }
 

@@ -297,12 +297,14 @@ func TestProviderFailuresFailOpen(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for range 200 {
+			for i := range 200 {
 				tk, d := a.Admit("r", atrion.PriorityNormal)
 				if !d.Allowed {
 					t.Error("a failing provider must not cause rejections")
 				}
 				tk.Done(atrion.Success)
+				// another route's failures have news to publish
+				a.ReportOutcome("f", atrion.Outcome{IsError: i%2 == 0})
 				clk.Advance(100 * time.Millisecond)
 			}
 		}()

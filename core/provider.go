@@ -36,9 +36,30 @@ type StateProvider interface {
 }
 
 // BatchSetter is implemented by providers that can store many vectors in
-// one round trip; the engine then publishes each tick's changes in one call.
+// one round trip; the engine then publishes each tick's news in one call.
+// SetBatch must not keep vs after it returns: the engine reuses it.
 type BatchSetter interface {
 	SetBatch(ctx context.Context, vs []PhysicsVector) error
+}
+
+// PageReader is implemented by providers that can read their stored
+// vectors a page at a time; the engine's periodic resync then reads a page
+// per call, each under its own deadline, instead of listing every key in
+// one call. ReadPage returns the vectors of the page at cursor ("" starts
+// a pass) and the cursor of the next page, "" when the pass is complete.
+// A cursor stays valid across calls, so a pass interrupted by an error
+// resumes where it stopped; a vector may be read twice in one pass.
+type PageReader interface {
+	ReadPage(ctx context.Context, cursor string) (vs []PhysicsVector, next string, err error)
+}
+
+// Expiring is implemented by providers whose stored vectors expire. The
+// engine publishes a route only when its vector has news, so a route whose
+// last vector said something (a scar, an open circuit) is published again
+// every third of TTL while it is active, and its stored vector never
+// expires under it. Without it the engine assumes a TTL of a minute.
+type Expiring interface {
+	TTL() time.Duration
 }
 
 // Subscriber is implemented by providers that push peers' updates. Subscribe

@@ -10,37 +10,63 @@ import (
 )
 
 // stateManager keeps the local routes authoritative and syncs them with the
-// StateProvider in the background: each route's changes are published at
-// most once per tick in one batch, peers' vectors are merged as they
-// arrive and re-read periodically. Nothing here runs on a request's path.
+// StateProvider in the background. A route is published when its vector
+// has news for its peers (publish.go), at most once per tick and in one
+// batch; peers' vectors are queued as they arrive and applied in batches;
+// every stored vector is re-read periodically, a page at a time. Nothing
+// here runs on a request's path, and nothing on a request's path waits
+// for it.
 type stateManager struct {
-	a        *Atrion
-	p        StateProvider
-	merge    func(local, remote PhysicsVector) PhysicsVector
-	timeout  time.Duration
-	resync   time.Duration
-	mu       sync.Mutex
-	pending  []*route
-	wake     chan struct{}
-	flushes  chan chan struct{}
-	inbound  chan PhysicsVector
-	cancel   context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
-	logLimit *rateLimit
-	// refuseLog paces the log lines of refused vectors apart from
-	// provider failures'
-	refuseLog *rateLimit
+	a         *Atrion
+	p         StateProvider
+	merge     func(local, remote PhysicsVector) PhysicsVector
+	timeout   time.Duration
+	resync    time.Duration
+	heartbeat time.Duration
+
+	mu      sync.Mutex
+	pending []*route // routes with news, waiting for the next batch
+	wake    chan struct{}
+
+	// peers' vectors, queued by the provider's goroutine (receive)
+	inMu    sync.Mutex
+	in      []PhysicsVector
+	inReady chan struct{}
+
+	// owned by run: buffers reused batch after batch, so that steady-state
+	// syncing allocates nothing per route
+	spare   []*route
+	batch   []PhysicsVector
+	inSpare []PhysicsVector
+	loud    []*route // published with news to heartbeat (publish.go)
+	pass    resyncPass
+
+	flushes   chan chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
+	logLimit  *rateLimit
+	refuseLog *rateLimit // paces refused vectors' log lines apart from provider failures'
 }
 
 // SyncTimeout bounds every provider call the engine makes.
 const SyncTimeout = 500 * time.Millisecond
 
+// maxInbound bounds the peers' vectors waiting to be applied; beyond it
+// they are dropped and counted (Stats.PeerDrops). The engine applies
+// millions a second, so only an engine that cannot keep up drops any.
+const maxInbound = 1 << 18
+
+// applyChunk is how many queued vectors run applies before it looks at
+// its other work again.
+const applyChunk = 4096
+
 func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateManager {
 	s := &stateManager{
 		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, 10*time.Millisecond),
-		wake: make(chan struct{}, 1), flushes: make(chan chan struct{}),
-		inbound: make(chan PhysicsVector, 4096), done: make(chan struct{}),
+		heartbeat: heartbeatOf(p, a.tick),
+		wake:      make(chan struct{}, 1), inReady: make(chan struct{}, 1), flushes: make(chan chan struct{}),
+		done:     make(chan struct{}),
 		logLimit: &rateLimit{every: 10 * time.Second}, refuseLog: &rateLimit{every: 10 * time.Second},
 	}
 	if m, ok := p.(Merger); ok {
@@ -57,84 +83,167 @@ func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateMan
 	return s
 }
 
-// receive takes a peer's vector from the provider without blocking it.
+// receive queues a peer's vector from the provider without blocking it.
 func (s *stateManager) receive(v PhysicsVector) {
-	select {
-	case s.inbound <- v:
-	default:
+	s.inMu.Lock()
+	if len(s.in) >= maxInbound {
+		s.inMu.Unlock()
 		s.a.stats.peerDrops.Add(1)
+		return
+	}
+	s.in = append(s.in, v)
+	first := len(s.in) == 1
+	s.inMu.Unlock()
+	if first {
+		signal(s.inReady)
 	}
 }
 
-// enqueue marks r as changed; it will be published with the next batch.
+// enqueue marks r as having news; it goes out with the next batch. Caller
+// set r's queued flag, so a route waits in pending at most once.
 func (s *stateManager) enqueue(r *route) {
 	s.mu.Lock()
 	s.pending = append(s.pending, r)
 	s.mu.Unlock()
+	signal(s.wake)
+}
+
+// signal wakes the goroutine waiting on c (capacity 1) without blocking.
+func signal(c chan struct{}) {
 	select {
-	case s.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
+
+// ready is always ready to receive from: the run loop's case for work
+// it has in hand.
+var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (s *stateManager) run(ctx context.Context) {
 	defer close(s.done)
 	resync := time.NewTicker(s.resync)
 	defer resync.Stop()
+	beat := time.NewTicker(max(s.heartbeat/4, s.a.tick))
+	defer beat.Stop()
+	var audits <-chan time.Time // the aggregated audit records (syncaudit.go)
+	if s.a.auditing() {
+		t := time.NewTicker(auditEvery)
+		defer t.Stop()
+		audits = t.C
+	}
+	// one batch per tick at most, whatever the request rate: news that
+	// comes sooner waits for the timer
+	timer := time.NewTimer(0)
+	<-timer.C
 	var last time.Time
+	armed := false
 	for {
+		var more chan struct{} // ready while a resync pass or queued vectors wait
+		if s.pass.active || s.inLen() > 0 {
+			more = ready
+		}
 		select {
 		case <-ctx.Done():
 			s.publish()
+			s.a.flushAudits()
 			return
-		case v := <-s.inbound:
-			s.apply(v)
+		case <-s.inReady:
+			s.applyInbound(applyChunk)
+		case <-more:
+			s.applyInbound(applyChunk)
+			if s.pass.active {
+				s.resyncStep(ctx)
+			}
 		case <-resync.C:
-			s.resyncAll(ctx)
+			s.pass.start()
+		case <-beat.C:
+			s.heartbeats()
+		case <-audits:
+			s.a.flushAudits()
 		case f := <-s.flushes:
-			s.drainInbound()
+			s.applyInbound(math.MaxInt)
 			s.publish()
+			last = time.Now()
+			s.a.flushAudits()
 			close(f)
 		case <-s.wake:
-			// one batch per tick at most, whatever the request rate
-			if wait := s.a.tick - time.Since(last); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-				}
+			if armed {
+				continue
 			}
-			last = time.Now()
+			if wait := s.a.tick - time.Since(last); wait > 0 {
+				timer.Reset(wait)
+				armed = true
+				continue
+			}
 			s.publish()
+			last = time.Now()
+		case <-timer.C:
+			armed = false
+			s.publish()
+			last = time.Now()
 		}
 	}
 }
 
-func (s *stateManager) drainInbound() {
-	for {
-		select {
-		case v := <-s.inbound:
-			s.apply(v)
-		default:
+// inLen is how many peers' vectors wait to be applied.
+func (s *stateManager) inLen() int {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	return len(s.in)
+}
+
+// applyInbound applies the queued peers' vectors, a queue's worth at a
+// time, until at least n have been applied or none wait.
+func (s *stateManager) applyInbound(n int) {
+	for n > 0 {
+		s.inMu.Lock()
+		batch := s.in
+		s.in = s.inSpare[:0]
+		s.inMu.Unlock()
+		s.applyAll(batch)
+		s.inSpare = batch[:0]
+		if len(batch) == 0 {
 			return
 		}
+		n -= len(batch)
 	}
 }
 
-// publish hands every pending route's vector to the provider.
+// applyAll applies vs and clears them (so they hold no route IDs).
+func (s *stateManager) applyAll(vs []PhysicsVector) {
+	for i := range vs {
+		s.apply(vs[i])
+	}
+	clear(vs)
+}
+
+// publish hands every pending route's vector to the provider in one batch.
 func (s *stateManager) publish() {
 	s.mu.Lock()
 	rs := s.pending
-	s.pending = nil
+	s.pending = s.spare[:0]
 	s.mu.Unlock()
+	defer func() { clear(rs); s.spare = rs[:0] }()
 	if len(rs) == 0 {
 		return
 	}
-	vs := make([]PhysicsVector, 0, len(rs))
+	now := s.a.clock.now()
+	vs := s.batch[:0]
 	for _, r := range rs {
 		r.mu.Lock()
 		r.st.queued = false
-		vs = append(vs, r.vectorLocked())
+		if !r.detached.Load() || r == s.a.overflow {
+			vs = append(vs, r.vectorLocked())
+			if r.noteSent(&vs[len(vs)-1], now) {
+				s.loud = append(s.loud, r)
+			}
+		}
 		r.mu.Unlock()
+	}
+	defer func() { clear(vs); s.batch = vs[:0] }()
+	if len(vs) == 0 {
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
@@ -179,25 +288,22 @@ func (s *stateManager) apply(v PhysicsVector) {
 	if r == nil {
 		return
 	}
-	lim := peerLimits(r.st.p, s.a.tick) // p is fixed for the route's life
-	switch {
-	case v.Scar > lim.scar:
-		s.refuse(v, "scar beyond the physical maximum", "max", fmt.Sprint(lim.scar))
-		return
-	case v.Momentum > lim.momentum:
-		s.refuse(v, "momentum beyond the physical maximum", "max", fmt.Sprint(lim.momentum))
-		return
-	case v.Resistance > lim.r:
-		s.refuse(v, "resistance beyond the physical maximum", "max", fmt.Sprint(lim.r))
+	why, limit, adopted := r.applyPeer(v, s.merge, s.a.tick)
+	if why != "" {
+		s.refuse(v, why, "max", fmt.Sprint(limit))
 		return
 	}
 	s.a.stats.peerUpdates.Add(1)
-	r.applyPeer(v, s.merge, lim.scar)
+	if adopted {
+		s.a.auditPeer(&v, "")
+	}
 }
 
-// refuse counts a refused peer vector and logs it at a bounded rate.
+// refuse counts a refused peer vector, logs it at a bounded rate and
+// records it in the audit trail.
 func (s *stateManager) refuse(v PhysicsVector, why, k, val string) {
 	s.a.stats.refusedPeerUpdates.Add(1)
+	s.a.auditPeer(&v, why+" ("+k+" "+val+")")
 	if s.refuseLog.allow() {
 		s.a.logger.Warn("atrion: refused a peer's vector: "+why, "route", truncate(v.Route, 64),
 			"node", truncate(v.NodeID, 64), "scar", v.Scar, "r", v.Resistance, "at", v.UpdatedAt, k, val)
@@ -225,12 +331,15 @@ func peerLimits(p *params, tick time.Duration) limits {
 		r: (p.baseR + p.weights[0] + p.weights[1] + p.weights[2] + p.damping*m + scar) * slack}
 }
 
-// peerState is what a route adopted from peers, kept apart from its own
-// evidence so that the route never presents adopted state as its own
-// fresh evidence. A route holds it by pointer, allocated on its first
-// adoption, which keeps routes that never adopt in their size class.
+// peerState is a route's side of cluster sync: what it adopted from
+// peers, kept apart from its own evidence so that the route never
+// presents adopted state as its own fresh evidence, and what it last
+// published. A route holds it by pointer, allocated on its first adoption
+// or publication, which keeps routes that never sync in their size class
+// (a quiet route never publishes).
 type peerState struct {
-	at time.Time // the evidence time of the newest vector adopted
+	sent sentVector // what the route last published (publish.go)
+	at   time.Time  // the evidence time of the newest vector adopted
 	// openAt is the route's last tick end when it last adopted a peer's
 	// open circuit (open set): the next tick close may open the route on
 	// that evidence alone
@@ -263,32 +372,6 @@ func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time
 		return p.at
 	}
 	return st.evidenceAt
-}
-
-// resyncAll re-reads peers' vectors for the tracked routes.
-func (s *stateManager) resyncAll(ctx context.Context) {
-	c, cancel := context.WithTimeout(ctx, s.timeout)
-	keys, err := s.p.Keys(c)
-	cancel()
-	if err != nil {
-		s.fail("resync", err)
-		return
-	}
-	for _, k := range keys {
-		if s.a.routes.tracked(k) == nil {
-			continue
-		}
-		c, cancel := context.WithTimeout(ctx, s.timeout)
-		v, ok, err := s.p.Get(c, k)
-		cancel()
-		if err != nil {
-			s.fail("resync", err)
-			return
-		}
-		if ok {
-			s.apply(v)
-		}
-	}
 }
 
 func (s *stateManager) fail(op string, err error) {
@@ -326,16 +409,28 @@ func (s *stateManager) close(ctx context.Context) error {
 }
 
 // applyPeer folds a peer's scar into this route (SPEC §6) and refreshes
-// the decision state; a mode change follows at the next tick close. The
-// merge sees the route's state as of its newest evidence, its own or
-// adopted; the merged scar is held to maxScar, the physical maximum,
-// whatever the merge policy made of it. Caller has checked remote's bounds.
-func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, maxScar float64) {
+// the decision state; a mode change follows at the next tick close. A
+// vector that no node with this route's physics (which Update may change)
+// could have written is refused: why says what is beyond which limit.
+// The merge sees the route's state as of its newest evidence, its own or
+// adopted; the merged scar is held to the physical maximum, whatever the
+// merge policy made of it. adopted reports whether the route's state
+// changed.
+func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote PhysicsVector) PhysicsVector, tick time.Duration) (why string, limit float64, adopted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
+	lim := peerLimits(st.p, tick)
+	switch {
+	case remote.Scar > lim.scar:
+		return "scar beyond the physical maximum", lim.scar, false
+	case remote.Momentum > lim.momentum:
+		return "momentum beyond the physical maximum", lim.momentum, false
+	case remote.Resistance > lim.r:
+		return "resistance beyond the physical maximum", lim.r, false
+	}
 	if st.circ.mode == ModeBootstrap {
-		return
+		return "", 0, false
 	}
 	local := r.vectorLocked()
 	local.UpdatedAt = st.beliefAt()
@@ -343,11 +438,12 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	s := merged.Scar
 	if !finite(s) || s < 0 {
 		r.invalids.Add(1)
-		return
+		return "", 0, false
 	}
-	s = math.Min(s, maxScar)
+	s = math.Min(s, lim.scar)
 	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
-	if s != st.scar || open { // adopted: remember when its evidence was seen
+	adopted = s != st.scar || open
+	if adopted { // remember when its evidence was seen
 		if st.peer == nil {
 			st.peer = &peerState{}
 		}
@@ -362,6 +458,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	}
 	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
 	r.publish(st.lastEnd)
+	return "", 0, adopted
 }
 
 // vectorLocked is the route's PhysicsVector as it publishes it: its state,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,37 +74,44 @@ type countingProvider struct {
 
 func (c *countingProvider) SetBatch(ctx context.Context, vs []atrion.PhysicsVector) error {
 	c.mu.Lock()
-	c.batches = append(c.batches, vs)
+	c.batches = append(c.batches, slices.Clone(vs)) // the engine reuses vs
 	c.mu.Unlock()
 	return c.InMemoryProvider.SetBatch(ctx, vs)
 }
 
-// TestPublishPerTickNotPerRequest: ten thousand requests in a tick publish
-// nothing until the tick closes, then one vector in one batch.
+// TestPublishPerTickNotPerRequest: ten thousand failing requests in a
+// tick publish nothing until the tick closes, then one vector in one
+// batch; ten thousand healthy ones publish nothing at all (a quiet route
+// has no news).
 func TestPublishPerTickNotPerRequest(t *testing.T) {
 	p := &countingProvider{InMemoryProvider: atrion.NewInMemoryProvider(0)}
-	a, clk := atriontest.New(t, atrion.WithProvider(p))
-	for range 10000 {
-		tk, _ := a.Admit("r", atrion.PriorityNormal)
-		tk.Done(atrion.Success)
+	a, clk := atriontest.New(t, atrion.WithProvider(p), atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	batches := func() [][]atrion.PhysicsVector {
+		a.Flush(context.Background())
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return slices.Clone(p.batches)
 	}
-	a.Flush(context.Background())
-	p.mu.Lock()
-	n := len(p.batches)
-	p.mu.Unlock()
-	if n != 0 {
-		t.Fatalf("%d batches before any tick closed", n)
+	serve := func(c atrion.Class) {
+		for range 10000 {
+			tk, _ := a.Admit("r", atrion.PriorityNormal)
+			tk.Done(c)
+		}
+	}
+	serve(atrion.Success)
+	clk.Advance(100 * time.Millisecond)
+	serve(atrion.Failure) // closes the healthy tick first
+	if b := batches(); len(b) != 0 {
+		t.Fatalf("%d batches from a healthy tick and an open one: %v", len(b), b)
 	}
 	clk.Advance(100 * time.Millisecond)
 	a.Snapshot("r")
-	a.Flush(context.Background())
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.batches) != 1 || len(p.batches[0]) != 1 || p.batches[0][0].Route != "r" {
-		t.Fatalf("batches %v, want one batch with route r", p.batches)
+	b := batches()
+	if len(b) != 1 || len(b[0]) != 1 || b[0][0].Route != "r" {
+		t.Fatalf("batches %v, want one batch with route r", b)
 	}
-	v := p.batches[0][0]
-	if v.NodeID != a.NodeID() || v.Tick != 1 || v.Mode != atrion.ModeBootstrap {
+	v := b[0][0]
+	if v.NodeID != a.NodeID() || v.Tick != 2 || v.Scar == 0 || !v.UpdatedAt.Equal(a.Now()) {
 		t.Fatalf("vector %+v", v)
 	}
 }

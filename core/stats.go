@@ -51,7 +51,7 @@ type Stats struct {
 // Stats returns the engine's own counters.
 func (a *Atrion) Stats() Stats {
 	a.routes.mu.Lock()
-	n, reserved := len(a.routes.all), len(a.routes.reserved)
+	n, reserved := a.routes.n, len(a.routes.reserved)
 	a.routes.mu.Unlock()
 	return Stats{
 		Routes:         n,

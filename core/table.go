@@ -2,90 +2,251 @@ package atrion
 
 import (
 	"fmt"
-	"maps"
+	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// table maps route IDs to routes. Reads are lock-free on an immutable
-// snapshot; misses go to the authoritative map under a lock, and the
-// snapshot is rebuilt once misses have paid for the copy (the old
-// sync.Map's scheme, without boxing the string key).
+// table maps route IDs to routes. No lookup takes a lock or waits on one:
+// a route is found in the snapshot, an immutable set of the routes as of
+// its rebuild, or, while it is newer than that, in the overlay that
+// collects new routes (both routeSets, read lock-free). Writers (new
+// routes, evictions, reservations) hold mu for well under a millisecond;
+// the snapshot is rebuilt in the background, the copy made outside the
+// lock, so no call ever waits for a copy of the table. An evicted route is
+// marked detached and readers skip it; it leaves the snapshot at the next
+// rebuild.
 type table struct {
-	read   atomic.Pointer[map[string]*route]
-	mu     sync.Mutex
-	all    map[string]*route
-	misses int
+	snap atomic.Pointer[routeSet] // never written once published
+	cur  atomic.Pointer[routeSet] // the overlay: routes added since the snapshot
+	// frozen are earlier overlays, full or being folded into the next
+	// snapshot: routes are never copied under the lock
+	frozen atomic.Pointer[[]*routeSet]
+	seed   maphash.Seed
+
+	overflow *route // tracked, but detached so that Handles never keep it
+
+	mu sync.Mutex
+	n  int // routes tracked, the overflow route included
 	// reserved holds the route IDs with a slot of their own (Reserve),
-	// held how many of them are tracked now; both under mu
+	// held how many of them are tracked now
 	reserved map[string]struct{}
 	held     int
+	// building: a rebuild is running; stale counts the routes detached
+	// since the snapshot was taken, which the next rebuild drops
+	building bool
+	stale    int
+	// hits counts lookups served by an overlay since the snapshot: once
+	// they reach hitsDue, they have paid for a copy
+	hits, hitsDue atomic.Int64
+	// the idle sweep (sweep.go): its cursor over every slot, the engine
+	// time before which it would find nothing, and whether it runs
+	sweepAt   int
+	nextSweep int64
+	sweeping  bool
 }
 
 func newTable() *table {
-	t := &table{all: make(map[string]*route), reserved: make(map[string]struct{})}
-	empty := map[string]*route{}
-	t.read.Store(&empty)
+	t := &table{reserved: make(map[string]struct{}), seed: maphash.MakeSeed()}
+	t.snap.Store(newRouteSet(0))
+	t.cur.Store(newRouteSet(0))
+	t.frozen.Store(&[]*routeSet{})
+	t.hitsDue.Store(1024)
 	return t
 }
 
-// load is the lock-free fast path.
-func (t *table) load(id string) *route { return (*t.read.Load())[id] }
+// start tracks the overflow route, before the table is shared.
+func (t *table) start(overflow *route) {
+	t.overflow = overflow
+	t.snap.Load().insert(t.hash(OverflowRoute), overflow)
+	t.n = 1
+}
 
-// tracked returns the route tracked under id, or nil, never creating one:
-// the lock-free snapshot first, then the table itself, for a route so new
-// that the snapshot does not hold it yet.
-func (t *table) tracked(id string) *route {
-	if r := t.load(id); r != nil {
+func (t *table) hash(id string) uint64 { return maphash.String(t.seed, id) }
+
+// live reports whether r, found in a slot, is tracked.
+func (t *table) live(r *route) bool {
+	return r != nil && (!r.detached.Load() || r == t.overflow)
+}
+
+// find returns the route tracked under id (hash h) or nil, without a
+// lock: the snapshot, then the overlays.
+func (t *table) find(h uint64, id string) *route {
+	if r := t.snap.Load().get(h, id); r != nil {
 		return r
 	}
+	return t.recent(h, id)
+}
+
+// recent looks id (hash h) up in the overlays, newest first.
+func (t *table) recent(h uint64, id string) *route {
+	if r := t.cur.Load().get(h, id); r != nil {
+		return r
+	}
+	fs := *t.frozen.Load()
+	for i := len(fs) - 1; i >= 0; i-- {
+		if r := fs[i].get(h, id); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// tracked returns the route tracked under id, or nil, never creating one.
+func (t *table) tracked(id string) *route {
+	h := t.hash(id)
+	if r := t.find(h, id); r != nil {
+		return r
+	}
+	if id == OverflowRoute {
+		return t.overflow
+	}
+	// a route added a moment ago may sit in an overlay that grew after
+	// this goroutine loaded it: the lock makes the answer exact
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.all[id]
+	return t.find(h, id)
 }
 
-// missLocked counts a miss and refreshes the snapshot when due. Caller holds mu.
-func (t *table) missLocked() {
-	t.misses++
-	if t.misses > len(t.all)/2+8 {
-		t.refreshLocked()
+// insertLocked tracks r. Caller holds mu.
+func (t *table) insertLocked(r *route) {
+	h := t.hash(r.id)
+	if !t.cur.Load().insert(h, r) {
+		t.freezeLocked()
+		t.cur.Load().insert(h, r)
 	}
+	t.n++
+	if _, ok := t.reserved[r.id]; ok {
+		t.held++
+	}
+	t.maybeRebuildLocked()
 }
 
-func (t *table) refreshLocked() {
-	snap := maps.Clone(t.all)
-	if snap == nil {
-		snap = map[string]*route{}
+// freezeLocked moves the overlay to the frozen ones and starts an empty
+// one. Caller holds mu.
+func (t *table) freezeLocked() {
+	fs := append(slices.Clone(*t.frozen.Load()), t.cur.Load())
+	t.frozen.Store(&fs)
+	t.cur.Store(newRouteSet(t.dueLocked()))
+}
+
+// copyLive returns a new set holding the live routes of sets. It runs in
+// the background and yields now and then, so that a request goroutine
+// waiting for a CPU does not wait for the whole copy.
+func (t *table) copyLive(sets []*routeSet) *routeSet {
+	n := 0
+	for _, s := range sets {
+		n += s.n
 	}
-	t.read.Store(&snap)
-	t.misses = 0
+	c := newRouteSet(n)
+	for _, s := range sets {
+		for i := range s.slots {
+			if r := s.slots[i].r.Load(); t.live(r) {
+				c.insert(s.slots[i].h.Load(), r)
+			}
+			if i%4096 == 4095 {
+				runtime.Gosched()
+			}
+		}
+	}
+	return c
+}
+
+// removeLocked stops tracking r. The caller holds mu, and takes r out
+// of its group once it has released mu (leaveGroups): a group's lock is
+// never waited for under the table's.
+func (t *table) removeLocked(r *route) {
+	r.detached.Store(true)
+	t.n--
+	t.stale++
+	if _, ok := t.reserved[r.id]; ok {
+		t.held--
+	}
+	t.maybeRebuildLocked()
+}
+
+// leaveGroups takes evicted routes out of their groups.
+func leaveGroups(rs []*route) {
+	for _, r := range rs {
+		if r.grp != nil {
+			r.grp.leave(r)
+		}
+	}
 }
 
 // fullLocked reports whether a route without a reserved slot must go to
 // the overflow route: the unreserved routes tracked and the reserved
 // slots (tracked or not) fill the cap. The overflow route does not count.
 // Caller holds mu.
-func (t *table) fullLocked(maxRoutes int) bool {
-	return len(t.all)-1-t.held+len(t.reserved) >= maxRoutes
+func (t *table) fullLocked(maxRoutes int) bool { return t.freeLocked(maxRoutes) <= 0 }
+
+// freeLocked is how many more unreserved routes fit. Caller holds mu.
+func (t *table) freeLocked(maxRoutes int) int {
+	return maxRoutes - (t.n - 1 - t.held + len(t.reserved))
 }
 
-// removeLocked stops tracking id. Caller holds mu.
-func (t *table) removeLocked(id string) {
-	delete(t.all, id)
-	if _, ok := t.reserved[id]; ok {
-		t.held--
-	}
-}
+// dueLocked is how many routes added, or detached, make a rebuild due: a
+// sixteenth of the snapshot, so that copies cost O(1) per change. Caller
+// holds mu.
+func (t *table) dueLocked() int { return max(32, t.snap.Load().n/16) }
 
-// snapshot returns every route.
-func (t *table) snapshot() []*route {
+func (t *table) maybeRebuild() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*route, 0, len(t.all))
-	for _, r := range t.all {
-		out = append(out, r)
+	t.maybeRebuildLocked()
+}
+
+// maybeRebuildLocked starts a rebuild once enough routes were added or
+// detached, or overlay lookups have paid for a copy. Caller holds mu.
+func (t *table) maybeRebuildLocked() {
+	due := t.dueLocked()
+	if t.building || len(*t.frozen.Load()) == 0 && t.cur.Load().n < due && t.stale < due && t.hits.Load() < t.hitsDue.Load() {
+		return
+	}
+	t.building = true
+	t.freezeLocked()
+	t.stale = 0
+	go t.rebuild(append([]*routeSet{t.snap.Load()}, *t.frozen.Load()...))
+}
+
+// rebuild folds the frozen overlays into a new snapshot (sets: the
+// snapshot and those overlays), copying outside the lock, and publishes
+// it.
+func (t *table) rebuild(sets []*routeSet) {
+	next := t.copyLive(sets)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.snap.Store(next)
+	fs := slices.Clone((*t.frozen.Load())[len(sets)-1:]) // frozen since
+	t.frozen.Store(&fs)
+	t.hits.Store(0)
+	t.hitsDue.Store(int64(next.n/2 + 1024))
+	t.building = false
+	t.maybeRebuildLocked()
+}
+
+// setsLocked returns every set that holds routes: the snapshot, the
+// frozen overlays and the overlay. Caller holds mu.
+func (t *table) setsLocked() []*routeSet {
+	return append(append([]*routeSet{t.snap.Load()}, *t.frozen.Load()...), t.cur.Load())
+}
+
+// snapshot returns every tracked route, each once. Only the sets are
+// loaded under the lock; the copy is made outside it.
+func (t *table) snapshot() []*route {
+	t.mu.Lock()
+	sets, n := t.setsLocked(), t.n
+	t.mu.Unlock()
+	out := make([]*route, 0, n)
+	for _, s := range sets {
+		for i := range s.slots {
+			if r := s.slots[i].r.Load(); t.live(r) {
+				out = append(out, r)
+			}
+		}
 	}
 	return out
 }
@@ -116,44 +277,59 @@ func (a *Atrion) group(id string) *group {
 // lookup returns the route for id, creating it if needed; invalid IDs and
 // routes beyond the cap share the overflow route.
 func (a *Atrion) lookup(id string) *route {
-	if r := a.routes.load(id); r != nil {
+	t := a.routes
+	h := t.hash(id)
+	if r := t.snap.Load().get(h, id); r != nil {
 		return r
 	}
-	return a.lookupSlow(id)
+	return a.lookupSlow(id, h)
 }
 
-func (a *Atrion) lookupSlow(id string) *route {
+func (a *Atrion) lookupSlow(id string, h uint64) *route {
+	t := a.routes
+	if r := t.recent(h, id); r != nil {
+		if t.hits.Add(1) == t.hitsDue.Load() {
+			go t.maybeRebuild() // a request never waits for the lock
+		}
+		return r
+	}
 	if id == "" || len(id) > MaxRouteIDLen {
 		a.stats.invalidIDs.Add(1)
 		a.stats.overflowHits.Add(1)
 		return a.overflow
 	}
+	r, evicted := a.track(id, h)
+	a.evicted(evicted)
+	return r
+}
+
+// track returns the route tracked under id, creating it if there is room
+// (made by evicting idle routes when the table is full; it returns
+// those), else the overflow route.
+func (a *Atrion) track(id string, h uint64) (r *route, evicted []*route) {
 	t := a.routes
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r, ok := t.all[id]; ok {
-		t.missLocked()
-		return r
+	if id == OverflowRoute {
+		return a.overflow, nil
+	}
+	if r := t.find(h, id); r != nil {
+		return r, nil
 	}
 	now := a.clock.now()
 	// a reserved route always gets its slot: the overflow route, which
 	// junk may have opened, never blocks it
 	_, reserved := t.reserved[id]
 	if !reserved && t.fullLocked(a.maxRoutes) {
-		a.evictIdleLocked(now)
+		evicted = a.makeRoomLocked(now)
+		if t.fullLocked(a.maxRoutes) {
+			a.stats.overflowHits.Add(1)
+			return a.overflow, evicted
+		}
 	}
-	if !reserved && t.fullLocked(a.maxRoutes) {
-		a.stats.overflowHits.Add(1)
-		t.missLocked()
-		return a.overflow
-	}
-	r := a.newRoute(strings.Clone(id), now)
-	t.all[r.id] = r
-	if reserved {
-		t.held++
-	}
-	t.missLocked()
-	return r
+	r = a.newRoute(strings.Clone(id), now)
+	t.insertLocked(r)
+	return r, evicted
 }
 
 // Reserve gives each route ID a slot of its own: it is tracked on its
@@ -183,45 +359,11 @@ func (a *Atrion) Reserve(routeIDs ...string) error {
 		}
 		id = strings.Clone(id)
 		t.reserved[id] = struct{}{}
-		if _, ok := t.all[id]; ok {
+		if t.find(t.hash(id), id) != nil {
 			t.held++
 		}
 	}
 	return nil
-}
-
-// evictIdleLocked drops healthy routes idle for the idle TTL, at most once
-// per tick. Caller holds the table lock.
-func (a *Atrion) evictIdleLocked(now int64) {
-	last := a.lastSweep.Load()
-	if now-last < int64(a.tick) && last != 0 {
-		return
-	}
-	a.lastSweep.Store(now)
-	evicted := 0
-	for id, r := range a.routes.all {
-		if _, ok := a.routes.reserved[id]; ok || r == a.overflow {
-			continue // evicting a reserved route would free no slot
-		}
-		// a route's open tick ends after its last request, so no request
-		// came for the TTL when even that end is that old
-		r.mu.Lock()
-		idle := now-r.tickEnd.Load() >= int64(a.idleTTL) &&
-			(r.st.circ.mode == ModeOperational || r.st.circ.mode == ModeBootstrap) && r.st.scar < 0.5
-		r.mu.Unlock()
-		if idle {
-			a.routes.removeLocked(id)
-			r.detached.Store(true)
-			evicted++
-			if r.grp != nil {
-				r.grp.leave(r)
-			}
-		}
-	}
-	if evicted > 0 {
-		a.stats.evictions.Add(uint64(evicted))
-		a.routes.refreshLocked()
-	}
 }
 
 // Evict stops tracking a route and forgets its state. It reports whether
@@ -232,18 +374,17 @@ func (a *Atrion) Evict(routeID string) bool {
 	}
 	t := a.routes
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	r, ok := t.all[routeID]
-	if !ok {
+	r := t.find(t.hash(routeID), routeID)
+	if r != nil {
+		t.removeLocked(r)
+		a.stats.evictions.Add(1)
+	}
+	t.mu.Unlock()
+	if r == nil {
 		return false
 	}
-	t.removeLocked(routeID)
-	r.detached.Store(true)
-	t.refreshLocked()
-	a.stats.evictions.Add(1)
-	if r.grp != nil {
-		r.grp.leave(r)
-	}
+	leaveGroups([]*route{r})
+	a.auditEvicted("Evict", "", []*route{r})
 	return true
 }
 

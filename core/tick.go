@@ -54,8 +54,10 @@ func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue 
 		n += r.closeTick(end+gap*tick, time.Duration(gap*tick), false, evs[n:])
 	}
 	r.tickEnd.Store(next)
-	enqueue = !st.queued
-	st.queued = true
+	// publish on change (publish.go): a quiet route costs the provider
+	// nothing, and the hot path pays only for news
+	enqueue = !st.queued && st.news(r.env.tick, r.env.clock.wall)
+	st.queued = st.queued || enqueue
 	return n, enqueue
 }
 

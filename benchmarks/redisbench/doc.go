@@ -18,4 +18,10 @@
 //     pipeline per tick, plus a SCAN and GETs per resync (every 10 s). With
 //     more routes the count grows with the routes that change each tick,
 //     never with the requests.
+//   - BenchmarkCluster: three engines (distinct node IDs) on one
+//     redis-server with 10, 1,000 and 10,000 routes each, healthy and
+//     during a trip of up to 100 routes on one node: Redis commands/s,
+//     bytes/s in and out, this process's CPU per node and what syncing
+//     adds to it, redis-server's CPU, peers' vectors dropped (issue 21;
+//     README.md has the numbers beside the previous engine's).
 package redisbench

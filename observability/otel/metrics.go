@@ -80,8 +80,24 @@ type metrics struct {
 	pressureF, modeF              family
 	requestsF, outcomesF, modeKVs family
 
-	mu  sync.Mutex // serialises callbacks: buf is scratch space
+	mu  sync.Mutex // serialises callbacks: buf is scratch space, routes the cache
 	buf []attribute.KeyValue
+	// routes caches each route's attribute sets, built on its first
+	// collection: a collection builds none for a route it has seen. A
+	// route not seen in a collection leaves the cache.
+	routes map[string]*routeSets
+	gen    uint64                   // collections so far
+	engine metric.MeasurementOption // the engine's own counters' attributes
+}
+
+// routeSets are one route's measurement options, one per data point.
+type routeSets struct {
+	seen               uint64 // the last collection that saw the route
+	route              metric.MeasurementOption
+	pressure, mode     []metric.MeasurementOption
+	requests, outcomes []metric.MeasurementOption
+	transitions        map[[2]atrion.Mode]metric.MeasurementOption // pairs that happened
+	routeKV            attribute.KeyValue
 }
 
 // RegisterMetrics creates the instruments on the configured MeterProvider
@@ -154,40 +170,84 @@ func (m *metrics) with(kv ...attribute.KeyValue) metric.MeasurementOption {
 	return metric.WithAttributeSet(attribute.NewSet(m.buf...))
 }
 
+// sets returns route's cached measurement options, building them on the
+// route's first collection. Caller holds mu.
+func (m *metrics) sets(route string) *routeSets {
+	if rs := m.routes[route]; rs != nil {
+		rs.seen = m.gen
+		return rs
+	}
+	kv := attribute.String(series.RouteAttr, route)
+	each := func(f family) []metric.MeasurementOption {
+		out := make([]metric.MeasurementOption, len(f.values))
+		for i, v := range f.values {
+			out[i] = m.with(kv, v)
+		}
+		return out
+	}
+	rs := &routeSets{seen: m.gen, route: m.with(kv), routeKV: kv, pressure: each(m.pressureF), mode: each(m.modeF),
+		requests: each(m.requestsF), outcomes: each(m.outcomesF)}
+	m.routes[route] = rs
+	return rs
+}
+
+// transition returns the measurement option of the route's from → to
+// transitions. Caller holds mu.
+func (m *metrics) transition(rs *routeSets, from, to atrion.Mode) metric.MeasurementOption {
+	k := [2]atrion.Mode{from, to}
+	if at, ok := rs.transitions[k]; ok {
+		return at
+	}
+	if rs.transitions == nil {
+		rs.transitions = make(map[[2]atrion.Mode]metric.MeasurementOption)
+	}
+	at := m.with(rs.routeKV, m.modeKVs.values[from], attribute.String(series.Transitions.ToAttr, to.String()))
+	rs.transitions[k] = at
+	return at
+}
+
 // observe is the callback: it reads every route and the engine's counters.
 func (m *metrics) observe(_ context.Context, o metric.Observer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	to := series.Transitions.ToAttr
+	if m.routes == nil {
+		m.routes = make(map[string]*routeSets)
+	}
+	m.gen++
 	snaps := series.Snapshots(m.a)
 	for i := range snaps {
 		s := &snaps[i]
-		route := attribute.String(series.RouteAttr, s.Route)
-		at := m.with(route)
+		rs := m.sets(s.Route)
 		for j, g := range series.RouteGauges {
-			o.ObserveFloat64(m.gauges[j], g.Value(s), at)
+			o.ObserveFloat64(m.gauges[j], g.Value(s), rs.route)
 		}
-		for j, kv := range m.pressureF.values {
-			o.ObserveFloat64(m.pressure, series.Pressure.Value(s, j), m.with(route, kv))
+		for j, at := range rs.pressure {
+			o.ObserveFloat64(m.pressure, series.Pressure.Value(s, j), at)
 		}
-		for j, kv := range m.modeF.values {
-			o.ObserveInt64(m.mode, int64(series.Mode.Value(s, j)), m.with(route, kv))
+		for j, at := range rs.mode {
+			o.ObserveInt64(m.mode, int64(series.Mode.Value(s, j)), at)
 		}
-		for j, kv := range m.requestsF.values {
-			o.ObserveInt64(m.requests, int64(series.Requests.Value(&s.Totals, j)), m.with(route, kv))
+		for j, at := range rs.requests {
+			o.ObserveInt64(m.requests, int64(series.Requests.Value(&s.Totals, j)), at)
 		}
-		for j, kv := range m.outcomesF.values {
-			o.ObserveInt64(m.outcomes, int64(series.Outcomes.Value(&s.Totals, j)), m.with(route, kv))
+		for j, at := range rs.outcomes {
+			o.ObserveInt64(m.outcomes, int64(series.Outcomes.Value(&s.Totals, j)), at)
 		}
-		series.EachTransition(s, func(from, toMode atrion.Mode, n uint64) {
-			o.ObserveInt64(m.transits, int64(n), m.with(route, m.modeKVs.values[from],
-				attribute.String(to, toMode.String())))
+		series.EachTransition(s, func(from, to atrion.Mode, n uint64) {
+			o.ObserveInt64(m.transits, int64(n), m.transition(rs, from, to))
 		})
 	}
+	for id, rs := range m.routes { // evicted routes leave the cache
+		if rs.seen != m.gen {
+			delete(m.routes, id)
+		}
+	}
 	st := m.a.Stats()
-	at := m.with()
+	if m.engine == nil {
+		m.engine = m.with()
+	}
 	for j, s := range series.Stats {
-		o.ObserveInt64(m.stats[j], int64(s.Value(&st)), at)
+		o.ObserveInt64(m.stats[j], int64(s.Value(&st)), m.engine)
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package atrredis_test
 
 import (
 	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,4 +209,91 @@ func TestClusterRedisOutage(t *testing.T) {
 	drive(t, 3*time.Second, "b's trip to reach a", local, map[node]atrion.Outcome{a: healthy, b: failing}, func() bool {
 		return a.snapshot(t, local).Resistance >= b.snapshot(t, local).BreakPoint/2
 	})
+}
+
+// TestClusterTripReachesEveryPeer (issue 21): three nodes serve n routes;
+// n of them trip on node a. Within the bound after they are all open on
+// a, every route's R on both peers is at least half a's break point, and
+// no node dropped a peer's vector. Peers keep serving healthy traffic
+// (busy), under max-scar, so their own healthy ticks do not hide a's.
+func TestClusterTripReachesEveryPeer(t *testing.T) {
+	for _, tc := range []struct {
+		routes int
+		within time.Duration
+	}{{100, time.Second}, {1000, 2 * time.Second}} {
+		t.Run(strconv.Itoa(tc.routes), func(t *testing.T) {
+			srv := redistest.Start(t)
+			merge := atrredis.WithMerge(atrion.MergeMaxScar)
+			a, b, c := newNode(t, srv.Addr, "a", merge), newNode(t, srv.Addr, "b", merge), newNode(t, srv.Addr, "c", merge)
+			routes := make([]string, tc.routes)
+			for i := range routes {
+				routes[i] = "GET /trip/" + strconv.Itoa(i)
+			}
+			var failA atomic.Bool
+			ctx, stop := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for _, n := range []node{a, b, c} {
+				wg.Add(1)
+				go func() { // each route once every 10 ms on each node
+					defer wg.Done()
+					for end := time.Now().Add(30 * time.Second); ctx.Err() == nil && time.Now().Before(end); {
+						o := healthy
+						if n == a && failA.Load() {
+							o = failing
+						}
+						for _, r := range routes {
+							n.a.ReportOutcome(r, o)
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				}()
+			}
+			defer func() { stop(); wg.Wait() }()
+			time.Sleep(3 * clusterTick) // every node tracks every route
+			failA.Store(true)
+			// each route's first poll with R at half a's break point, on a
+			// and on each peer; the lag is how long the peers took after a
+			want := 0.5 * a.snapshot(t, routes[0]).BreakPoint
+			nodes := []node{a, b, c}
+			crossed := make([][]time.Time, len(nodes))
+			for i := range crossed {
+				crossed[i] = make([]time.Time, len(routes))
+			}
+			open, left := 0, len(nodes)*len(routes)
+			for deadline := time.Now().Add(15 * time.Second); left > 0 || open < len(routes); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("after 15 s: %d routes open on a, %d crossings to go", open, left)
+				}
+				now := time.Now()
+				open = 0
+				for i, n := range nodes {
+					for j, r := range routes {
+						s := n.snapshot(t, r)
+						if i == 0 && s.Mode == atrion.ModeCircuitOpen {
+							open++
+						}
+						if crossed[i][j].IsZero() && s.Resistance >= want {
+							crossed[i][j] = now
+							left--
+						}
+					}
+				}
+			}
+			var lag time.Duration
+			for i := 1; i < len(nodes); i++ {
+				for j := range routes {
+					lag = max(lag, crossed[i][j].Sub(crossed[0][j]))
+				}
+			}
+			t.Logf("%d routes: the slowest peer's R reached half the break point %v after a's (polled every 5 ms)", tc.routes, lag.Round(time.Millisecond))
+			if lag > tc.within {
+				t.Errorf("a peer took %v after a, want at most %v", lag, tc.within)
+			}
+			for _, n := range []node{a, b, c} {
+				if st := n.a.Stats(); st.PeerDrops != 0 {
+					t.Errorf("%s dropped %d peer vectors", n.a.NodeID(), st.PeerDrops)
+				}
+			}
+		})
+	}
 }

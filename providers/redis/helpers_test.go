@@ -15,7 +15,7 @@ import (
 )
 
 // newProvider returns a provider on c, closed when the test ends.
-func newProvider(t *testing.T, c redis.UniversalClient, opts ...atrredis.Option) *atrredis.Provider {
+func newProvider(t testing.TB, c redis.UniversalClient, opts ...atrredis.Option) *atrredis.Provider {
 	t.Helper()
 	p, err := atrredis.New(c, opts...)
 	if err != nil {

@@ -4,15 +4,21 @@
 //	p, err := atrredis.New(client)
 //	a, err := atrion.New(atrion.WithProvider(p))
 //
-// Each engine hands the provider its changed route vectors at most once per
-// tick; the provider writes them in one pipeline — a SET with TTL per route
-// under "atrion:state:<route>" and one PUBLISH of the batch on
-// "atrion:sync" — so Redis sees the same traffic at 10 requests per second
-// as at 10,000. Peers' batches arrive through a subscription and the engine
-// merges them into the routes it tracks; the engine also re-reads every
-// key periodically (atrion.WithResync), and the provider re-reads them
-// whenever its subscription comes back after a failure. Keys are listed
-// with SCAN, never KEYS.
+// Each engine hands the provider the vectors of routes that have news for
+// their peers (trauma, a mode change, a material change of scar), at most
+// once per tick, plus a heartbeat every third of WithTTL for routes whose
+// last vector said something; a healthy route with no scar publishes
+// nothing, however busy it is. The provider writes a batch in one
+// pipeline — a SET with TTL per route under "atrion:state:<route>" and one
+// PUBLISH per thousand vectors on "atrion:sync" — into buffers it reuses,
+// so Redis sees the same traffic at 10 requests per second as at 10,000,
+// and nothing at all from a healthy fleet. Peers' batches arrive through
+// a subscription and the engine merges them into the routes it tracks.
+// Every stored vector is also re-read periodically (atrion.WithResync),
+// and whenever the subscription comes back after a failure, a page at a
+// time (ReadPage: one SCAN page and one MGET, under one deadline, resuming
+// from its cursor after an error), so that a million keys are read without
+// one call having to list them all. Keys are listed with SCAN, never KEYS.
 //
 // Nothing here runs on a request's path: the engine calls the provider
 // from background goroutines and every call is bounded by WithTimeout. When
@@ -47,6 +53,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +78,7 @@ type Provider struct {
 	// slots bounds the Redis calls in flight, those still running after
 	// their deadline passed (in a client that ignores deadlines) included.
 	slots chan struct{}
+	spare chan *batchBuf // SetBatch's buffers, reused
 
 	mu     sync.Mutex // guards closed and wg.Add against Close
 	closed bool
@@ -86,6 +95,8 @@ var (
 	_ atrion.BatchSetter   = (*Provider)(nil)
 	_ atrion.Subscriber    = (*Provider)(nil)
 	_ atrion.Merger        = (*Provider)(nil)
+	_ atrion.PageReader    = (*Provider)(nil)
+	_ atrion.Expiring      = (*Provider)(nil)
 )
 
 // ErrBusy is returned, and counted as an error, when too many earlier calls
@@ -97,9 +108,12 @@ var ErrBusy = errors.New("atrredis: too many Redis calls still in flight")
 // room is for calls abandoned at their deadline.
 const maxStuck = 4
 
-// scanCount is the COUNT hint of each SCAN and the GETs per pipeline when
-// re-reading every key.
-const scanCount = 500
+// scanCount is the COUNT hint of each SCAN of ReadPage (whose values come
+// in the same call), keysCount that of Keys.
+const (
+	scanCount = 500
+	keysCount = 2000
+)
 
 // New returns a provider that stores state through client. It validates
 // the options and returns an error naming the first bad one; it does not
@@ -128,7 +142,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Provider, error) {
 	return &Provider{
 		client: client, cfg: cfg, prefixJSON: prefixJSON, src: rand.Text(),
 		log:   logLimiter{logger: cfg.logger, every: 10 * time.Second},
-		slots: make(chan struct{}, maxStuck), ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, maxStuck), spare: make(chan *batchBuf, 1), ctx: ctx, cancel: cancel,
 	}, nil
 }
 
@@ -175,40 +189,94 @@ func (p *Provider) Set(ctx context.Context, v atrion.PhysicsVector) error {
 	return p.SetBatch(ctx, []atrion.PhysicsVector{v})
 }
 
+// TTL implements atrion.Expiring: how long a stored vector lives (WithTTL),
+// so that the engine republishes a route whose vector says something well
+// before it expires.
+func (p *Provider) TTL() time.Duration { return p.cfg.ttl }
+
+// batchBuf holds one batch's encoding: every vector appended to one
+// buffer, the channel messages to another. It is reused batch after
+// batch, except by a call abandoned at its deadline, which keeps its own.
+type batchBuf struct {
+	enc  []byte
+	ends []int    // where each vector's encoding ends in enc
+	vecs [][]byte // each vector's encoding, a subslice of enc
+	keys []string // each vector's key
+	msg  []byte
+	msgs [][]byte // subslices of msg
+}
+
+// takeBuf returns the spare batch buffer, or a new one while the spare is
+// held by a call still running.
+func (p *Provider) takeBuf() *batchBuf {
+	select {
+	case b := <-p.spare:
+		return b
+	default:
+		return &batchBuf{}
+	}
+}
+
+// putBuf keeps b as the spare, emptied.
+func (p *Provider) putBuf(b *batchBuf) {
+	b.enc, b.ends, b.msg = b.enc[:0], b.ends[:0], b.msg[:0]
+	clear(b.keys)
+	clear(b.vecs)
+	clear(b.msgs)
+	b.keys, b.vecs, b.msgs = b.keys[:0], b.vecs[:0], b.msgs[:0]
+	select {
+	case p.spare <- b:
+	default:
+	}
+}
+
 // SetBatch stores every vector with the TTL and announces them on the
 // channel, all in one pipeline (one round trip). Invalid vectors are
 // skipped and reported in the error after the valid ones are written.
+// The vectors are encoded into buffers the provider reuses, and vs is not
+// read once SetBatch returns.
 func (p *Provider) SetBatch(ctx context.Context, vs []atrion.PhysicsVector) error {
-	enc := make([][]byte, 0, len(vs))
-	routes := make([]string, 0, len(vs))
+	b := p.takeBuf()
 	var skipped error
 	for _, v := range vs {
-		b, err := encodeVector(v)
-		if err != nil {
-			skipped = errors.Join(skipped, err)
+		if !v.Valid() {
+			skipped = errors.Join(skipped, fmt.Errorf("atrredis: invalid vector for route %q", v.Route))
 			continue
 		}
-		enc = append(enc, b)
-		routes = append(routes, v.Route)
+		b.enc = appendVector(b.enc, v)
+		b.ends = append(b.ends, len(b.enc))
+		b.keys = append(b.keys, p.key(v.Route))
 	}
-	if len(enc) == 0 {
+	n := len(b.ends)
+	if n == 0 {
+		p.putBuf(b)
 		return skipped
 	}
+	start := 0
+	for _, end := range b.ends {
+		b.vecs = append(b.vecs, b.enc[start:end])
+		start = end
+	}
+	for i := 0; i < n; i += maxBatchVectors {
+		start := len(b.msg)
+		b.msg = appendBatch(b.msg, p.prefixJSON, p.src, b.vecs[i:min(i+maxBatchVectors, n)])
+		b.msgs = append(b.msgs, b.msg[start:])
+	}
 	err := p.do(ctx, "publish", func(ctx context.Context) error {
+		defer p.putBuf(b) // only once the pipeline is done with it
 		pipe := p.client.Pipeline()
-		for i, b := range enc {
-			pipe.Set(ctx, p.key(routes[i]), b, p.cfg.ttl)
+		for i, v := range b.vecs {
+			pipe.Set(ctx, b.keys[i], v, p.cfg.ttl)
 		}
-		for i := 0; i < len(enc); i += maxBatchVectors {
-			msg := appendBatch(nil, p.prefixJSON, p.src, enc[i:min(i+maxBatchVectors, len(enc))])
-			pipe.Publish(ctx, p.cfg.channel, msg)
+		for _, m := range b.msgs {
+			pipe.Publish(ctx, p.cfg.channel, m)
 		}
 		_, err := pipe.Exec(ctx)
 		return err
 	})
 	if err == nil {
 		p.stats.batches.Add(1)
-		p.stats.published.Add(uint64(len(enc)))
+		p.stats.published.Add(uint64(n))
 	}
 	return errors.Join(err, skipped)
 }
@@ -221,33 +289,169 @@ func (p *Provider) Delete(ctx context.Context, route string) error {
 }
 
 // Keys returns the route IDs stored under the prefix, listed with SCAN
-// (on every master of a cluster client).
+// (on every master of a cluster client), a page per round trip, each
+// under the provider's timeout; ctx bounds the whole listing.
 func (p *Provider) Keys(ctx context.Context) ([]string, error) {
-	var keys []string
-	err := p.do(ctx, "keys", func(ctx context.Context) error {
-		var mu sync.Mutex
-		scan := func(ctx context.Context, c redis.Cmdable) error {
-			it := c.Scan(ctx, 0, globEscape(p.cfg.prefix)+"*", scanCount).Iterator()
-			var found []string
-			for it.Next(ctx) {
-				if route, ok := strings.CutPrefix(it.Val(), p.cfg.prefix); ok {
-					found = append(found, route)
-				}
+	var routes []string
+	for cursor := ""; ; {
+		var keys []string
+		err := p.do(ctx, "keys", func(ctx context.Context) error {
+			var err error
+			keys, cursor, _, err = p.scanPage(ctx, cursor, keysCount)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if route, ok := strings.CutPrefix(k, p.cfg.prefix); ok {
+				routes = append(routes, route)
 			}
-			mu.Lock()
-			keys = append(keys, found...)
-			mu.Unlock()
-			return it.Err()
 		}
-		if cc, ok := p.client.(*redis.ClusterClient); ok {
-			return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+		if cursor == "" {
+			return routes, nil
 		}
-		return scan(ctx, p.client)
+	}
+}
+
+// ReadPage implements atrion.PageReader: the vectors under one page of
+// SCAN (scanCount keys or so) and the cursor of the next page, "" at the
+// end. One SCAN and one MGET (pipelined GETs on a cluster, whose keys
+// live on different slots) under one deadline. The cursor is SCAN's (on
+// a cluster, the master's index and its SCAN cursor), so a pass resumes
+// where an error stopped it; a key that expired since the SCAN is
+// skipped, and one whose value does not decode is counted as garbage.
+func (p *Provider) ReadPage(ctx context.Context, cursor string) ([]atrion.PhysicsVector, string, error) {
+	var vs []atrion.PhysicsVector
+	var next string
+	err := p.do(ctx, "read page", func(ctx context.Context) error {
+		keys, nx, c, err := p.scanPage(ctx, cursor, scanCount)
+		if err != nil || len(keys) == 0 {
+			next = nx
+			return err
+		}
+		vals, err := p.values(ctx, c, keys)
+		if err != nil {
+			return err
+		}
+		next = nx
+		vs = make([]atrion.PhysicsVector, 0, len(keys))
+		for i, b := range vals {
+			if b == nil {
+				continue // expired since the SCAN
+			}
+			route := strings.TrimPrefix(keys[i], p.cfg.prefix)
+			v, err := decodeVector(b)
+			if err != nil || v.Route != route {
+				p.garbage("read page", route)
+				continue
+			}
+			vs = append(vs, v)
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, cursor, err
+	}
+	return vs, next, nil
+}
+
+// values reads keys' values from c, nil for a missing key: one MGET, or
+// pipelined GETs on a cluster.
+func (p *Provider) values(ctx context.Context, c redis.Cmdable, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if _, ok := p.client.(*redis.ClusterClient); ok {
+		pipe := c.Pipeline()
+		cmds := make([]*redis.StringCmd, len(keys))
+		for i, k := range keys {
+			cmds[i] = pipe.Get(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for i, c := range cmds {
+			if b, err := c.Bytes(); err == nil {
+				out[i] = b
+			}
+		}
+		return out, nil
+	}
+	vals, err := c.MGet(ctx, keys...).Result()
 	if err != nil {
 		return nil, err
 	}
-	return keys, nil
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = []byte(s)
+		}
+	}
+	return out, nil
+}
+
+// scanPage runs one SCAN under the prefix from cursor ("" starts) and
+// returns the keys, the next cursor ("" once every key was listed) and
+// the client it scanned. On a cluster the cursor is "<master>/<cursor>",
+// the master an index into the masters' addresses in sorted order.
+func (p *Provider) scanPage(ctx context.Context, cursor string, count int64) (keys []string, next string, c redis.Cmdable, err error) {
+	match := globEscape(p.cfg.prefix) + "*"
+	cc, cluster := p.client.(*redis.ClusterClient)
+	if !cluster {
+		var cur uint64
+		if cursor != "" {
+			if cur, err = strconv.ParseUint(cursor, 10, 64); err != nil {
+				return nil, "", nil, fmt.Errorf("atrredis: bad cursor %q", cursor)
+			}
+		}
+		keys, cur, err = p.client.Scan(ctx, cur, match, count).Result()
+		if err != nil || cur == 0 {
+			return keys, "", p.client, err
+		}
+		return keys, strconv.FormatUint(cur, 10), p.client, nil
+	}
+	masters, err := clusterMasters(ctx, cc)
+	if err != nil {
+		return nil, cursor, nil, err
+	}
+	m, cur := 0, uint64(0)
+	if cursor != "" {
+		ms, cs, _ := strings.Cut(cursor, "/")
+		m, err = strconv.Atoi(ms)
+		if err == nil {
+			cur, err = strconv.ParseUint(cs, 10, 64)
+		}
+		if err != nil || m < 0 {
+			return nil, "", nil, fmt.Errorf("atrredis: bad cursor %q", cursor)
+		}
+	}
+	if m >= len(masters) { // the cluster shrank: the pass is over
+		return nil, "", nil, nil
+	}
+	c = masters[m]
+	keys, cur, err = c.Scan(ctx, cur, match, count).Result()
+	if err != nil {
+		return nil, cursor, nil, err
+	}
+	switch {
+	case cur != 0:
+		next = strconv.Itoa(m) + "/" + strconv.FormatUint(cur, 10)
+	case m+1 < len(masters):
+		next = strconv.Itoa(m+1) + "/0"
+	}
+	return keys, next, c, nil
+}
+
+// clusterMasters returns the cluster's masters, sorted by address.
+func clusterMasters(ctx context.Context, cc *redis.ClusterClient) ([]*redis.Client, error) {
+	var mu sync.Mutex
+	var ms []*redis.Client
+	err := cc.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		ms = append(ms, c)
+		mu.Unlock()
+		return nil
+	})
+	slices.SortFunc(ms, func(a, b *redis.Client) int { return strings.Compare(a.Options().Addr, b.Options().Addr) })
+	return ms, err
 }
 
 // Merge folds a peer's vector into the local one with the policy set by

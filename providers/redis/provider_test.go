@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +146,14 @@ func TestKeysScansOwnPrefixOnly(t *testing.T) {
 	if slices.Contains(single, "keys") || !slices.Contains(single, "scan") {
 		t.Errorf("Keys sent %v; want SCAN, never KEYS", single)
 	}
+	log.reset()
+	if got := readAll(t, p); !slices.Equal(got, want) {
+		t.Fatalf("a ReadPage pass read %d routes, want %d", len(got), len(want))
+	}
+	single, _ = log.snapshot()
+	if !slices.Contains(single, "mget") || slices.Contains(single, "get") || slices.Contains(single, "keys") {
+		t.Errorf("ReadPage sent %v; want SCAN and MGET", single)
+	}
 	if err := p.Delete(ctx, want[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +163,102 @@ func TestKeysScansOwnPrefixOnly(t *testing.T) {
 	if got, _ := other.Keys(ctx); !slices.Equal(got, []string{"GET /other"}) {
 		t.Errorf("other prefix sees %v", got)
 	}
+}
+
+// readAll reads every stored vector with ReadPage, page after page, and
+// returns the routes read, sorted, each once.
+func readAll(t *testing.T, p *atrredis.Provider) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 1_000_000 {
+			t.Fatal("ReadPage never ended its pass")
+		}
+		vs, next, err := p.ReadPage(context.Background(), cursor)
+		if err != nil {
+			t.Fatalf("ReadPage(%q): %v", cursor, err)
+		}
+		for _, v := range vs {
+			seen[v.Route] = true
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	routes := slices.Collect(maps.Keys(seen))
+	slices.Sort(routes)
+	return routes
+}
+
+// TestKeysAndPagesAtScale: Keys and a ReadPage pass each return all of
+// 200,000 keys under the default 250 ms timeout, which one SCAN of them
+// all in one call overran; the pass is resumed from its first page's
+// cursor, as after an error. (BenchmarkKeysAndPages does the same at
+// 1,000,000.)
+func TestKeysAndPagesAtScale(t *testing.T) {
+	const n = 200_000
+	srv := redistest.Start(t)
+	p := newProvider(t, srv.Client())
+	want := fill(t, srv.Client(), atrredis.DefaultKeyPrefix, n)
+	keys, err := p.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, want) {
+		t.Fatalf("Keys returned %d keys, want %d", len(keys), n)
+	}
+	first, cursor, err := p.ReadPage(context.Background(), "")
+	if err != nil || cursor == "" || len(first) == 0 {
+		t.Fatalf("first page: %d vectors, cursor %q, %v", len(first), cursor, err)
+	}
+	seen := map[string]bool{}
+	for _, v := range first {
+		seen[v.Route] = true
+	}
+	for pages := 0; cursor != ""; pages++ {
+		if pages > n {
+			t.Fatal("ReadPage never ended its pass")
+		}
+		vs, next, err := p.ReadPage(context.Background(), cursor)
+		if err != nil {
+			t.Fatalf("ReadPage(%q): %v", cursor, err)
+		}
+		for _, v := range vs {
+			seen[v.Route] = true
+		}
+		cursor = next
+	}
+	if len(seen) != n {
+		t.Fatalf("a ReadPage pass resumed after its first page read %d routes, want %d", len(seen), n)
+	}
+}
+
+// fill stores n vectors under prefix straight through c (MSET, no
+// provider deadline) and returns their routes sorted.
+func fill(tb testing.TB, c *redis.Client, prefix string, n int) []string {
+	tb.Helper()
+	routes := make([]string, 0, n)
+	pairs := make([]any, 0, 2*10_000)
+	ctx := context.Background()
+	for i := range n {
+		r := "GET /items/" + strconv.Itoa(i)
+		routes = append(routes, r)
+		b, err := atrredis.EncodeVectorForTest(vector(r, 1))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pairs = append(pairs, prefix+r, b)
+		if len(pairs) == cap(pairs) || i == n-1 {
+			if err := c.MSet(ctx, pairs...).Err(); err != nil {
+				tb.Fatal(err)
+			}
+			pairs = pairs[:0]
+		}
+	}
+	slices.Sort(routes)
+	return routes
 }
 
 func TestTTLExpiry(t *testing.T) {

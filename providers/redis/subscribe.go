@@ -138,46 +138,22 @@ func (p *Provider) deliver(payload string, fn func(atrion.PhysicsVector)) {
 	}
 }
 
-// resync reads every stored vector and hands it to fn, one pipeline of
-// GETs per scanCount keys. A key that expired since the SCAN is skipped.
+// resync reads every stored vector and hands it to fn, a page at a time
+// (ReadPage: a SCAN page and its values, each page under its own
+// deadline). A key that expired since its SCAN is skipped.
 func (p *Provider) resync(ctx context.Context, fn func(atrion.PhysicsVector)) {
-	keys, err := p.Keys(ctx)
-	if err != nil {
-		p.log.warn("atrredis: resync failed", "err", err)
-		return
-	}
-	for len(keys) > 0 {
-		chunk := keys[:min(scanCount, len(keys))]
-		keys = keys[len(chunk):]
-		var cmds []*redis.StringCmd
-		err := p.do(ctx, "resync", func(ctx context.Context) error {
-			pipe := p.client.Pipeline()
-			cmds = make([]*redis.StringCmd, len(chunk))
-			for i, k := range chunk {
-				cmds[i] = pipe.Get(ctx, p.key(k))
-			}
-			_, err := pipe.Exec(ctx)
-			if errors.Is(err, redis.Nil) {
-				return nil
-			}
-			return err
-		})
+	for cursor := ""; ; {
+		vs, next, err := p.ReadPage(ctx, cursor)
 		if err != nil {
 			p.log.warn("atrredis: resync failed", "err", err)
 			return
 		}
-		for i, c := range cmds {
-			b, err := c.Bytes()
-			if err != nil {
-				continue
-			}
-			v, err := decodeVector(b)
-			if err != nil || v.Route != chunk[i] {
-				p.garbage("resync", chunk[i])
-				continue
-			}
-			p.stats.received.Add(1)
+		p.stats.received.Add(uint64(len(vs)))
+		for _, v := range vs {
 			fn(v)
+		}
+		if cursor = next; cursor == "" {
+			break
 		}
 	}
 	p.stats.resyncs.Add(1)

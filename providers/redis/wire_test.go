@@ -1,6 +1,7 @@
 package atrredis
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ func TestWireRoundTrip(t *testing.T) {
 			Tick: 812, UpdatedAt: time.Unix(1732665600, 123456789), NodeID: "web-1"},
 		{Route: "a \xff\x00:b", Resistance: 10, Mode: atrion.ModeRecovering, UpdatedAt: time.Unix(0, 1), NodeID: "\xfe"},
 		{Route: `"quoted" <html> & \ back`, Resistance: 10, UpdatedAt: time.Unix(5, 0)},
+		{Route: "tab\tline\n\x01\x1f é \u2028", Scar: 1e-300, Momentum: 3e21, Resistance: 0.1, UpdatedAt: time.Unix(-5, 7), NodeID: "ü"},
 	} {
 		b, err := encodeVector(v)
 		if err != nil {
@@ -110,4 +112,47 @@ func checkAccepted(t *testing.T, v atrion.PhysicsVector) {
 	if got, err := decodeVector(b); err != nil || !eqIgnoringTime(got, v) {
 		t.Fatalf("round trip of %+v: %+v, %v", v, got, err)
 	}
+}
+
+// BenchmarkDecodeVector is one stored vector's decoding: what a resync
+// pays per key.
+func BenchmarkDecodeVector(b *testing.B) {
+	enc, err := encodeVector(atrion.PhysicsVector{Route: "GET /users/:id", Scar: 4.25, Momentum: 0.5, Resistance: 14.75,
+		Mode: atrion.ModeCircuitOpen, Tick: 812, UpdatedAt: time.Unix(1732665600, 123456789), NodeID: "web-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeVector(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzScanVector: whatever the fast decoder accepts, encoding/json
+// decodes to the same fields.
+func FuzzScanVector(f *testing.F) {
+	for _, v := range []atrion.PhysicsVector{
+		{Route: "GET /users/:id", Scar: 4.25, Momentum: 0.5, Resistance: 14.75, Mode: atrion.ModeCircuitOpen,
+			Tick: 812, UpdatedAt: time.Unix(1732665600, 123456789), NodeID: "web-1"},
+		{Route: "a \xff", Resistance: 1e-300, UpdatedAt: time.Unix(-5, 0), NodeID: "é"},
+	} {
+		b, _ := encodeVector(v)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"v":1,"route":"x","scar":-0,"momentum":1E+2,"r":0.5e-3,"mode":"OPERATIONAL","tick":0,"at":-9223372036854775808,"node":""}`))
+	f.Add([]byte(`{"v":1,"route":"x\"","scar":01,"momentum":1.,"r":+1,"mode":"OPERATIONAL","tick":1.5,"at":1,"node":"n"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast, slow wireVector
+		if !scanVector(b, &fast) {
+			return
+		}
+		if err := json.Unmarshal(b, &slow); err != nil {
+			t.Fatalf("fast decoder accepted %q, encoding/json: %v", b, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", b, fast, slow)
+		}
+	})
 }
