@@ -31,6 +31,9 @@ const (
 	groupActiveSec = 1    // a member that reported within this is active
 	groupIdleSec   = 10   // a member silent this long leaves the group
 	groupQueueSec  = 0.01 // the shared queueing follows the latest tick
+
+	groupPassVisits  = 1024  // members a report visits at most, recomputing
+	groupPassPerTick = 16384 // members a tick's pass covers at most: bigger groups pass less often
 )
 
 // group is the shared queueing of the routes in one group.
@@ -42,6 +45,22 @@ type group struct {
 	q       float64       // shared queueing, ms, smoothed
 	rel     float64       // q relative to the lowest no-load latency of the active members
 	blame   *route        // the dearest active member, which answers for q
+	pass    groupPass     // the recompute under way, if any
+}
+
+// groupPass is a recompute in progress. It visits at most groupPassVisits
+// members per report, so that no tick close holds the group's lock for
+// long however many members it has: a small group's pass ends in the
+// report that starts it, a million members' within a few hundred reports.
+type groupPass struct {
+	phase    int     // 0: none; 1: the shared queueing; 2: who answers for it
+	i        int     // next member to visit
+	dtSec    float64 // since the pass before
+	q        float64 // phase 1's min over active members of latency − no-load
+	minFloor float64
+	active   int
+	dearest  float64
+	blame    *route
 }
 
 // memberStats is what one member reported at its last tick close.
@@ -69,8 +88,15 @@ func (g *group) report(r *route, s memberStats, tickSec float64) (q, rel float64
 		g.stats = append(g.stats, memberStats{})
 	}
 	g.stats[r.gi] = s
-	if dt := float64(s.at-g.last) / 1e9; dt >= tickSec {
-		g.recompute(s.at, dt)
+	// a pass a tick, or for a big group one every so many ticks: its
+	// members' own latencies dwarf what it adds to theirs
+	every := tickSec * math.Max(1, float64(len(g.members))/groupPassPerTick)
+	if dt := float64(s.at-g.last) / 1e9; g.pass.phase == 0 && dt >= every {
+		g.last = s.at
+		g.pass = groupPass{phase: 1, dtSec: dt, q: math.Inf(1), minFloor: math.Inf(1), dearest: -1}
+	}
+	if g.pass.phase != 0 {
+		g.recompute(s.at)
 	}
 	if g.blame == r {
 		return 0, g.rel, true
@@ -98,44 +124,57 @@ func (g *group) remove(r *route) {
 	if g.blame == r {
 		g.blame = nil
 	}
+	if g.pass.blame == r {
+		g.pass.blame = nil
+	}
 }
 
-// recompute estimates the shared queueing and who answers for it. Caller
-// holds g.mu.
-func (g *group) recompute(now int64, dtSec float64) {
-	g.last = now
-	q, minFloor := math.Inf(1), math.Inf(1)
-	active := 0
-	var blame *route
-	dearest := -1.0
-	for i := 0; i < len(g.members); i++ {
-		s := &g.stats[i]
+// recompute goes on with the pass under way for at most groupPassVisits
+// members, and ends it when it has seen them all: the shared queueing is
+// the least excess over its no-load latency of any active member (phase
+// 1), and it is the dearest active member's to answer for (phase 2).
+// Caller holds g.mu.
+func (g *group) recompute(now int64) {
+	p := &g.pass
+	for budget := groupPassVisits; budget > 0; budget-- {
+		if p.i >= len(g.members) {
+			if p.phase == 1 && p.active >= 2 {
+				p.phase, p.i = 2, 0
+				continue
+			}
+			g.endPass()
+			return
+		}
+		s := &g.stats[p.i]
 		age := float64(now-s.at) / 1e9
-		if age > groupIdleSec {
-			g.remove(g.members[i])
-			i--
-			continue
+		switch {
+		case p.phase == 1 && age > groupIdleSec:
+			g.remove(g.members[p.i])
+			continue // the last member took its place
+		case p.phase == 1:
+			if age <= groupActiveSec && !math.IsNaN(s.latencyMs) && s.floorMs > 0 {
+				p.active++
+				p.q = math.Min(p.q, math.Max(0, s.latencyMs-s.floorMs))
+				p.minFloor = math.Min(p.minFloor, s.floorMs)
+			}
+		case age <= groupActiveSec && !math.IsNaN(s.latencyMs) && s.inflight >= 1:
+			if own := s.latencyMs - p.q; own > p.dearest {
+				p.dearest, p.blame = own, g.members[p.i]
+			}
 		}
-		if age > groupActiveSec || math.IsNaN(s.latencyMs) || s.floorMs <= 0 {
-			continue
-		}
-		active++
-		q = math.Min(q, math.Max(0, s.latencyMs-s.floorMs))
-		minFloor = math.Min(minFloor, s.floorMs)
+		p.i++
 	}
-	if active < 2 {
+}
+
+// endPass publishes a finished pass. Caller holds g.mu.
+func (g *group) endPass() {
+	p := &g.pass
+	if p.active < 2 {
 		g.q, g.rel, g.blame = 0, 0, nil
-		return
+	} else {
+		g.q += (1 - math.Exp(-p.dtSec/groupQueueSec)) * (p.q - g.q)
+		g.rel = g.q / p.minFloor
+		g.blame = p.blame
 	}
-	for i, s := range g.stats {
-		if float64(now-s.at)/1e9 > groupActiveSec || math.IsNaN(s.latencyMs) || s.inflight < 1 {
-			continue
-		}
-		if own := s.latencyMs - q; own > dearest {
-			dearest, blame = own, g.members[i]
-		}
-	}
-	g.q += (1 - math.Exp(-dtSec/groupQueueSec)) * (q - g.q)
-	g.rel = g.q / minFloor
-	g.blame = blame
+	*p = groupPass{}
 }

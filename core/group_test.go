@@ -1,0 +1,63 @@
+package atrion
+
+import (
+	"math"
+	"testing"
+)
+
+// A big group's recompute is spread over reports, each visiting at most
+// groupPassVisits members, and ends with what one full pass finds: the
+// least excess of any active member, and the dearest member answering
+// for it.
+func TestGroupPassIsBounded(t *testing.T) {
+	const n = 10 * groupPassVisits
+	g := &group{}
+	routes := make([]*route, n)
+	const tick = int64(1e8)
+	at := int64(1e9)
+	for i := range routes {
+		routes[i] = &route{gi: -1}
+		// no-load 10 ms; latency 15 ms (5 ms of shared queueing) but for
+		// one member that takes 90 ms on its own
+		lat := 15.0
+		if i == n/2 {
+			lat = 95
+		}
+		g.report(routes[i], memberStats{at: at, latencyMs: lat, floorMs: 10, inflight: 2}, 0.1)
+	}
+	// a new pass starts a tick later; count the reports that finish it
+	at += tick
+	reports := 0
+	for g.pass.phase != 0 || reports == 0 {
+		r := routes[reports%n]
+		g.report(r, memberStats{at: at, latencyMs: 15, floorMs: 10, inflight: 2}, 0.1)
+		reports++
+		if g.pass.phase != 0 && g.pass.i > groupPassVisits && reports == 1 {
+			t.Fatalf("one report visited %d members, want at most %d", g.pass.i, groupPassVisits)
+		}
+		if reports > 4*n/groupPassVisits {
+			t.Fatalf("the pass has not ended after %d reports", reports)
+		}
+	}
+	if min := 2 * n / groupPassVisits; reports < min {
+		t.Fatalf("the pass took %d reports, want at least %d for %d members", reports, min, n)
+	}
+	if g.blame != routes[n/2] {
+		t.Fatalf("blame on member %d, want the slow one (%d)", g.blame.gi, n/2)
+	}
+	if math.Abs(g.rel-0.5) > 0.01 {
+		t.Fatalf("shared queueing %.3f of the fastest no-load latency, want 0.5", g.rel)
+	}
+}
+
+// A small group's pass ends in the report that starts it.
+func TestGroupPassSmallInOneReport(t *testing.T) {
+	g := &group{}
+	a, b := &route{gi: -1}, &route{gi: -1}
+	g.report(a, memberStats{at: 1e9, latencyMs: 15, floorMs: 10, inflight: 2}, 0.1)
+	g.report(b, memberStats{at: 1e9, latencyMs: 40, floorMs: 10, inflight: 2}, 0.1)
+	q, _, answers := g.report(a, memberStats{at: 1e9 + 1e8, latencyMs: 15, floorMs: 10, inflight: 2}, 0.1)
+	if g.pass.phase != 0 || g.blame != b || answers || q < 4.9 {
+		t.Fatalf("pass %+v blame %p (b %p), q %.2f answers %v: want the pass ended, b answering, a's 5 ms taken out", g.pass, g.blame, b, q, answers)
+	}
+}
