@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,26 +162,15 @@ func (p *Provider) deliverBans(payload string, fn func([]atrion.BanRecord)) {
 	fn(recs)
 }
 
-// LoadBans reads every stored ban (SCAN, then GETs in pipelines of
-// scanCount; on every master of a cluster client), at most 100,000. Values that do not decode, or that name
+// LoadBans reads every stored ban (SCAN a page per round trip, on every
+// master of a cluster client, then GETs in pipelines of scanCount), at
+// most 100,000. Values that do not decode, or that name
 // another key, are counted as garbage and skipped.
 func (p *Provider) LoadBans(ctx context.Context) ([]atrion.BanRecord, error) {
 	var keys []string
-	var mu sync.Mutex
-	err := p.do(ctx, "load bans", func(ctx context.Context) error {
-		scan := func(ctx context.Context, c redis.Cmdable) error {
-			it := c.Scan(ctx, 0, globEscape(p.cfg.banPrefix)+"*", scanCount).Iterator()
-			mu.Lock()
-			defer mu.Unlock()
-			for len(keys) < maxBansLoaded && it.Next(ctx) {
-				keys = append(keys, it.Val())
-			}
-			return it.Err()
-		}
-		if cc, ok := p.client.(*redis.ClusterClient); ok {
-			return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-		}
-		return scan(ctx, p.client)
+	err := p.eachPage(ctx, "load bans", p.cfg.banPrefix, scanCount, func(page []string) bool {
+		keys = append(keys, page[:min(len(page), maxBansLoaded-len(keys))]...)
+		return len(keys) < maxBansLoaded
 	})
 	if err != nil {
 		return nil, err

@@ -293,23 +293,36 @@ func (p *Provider) Delete(ctx context.Context, route string) error {
 // under the provider's timeout; ctx bounds the whole listing.
 func (p *Provider) Keys(ctx context.Context) ([]string, error) {
 	var routes []string
-	for cursor := ""; ; {
-		var keys []string
-		err := p.do(ctx, "keys", func(ctx context.Context) error {
-			var err error
-			keys, cursor, _, err = p.scanPage(ctx, cursor, keysCount)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	err := p.eachPage(ctx, "keys", p.cfg.prefix, keysCount, func(keys []string) bool {
 		for _, k := range keys {
 			if route, ok := strings.CutPrefix(k, p.cfg.prefix); ok {
 				routes = append(routes, route)
 			}
 		}
-		if cursor == "" {
-			return routes, nil
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return routes, nil
+}
+
+// eachPage lists the keys under prefix a SCAN page per round trip (each
+// under the provider's timeout, on every master of a cluster client),
+// handing each page to fn until it returns false or the listing ends.
+func (p *Provider) eachPage(ctx context.Context, op, prefix string, count int64, fn func(keys []string) (more bool)) error {
+	for cursor := ""; ; {
+		var keys []string
+		err := p.do(ctx, op, func(ctx context.Context) error {
+			var err error
+			keys, cursor, _, err = p.scanPage(ctx, prefix, cursor, count)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !fn(keys) || cursor == "" {
+			return nil
 		}
 	}
 }
@@ -325,7 +338,7 @@ func (p *Provider) ReadPage(ctx context.Context, cursor string) ([]atrion.Physic
 	var vs []atrion.PhysicsVector
 	var next string
 	err := p.do(ctx, "read page", func(ctx context.Context) error {
-		keys, nx, c, err := p.scanPage(ctx, cursor, scanCount)
+		keys, nx, c, err := p.scanPage(ctx, p.cfg.prefix, cursor, scanCount)
 		if err != nil || len(keys) == 0 {
 			next = nx
 			return err
@@ -388,12 +401,12 @@ func (p *Provider) values(ctx context.Context, c redis.Cmdable, keys []string) (
 	return out, nil
 }
 
-// scanPage runs one SCAN under the prefix from cursor ("" starts) and
-// returns the keys, the next cursor ("" once every key was listed) and
+// scanPage runs one SCAN of the keys under prefix from cursor ("" starts)
+// and returns the keys, the next cursor ("" once every key was listed) and
 // the client it scanned. On a cluster the cursor is "<master>/<cursor>",
 // the master an index into the masters' addresses in sorted order.
-func (p *Provider) scanPage(ctx context.Context, cursor string, count int64) (keys []string, next string, c redis.Cmdable, err error) {
-	match := globEscape(p.cfg.prefix) + "*"
+func (p *Provider) scanPage(ctx context.Context, prefix, cursor string, count int64) (keys []string, next string, c redis.Cmdable, err error) {
+	match := globEscape(prefix) + "*"
 	cc, cluster := p.client.(*redis.ClusterClient)
 	if !cluster {
 		var cur uint64
