@@ -248,21 +248,14 @@ func (s *wireScanner) number() (lit string, integer, ok bool) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digits(b, i)
 	default:
 		return "", false, false
 	}
 	integer = true
 	if i < len(b) && b[i] == '.' {
 		integer = false
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(b, i+1); i < 0 {
 			return "", false, false
 		}
 	}
@@ -272,16 +265,25 @@ func (s *wireScanner) number() (lit string, integer, ok bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(b, i); i < 0 {
 			return "", false, false
 		}
 	}
 	s.b = b[i:]
 	return string(b[:i]), integer, true
+}
+
+// digits returns the index past the run of decimal digits in b from i,
+// or -1 when there is none.
+func digits(b []byte, i int) int {
+	d := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == d {
+		return -1
+	}
+	return i
 }
 
 func (s *wireScanner) float(dst *float64) bool {
