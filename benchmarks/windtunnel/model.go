@@ -54,11 +54,12 @@ type Service struct {
 	Queue int
 	// DeadlineAware selects the deadline-aware service model (see above).
 	DeadlineAware bool
-	// Cores, when set, makes the own work CPU-bound on that many cores: a
-	// call that starts while n calls are working (itself included) takes
-	// max(1, n/Cores) times its latency, so latency rises with
-	// concurrency before the workers run out. The service's CPU reading
-	// is then min(working, Cores)/Cores instead of working/workers.
+	// Cores, when set, makes the own work CPU-bound on that many cores,
+	// which the calls at work share (processor sharing, cpu.go): while n
+	// are working each runs at min(1, Cores/n) of a core, so latency rises
+	// with concurrency before the workers run out, and no core idles while
+	// Cores calls are at work. The service's CPU reading is then
+	// min(working, Cores)/Cores instead of working/workers.
 	Cores int
 	// Health gives its condition at a time since the start of the run.
 	Health func(t time.Duration) Health

@@ -343,3 +343,33 @@ func TestDominatedBy(t *testing.T) {
 		t.Fatalf("dominated by %v", got)
 	}
 }
+
+// TestProcessorSharing: calls on a service's cores share them, and a
+// call's end moves when others start or end. On one core, a call of 10 ms
+// runs alone for 5 ms; a second of 10 ms then halves its pace, so the
+// first ends at 15 ms and the second, alone again, at 20 ms.
+func TestProcessorSharing(t *testing.T) {
+	w := &world{calls: make([]call, 2)}
+	sv := &svcState{Service: Service{Cores: 1}}
+	w.calls[0].work = 10 * int64(ms)
+	w.shareCPU(sv, 0, true)
+	w.now = 5 * int64(ms)
+	w.calls[1].work = 10 * int64(ms)
+	w.shareCPU(sv, 1, true)
+	var ends []int64
+	for {
+		e, ok := w.q.pop()
+		if !ok {
+			break
+		}
+		if e.kind != evWork || e.gen != w.calls[e.id].workGen {
+			continue // an end the other call's start or end moved
+		}
+		w.now = e.at
+		ends = append(ends, e.at)
+		w.shareCPU(sv, e.id, false)
+	}
+	if len(ends) != 2 || ends[0] != 15*int64(ms) || ends[1] != 20*int64(ms) {
+		t.Errorf("work ended at %v, want [15ms 20ms]", ends)
+	}
+}

@@ -40,6 +40,11 @@ type svcState struct {
 	head    int     // queue[head:] are waiting
 	rng     *rand.Rand
 
+	// the calls at work on a service with Cores, which share them
+	// (processor sharing, cpu.go)
+	onCPU   []int32
+	shareAt int64 // when their work was last brought up to date
+
 	cpuAt   int64     // when cpuWork was last brought up to date
 	cpuWork int64     // ∫ busy CPUs dt (ns), see cpuLoad
 	cpuLast int64     // cpuWork at the last sample
@@ -112,6 +117,8 @@ const never = math.MaxInt64
 // has its outcome (answered) and its service is done with it (served).
 type call struct {
 	gen      uint32 // bumped when the slot is freed
+	workGen  uint32 // its evWork events' generation: bumped when its end moves (cpu.go)
+	work     int64  // on a service with Cores: its own work left, in ns at a whole core
 	route    int32
 	parent   int32 // the calling call, or −1 when a user request made it
 	child    int32 // the downstream call it waits for, or −1
@@ -394,7 +401,9 @@ func (w *world) run() {
 				w.cancelUser(e.id)
 			}
 		case evWork:
-			w.workDone(e.id)
+			if w.calls[e.id].workGen == e.gen {
+				w.workDone(e.id)
+			}
 		case evTimeout:
 			if c := &w.calls[e.id]; c.gen == e.gen && !c.answered {
 				w.answer(e.id, Timeout)
@@ -518,7 +527,7 @@ func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 		w.users[uid].call = id
 	}
 	gen := w.calls[id].gen
-	w.calls[id] = call{gen: gen, route: int32(r), parent: parent, child: -1, user: uid, prio: p, start: w.now, deadline: deadline, permit: permit}
+	w.calls[id] = call{gen: gen, workGen: w.calls[id].workGen, route: int32(r), parent: parent, child: -1, user: uid, prio: p, start: w.now, deadline: deadline, permit: permit}
 	// A call answered before its deadline needs no timeout event; when
 	// that is known now (it fails fast, or works without downstream
 	// calls), none is scheduled. Same-time ties go to the answer either
@@ -544,7 +553,7 @@ func (w *world) arrive(id int32) int64 {
 	switch {
 	case h.Down || (sv.Queue > 0 && sv.waiting() >= sv.Queue) || (h.DownShare > 0 && sv.rng.Float64() < h.DownShare):
 		c.failed = true
-		w.schedule(w.now+int64(FailFast), evWork, id)
+		w.scheduleGen(w.now+int64(FailFast), evWork, id, c.workGen)
 		return w.now + int64(FailFast)
 	case sv.busy < sv.workers(h) && sv.waiting() == 0:
 		end := w.startWork(id, h)
@@ -569,11 +578,13 @@ func (w *world) startWork(id int32, h Health) int64 {
 	sv.working++
 	c.worker, c.working = true, true
 	lat, fail := w.draw(sv, rt, h)
-	if sv.Cores > 0 && sv.working > sv.Cores {
-		lat = int64(float64(lat) * float64(sv.working) / float64(sv.Cores))
-	}
 	c.failed = fail
-	w.schedule(w.now+lat, evWork, id)
+	if sv.Cores > 0 {
+		c.work = lat
+		w.shareCPU(sv, id, true)
+		return never
+	}
+	w.scheduleGen(w.now+lat, evWork, id, c.workGen)
 	return w.now + lat
 }
 
@@ -630,6 +641,9 @@ func (w *world) workDone(id int32) {
 	sv := &w.svcs[w.routes[c.route].svc]
 	if c.working {
 		sv.account(w.now)
+		if sv.Cores > 0 {
+			w.shareCPU(sv, id, false)
+		}
 		sv.working--
 		c.working = false
 	}
@@ -712,7 +726,8 @@ func (w *world) abandon(id int32) {
 }
 
 func (w *world) free(id int32) {
-	w.calls[id] = call{gen: w.calls[id].gen + 1} // stale timeouts no longer match
+	// stale timeouts and work ends no longer match
+	w.calls[id] = call{gen: w.calls[id].gen + 1, workGen: w.calls[id].workGen + 1}
 	w.freeC = append(w.freeC, id)
 }
 
