@@ -568,7 +568,8 @@ func (w *world) arrive(id int32) int64 {
 }
 
 // startWork gives call id a worker and schedules the end of its own work,
-// which it returns.
+// which it returns: never on a service with Cores, where the end moves as
+// other calls start and end (cpu.go).
 func (w *world) startWork(id int32, h Health) int64 {
 	c := &w.calls[id]
 	rt := &w.routes[c.route]
