@@ -20,11 +20,17 @@ func TestUnaryInterceptorsZeroAllocs(t *testing.T) {
 	handler := func(context.Context, any) (any, error) { return nil, nil }
 	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
 	server := atrgrpc.UnaryServerInterceptor(a)
+	keyed := atrgrpc.UnaryServerInterceptor(a, atrgrpc.WithClientKey(func(context.Context, string) string { return "tenant-42" }))
 	client := atrgrpc.UnaryClientInterceptor(a)
 
 	for name, call := range map[string]func(){
 		"server": func() {
 			if _, err := server(ctx, nil, info, handler); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"server with a client key": func() {
+			if _, err := keyed(ctx, nil, info, handler); err != nil {
 				t.Fatal(err)
 			}
 		},

@@ -57,7 +57,7 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 			return nil, err
 		}
 		// the stream settles its ticket when it ends, not when this returns
-		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket.Ticket, serverStreams: desc.ServerStreams}
+		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams}
 		w.timer.start(a)
 		class := atrion.Failure // unless the streamer returns: a panic is a failure, and goes on
 		defer func() {
@@ -83,7 +83,7 @@ type clientStream struct {
 	a             *atrion.Atrion
 	c             *config
 	ctx           context.Context
-	t             atrion.Ticket
+	t             atrion.KeyTicket // without a key: clients name none
 	serverStreams bool
 	timer         streamTimer
 	ended         atomic.Bool

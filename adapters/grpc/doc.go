@@ -63,6 +63,19 @@
 // once the subscription is set up, so that waiting for the first event
 // does not read as a slow response.
 //
+// # Client keys
+//
+// WithClientKey names each call's client on the server (a tenant, an API
+// key's ID, a peer's address or certificate subject) for the engine's
+// cluster-wide bans (atrion.AdmitKey): a banned key is refused before its
+// handler runs with codes.ResourceExhausted, a RetryInfo detail and a
+// pushback of the ban's time left; every other call is admitted as
+// without a key, and the key is judged on its calls. A call that ends
+// with InvalidArgument, Unauthenticated, PermissionDenied or
+// ResourceExhausted (or Unimplemented from the unknown-service handler)
+// is its client's fault: it counts against the key, and, as before, is
+// ignored by the route. Client interceptors take no key.
+//
 // # Rejection
 //
 // A rejected call ends with a *RejectedError: codes.Unavailable
@@ -100,7 +113,7 @@
 // # Cost
 //
 // The unary interceptors add no allocations by default, a decision hook
-// included; the metadata priority option copies the metadata value it
+// and a client key included; the metadata priority option copies the metadata value it
 // reads (one small allocation), and WithDecisionInContext allocates the
 // context it gives the call. A stream allocates its wrapper.
 package atrgrpc

@@ -8,6 +8,7 @@ import (
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 )
 
 // DefaultPriorityKey is the metadata key WithPriorityMetadata reads when
@@ -23,7 +24,8 @@ type Classifier func(err error) atrion.Class
 type config struct {
 	routeID     func(fullMethod string) string
 	priority    func(ctx context.Context, fullMethod string) atrion.Priority
-	priorityKey string // read from metadata when priority is nil
+	priorityKey string                                              // read from metadata when priority is nil
+	clientKey   func(ctx context.Context, fullMethod string) string // server side only
 	skipper     func(ctx context.Context, fullMethod string) bool
 	skipMethods map[string]struct{}
 	classify    Classifier
@@ -104,6 +106,28 @@ func validKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// WithClientKey names each call's client for the server interceptors (an
+// API key's ID, a tenant, a peer address; "" is no key; see
+// atrion.MaxClientKeyLen for the keys that can be judged). A banned key is
+// rejected before its handler runs, with codes.ResourceExhausted (the
+// client's doing, as the HTTP adapters' 429; WithRejectionCode shapes only
+// the service's rejections), a RetryInfo detail and a pushback trailer of
+// the ban's time left. Every other call is admitted as without a key, and
+// the key is judged on its calls (atrion.AdmitKey): a call that fails, or
+// that ends with a status saying it was its client's fault
+// (InvalidArgument, Unauthenticated, PermissionDenied, ResourceExhausted,
+// or Unimplemented from the unknown-service handler), counts against its
+// key, never against its route. Client interceptors ignore it.
+//
+// Take the key from what the server knows or has verified (a peer
+// certificate, an authenticated token's subject), or from metadata that a
+// trusted hop sets: a client that can name any key can only get itself
+// banned under it, but one that can name another client's key can get
+// that client banned.
+func WithClientKey(f func(ctx context.Context, fullMethod string) string) Option {
+	return func(c *config) { c.clientKey = f }
 }
 
 // WithSkipper skips calls for which f returns true: they pass through
@@ -191,6 +215,29 @@ type call struct {
 	ctx          context.Context
 	method       string // the full method name
 	unregistered bool   // served by the unknown-service handler: the unmatched route
+}
+
+// serverGuard is the server interceptors' admission: the incoming
+// metadata, and the client key.
+func (c *config) serverGuard(a *atrion.Atrion) *guard.Guard[call] {
+	g := c.guard(a, metadata.ValueFromIncomingContext)
+	if f := c.clientKey; f != nil {
+		g.ClientKey = func(k call) string { return f(k.ctx, k.method) }
+	}
+	return g
+}
+
+// clientFault reports whether a call that ended with err was its client's
+// fault, which counts against the call's client key (WithClientKey);
+// unregistered says the unknown-service handler served it.
+func clientFault(err error, unregistered bool) bool {
+	switch codeOf(err) {
+	case codes.InvalidArgument, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted:
+		return true
+	case codes.Unimplemented:
+		return unregistered // a method no one serves: the caller's mistake
+	}
+	return false
 }
 
 // guard is the admission of one side's interceptors; md reads a metadata

@@ -52,7 +52,11 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // call ends with (the reject handler's, when it returns one), with the
 // jittered hint it carries; side says which interceptor decided.
 func (c *config) rejection(k call, side string, d atrion.Decision) (retry time.Duration, err error) {
-	rej := newRejection(k.method, side, d, c.rejectCode)
+	code := c.rejectCode
+	if d.Reason == atrion.ReasonBanned {
+		code = codes.ResourceExhausted // the client's doing (WithClientKey)
+	}
+	rej := newRejection(k.method, side, d, code)
 	err = rej
 	if c.reject != nil {
 		if herr := c.reject(k.ctx, rej); herr != nil {

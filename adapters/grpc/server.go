@@ -18,7 +18,7 @@ import (
 // admitted call.
 func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(a, opts)
-	g := c.guard(a, metadata.ValueFromIncomingContext)
+	g := c.serverGuard(a)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		var ad guard.Admission
 		k, ok := g.Admit(call{ctx: ctx, method: info.FullMethod}, &ad)
@@ -33,6 +33,9 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
 		defer func() { ad.Ticket.Done(class) }()
 		resp, err := handler(k.ctx, req)
+		if ad.Ticket.Key() != "" && clientFault(err, false) {
+			ad.Ticket.Blame()
+		}
 		class = c.outcome(k.ctx, err)
 		return resp, err
 	}
@@ -48,7 +51,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 // mint routes; Unimplemented is ignored there, not a failure.
 func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(a, opts)
-	g := c.guard(a, metadata.ValueFromIncomingContext)
+	g := c.serverGuard(a)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		// grpc-go passes no service to the unknown-service handler: a
 		// method the server did not register, named by the client
@@ -65,8 +68,11 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		w := &serverStream{ServerStream: ss, ctx: k.ctx}
 		w.timer.start(a)
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
-		defer func() { doneStream(&ad.Ticket.Ticket, class, &w.timer) }()
+		defer func() { doneStream(&ad.Ticket, class, &w.timer) }()
 		err := handler(srv, w)
+		if ad.Ticket.Key() != "" && clientFault(err, k.unregistered) {
+			ad.Ticket.Blame()
+		}
 		class = c.outcome(k.ctx, err)
 		if k.unregistered && codeOf(err) == codes.Unimplemented {
 			class = atrion.Ignored // a method no one serves: the caller's mistake

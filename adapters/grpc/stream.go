@@ -68,7 +68,7 @@ func (s *streamTimer) elapsed() time.Duration {
 // doneStream records a finished stream on t's route with the timer's
 // latency (time to first response) rather than the stream's duration. An
 // ignored outcome carries no latency.
-func doneStream(t *atrion.Ticket, class atrion.Class, s *streamTimer) {
+func doneStream(t *atrion.KeyTicket, class atrion.Class, s *streamTimer) {
 	if class == atrion.Ignored {
 		t.Done(atrion.Ignored)
 		return

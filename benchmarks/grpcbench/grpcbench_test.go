@@ -148,6 +148,13 @@ func BenchmarkInterceptor(b *testing.B) {
 			in := atrgrpc.UnaryServerInterceptor(rig.Engine(b, []string{method}))
 			return func() error { _, err := in(ctx, req, info, handler); return err }
 		}},
+		{"server+key", func(b *testing.B) func() error {
+			// WithClientKey from a key the server already holds (a
+			// verified identity's ID): what judging the key adds
+			in := atrgrpc.UnaryServerInterceptor(rig.Engine(b, []string{method}),
+				atrgrpc.WithClientKey(func(context.Context, string) string { return "tenant-42" }))
+			return func() error { _, err := in(ctx, req, info, handler); return err }
+		}},
 		{"client", func(b *testing.B) func() error {
 			in := atrgrpc.UnaryClientInterceptor(rig.Engine(b, []string{method}))
 			return func() error { return in(ctx, method, req, resp, nil, invoker) }

@@ -1,0 +1,167 @@
+package atrgrpc_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
+	atrion "github.com/atrion-go/atrion/core"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// clientKeyMD is the metadata the client-key tests name their clients in.
+const clientKeyMD = "x-client"
+
+// keyFromMetadata is the tests' WithClientKey: the one x-client value.
+func keyFromMetadata(ctx context.Context, _ string) string {
+	if vs := metadata.ValueFromIncomingContext(ctx, clientKeyMD); len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
+}
+
+// as is a context for a call made as the client key.
+func as(key string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), clientKeyMD, key)
+}
+
+// WithClientKey: a banned key is refused before its handler runs, on
+// unary calls and streams, with ResourceExhausted, a RetryInfo detail and
+// a pushback trailer of the ban's time left; other keys are served.
+func TestClientKeyBanned(t *testing.T) {
+	transports(t, func(t *testing.T, tcp bool) {
+		r := newRig(t, setup{tcp: tcp, server: []atrgrpc.Option{atrgrpc.WithClientKey(keyFromMetadata)}})
+		if err := r.a.Ban("banned-key", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		calls := r.svc.calls.Load()
+		var trailer metadata.MD
+		_, err := r.client.UnaryCall(as("banned-key"), withStatus(codes.OK, ""), grpc.Trailer(&trailer))
+		checkPushback(t, err, codes.ResourceExhausted, trailer, time.Minute) // the manual clock stands still
+		if msg := status.Convert(err).Message(); !strings.Contains(msg, "banned") {
+			t.Errorf("rejection %q does not say the key is banned", msg)
+		}
+		st, err := r.client.StreamingOutputCall(as("banned-key"), &testgrpc.StreamingOutputCallRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = drain(st.Recv)
+		checkPushback(t, err, codes.ResourceExhausted, st.Trailer(), time.Minute)
+		if n := r.svc.calls.Load(); n != calls {
+			t.Errorf("handlers ran %d times for a banned key", n-calls)
+		}
+		if _, err := r.client.UnaryCall(as("good-key"), withStatus(codes.OK, "")); err != nil {
+			t.Errorf("another key: %v", err)
+		}
+		if _, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, "")); err != nil {
+			t.Errorf("a call without a key: %v", err)
+		}
+		if bs := r.a.BanStats(); bs.Rejected != 2 {
+			t.Errorf("BanStats %+v: want the two banned calls rejected", bs)
+		}
+	})
+}
+
+// A key whose calls are all its own fault (InvalidArgument, which the
+// route ignores) while other keys' calls on the route succeed is banned on
+// that evidence, on a unary method and on a stream, and the route's
+// circuit stays closed. The keys' evidence is per route.
+func TestClientKeyEvidence(t *testing.T) {
+	r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithClientKey(keyFromMetadata)}})
+	stream := func(key string, code codes.Code) error {
+		st, err := r.client.StreamingOutputCall(as(key), &testgrpc.StreamingOutputCallRequest{
+			ResponseStatus: &testgrpc.EchoStatus{Code: int32(code)},
+		})
+		if err != nil {
+			return err
+		}
+		return drain(st.Recv)
+	}
+	unary := func(key string, code codes.Code) error {
+		_, err := r.client.UnaryCall(as(key), withStatus(code, "bad request"))
+		return err
+	}
+	for _, c := range []struct {
+		name, route string
+		call        func(key string, code codes.Code) error
+	}{{"unary", unaryMethod, unary}, {"stream", outputMethod, stream}} {
+		stuffer := "stuffer-" + c.name
+		banned := false
+		for tick := 0; tick < 20 && !banned; tick++ {
+			for range 5 {
+				for _, k := range []string{"client-1", "client-2"} {
+					if err := c.call(k, codes.OK); err != nil {
+						t.Fatalf("%s: %s: %v", c.name, k, err)
+					}
+				}
+				err := c.call(stuffer, codes.InvalidArgument)
+				if banned = status.Code(err) == codes.ResourceExhausted; banned {
+					break
+				}
+				if status.Code(err) != codes.InvalidArgument {
+					t.Fatalf("%s: stuffer: %v", c.name, err)
+				}
+			}
+			r.clk.Advance(r.a.Tick())
+		}
+		if !banned {
+			t.Fatalf("%s: a key sending only invalid calls was not banned within 20 ticks: %+v", c.name, r.a.BanStats())
+		}
+		if s, _ := r.a.Snapshot(c.route); s.Mode == atrion.ModeCircuitOpen || s.Totals.Failures != 0 {
+			t.Errorf("%s: the stuffer's calls reached the route: mode %v, %d failures", c.name, s.Mode, s.Totals.Failures)
+		}
+	}
+	if _, err := r.client.UnaryCall(as("client-1"), withStatus(codes.OK, "")); err != nil {
+		t.Errorf("a good client after the bans: %v", err)
+	}
+}
+
+// Hostile keys (too long, control bytes, not text) are neither judged nor
+// banned, and never block a call: it is admitted as without a key.
+func TestClientKeyHostile(t *testing.T) {
+	r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithClientKey(func(ctx context.Context, m string) string {
+		return keyFromMetadata(ctx, m)
+	})}})
+	hostile := []string{strings.Repeat("k", atrion.MaxClientKeyLen+1), "tab\tkey", "nul\x00key", "é-key", "\x7f"}
+	for i := range 3 {
+		for _, k := range hostile {
+			// gRPC refuses to send a value with control bytes; what it
+			// sends must be served, and what it refuses never arrives
+			_, err := r.client.UnaryCall(as(k), withStatus(codes.InvalidArgument, "bad"))
+			if c := status.Code(err); c != codes.InvalidArgument && c != codes.Internal {
+				t.Fatalf("round %d, key %q: %v, want the handler's InvalidArgument (or grpc refusing the metadata)", i, k, err)
+			}
+		}
+		r.clk.Advance(r.a.Tick())
+	}
+	if bs := r.a.Bans(); len(bs) != 0 {
+		t.Errorf("bans %+v from hostile keys", bs)
+	}
+	if bs := r.a.BanStats(); bs.InvalidKeys == 0 {
+		t.Errorf("BanStats %+v: hostile keys not counted as invalid", bs)
+	}
+	if _, err := r.client.UnaryCall(as(strings.Repeat("k", atrion.MaxClientKeyLen+1)), withStatus(codes.OK, "")); err != nil {
+		t.Errorf("an over-long key's good call: %v", err)
+	}
+}
+
+// A panic in WithClientKey's function is the server's recovery
+// interceptor's business, as in any handler code; the route is not left
+// with a ticket in flight.
+func TestClientKeyPanicsLeaveNoTicket(t *testing.T) {
+	r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithClientKey(func(context.Context, string) string { panic("key lookup") })}})
+	_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
+	if status.Code(err) != codes.Internal || errors.Is(err, atrgrpc.ErrRejected) {
+		t.Fatalf("a panicking key function: %v, want the recovery interceptor's Internal", err)
+	}
+	if s, ok := r.a.Snapshot(unaryMethod); ok && s.InFlight != 0 {
+		t.Errorf("%v in flight after the panic", s.InFlight)
+	}
+}
