@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,32 +17,10 @@ import (
 	"github.com/atrion-go/atrion/core/atriontest"
 )
 
-type auditLog struct {
-	mu   sync.Mutex
-	recs []atrion.AuditRecord
-}
-
-func (l *auditLog) Audit(r atrion.AuditRecord) {
-	l.mu.Lock()
-	l.recs = append(l.recs, r)
-	l.mu.Unlock()
-}
-
-func (l *auditLog) of(kind atrion.AuditKind) (out []atrion.AuditRecord) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, r := range l.recs {
-		if r.Kind == kind {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // A transition is audited with its evidence, an update with who made it
 // and the configuration before and after, a control with its actor.
 func TestAuditTrail(t *testing.T) {
-	var log auditLog
+	var log atriontest.AuditLog
 	a, clk := atriontest.New(t, atrion.WithAudit(&log), atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}))
 	atriontest.Healthy(t, a, clk, "GET /pay", 12)
 	atriontest.Trip(t, a, clk, "GET /pay")
@@ -56,7 +33,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	var open *atrion.AuditRecord
-	for _, r := range log.of(atrion.AuditTransition) {
+	for _, r := range log.Of(atrion.AuditTransition) {
 		if r.To == "CIRCUIT_OPEN" {
 			open = &r
 		}
@@ -65,18 +42,18 @@ func TestAuditTrail(t *testing.T) {
 		open.Resistance <= 0 || open.ErrorRate <= 0.5 || open.ErrorBound <= 0 || open.Time.IsZero() {
 		t.Fatalf("open transition %+v: want the route, OPERATIONAL → CIRCUIT_OPEN, with R and the error evidence", open)
 	}
-	cfg := log.of(atrion.AuditConfig)
+	cfg := log.Of(atrion.AuditConfig)
 	if len(cfg) != 1 || cfg[0].Actor != "ops@console" || strings.Contains(cfg[0].From, `"GET /pay"`) ||
 		!strings.Contains(cfg[0].To, `"GET /pay":{"physics":{"BaseResistance":0`) || !strings.Contains(cfg[0].To, `"BreakMultiplier":4`) {
 		t.Fatalf("config records %+v", cfg)
 	}
-	if c := log.of(atrion.AuditControl); len(c) != 1 || c[0].Actor != "dashboard 10.0.0.7" || c[0].Time.IsZero() {
+	if c := log.Of(atrion.AuditControl); len(c) != 1 || c[0].Actor != "dashboard 10.0.0.7" || c[0].Time.IsZero() {
 		t.Fatalf("control records %+v", c)
 	}
 	// a refused update is no change: nothing audited
 	a.Update(atrion.WithPhysics(atrion.PhysicsConfig{DecayRate: -1}))
 	a.Flush(context.Background())
-	if n := len(log.of(atrion.AuditConfig)); n != 1 {
+	if n := len(log.Of(atrion.AuditConfig)); n != 1 {
 		t.Fatalf("%d config records after a refused update, want 1", n)
 	}
 }
@@ -86,7 +63,7 @@ func TestAuditTrail(t *testing.T) {
 func TestAuditSinkBlocks(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
-	var log auditLog
+	var log atriontest.AuditLog
 	a, clk := atriontest.New(t,
 		atrion.WithAudit(atrion.AuditFunc(func(atrion.AuditRecord) { <-block })),
 		atrion.WithAudit(atrion.AuditFunc(func(atrion.AuditRecord) { panic("sink bug") })),
@@ -97,7 +74,7 @@ func TestAuditSinkBlocks(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for i := range 5000 {
 		a.Audit(atrion.AuditRecord{Kind: atrion.AuditControl, Actor: "t", Action: fmt.Sprint(i)})
-		for (i+1)%1000 == 0 && len(log.of(atrion.AuditControl)) < i+1 && time.Now().Before(deadline) {
+		for (i+1)%1000 == 0 && len(log.Of(atrion.AuditControl)) < i+1 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -106,7 +83,7 @@ func TestAuditSinkBlocks(t *testing.T) {
 	defer cancel()
 	a.Flush(ctx) // the blocked sink never flushes
 	st := a.Stats()
-	if n := len(log.of(atrion.AuditControl)); n != 5000 {
+	if n := len(log.Of(atrion.AuditControl)); n != 5000 {
 		t.Fatalf("the healthy sink got %d of 5000 records", n)
 	}
 	if len(st.AuditSinks) != 3 || st.AuditSinks[0].Drops == 0 || st.AuditSinks[2].Drops != 0 || st.AuditPanics < 5000-1 {

@@ -13,10 +13,10 @@ import (
 
 // syncEngine is an engine with an audit log whose peers' vectors the test
 // delivers itself (fn), with routes r0..r(n-1) tracked and OPERATIONAL.
-func syncEngine(t *testing.T, n int, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock, *auditLog, func(atrion.PhysicsVector)) {
+func syncEngine(t *testing.T, n int, opts ...atrion.Option) (*atrion.Atrion, *atrion.ManualClock, *atriontest.AuditLog, func(atrion.PhysicsVector)) {
 	t.Helper()
 	bp := &burstProvider{InMemoryProvider: atrion.NewInMemoryProvider(0), fn: make(chan func(atrion.PhysicsVector), 1)}
-	var log auditLog
+	var log atriontest.AuditLog
 	a, clk := atriontest.New(t, append([]atrion.Option{atrion.WithProvider(bp), atrion.WithAudit(&log), atrion.WithNodeID("me"),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap})}, opts...)...)
 	fn := <-bp.fn
@@ -42,7 +42,7 @@ func TestAuditPeerAdopted(t *testing.T) {
 	fn(atrion.PhysicsVector{Route: "r0", Scar: 2, Resistance: 12, Mode: atrion.ModeOperational,
 		UpdatedAt: a.Now().Add(-time.Hour), NodeID: "web-3"}) // older: last writer wins keeps ours
 	flushed(t, a)
-	recs := log.of(atrion.AuditPeerAdopted)
+	recs := log.Of(atrion.AuditPeerAdopted)
 	if len(recs) != 1 {
 		t.Fatalf("records %+v, want one", recs)
 	}
@@ -50,7 +50,7 @@ func TestAuditPeerAdopted(t *testing.T) {
 	if r.Route != "r0" || r.Actor != "web-2" || r.Scar != 30 || r.Resistance != 40 || r.To != "CIRCUIT_OPEN" || r.Time.IsZero() {
 		t.Fatalf("record %+v", r)
 	}
-	if n := len(log.of(atrion.AuditPeerRefused)); n != 0 {
+	if n := len(log.Of(atrion.AuditPeerRefused)); n != 0 {
 		t.Fatalf("%d refusals", n)
 	}
 }
@@ -65,7 +65,7 @@ func TestAuditPeerBurstAggregated(t *testing.T) {
 			UpdatedAt: a.Now().Add(time.Millisecond), NodeID: "web-2"})
 	}
 	flushed(t, a)
-	recs := log.of(atrion.AuditPeerAdopted)
+	recs := log.Of(atrion.AuditPeerAdopted)
 	if len(recs) != 1 {
 		t.Fatalf("%d records for one burst, want 1", len(recs))
 	}
@@ -86,7 +86,7 @@ func TestAuditPeerRefused(t *testing.T) {
 	fn(atrion.PhysicsVector{Route: "r0", Scar: 3, Resistance: 13, Mode: atrion.ModeOperational, UpdatedAt: a.Now().Add(time.Hour), NodeID: "evil"})
 	fn(atrion.PhysicsVector{Route: "r0", Scar: 1e9, Resistance: 13, Mode: atrion.ModeOperational, UpdatedAt: a.Now(), NodeID: "evil"})
 	flushed(t, a)
-	recs := log.of(atrion.AuditPeerRefused)
+	recs := log.Of(atrion.AuditPeerRefused)
 	if len(recs) != 2 {
 		t.Fatalf("records %+v, want two", recs)
 	}
@@ -96,7 +96,7 @@ func TestAuditPeerRefused(t *testing.T) {
 	if r := recs[1]; r.Scar != 1e9 || !strings.HasPrefix(r.Detail, "scar beyond the physical maximum (max 5") {
 		t.Fatalf("record %+v", r)
 	}
-	if n := len(log.of(atrion.AuditPeerAdopted)); n != 0 {
+	if n := len(log.Of(atrion.AuditPeerAdopted)); n != 0 {
 		t.Fatalf("%d adopted", n)
 	}
 
@@ -104,7 +104,7 @@ func TestAuditPeerRefused(t *testing.T) {
 		fn(atrion.PhysicsVector{Route: "r0", Scar: 1e9, Resistance: 13, Mode: atrion.ModeOperational, UpdatedAt: a.Now(), NodeID: "n" + strconv.Itoa(i)})
 	}
 	flushed(t, a)
-	recs = log.of(atrion.AuditPeerRefused)[2:]
+	recs = log.Of(atrion.AuditPeerRefused)[2:]
 	if len(recs) != 65 || recs[64].Actor != "(other nodes)" || !strings.HasPrefix(recs[64].Detail, "436 vectors: scar beyond") {
 		t.Fatalf("%d records for 500 node IDs, the last %+v; want 64 and one for the other 436", len(recs), recs[len(recs)-1])
 	}
@@ -113,7 +113,7 @@ func TestAuditPeerRefused(t *testing.T) {
 // Evict and the idle sweep record the routes they evict: Evict each
 // one, a sweep one record for a flood of them.
 func TestAuditEvicted(t *testing.T) {
-	var log auditLog
+	var log atriontest.AuditLog
 	a, clk := atriontest.New(t, atrion.WithAudit(&log), atrion.WithMaxRoutes(100), atrion.WithIdleTTL(time.Second))
 	for i := range 100 {
 		a.ReportOutcome("r"+strconv.Itoa(i), atrion.Outcome{})
@@ -122,7 +122,7 @@ func TestAuditEvicted(t *testing.T) {
 		t.Fatal("r7 not tracked")
 	}
 	flushed(t, a)
-	recs := log.of(atrion.AuditEvicted)
+	recs := log.Of(atrion.AuditEvicted)
 	if len(recs) != 1 || recs[0].Route != "r7" || recs[0].Actor != "Evict" {
 		t.Fatalf("records %+v, want r7 by Evict", recs)
 	}
@@ -133,7 +133,7 @@ func TestAuditEvicted(t *testing.T) {
 	}
 	flushed(t, a)
 	ev := a.Stats().Evictions
-	recs = log.of(atrion.AuditEvicted)[1:]
+	recs = log.Of(atrion.AuditEvicted)[1:]
 	if ev < 10 || len(recs) == 0 || len(recs) > 2 {
 		t.Fatalf("%d evictions, records %+v: want them in one record or two", ev, recs)
 	}

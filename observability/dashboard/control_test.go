@@ -8,10 +8,10 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/atriontest"
 )
 
 const testToken = "s3cret-token-0123456789"
@@ -134,29 +134,12 @@ func FuzzEvictBody(f *testing.F) {
 	})
 }
 
-type auditSink struct {
-	mu   sync.Mutex
-	recs []atrion.AuditRecord
-}
-
-func (s *auditSink) Audit(r atrion.AuditRecord) {
-	s.mu.Lock()
-	s.recs = append(s.recs, r)
-	s.mu.Unlock()
-}
-
-func (s *auditSink) all() []atrion.AuditRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.recs)
-}
-
 // The config control changes a route's configuration through the same
 // guards as evict; a bad value changes nothing and names the field; every
 // change and every evict is in the audit trail with the operator's
 // address.
 func TestConfigControl(t *testing.T) {
-	var sink auditSink
+	var sink atriontest.AuditLog
 	a, clk := newEngine(t, atrion.WithAudit(&sink))
 	traffic(a, clk, "GET /x", 3, atrion.Success)
 	srv := serve(t, New(a, WithControls(testToken)))
@@ -196,7 +179,7 @@ func TestConfigControl(t *testing.T) {
 	post(t, srv.URL+"/api/evict", good, ctype, `{"route":"GET /x"}`, nil)
 	a.Flush(context.Background())
 	var kinds []string
-	for _, r := range sink.all() {
+	for _, r := range sink.Of("") {
 		if r.Kind == atrion.AuditConfig || r.Kind == atrion.AuditControl {
 			if !strings.HasPrefix(r.Actor, "dashboard 127.0.0.1") {
 				t.Errorf("record %+v: want the operator's address as actor", r)
