@@ -160,15 +160,28 @@ func TestClientKeyHostile(t *testing.T) {
 }
 
 // A panic in WithClientKey's function is the server's recovery
-// interceptor's business, as in any handler code; the route is not left
-// with a ticket in flight.
+// interceptor's business, as in any handler code: the call is not
+// admitted, so its route counts no decision and holds nothing in flight.
 func TestClientKeyPanicsLeaveNoTicket(t *testing.T) {
-	r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithClientKey(func(context.Context, string) string { panic("key lookup") })}})
-	_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
+	r := newRig(t, setup{server: []atrgrpc.Option{atrgrpc.WithClientKey(func(ctx context.Context, m string) string {
+		if k := keyFromMetadata(ctx, m); k != "panic" {
+			return k
+		}
+		panic("key lookup")
+	})}})
+	if _, err := r.client.UnaryCall(as("good-key"), withStatus(codes.OK, "")); err != nil {
+		t.Fatal(err)
+	}
+	before, ok := r.a.Snapshot(unaryMethod)
+	if !ok {
+		t.Fatal("route not tracked after a served call")
+	}
+	_, err := r.client.UnaryCall(as("panic"), withStatus(codes.OK, ""))
 	if status.Code(err) != codes.Internal || errors.Is(err, atrgrpc.ErrRejected) {
 		t.Fatalf("a panicking key function: %v, want the recovery interceptor's Internal", err)
 	}
-	if s, ok := r.a.Snapshot(unaryMethod); ok && s.InFlight != 0 {
-		t.Errorf("%v in flight after the panic", s.InFlight)
+	after, _ := r.a.Snapshot(unaryMethod)
+	if after.InFlight != 0 || after.Totals.Decisions != before.Totals.Decisions {
+		t.Errorf("after the panic: %v in flight, %d decisions (were %d)", after.InFlight, after.Totals.Decisions, before.Totals.Decisions)
 	}
 }

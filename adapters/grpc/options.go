@@ -227,17 +227,21 @@ func (c *config) serverGuard(a *atrion.Atrion) *guard.Guard[call] {
 	return g
 }
 
-// clientFault reports whether a call that ended with err was its client's
-// fault, which counts against the call's client key (WithClientKey);
+// blame marks t's call as its client's fault when err says it was, so
+// that it counts against the call's client key (WithClientKey);
 // unregistered says the unknown-service handler served it.
-func clientFault(err error, unregistered bool) bool {
+func blame(t *atrion.KeyTicket, err error, unregistered bool) {
+	if t.Key() == "" {
+		return
+	}
 	switch codeOf(err) {
 	case codes.InvalidArgument, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted:
-		return true
+		t.Blame()
 	case codes.Unimplemented:
-		return unregistered // a method no one serves: the caller's mistake
+		if unregistered { // a method no one serves: the caller's mistake
+			t.Blame()
+		}
 	}
-	return false
 }
 
 // guard is the admission of one side's interceptors; md reads a metadata

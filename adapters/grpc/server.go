@@ -33,9 +33,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
 		defer func() { ad.Ticket.Done(class) }()
 		resp, err := handler(k.ctx, req)
-		if ad.Ticket.Key() != "" && clientFault(err, false) {
-			ad.Ticket.Blame()
-		}
+		blame(&ad.Ticket, err, false)
 		class = c.outcome(k.ctx, err)
 		return resp, err
 	}
@@ -70,9 +68,7 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
 		defer func() { doneStream(&ad.Ticket, class, &w.timer) }()
 		err := handler(srv, w)
-		if ad.Ticket.Key() != "" && clientFault(err, k.unregistered) {
-			ad.Ticket.Blame()
-		}
+		blame(&ad.Ticket, err, k.unregistered)
 		class = c.outcome(k.ctx, err)
 		if k.unregistered && codeOf(err) == codes.Unimplemented {
 			class = atrion.Ignored // a method no one serves: the caller's mistake
