@@ -88,9 +88,13 @@ func New(a *atrion.Atrion, opts ...Option) *Dashboard {
 	m.Handle("GET /app.css", files)
 	m.HandleFunc("GET /events", d.serveEvents)
 	m.HandleFunc("GET /api/state", d.serveState)
-	if d.cfg.token != "" {
+	if d.ControlsEnabled() {
 		m.HandleFunc("/api/evict", d.serveEvict)
 		m.HandleFunc("/api/config", d.serveConfig)
+	}
+	m.HandleFunc("GET /api/whoami", d.serveWhoami)
+	if d.cfg.oidc != nil {
+		d.cfg.oidc.register(m, d.csrf)
 	}
 	d.mux = m
 	return d
@@ -107,17 +111,33 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	if d.cfg.readToken != "" && (r.URL.Path == "/events" || r.URL.Path == "/api/state") && !d.readOK(r) {
+	who, err := d.identify(r)
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if who != nil {
+		r = withIdentity(r, who)
+	}
+	if (d.cfg.readToken != "" || d.cfg.sso()) && (r.URL.Path == "/events" || r.URL.Path == "/api/state") && !d.readOK(r) {
+		if who != nil {
+			jsonError(w, http.StatusForbidden, who.display()+" has no role on this dashboard")
+			return
+		}
 		h.Set("WWW-Authenticate", `Bearer realm="atrion"`)
-		jsonError(w, http.StatusUnauthorized, "missing or bad read token")
+		jsonError(w, http.StatusUnauthorized, "sign in, or give the read token")
 		return
 	}
 	d.mux.ServeHTTP(w, r)
 }
 
-// readOK reports whether r carries the read token, as a bearer token or
-// in the atrdash_token cookie.
+// readOK reports whether r comes from a viewer (single sign-on) or
+// carries the read token, as a bearer token or in the atrdash_token
+// cookie.
 func (d *Dashboard) readOK(r *http.Request) bool {
+	if who := identityOf(r); who != nil && who.Role >= roleViewer {
+		return true
+	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tokenMatch(tok, d.cfg.readToken) {
 		return true
 	}
@@ -133,9 +153,10 @@ func (d *Dashboard) readOK(r *http.Request) bool {
 // readCookie is the cookie that carries WithReadToken's token.
 const readCookie = "atrdash_token"
 
-// ControlsEnabled reports whether the control endpoint is on (WithControls
-// with a long enough token).
-func (d *Dashboard) ControlsEnabled() bool { return d.cfg.token != "" }
+// ControlsEnabled reports whether the control endpoints are on
+// (WithControls with a long enough token, or single sign-on whose roles
+// name operators).
+func (d *Dashboard) ControlsEnabled() bool { return d.cfg.token != "" || d.cfg.ssoControls() }
 
 // State takes a sample if the last one is older than half an interval and
 // returns it, R history included.

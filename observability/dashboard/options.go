@@ -15,8 +15,10 @@ type config struct {
 	recorder     *Recorder
 	title        string
 	top          int
-	perClient    int     // concurrent /events streams per client address
-	stateRate    float64 // /api/state requests per second per client address
+	perClient    int          // concurrent /events streams per client address
+	stateRate    float64      // /api/state requests per second per client address
+	oidc         *OIDC        // WithOIDC
+	proxy        *ProxyConfig // WithTrustedProxy
 }
 
 // Defaults and bounds of the options. Values out of bounds are clamped.

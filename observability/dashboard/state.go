@@ -214,7 +214,7 @@ func (d *Dashboard) applyLocked(now time.Time, snaps []atrion.RouteSnapshot) {
 	}
 	d.last = State{
 		Title: d.cfg.title, Time: now, IntervalMs: d.cfg.interval.Milliseconds(), HistoryLen: d.cfg.history,
-		Controls: d.cfg.token != "", Routes: routes, Others: others, Engine: d.a.Stats(),
+		Controls: d.ControlsEnabled(), Routes: routes, Others: others, Engine: d.a.Stats(),
 	}
 	d.lastAt = now
 }
