@@ -64,7 +64,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	time.Sleep(time.Second) // let the chart show the climb
-	saveScreenshot(t, b)
+	saveScreenshot(t, b, "dashboard.png", "DASHBOARD_PNG")
 }
 
 // startTestWorld starts the demo's servers with a steady healthy load on
@@ -107,14 +107,16 @@ func waitEngine(t *testing.T, a *atrion.Atrion, limit time.Duration, cond func()
 	t.Fatalf("engine condition not met within %v: %v", limit, modes)
 }
 
-func saveScreenshot(t *testing.T, b *browser) {
+// saveScreenshot keeps a screenshot of the page as name in the test's
+// artifact directory (go test -artifacts), and at $env when set.
+func saveScreenshot(t *testing.T, b *browser, name, env string) {
 	t.Helper()
 	png, err := b.screenshot()
 	if err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
 	}
-	paths := []string{filepath.Join(t.ArtifactDir(), "dashboard.png")}
-	if p := os.Getenv("DASHBOARD_PNG"); p != "" {
+	paths := []string{filepath.Join(t.ArtifactDir(), name)}
+	if p := os.Getenv(env); p != "" {
 		paths = append(paths, p)
 	}
 	for _, p := range paths {

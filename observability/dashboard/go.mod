@@ -1,6 +1,6 @@
 module github.com/atrion-go/atrion/observability/dashboard
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/atrion-go/atrion/core v0.1.0

@@ -45,8 +45,8 @@ func newSSORig(t *testing.T, edit func(*OIDCConfig), opts ...Option) *ssoRig {
 	r := &ssoRig{iss: oidctest.NewIssuer(t), sink: &atriontest.AuditLog{}}
 	r.a, r.clk = newEngine(t, atrion.WithAudit(r.sink))
 	traffic(r.a, r.clk, "GET /x", 3, atrion.Success)
-	srv := httptest.NewUnstartedServer(nil)
-	r.base = "http://" + srv.Listener.Addr().String() + "/atrion/"
+	site := oidctest.NewSite(t, "127.0.0.1", "/atrion")
+	r.base = site.URL
 	r.iss.AddClient("atrion-dash", "client-secret", r.base+"callback")
 	for _, u := range []oidctest.User{ada, bob, carol} {
 		r.iss.AddUser(u)
@@ -63,14 +63,8 @@ func newSSORig(t *testing.T, edit func(*OIDCConfig), opts ...Option) *ssoRig {
 		t.Fatal(err)
 	}
 	d := New(r.a, append([]Option{WithOIDC(r.oidc)}, opts...)...)
-	mux := http.NewServeMux()
-	mux.Handle("/atrion/", http.StripPrefix("/atrion", d))
-	srv.Config.Handler = mux
-	srv.Start()
-	t.Cleanup(func() {
-		d.Close()
-		srv.Close()
-	})
+	t.Cleanup(d.Close)
+	site.Serve(d)
 	return r
 }
 

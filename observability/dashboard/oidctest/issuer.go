@@ -397,3 +397,35 @@ func randomID() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Site is a loopback server for a relying party under test, whose URL is
+// known before its handler: the redirect URI goes into the client's
+// configuration (and AddClient) first, the handler that it configures
+// comes after.
+type Site struct {
+	// URL is where the handler is mounted: http://host:port/prefix/.
+	URL    string
+	prefix string
+	srv    *httptest.Server
+}
+
+// NewSite listens on 127.0.0.1 for a handler to be mounted at prefix
+// ("/atrion", or "" for the root), reached as host ("127.0.0.1", or
+// "localhost" to be another site than the issuer's for the browser's
+// SameSite rules). It closes when t ends.
+func NewSite(t testing.TB, host, prefix string) *Site {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	t.Cleanup(srv.Close)
+	return &Site{URL: "http://" + host + ":" + port + prefix + "/", prefix: prefix, srv: srv}
+}
+
+// Serve mounts h at the site's prefix (with http.StripPrefix, as a
+// dashboard is mounted) and starts serving.
+func (s *Site) Serve(h http.Handler) {
+	mux := http.NewServeMux()
+	mux.Handle(s.prefix+"/", http.StripPrefix(s.prefix, h))
+	s.srv.Config.Handler = mux
+	s.srv.Start()
+}

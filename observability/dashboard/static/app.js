@@ -218,16 +218,16 @@ function render(st) {
 async function control(path, body, done) {
   const msg = $("control-msg");
   const token = $("token").value;
-  if (!token) {
+  if (!token && !me.signedIn) {
     msg.textContent = "enter the control token first";
     return;
   }
+  // signed in, the session cookie carries the person; the token is for
+  // whoever has it instead
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
   try {
-    const res = await fetch(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
-      body: JSON.stringify(body),
-    });
+    const res = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
     const answer = await res.json().catch(() => ({}));
     msg.textContent = res.ok ? done : "refused: " + (answer.error || res.status);
   } catch (err) {
@@ -279,7 +279,9 @@ function connect() {
     status.className = "status status-lost";
     const res = await fetch("api/state", { method: "HEAD" }).catch(() => null);
     if (res && res.status === 401) {
-      status.textContent = "needs the read token: open this page as …/#token=<token>";
+      status.textContent = me.login ? "sign in to read the dashboard" : "needs the read token: open this page as …/#token=<token>";
+    } else if (res && res.status === 403) {
+      status.textContent = "signed in without a role on this dashboard";
     }
   };
   es.onmessage = (ev) => {
@@ -291,6 +293,25 @@ function connect() {
   };
 }
 
+// me is who the page is signed in as (single sign-on), from api/whoami.
+let me = { signedIn: false, login: false };
+
+async function whoami() {
+  const res = await fetch("api/whoami").catch(() => null);
+  if (!res || !res.ok) return;
+  me = await res.json();
+  $("who").hidden = !me.signedIn;
+  $("who").textContent = me.signedIn ? `signed in as ${me.name} (${me.role})` : "";
+  $("signin").hidden = me.signedIn || !me.login;
+  $("signout").hidden = !me.signOut;
+  // a person signed in acts as themself: the token is for those who are not
+  $("token").parentElement.hidden = me.signedIn;
+}
+
+$("signout").addEventListener("click", async () => {
+  await fetch("logout", { method: "POST" }).catch(() => null);
+  location.reload();
+});
 $("controls").addEventListener("submit", (e) => e.preventDefault());
 takeToken();
-connect();
+whoami().finally(connect);
