@@ -31,6 +31,35 @@
 // evicting (resetting) a route, guarded by a bearer token, POST only, a
 // JSON body and a same-origin check.
 //
+// # Single sign-on
+//
+// WithOIDC signs people in with an OpenID Connect provider (the
+// authorization code flow with PKCE) and WithTrustedProxy takes them from
+// an authenticating proxy's headers (oauth2-proxy's X-Forwarded-User,
+// -Email and -Groups, honoured only from the proxy's addresses). Roles
+// name who is a viewer (reads) and who an operator (reads and uses the
+// controls); each control's audit record then names the person
+// ("dashboard ada@example.com (oidc 1234) from 10.0.0.7"). The bearer
+// tokens of WithControls and WithReadToken keep working beside them, for
+// automation.
+//
+//	sso, err := atrdash.NewOIDC(ctx, atrdash.OIDCConfig{
+//		Issuer:       "https://login.example.com/realms/ops",
+//		ClientID:     "atrion-dashboard",
+//		ClientSecret: os.Getenv("ATRION_OIDC_SECRET"),
+//		RedirectURL:  "https://ops.example.com/atrion/callback",
+//		Roles: atrdash.Roles{Claim: "groups",
+//			Operators: []string{"atrion-operators"}, Viewers: []string{"staff"}},
+//	})
+//	d := atrdash.New(a, atrdash.WithOIDC(sso))
+//
+// The page offers "sign in"; the provider sends the browser back to
+// /callback, and an HttpOnly session cookie (SameSite=Strict, Secure over
+// https) carries the person until OIDCConfig.SessionTTL (8 h). Sessions
+// live in memory, bounded by OIDCConfig.MaxSessions: a restart signs
+// everyone out. See the README beside this file for the provider's side
+// and the proxy mode.
+//
 // The dashboard never blocks the engine: it samples with Snapshots from
 // one goroutine that runs only while a browser is connected, bounds its
 // clients, and drops frames for a client that reads too slowly.
