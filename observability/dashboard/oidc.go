@@ -80,9 +80,9 @@ type OIDC struct {
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	client   *http.Client
-	path     string // the session cookie's path: RedirectURL's directory
-	https    bool   // RedirectURL is https: cookies are Secure
-	now      func() time.Time
+	path     string           // the session cookie's path: RedirectURL's directory
+	https    bool             // RedirectURL is https: cookies are Secure
+	now      func() time.Time // time.Now; guarded by mu, since tests move it
 
 	mu       sync.Mutex
 	sessions map[[32]byte]*session      // by SHA-256 of the cookie's ID
@@ -212,7 +212,7 @@ func (o *OIDC) cookie(r *http.Request, name, value string, maxAge int, same http
 // browser), and a redirect to the provider.
 func (o *OIDC) serveLogin(w http.ResponseWriter, r *http.Request) {
 	state, nonce, verifier := newSecret(), newSecret(), oauth2.GenerateVerifier()
-	now := o.now()
+	now := o.clock()
 	o.mu.Lock()
 	o.pending[sha256.Sum256([]byte(state))] = &pendingLogin{nonce: nonce, verifier: verifier, expires: now.Add(LoginTTL)}
 	evictOldest(o.pending, maxPendingLogins, now, func(p *pendingLogin) time.Time { return p.expires })
@@ -246,7 +246,7 @@ func (o *OIDC) serveCallback(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "bad or missing sign-in state: sign in again from this browser")
 		return
 	}
-	now := o.now()
+	now := o.clock()
 	key := sha256.Sum256([]byte(state))
 	o.mu.Lock()
 	p := o.pending[key]
@@ -337,7 +337,7 @@ const maxSessionCookies = 4
 
 // session returns the person r's session cookie carries, or nil.
 func (o *OIDC) session(r *http.Request) *identity {
-	now := o.now()
+	now := o.clock()
 	for i, c := range r.CookiesNamed(sessionCookie) {
 		if i == maxSessionCookies {
 			break
@@ -411,4 +411,11 @@ func evictOldest[V any](m map[[32]byte]V, limit int, now time.Time, expires func
 		}
 		delete(m, oldest)
 	}
+}
+
+// clock returns the time now (o.now, which tests move, under o.mu).
+func (o *OIDC) clock() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.now()
 }
