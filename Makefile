@@ -2,7 +2,7 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench bench-adapters simulate loadtest stability-map demo fmt release
+.PHONY: test lint bench bench-adapters simulate loadtest loadtest-grpc stability-map demo fmt release
 
 ## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
 TEST_STATE := $(CURDIR)/.test/state.jsonl
@@ -57,6 +57,19 @@ simulate:
 loadtest:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/loadtest -out results
+
+## loadtest-grpc: a grpc-go server (8 workers × 40 ms) per contestant on 127.0.0.1, open-loop client; overload 3×/10×, mixed 60/500 ms deadlines at 2×; 2 interleaved rounds; table and pass criteria in benchmarks/results/grpcload.md, exit 1 on a miss (~6 min). BEFORE=DIR (another atrgrpc, e.g. main's adapters/grpc) runs its Atrion beside this tree's as atrion-before (~8 min)
+loadtest-grpc:
+	@mkdir -p benchmarks/results .bin
+	cd benchmarks && $(GO) build -o ../.bin/grpcload ./cmd/grpcload
+ifneq ($(BEFORE),)
+	sed 's#^replace github.com/atrion-go/atrion/adapters/grpc => .*#replace github.com/atrion-go/atrion/adapters/grpc => $(abspath $(BEFORE))#' benchmarks/go.mod > .bin/grpcload-before.mod
+	cp benchmarks/go.sum .bin/grpcload-before.sum
+	cd benchmarks && GOWORK=off GOFLAGS=-mod=mod $(GO) build -modfile=../.bin/grpcload-before.mod -o ../.bin/grpcload-before ./cmd/grpcload
+	cd benchmarks && ../.bin/grpcload -out results -before ../.bin/grpcload-before
+else
+	cd benchmarks && ../.bin/grpcload -out results
+endif
 
 ## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
 stability-map:

@@ -16,21 +16,21 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// A dependency that hangs costs each caller its whole deadline until the
-// client interceptors trip; then calls and streams fail at once, locally,
-// with Unavailable, and never reach the dependency.
+// A dependency that fails costs each caller a call until the client
+// interceptors trip; then calls and streams fail at once, locally, with
+// Unavailable, and never reach the dependency, however long their caller
+// would wait. (A caller's own deadline passing is the caller's outcome,
+// not the dependency's failure: TestCallerDeadlineIsNotFailure.)
 func TestClientFailsFastOnceTripped(t *testing.T) {
 	r := newRig(t, setup{noServerGuard: true, guardClient: true, clientEngine: []atrion.Option{quickTrip}})
-	hang := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
-		if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Unavailable {
-			t.Fatalf("call to the hanging dependency: %v", err)
+	fail := func() error {
+		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.Internal, ""))
+		if c := status.Code(err); c != codes.Internal && c != codes.Unavailable {
+			t.Fatalf("call to the failing dependency: %v", err)
 		}
 		return err
 	}
-	tripRoute(t, r.ca, r.clk, unaryMethod, hang)
+	tripRoute(t, r.ca, r.clk, unaryMethod, fail)
 	reached := r.svc.calls.Load()
 
 	// A caller with a generous deadline is answered at once: the error is
@@ -52,18 +52,16 @@ func TestClientFailsFastOnceTripped(t *testing.T) {
 		t.Errorf("a call reached the dependency after the trip (%d calls, want %d)", n, reached)
 	}
 	if s := totals(t, r.ca, unaryMethod); s.Failures == 0 || s.Rejected[atrion.ReasonCircuitOpen] == 0 {
-		t.Errorf("client totals %+v: want the deadline failures and a circuit-open rejection", s)
+		t.Errorf("client totals %+v: want the failures and a circuit-open rejection", s)
 	}
 
 	// streams to the dependency: trip the bidi method the same way
 	tripRoute(t, r.ca, r.clk, duplexMethod, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		st, err := r.client.FullDuplexCall(ctx)
+		st, err := r.client.FullDuplexCall(context.Background())
 		if err != nil {
 			return err
 		}
-		if err := st.Send(&testgrpc.StreamingOutputCallRequest{ResponseStatus: &testgrpc.EchoStatus{Message: doBlock}}); err != nil {
+		if err := st.Send(&testgrpc.StreamingOutputCallRequest{ResponseStatus: &testgrpc.EchoStatus{Code: int32(codes.Internal)}}); err != nil {
 			return err
 		}
 		return drain(st.Recv)

@@ -28,13 +28,17 @@
 // waited past the route's latency baseline and ignored when it left sooner;
 // every other code (the codes that blame the caller: InvalidArgument,
 // NotFound, PermissionDenied, ...) is ignored. Before the classifier runs,
-// the call's context decides two cases: a call whose caller went away
-// (context cancelled before its deadline) is Canceled whatever the handler
-// returned, and a call whose deadline passed is a
-// DeadlineExceeded failure whatever the handler returned, since the caller
-// gave up on it. (A client's deadline can reach the server as a
-// cancellation a little before the server's own timer fires, so a server
-// reads a cancellation within 20 ms of the deadline as the deadline.) A handler that panics is a failure; the interceptor
+// the call's context decides: a call whose caller went away or whose
+// deadline passed (on a server, the client's deadline, which grpc-timeout
+// carries) is its caller's outcome, Canceled, whatever the handler
+// returned: a caller's short deadline is not the route's failure. It is a
+// slow sample if the call waited past the route's latency baseline, so a
+// route that hangs past every caller's deadline is still seen as slow.
+// A DeadlineExceeded returned before the call's deadline (or on a call
+// without one) is the handler's own downstream call timing out (on a
+// client, the server's): a failure, as the classifier says. (A
+// deadline that an interceptor chained before Atrion's sets is read as
+// the caller's too.) A handler that panics is a failure; the interceptor
 // records it and lets the panic continue to the recovery interceptor or
 // the server.
 //

@@ -122,22 +122,31 @@ func TestClassifyUnknownCode(t *testing.T) {
 	}
 }
 
-// The context decides before the classifier: a caller that went away is
-// ignored, a call past (or at) its deadline is a deadline failure.
+// The context decides before the classifier: a call whose caller went
+// away or whose deadline passed is the caller's outcome (Canceled),
+// whatever it returned, except a DeadlineExceeded returned before the
+// context's deadline, which is the call's own timeout: the classifier's.
 func TestOutcomeContextRules(t *testing.T) {
 	c := newConfig(testEngine, nil)
 	internal := status.Error(codes.Internal, "x")
+	deadline := status.Error(codes.DeadlineExceeded, "downstream timed out")
+	ctxDeadline := status.FromContextError(context.DeadlineExceeded).Err()
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	far, cancelFar := context.WithTimeout(context.Background(), time.Hour)
 	cancelFar() // cancelled long before its deadline
-	near, cancelNear := context.WithTimeout(context.Background(), deadlineSlack/2)
+	near, cancelNear := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancelNear()
-	nearCancelled, cancelNearNow := context.WithTimeout(context.Background(), deadlineSlack/2)
+	nearCancelled, cancelNearNow := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	cancelNearNow() // a reset racing the server's own timer
 	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancelExpired()
+	live, cancelLive := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelLive()
+	// the deadline has passed but the context's timer has not fired yet:
+	// a DeadlineExceeded is the caller's, anything else the classifier's
+	late := lateContext{Context: context.Background(), dl: time.Now().Add(-time.Millisecond)}
 
 	for _, tc := range []struct {
 		name string
@@ -147,19 +156,42 @@ func TestOutcomeContextRules(t *testing.T) {
 	}{
 		{"live ok", context.Background(), nil, atrion.Success},
 		{"live internal", context.Background(), internal, atrion.Failure},
+		{"live, own downstream deadline", live, deadline, atrion.Failure},
+		{"live, own downstream deadline, wrapped", live, fmt.Errorf("store: %w", context.DeadlineExceeded), atrion.Failure},
+		{"live, no deadline, own downstream deadline", context.Background(), deadline, atrion.Failure},
+		{"live near its deadline", near, nil, atrion.Success},
+		{"past its deadline, timer not fired", late, deadline, atrion.Canceled},
+		{"past its deadline, timer not fired, ok", late, nil, atrion.Success},
+		{"past its deadline, timer not fired, internal", late, internal, atrion.Failure},
 		{"cancelled ok", cancelled, nil, atrion.Canceled},
 		{"cancelled internal", cancelled, internal, atrion.Canceled},
+		{"cancelled, canceled status", cancelled, status.Error(codes.Canceled, ""), atrion.Canceled},
+		{"cancelled without a deadline, own downstream deadline", cancelled, deadline, atrion.Failure},
 		{"cancelled far from deadline", far, internal, atrion.Canceled},
-		{"cancelled at the deadline", nearCancelled, status.Error(codes.Canceled, ""), atrion.Failure},
-		{"expired ok", expired, nil, atrion.Failure},
-		{"expired notfound", expired, status.Error(codes.NotFound, ""), atrion.Failure},
-		{"live near its deadline", near, nil, atrion.Success},
+		{"cancelled far from deadline, own downstream deadline", far, deadline, atrion.Failure},
+		{"cancelled at the deadline", nearCancelled, status.Error(codes.Canceled, ""), atrion.Canceled},
+		{"expired ok", expired, nil, atrion.Canceled},
+		{"expired internal", expired, internal, atrion.Canceled},
+		{"expired notfound", expired, status.Error(codes.NotFound, ""), atrion.Canceled},
+		{"expired, its own deadline's status", expired, ctxDeadline, atrion.Canceled},
+		{"expired, its own deadline's error", expired, context.DeadlineExceeded, atrion.Canceled},
+		{"expired, a deadline status", expired, deadline, atrion.Canceled},
 	} {
 		if got := c.outcome(tc.ctx, tc.err); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
+
+// lateContext is a live context whose deadline has passed: a context
+// reports its error only once its timer has fired, a little after the
+// deadline.
+type lateContext struct {
+	context.Context
+	dl time.Time
+}
+
+func (c lateContext) Deadline() (time.Time, bool) { return c.dl, true }
 
 func TestPushbackValue(t *testing.T) {
 	for d, want := range map[time.Duration]string{

@@ -154,11 +154,11 @@ func WithSkipMethods(fullMethods ...string) Option {
 
 // WithClassifier sets how a finished call's error is classified; nil
 // restores Classify. The context rules come first (see the package doc):
-// a call whose caller went away is atrion.Canceled (a slow sample if it
-// waited past the route's latency baseline, else ignored) and a call past
-// its deadline is
-// classified as a DeadlineExceeded status, whatever the classifier would
-// say of the handler's error.
+// a call whose caller went away or whose deadline passed is
+// atrion.Canceled (a slow sample if it waited past the route's latency
+// baseline, else ignored), whatever the classifier would say of its
+// error, unless the error is a DeadlineExceeded returned before that
+// deadline (the handler's own timeout), which the classifier reads.
 func WithClassifier(f Classifier) Option {
 	return func(c *config) {
 		if f == nil {

@@ -11,8 +11,10 @@ import (
 )
 
 // ClassifyCode maps a status code to an outcome class: Unknown,
-// DeadlineExceeded, Unimplemented, Internal, Unavailable and DataLoss are
-// failures of the service; OK is a success; Canceled is a caller that gave
+// DeadlineExceeded (the handler's own call timing out: a call past its
+// caller's deadline never reaches the classifier, see the package doc),
+// Unimplemented, Internal, Unavailable and DataLoss are failures of the
+// service; OK is a success; Canceled is a caller that gave
 // up (atrion.Canceled: a slow sample if it waited past the route's latency
 // baseline, else ignored); every other code (the codes that blame the
 // caller: InvalidArgument, NotFound, AlreadyExists, PermissionDenied,
@@ -61,34 +63,29 @@ func codeOf(err error) codes.Code {
 	return codes.Unknown
 }
 
-// errDeadline is what a call past its deadline is classified as.
-var errDeadline = status.Error(codes.DeadlineExceeded, "deadline exceeded")
-
-// outcome classifies a finished call: the context's rules first (a
-// caller that went away is Canceled: a slow sample if it waited past the
-// route's latency baseline, else ignored; a call past its deadline is a
-// deadline failure), then the classifier.
+// outcome classifies a finished call. A call that ended with
+// DeadlineExceeded once its context's deadline had passed (the caller's
+// deadline: on a server the client's, as grpc-timeout carried it), or
+// that ended any way once its caller had gone (its context done), is its
+// caller's outcome: Canceled, a slow sample if it waited past the route's
+// latency baseline, else ignored. A caller's short deadline says nothing
+// of the route's health (SPEC §3.10, as the HTTP adapters read a client
+// that went away). A DeadlineExceeded returned before that deadline, or
+// without one, cannot be the caller's (a context derived from the call's
+// expires no sooner, and a cancellation reaches it as Canceled): it is
+// the handler's own downstream call timing out (on a client, the
+// server's), and the classifier reads it, a failure. The deadline is
+// read from the clock, not from the context's error, since the
+// context's timer fires a little after it.
 func (c *config) outcome(ctx context.Context, err error) atrion.Class {
-	switch ctxErr := ctx.Err(); {
-	case ctxErr == nil:
+	if codeOf(err) == codes.DeadlineExceeded {
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return atrion.Canceled
+		}
 		return c.classify(err)
-	case errors.Is(ctxErr, context.DeadlineExceeded) || nearDeadline(ctx):
-		return c.classify(errDeadline)
-	default:
+	}
+	if ctx.Err() != nil {
 		return atrion.Canceled
 	}
-}
-
-// deadlineSlack: a cancellation this close to the call's deadline is read
-// as the deadline. A client's deadline reaches a server as a reset
-// (RST_STREAM), which can arrive before the server's own timer fires: the
-// server's deadline is the client's plus the time its headers took to
-// arrive, and the reset is that far behind the client's deadline too.
-const deadlineSlack = 20 * time.Millisecond
-
-// nearDeadline reports whether ctx has a deadline that has passed or is
-// within deadlineSlack.
-func nearDeadline(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < deadlineSlack
+	return c.classify(err)
 }

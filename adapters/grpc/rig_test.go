@@ -40,6 +40,13 @@ const (
 	doPanic = "panic" // the handler panics
 	doBlock = "block" // the handler blocks until its context ends
 	doSlow  = "slow"  // client streaming: advance the clock 2 s before answering
+	// the handler's own downstream call, with a timeout of its own (1 ms),
+	// times out while the caller still waits: DeadlineExceeded
+	doOwnTimeout = "own-timeout"
+	// the handler waits until its caller has gone, then its own downstream
+	// call (on a context of its own) times out: DeadlineExceeded, before
+	// the caller's deadline
+	doOwnTimeoutLate = "own-timeout-late"
 )
 
 // service is the test service. Handlers that model slow work advance the
@@ -75,6 +82,18 @@ func (s *service) behave(ctx context.Context, st *testgrpc.EchoStatus) error {
 		s.started <- struct{}{}
 		<-ctx.Done()
 		return status.FromContextError(ctx.Err()).Err()
+	case st.GetMessage() == doOwnTimeout:
+		down, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		<-down.Done()
+		return status.FromContextError(down.Err()).Err()
+	case st.GetMessage() == doOwnTimeoutLate:
+		s.started <- struct{}{}
+		<-ctx.Done()
+		down, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		<-down.Done()
+		return status.FromContextError(down.Err()).Err()
 	case st.GetCode() != 0:
 		return status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}

@@ -50,15 +50,32 @@ func count(want *atrion.Totals, c atrion.Class) {
 	}
 }
 
-// checkOutcomes compares a route's outcome counters with want's.
+// checkOutcomes compares a route's outcome counters, slow samples
+// included, with want's.
 func checkOutcomes(t *testing.T, side string, a *atrion.Atrion, route string, want atrion.Totals) {
 	t.Helper()
 	got := totals(t, a, route)
-	if got.Admitted != want.Admitted || got.Successes != want.Successes || got.Failures != want.Failures || got.Ignored != want.Ignored {
-		t.Errorf("%s %s: admitted/succeeded/failed/ignored = %d/%d/%d/%d, want %d/%d/%d/%d", side, route,
-			got.Admitted, got.Successes, got.Failures, got.Ignored,
-			want.Admitted, want.Successes, want.Failures, want.Ignored)
+	if got.Admitted != want.Admitted || got.Successes != want.Successes || got.Failures != want.Failures ||
+		got.Ignored != want.Ignored || got.Slow != want.Slow {
+		t.Errorf("%s %s: admitted/succeeded/failed/ignored/slow = %d/%d/%d/%d/%d, want %d/%d/%d/%d/%d", side, route,
+			got.Admitted, got.Successes, got.Failures, got.Ignored, got.Slow,
+			want.Admitted, want.Successes, want.Failures, want.Ignored, want.Slow)
 	}
+}
+
+// checkBothSides waits until the server and the client have each
+// recorded as many outcomes on route as want holds, then compares their
+// counters with want's.
+func checkBothSides(t *testing.T, r *rig, route string, want atrion.Totals) {
+	t.Helper()
+	n := want.Successes + want.Failures + want.Ignored + want.Slow
+	recorded := func(a *atrion.Atrion) bool {
+		s := totals(t, a, route)
+		return s.Successes+s.Failures+s.Ignored+s.Slow >= n
+	}
+	waitFor(t, "both sides to record "+route, func() bool { return recorded(r.a) && recorded(r.ca) })
+	checkOutcomes(t, "server", r.a, route, want)
+	checkOutcomes(t, "client", r.ca, route, want)
 }
 
 // Every status code a unary handler returns is classified, on the server
@@ -210,9 +227,7 @@ func TestCancelledIsIgnored(t *testing.T) {
 	if status.Code(err) != codes.Canceled {
 		t.Fatalf("cancelled call: %v", err)
 	}
-	waitFor(t, "the server to record the cancelled call", func() bool { return totals(t, r.a, unaryMethod).Ignored == 1 })
-	checkOutcomes(t, "server", r.a, unaryMethod, atrion.Totals{Admitted: 1, Ignored: 1})
-	checkOutcomes(t, "client", r.ca, unaryMethod, atrion.Totals{Admitted: 1, Ignored: 1})
+	checkBothSides(t, r, unaryMethod, atrion.Totals{Admitted: 1, Ignored: 1})
 
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
@@ -228,46 +243,106 @@ func TestCancelledIsIgnored(t *testing.T) {
 	if err := drain(st.Recv); status.Code(err) != codes.Canceled {
 		t.Fatalf("cancelled stream: %v", err)
 	}
-	waitFor(t, "both sides to record the cancelled stream", func() bool {
-		return totals(t, r.a, duplexMethod).Ignored == 1 && totals(t, r.ca, duplexMethod).Ignored == 1
-	})
-	checkOutcomes(t, "server", r.a, duplexMethod, atrion.Totals{Admitted: 1, Ignored: 1})
-	checkOutcomes(t, "client", r.ca, duplexMethod, atrion.Totals{Admitted: 1, Ignored: 1})
+	checkBothSides(t, r, duplexMethod, atrion.Totals{Admitted: 1, Ignored: 1})
 }
 
-// A call that outlives its deadline is a failure on both sides, whichever
-// of the deadline or the client's reset reaches the server first.
-func TestDeadlineIsFailure(t *testing.T) {
-	r := newRig(t, setup{guardClient: true})
+// A call that outlives its caller's deadline is the caller's outcome on
+// both sides, never a failure of the route, whichever of the deadline or
+// the client's reset reaches the server first: ignored when the caller
+// left before the route's latency baseline, a slow sample when it waited
+// past it (the handler advances the clock 2 s, past the 100 ms baseline).
+func TestCallerDeadlineIsNotFailure(t *testing.T) {
+	transports(t, func(t *testing.T, tcp bool) {
+		for _, slow := range []bool{false, true} {
+			want := atrion.Totals{Admitted: 1, Decisions: 1, Ignored: 1}
+			if slow {
+				want = atrion.Totals{Admitted: 1, Decisions: 1, Slow: 1}
+			}
+			r := newRig(t, setup{tcp: tcp, guardClient: true})
+			wait := func() {
+				<-r.svc.started
+				if slow {
+					r.clk.Advance(2 * time.Second)
+				}
+			}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
-	if status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("call past its deadline: %v", err)
-	}
-	waitFor(t, "the server to record the late call", func() bool {
-		return totals(t, r.a, unaryMethod).Admitted == 1 && totals(t, r.a, unaryMethod).Failures+totals(t, r.a, unaryMethod).Ignored == 1
-	})
-	checkOutcomes(t, "server", r.a, unaryMethod, atrion.Totals{Admitted: 1, Failures: 1})
-	checkOutcomes(t, "client", r.ca, unaryMethod, atrion.Totals{Admitted: 1, Failures: 1})
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			go wait()
+			_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doBlock))
+			cancel()
+			if status.Code(err) != codes.DeadlineExceeded {
+				t.Fatalf("call past its deadline: %v", err)
+			}
+			checkBothSides(t, r, unaryMethod, want)
 
-	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	st, err := r.client.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
-		ResponseParameters: []*testgrpc.ResponseParameters{{}},
-		ResponseStatus:     &testgrpc.EchoStatus{Message: doBlock},
+			// no message before it blocks: its latency is its time to the end
+			ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+			st, err := r.client.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
+				ResponseStatus: &testgrpc.EchoStatus{Message: doBlock},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go wait()
+			err = drain(st.Recv)
+			cancel()
+			if status.Code(err) != codes.DeadlineExceeded {
+				t.Fatalf("stream past its deadline: %v", err)
+			}
+			checkBothSides(t, r, outputMethod, want)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := drain(st.Recv); status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("stream past its deadline: %v", err)
-	}
-	waitFor(t, "both sides to record the late stream", func() bool {
-		s, c := totals(t, r.a, outputMethod), totals(t, r.ca, outputMethod)
-		return s.Failures+s.Ignored == 1 && c.Failures+c.Ignored == 1
+}
+
+// A DeadlineExceeded that the handler's own downstream call returns is
+// the route's failure: on the server while its caller still waits, and
+// on the client that receives it before its own deadline; and on the
+// server also when its caller has cancelled, since a cancellation reaches
+// a context derived from the call's as Canceled, never as a deadline.
+func TestOwnDeadlineIsFailure(t *testing.T) {
+	transports(t, func(t *testing.T, tcp bool) {
+		r := newRig(t, setup{tcp: tcp, guardClient: true})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		_, err := r.client.UnaryCall(ctx, withStatus(codes.OK, doOwnTimeout))
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("call whose handler timed out downstream: %v", err)
+		}
+		// without a deadline of the caller's
+		_, err = r.client.UnaryCall(context.Background(), withStatus(codes.OK, doOwnTimeout))
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("call whose handler timed out downstream: %v", err)
+		}
+		checkBothSides(t, r, unaryMethod, atrion.Totals{Admitted: 2, Failures: 2})
+
+		st, err := r.client.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
+			ResponseParameters: []*testgrpc.ResponseParameters{{}},
+			ResponseStatus:     &testgrpc.EchoStatus{Message: doOwnTimeout},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := drain(st.Recv); status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("stream whose handler timed out downstream: %v", err)
+		}
+		checkBothSides(t, r, outputMethod, atrion.Totals{Admitted: 1, Failures: 1})
+
+		// the caller cancels (an hour before its deadline); the handler's
+		// own downstream call then times out: the server's failure, the
+		// client's cancellation
+		r = newRig(t, setup{tcp: tcp, guardClient: true})
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Hour)
+		go func() {
+			<-r.svc.started
+			ccancel()
+		}()
+		_, err = r.client.UnaryCall(cctx, withStatus(codes.OK, doOwnTimeoutLate))
+		ccancel()
+		if status.Code(err) != codes.Canceled {
+			t.Fatalf("cancelled call: %v", err)
+		}
+		waitFor(t, "the server to record the call", func() bool { return totals(t, r.a, unaryMethod).Failures == 1 })
+		checkOutcomes(t, "server", r.a, unaryMethod, atrion.Totals{Admitted: 1, Failures: 1})
+		checkOutcomes(t, "client", r.ca, unaryMethod, atrion.Totals{Admitted: 1, Ignored: 1})
 	})
-	checkOutcomes(t, "server", r.a, outputMethod, atrion.Totals{Admitted: 1, Failures: 1})
-	checkOutcomes(t, "client", r.ca, outputMethod, atrion.Totals{Admitted: 1, Failures: 1})
 }
