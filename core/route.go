@@ -107,9 +107,11 @@ type routeState struct {
 	// last-writer-wins means newest evidence wins: a busy healthy peer
 	// does not erase a failing node's scar. What peers' vectors brought is
 	// in peer.
-	evidenceAt  time.Time
-	transitions uint64
-	byMode      [4][4]uint32 // transitions by from, to
+	evidenceAt time.Time
+	byMode     [4][4]uint32 // transitions by from, to
+	// demand is the limit's rejections beside the admissions, out of
+	// line: nil until the route first sheds, as most routes never do
+	demand *demandWindow
 	// counter values at the last tick close, to take per-tick deltas
 	lastSeq, lastSucc, lastFail uint64
 	lastIgn, lastSlow           uint32                 // modulo 2³² (counterStripe)

@@ -24,6 +24,18 @@ type RouteSnapshot struct {
 	// InFlight the requests in flight now.
 	Limit    float64
 	InFlight float64
+	// Demand is what the route is asked for beside what it takes in:
+	// (admitted + shed) ÷ admitted, where admitted and shed are the
+	// requests admitted and those the in-flight limit rejected
+	// (ReasonShed), both counted over the last 10 ticks (one second at
+	// the default tick; a silent stretch counts as empty ticks) and
+	// admitted counted as at least one. 1 while the limit sheds nothing, an idle
+	// route included; 1.5 when it sheds one request for every two it
+	// admits, so the route would need half as much capacity again. The
+	// circuit's rejections (circuit open, recovering, voltage) are not
+	// counted: they are the route's health, not its capacity, and more
+	// capacity would not cure them.
+	Demand float64
 	// ErrorRate is the failure share of the short evidence window (about
 	// a second of calls) and ErrorBound its 95 % Wilson lower bound.
 	ErrorRate, ErrorBound float64
@@ -93,24 +105,27 @@ func (r *route) snapshot() RouteSnapshot {
 	t.Failures = (c.fail + failUnit/2) / failUnit
 	t.Ignored = st.ignTotal + uint64(c.ign-st.lastIgn)
 	t.Slow = st.slowTotal + uint64(c.slow-st.lastSlow)
+	byMode, sum := transitionsByMode(&st.byMode)
 	return RouteSnapshot{
 		Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
 		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
 		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
 		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
-		Limit:           st.lim.limit, InFlight: r.inflightNow(),
+		Limit:           st.lim.limit, InFlight: r.inflightNow(), Demand: st.demand.demand(),
 		ErrorRate: st.win.rate(), ErrorBound: wilsonLower(st.win.fails, st.win.calls),
-		Ticks: st.ticks, Transitions: st.transitions, TransitionsByMode: byMode(&st.byMode),
+		Ticks: st.ticks, Transitions: sum, TransitionsByMode: byMode,
 		LastTick: r.env.clock.wall(st.lastEnd), Totals: t,
 	}
 }
 
-func byMode(m *[4][4]uint32) (out [4][4]uint64) {
+// transitionsByMode returns the transitions by mode and their sum.
+func transitionsByMode(m *[4][4]uint32) (out [4][4]uint64, sum uint64) {
 	for i := range m {
 		for j := range m[i] {
 			out[i][j] = uint64(m[i][j])
+			sum += out[i][j]
 		}
 	}
-	return out
+	return out, sum
 }

@@ -170,6 +170,12 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	if data {
 		c, tel, samples = r.aggregate(dtSec)
 	}
+	if st.demand != nil || c.rej[ReasonShed] > 0 {
+		if st.demand == nil {
+			st.demand = new(demandWindow)
+		}
+		st.demand.add(c.admitted, c.rej[ReasonShed], max(int64(dt/r.env.tick), 1))
+	}
 
 	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
 	// without momentum
@@ -281,7 +287,6 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 		k++
 	}
 	if prevMode != m {
-		st.transitions++
 		st.byMode[prevMode][m]++
 		evs[k] = r.event(EventTransition, end, dt, prevMode)
 		k++

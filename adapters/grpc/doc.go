@@ -114,10 +114,55 @@
 // RetryInfo detail is always read. A stream's trailer is read when it
 // ends. A plain Unavailable, without a pushback, is a failure as before.
 //
+// # Load reports (ORCA)
+//
+// A LoadReporter publishes the engine's load to clients as ORCA load
+// reports: utilisation is requests in flight ÷ in-flight limit on the
+// busiest route, beside requests and errors (failures and rejections) per
+// second, read once per tick and smoothed over a second. Chain its
+// interceptor to attach the report to every call (per-call reports), and
+// Register it for the out-of-band service:
+//
+//	rep := atrgrpc.NewLoadReporter(a)
+//	defer rep.Close()
+//	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(rep.UnaryServerInterceptor(), atrgrpc.UnaryServerInterceptor(a)))
+//	rep.Register(srv)
+//
+// A client balancing with grpc-go's weighted_round_robin (import
+// google.golang.org/grpc/balancer/weightedroundrobin; service config
+// {"loadBalancingConfig":[{"weighted_round_robin":{}}]}) then sends each
+// replica calls in proportion to its requests per second ÷ (utilisation +
+// error share), so a replica that is full or sheds gets fewer. Measured
+// on loopback (TestLoadReportsRaiseGoodput): three servers, two
+// with 8 workers at 5 ms a call, one with 2 workers at 15 ms (133 calls/s,
+// against the 200/s a third of the load brings it), 600 calls/s offered
+// open loop with a 250 ms deadline, 4 s measured after 2 s of warm-up,
+// weighted_round_robin with no blackout and weights recomputed every
+// 100 ms; share of the calls each server received, and goodput (calls
+// answered OK per second):
+//
+//	policy                                   fast 1   fast 2   overloaded   goodput
+//	round_robin                              33.3 %   33.3 %   33.3 %       506/s
+//	weighted_round_robin, no reports         33.3 %   33.3 %   33.3 %       525/s
+//	weighted_round_robin, Atrion's reports   44.0 %   49.7 %    6.3 %       588/s
+//
+// Over three runs on a two-core machine shared with other work, the
+// overloaded server's share with the reports was 6 to 11 % (33 % without),
+// and goodput 15 to 137 calls/s above round robin's (455 to 528/s):
+// the gain varies with how fast the weights settle, and part of the calls
+// still fail while they do.
+//
+// grpc-go's out-of-band service sends a report every 30 s at most (its
+// floor outside its own tests), so a client on out-of-band reports
+// (enableOobLoadReport) follows the load that slowly; per-call reports
+// follow it as fast as the client calls.
+//
 // # Cost
 //
 // The unary interceptors add no allocations by default, a decision hook
 // and a client key included; the metadata priority option copies the metadata value it
 // reads (one small allocation), and WithDecisionInContext allocates the
-// context it gives the call. A stream allocates its wrapper.
+// context it gives the call. A stream allocates its wrapper. A
+// LoadReporter's interceptors add nothing of their own but the trailer,
+// which grpc-go copies into the call's (a few small allocations).
 package atrgrpc

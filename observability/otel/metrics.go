@@ -19,6 +19,10 @@
 //	atrion.route.tuner.mean        1            AutoTuner mean of healthy R
 //	atrion.route.tuner.deviation   1            AutoTuner standard deviation
 //	atrion.route.latency_baseline  s            latency baseline (SLO or learned)
+//	atrion.route.in_flight         {request}    requests in flight now
+//	atrion.route.in_flight_limit   {request}    adaptive in-flight limit (0 until the first tick)
+//	atrion.route.no_load_latency   s            learned no-load latency (0 until learned)
+//	atrion.route.demand            1            (admitted + shed) / admitted, last 10 ticks
 //	atrion.requests                {request}    counter [atrion.decision: admitted, circuit_open, shed, recovering, voltage]
 //	atrion.request.outcomes        {request}    counter [atrion.outcome: success, failure, ignored]
 //	atrion.mode.transitions        {transition} counter [atrion.mode.from, atrion.mode.to]; pairs that happened
@@ -27,6 +31,12 @@
 //	atrion.invalid_inputs, atrion.observer.panics, atrion.observer.drops,
 //	atrion.provider.errors, atrion.peer.updates, atrion.peer.bad_updates
 //	                                            counters: the engine's own
+//
+// Demand counts only the in-flight limit's rejections (shed), over the
+// last 10 ticks (one second at the default tick), admitted counted as at
+// least one: 1 while nothing is shed, 1.5 when the limit sheds one request
+// for every two it admits (atrion.RouteSnapshot.Demand). Groups
+// (atrion.WithGroups) have no instruments yet.
 //
 // An evicted route's data points are gone from the next collection. The
 // OpenTelemetry SDK caps the attribute sets per instrument (2,000 by

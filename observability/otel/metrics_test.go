@@ -188,8 +188,8 @@ func TestEvictedRouteDisappears(t *testing.T) {
 	}
 	before := r.collect(t)
 	// 8 gauges, 3 pressure, 4 mode, 5 decision, 3 outcome and 3 transition points
-	if n := count(before, "GET /gone"); n != 26 {
-		t.Fatalf("GET /gone has %d points before eviction, want 26", n)
+	if n := count(before, "GET /gone"); n != 30 {
+		t.Fatalf("GET /gone has %d points before eviction, want 30", n)
 	}
 	r.A.Evict("GET /gone")
 	after := r.collect(t)
@@ -267,5 +267,37 @@ func TestHotPathUntouched(t *testing.T) {
 	r.collect(t)
 	if allocs := r.HotPathAllocs(); allocs != 0 {
 		t.Errorf("Admit+Done allocates %.2f times with metrics registered", allocs)
+	}
+}
+
+// TestCapacityGauges overloads a worker pool on a real SDK reader: the
+// gauges read the calls the test holds in flight, the limit in force, the
+// service time as the no-load latency and a demand near the five times
+// capacity offered, with the units of series.CapacityGauges.
+func TestCapacityGauges(t *testing.T) {
+	r := newRig(t)
+	const route = "GET /feed"
+	load := r.Overload(t, route)
+	defer load.Release()
+	pts := r.collect(t)
+	s, _ := r.A.Snapshot(route)
+	get := func(name, unit string) float64 {
+		p, ok := pts[name+"{atrion.route="+route+"}"]
+		if !ok || p.kind != "gauge" || p.unit != unit {
+			t.Errorf("%s: %+v, %v; want a gauge in %s", name, p, ok, unit)
+		}
+		return p.value
+	}
+	if v := get("atrion.route.in_flight", "{request}"); v != float64(len(load.Held)) {
+		t.Errorf("in flight %v, want the %d calls the test holds", v, len(load.Held))
+	}
+	if v := get("atrion.route.in_flight_limit", "{request}"); v != s.Limit || v <= 0 {
+		t.Errorf("in-flight limit %v, want the engine's %v", v, s.Limit)
+	}
+	if v := get("atrion.route.no_load_latency", "s"); v < load.Service.Seconds() || v > 1.5*load.Service.Seconds() {
+		t.Errorf("no-load latency %vs, want about the service time %v", v, load.Service)
+	}
+	if v := get("atrion.route.demand", "1"); v != s.Demand || v < 4 || v > 6 {
+		t.Errorf("demand %v, want the engine's %v, about 5", v, s.Demand)
 	}
 }

@@ -15,6 +15,10 @@
 //	atrion_route_tuner_mean_ohms{route}            AutoTuner mean of healthy R
 //	atrion_route_tuner_deviation_ohms{route}       AutoTuner standard deviation
 //	atrion_route_latency_baseline_seconds{route}   latency baseline (SLO or learned)
+//	atrion_route_in_flight{route}                  requests in flight now
+//	atrion_route_in_flight_limit{route}            adaptive in-flight limit (0 until the first tick)
+//	atrion_route_no_load_latency_seconds{route}    learned no-load latency (0 until learned)
+//	atrion_route_demand{route}                     (admitted + shed) / admitted, last 10 ticks
 //	atrion_requests_total{route,decision}          admitted, circuit_open, shed, recovering, voltage
 //	atrion_request_outcomes_total{route,outcome}   success, failure, ignored
 //	atrion_mode_transitions_total{route,from,to}   pairs that happened
@@ -26,6 +30,16 @@
 //	atrion_bans, atrion_bans_decided_total, atrion_bans_adopted_total,
 //	atrion_bans_refused_total, atrion_banned_requests_total
 //	                                               bans of client keys (atrion.BanStats)
+//
+// The capacity gauges are what autoscalers and the alert on capacity
+// read. in_flight ÷ in_flight_limit is how full the route is; demand is
+// how much more it is asked for than it takes in: (admitted + shed) ÷
+// admitted, where shed counts only the in-flight limit's rejections
+// (decision="shed", not the circuit's), both over the last 10 ticks (one
+// second at the default tick) and admitted counted as at least one; it is
+// 1 while nothing is shed (an idle route too), 1.5 when the limit sheds
+// one request for every two it admits: the route would need half as much
+// capacity again. Groups (atrion.WithGroups) have no series yet.
 //
 // The overflow route (atrion.OverflowRoute) is a route like the others,
 // published once a request has fallen into it. WithFamilies bounds the

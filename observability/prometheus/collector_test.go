@@ -146,8 +146,9 @@ func TestWithFamilies(t *testing.T) {
 	alert, engineA := count(atrprom.WithFamilies(atrprom.AlertFamilies...))
 	none, engineN := count(atrprom.WithFamilies())
 	mode, _ := count(atrprom.WithFamilies("atrion_route_mode"))
-	if all < 23 || alert >= all || alert < 14 || none != 0 || mode != 4 {
-		t.Errorf("per-route series for one route: all %d, alert families %d, none %d, mode only %d", all, alert, none, mode)
+	capacity, _ := count(atrprom.WithFamilies(atrprom.CapacityFamilies...))
+	if all < 27 || alert >= all || alert < 18 || none != 0 || mode != 4 || capacity != 4 {
+		t.Errorf("per-route series for one route: all %d, alert families %d, none %d, mode only %d, capacity %d", all, alert, none, mode, capacity)
 	}
 	if engine == 0 || engineA != engine || engineN != engine {
 		t.Errorf("engine series: %d, %d, %d; want the same, always", engine, engineA, engineN)
@@ -173,7 +174,8 @@ func TestLint(t *testing.T) {
 	for _, name := range []string{"atrion_route_resistance_ohms", "atrion_route_scar_tissue", "atrion_route_momentum",
 		"atrion_route_pressure", "atrion_route_recovery_point_ohms", "atrion_route_tuner_mean_ohms",
 		"atrion_route_tuner_deviation_ohms", "atrion_route_latency_baseline_seconds", "atrion_routes",
-		"atrion_overflow_hits_total", "atrion_route_evictions_total"} {
+		"atrion_overflow_hits_total", "atrion_route_evictions_total", "atrion_route_in_flight", "atrion_route_in_flight_limit",
+		"atrion_route_no_load_latency_seconds", "atrion_route_demand"} {
 		if testutil.CollectAndCount(r.c, name) == 0 {
 			t.Errorf("no %s series", name)
 		}
@@ -190,8 +192,8 @@ func TestEvictedRouteDisappears(t *testing.T) {
 	r.TripAndHeal(t, "GET /gone", obstest.NewTally())
 	r.Send("GET /kept", atrion.Success, obstest.NewTally())
 	// 8 gauges, 3 pressure, 4 mode, 5 decision, 3 outcome and 3 transition series
-	if n := seriesOf(t, reg, "GET /gone"); n != 26 {
-		t.Fatalf("GET /gone has %d series before eviction, want 26", n)
+	if n := seriesOf(t, reg, "GET /gone"); n != 30 {
+		t.Fatalf("GET /gone has %d series before eviction, want 30", n)
 	}
 	kept := seriesOf(t, reg, "GET /kept")
 	if !r.A.Evict("GET /gone") {
@@ -369,5 +371,58 @@ func TestCollectSendsSorted(t *testing.T) {
 	}
 	if n < 5*23 {
 		t.Errorf("%d series, want at least %d", n, 5*23)
+	}
+}
+
+// TestCapacityGauges overloads a worker pool on a real registry: the
+// gauges read the calls the test holds in flight, the limit in force, the
+// service time the test gave each call as the no-load latency, and a
+// demand near the five times its capacity offered; once the overload
+// ends, demand is back to 1 and nothing is in flight.
+func TestCapacityGauges(t *testing.T) {
+	r := newRig(t)
+	const route = "GET /feed"
+	load := r.Overload(t, route)
+	defer load.Release()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(atrprom.NewCollector(r.A, atrprom.WithFamilies(atrprom.CapacityFamilies...)))
+	read := func() map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "route" && l.GetValue() == route {
+						got[mf.GetName()] = m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		return got
+	}
+	got := read()
+	s, _ := r.A.Snapshot(route)
+	t.Logf("after 5 s at 5× capacity: %v (admitted %d, shed %d, held %d)", got, load.Admitted, load.Shed, len(load.Held))
+	if v := got["atrion_route_in_flight"]; v != float64(len(load.Held)) {
+		t.Errorf("in flight %v, want the %d calls the test holds", v, len(load.Held))
+	}
+	if v := got["atrion_route_in_flight_limit"]; v != s.Limit || v < float64(len(load.Held))/2 {
+		t.Errorf("in-flight limit %v, want the engine's %v, near the calls held (%d)", v, s.Limit, len(load.Held))
+	}
+	if v := got["atrion_route_no_load_latency_seconds"]; v < load.Service.Seconds() || v > 1.5*load.Service.Seconds() {
+		t.Errorf("no-load latency %vs, want about the service time %v", v, load.Service)
+	}
+	if v := got["atrion_route_demand"]; v != s.Demand || v < 4 || v > 6 {
+		t.Errorf("demand %v, want the engine's %v, about 5 (the overload offered)", v, s.Demand)
+	}
+	load.Release()
+	atriontest.Send(r.A, route, 1, atrion.Success)
+	r.Clk.Advance(2 * time.Second)
+	got = read()
+	if got["atrion_route_demand"] != 1 || got["atrion_route_in_flight"] != 0 {
+		t.Errorf("2 s after the overload: %v, want demand 1 and nothing in flight", got)
 	}
 }

@@ -317,6 +317,17 @@ func query(t *testing.T, base, q string) []string {
 	return out
 }
 
+// quickRules returns alerts.yml with every for: cut to a second, so that a
+// test waits seconds, not minutes.
+func quickRules(t *testing.T) string {
+	t.Helper()
+	rules, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`(?m)^(\s+)for: \S+$`).ReplaceAllString(string(rules), "${1}for: 1s")
+}
+
 // A real Prometheus scrapes an Atrion exporter on loopback with the
 // bundled rules (their for: durations cut to a second, so that the test
 // waits seconds, not minutes): no alert while the route is healthy,
@@ -328,12 +339,7 @@ func TestPrometheusFiresCircuitOpenAlert(t *testing.T) {
 	const route = "GET /pay/:id"
 	atriontest.Send(e.a, route, 1, atrion.Success)
 
-	rules, err := os.ReadFile("alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	short := regexp.MustCompile(`(?m)^(\s+)for: \S+$`).ReplaceAllString(string(rules), "${1}for: 1s")
-	base := startPrometheus(t, bin, strings.TrimPrefix(e.url, "http://"), short)
+	base := startPrometheus(t, bin, strings.TrimPrefix(e.url, "http://"), quickRules(t))
 
 	waitUntil(t, 30*time.Second, "the exporter's first scrapes", func() bool {
 		return len(query(t, base, `atrion_route_mode{route="GET /pay/:id",mode="OPERATIONAL"} == 1`)) == 1
@@ -361,6 +367,46 @@ func TestPrometheusFiresCircuitOpenAlert(t *testing.T) {
 			got := query(t, base, instantiate(tg.Expr)) // fails the test on an error
 			if p.Title == "Circuits open" && (len(got) != 1 || !strings.HasSuffix(got[0], "=1")) {
 				t.Errorf("panel %q reads %v, want 1", p.Title, got)
+			}
+		}
+	}
+}
+
+// A real Prometheus scrapes an exporter whose route is offered five times
+// its capacity (the manual clock then stands still, so the demand stays):
+// AtrionDemandAboveCapacity fires for that route (its for: cut to a
+// second), and the dashboard's demand and utilisation panels read it.
+func TestPrometheusFiresDemandAlert(t *testing.T) {
+	bin := needTool(t, "prometheus", "prometheus")
+	e := newExporter(t)
+	const route = "GET /search"
+	load := (&obstest.Rig{A: e.a, Clk: e.clk}).Overload(t, route)
+	defer load.Release()
+
+	base := startPrometheus(t, bin, strings.TrimPrefix(e.url, "http://"), quickRules(t))
+	waitUntil(t, 30*time.Second, "AtrionDemandAboveCapacity to fire", func() bool {
+		for _, a := range alerts(t, base) {
+			if a.Labels["alertname"] == "AtrionDemandAboveCapacity" && a.State == "firing" &&
+				a.Labels["route"] == route && a.Labels["severity"] == "warning" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, p := range readDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			got := query(t, base, instantiate(tg.Expr))
+			switch p.Title {
+			case "Demand by route", "Utilisation (in flight ÷ limit)":
+				if len(got) != 1 || !strings.Contains(got[0], route) {
+					t.Errorf("panel %q reads %v, want one series for %s", p.Title, got, route)
+				}
+			}
+			if p.Title == "Demand by route" && len(got) == 1 {
+				var v float64
+				if _, err := fmt.Sscanf(got[0][strings.LastIndex(got[0], "=")+1:], "%g", &v); err != nil || v < 4 || v > 6 {
+					t.Errorf("panel %q reads %v, want about 5", p.Title, got)
+				}
 			}
 		}
 	}

@@ -21,9 +21,9 @@ func WithConstLabels(l prometheus.Labels) Option {
 // WithFamilies publishes only the named per-route families (metric names
 // as in the package doc, e.g. "atrion_route_mode"), to bound the series a
 // scrape carries: every family costs one series per route, or one per
-// route and label value (about 25 per route in all), and an engine tracks
+// route and label value (about 29 per route in all), and an engine tracks
 // up to WithMaxRoutes routes. AlertFamilies are what the bundled alert
-// rules and dashboard read (about 15 series per route). With no name at
+// rules and dashboard read (about 19 series per route). With no name at
 // all only the engine's own series are published, none per route. The
 // engine's own series are always published. A name that is not a
 // per-route family makes the collector's registration fail. Repeated
@@ -41,9 +41,17 @@ func WithFamilies(names ...string) Option {
 
 // AlertFamilies are the per-route families that the alert rules and the
 // Grafana dashboard in this module's directory read: each route's mode,
-// its decisions, its outcomes, its transitions and its resistance beside
-// its break point.
-var AlertFamilies = []string{
+// its decisions, its outcomes, its transitions, its resistance beside its
+// break point, and CapacityFamilies.
+var AlertFamilies = append([]string{
 	"atrion_route_mode", "atrion_requests_total", "atrion_request_outcomes_total",
 	"atrion_mode_transitions_total", "atrion_route_resistance_ohms", "atrion_route_break_point_ohms",
+}, CapacityFamilies...)
+
+// CapacityFamilies are the per-route gauges of capacity, one series each
+// per route: requests in flight, the in-flight limit, the no-load latency
+// and the demand. Autoscalers read them (docs/autoscaling.md).
+var CapacityFamilies = []string{
+	"atrion_route_in_flight", "atrion_route_in_flight_limit",
+	"atrion_route_no_load_latency_seconds", "atrion_route_demand",
 }

@@ -114,3 +114,81 @@ func (r *Rig) Exercise(tb testing.TB, route string) *Tally {
 	}
 	return tl
 }
+
+// Load is what Overload saw.
+type Load struct {
+	Admitted, Shed int // over the whole run
+	// Held are the calls still in flight when Overload returns (queued or
+	// being served): the test releases them with Release.
+	Held []atrion.Ticket
+	// Service is each call's time in a worker: the route's no-load
+	// latency.
+	Service time.Duration
+}
+
+// Release ends the held calls successfully.
+func (l *Load) Release() {
+	for _, tk := range l.Held {
+		tk.Done(atrion.Success)
+	}
+	l.Held = nil
+}
+
+// Overload serves route with a pool of workers on the manual clock, one
+// millisecond at a time: first at half the pool's capacity for two
+// seconds (the route learns its no-load latency, service), then at five
+// times its capacity for five seconds, so that the in-flight limit sheds
+// about four requests in five. Admitted calls wait in a FIFO queue for a
+// worker; none gives up. It returns with the calls in flight still held.
+func (r *Rig) Overload(tb testing.TB, route string) *Load {
+	tb.Helper()
+	const workers, service = 10, 20 * time.Millisecond // capacity 500/s
+	l := &Load{Service: service}
+	type call struct {
+		tk  atrion.Ticket
+		end time.Duration
+	}
+	var queue, busy []call
+	now := time.Duration(0)
+	step := func(arrivals int) {
+		for range arrivals {
+			tk, d := r.A.Admit(route, atrion.PriorityNormal)
+			if !d.Allowed {
+				l.Shed++
+				continue
+			}
+			l.Admitted++
+			queue = append(queue, call{tk: tk})
+		}
+		keep := busy[:0]
+		for _, c := range busy {
+			if now >= c.end {
+				c.tk.Done(atrion.Success)
+				continue
+			}
+			keep = append(keep, c)
+		}
+		busy = keep
+		for len(busy) < workers && len(queue) > 0 {
+			c := queue[0]
+			queue = queue[1:]
+			c.end = now + service
+			busy = append(busy, c)
+		}
+		r.Clk.Advance(time.Millisecond)
+		now += time.Millisecond
+	}
+	for ms := range 2000 { // 250/s
+		step(min(1, ms%4/3))
+	}
+	for ms := range 5000 { // 2,500/s
+		step(2 + ms%2)
+	}
+	for _, c := range append(busy, queue...) {
+		l.Held = append(l.Held, c.tk)
+	}
+	if l.Shed == 0 || len(l.Held) == 0 {
+		tb.Fatalf("overload shed %d and holds %d calls: want both", l.Shed, len(l.Held))
+	}
+	return l
+}

@@ -50,7 +50,30 @@ var RouteGauges = []Gauge{
 	{"atrion_route_latency_baseline_seconds", "atrion.route.latency_baseline", "s",
 		"Latency baseline the route's pressure is measured against (SLO or learned).",
 		func(s *atrion.RouteSnapshot) float64 { return s.LatencyBaseline.Seconds() }},
+	// capacity: what the route takes in, and what it is asked for
+	{"atrion_route_in_flight", "atrion.route.in_flight", "{request}",
+		"Requests of the route in flight now.",
+		func(s *atrion.RouteSnapshot) float64 { return s.InFlight }},
+	{"atrion_route_in_flight_limit", "atrion.route.in_flight_limit", "{request}",
+		"Adaptive in-flight limit of the route: the requests it takes in at once before it sheds (0 until its first tick).",
+		func(s *atrion.RouteSnapshot) float64 { return s.Limit }},
+	{"atrion_route_no_load_latency_seconds", "atrion.route.no_load_latency", "s",
+		"Learned no-load latency of the route, which its in-flight limit measures queueing against (0 until learned).",
+		func(s *atrion.RouteSnapshot) float64 { return s.LatencyFloor.Seconds() }},
+	{"atrion_route_demand", "atrion.route.demand", "1",
+		"Demand on the route: (admitted + shed by the in-flight limit) / admitted over the last 10 ticks (1 s at the default tick); 1 while nothing is shed.",
+		func(s *atrion.RouteSnapshot) float64 { return s.Demand }},
 }
+
+// CapacityGauges are the RouteGauges that say how much a route takes in
+// and is asked for: what autoscalers, load balancers and the capacity
+// panels read.
+//
+// Groups (atrion.WithGroups) have no series yet: the engine does not
+// expose them. The group's capacity in cost units comes with fair shares;
+// its gauges then join here as a list read from the engine's group
+// snapshots, labelled group, beside these per-route ones.
+var CapacityGauges = RouteGauges[len(RouteGauges)-4:]
 
 // GaugeFamily is a per-route gauge with one more label, one series per
 // label value.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -128,5 +129,24 @@ func TestSanitize(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { RouteLabelValue("GET /users/:id") }); n != 0 {
 		t.Errorf("RouteLabelValue of a valid ID allocates %v times", n)
+	}
+}
+
+// CapacityGauges are the four capacity gauges, in the order the docs list
+// them (a gauge added to RouteGauges after them would shift the slice).
+func TestCapacityGauges(t *testing.T) {
+	var got []string
+	for _, g := range CapacityGauges {
+		got = append(got, g.Prom)
+	}
+	want := "atrion_route_in_flight atrion_route_in_flight_limit atrion_route_no_load_latency_seconds atrion_route_demand"
+	if strings.Join(got, " ") != want {
+		t.Errorf("capacity gauges %q, want %q", strings.Join(got, " "), want)
+	}
+	s := atrion.RouteSnapshot{InFlight: 3, Limit: 12.5, LatencyFloor: 20 * time.Millisecond, Demand: 1.5}
+	for i, w := range []float64{3, 12.5, 0.02, 1.5} {
+		if v := CapacityGauges[i].Value(&s); v != w {
+			t.Errorf("%s = %v, want %v", CapacityGauges[i].Prom, v, w)
+		}
 	}
 }
