@@ -243,7 +243,7 @@ func routeState(s atrion.RouteSnapshot, r Rates) RouteState {
 		InFlight: num(s.InFlight), Limit: num(s.Limit),
 		LatencyFloor: num(float64(s.LatencyFloor) / 1e6), ErrorRate: num(s.ErrorRate),
 		Rates:  r,
-		Totals: Totals{Admitted: t.Admitted, Shed: t.Shed(), Successes: t.Successes, Failures: t.Failures, Ignored: t.Ignored},
+		Totals: Totals{Admitted: t.Admitted, Shed: t.Rejected.Total(), Successes: t.Successes, Failures: t.Failures, Ignored: t.Ignored},
 		Ticks:  s.Ticks,
 	}
 }
@@ -261,7 +261,7 @@ func rates(prev, cur atrion.Totals, dt time.Duration) Rates {
 	}
 	return Rates{
 		Admitted: per(prev.Admitted, cur.Admitted),
-		Shed:     per(prev.Shed(), cur.Shed()),
+		Shed:     per(prev.Rejected.Total(), cur.Rejected.Total()),
 		Failed:   per(prev.Failures, cur.Failures),
 	}
 }

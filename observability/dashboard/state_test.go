@@ -62,10 +62,10 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 
 func TestRatesFromTotals(t *testing.T) {
 	prev := atrion.Totals{Admitted: 100, Failures: 10}
-	prev.Rejected[atrion.ReasonShed] = 4
+	prev.Rejected.Shed = 4
 	cur := atrion.Totals{Admitted: 300, Failures: 30}
-	cur.Rejected[atrion.ReasonShed] = 14
-	cur.Rejected[atrion.ReasonCircuitOpen] = 10
+	cur.Rejected.Shed = 14
+	cur.Rejected.CircuitOpen = 10
 	got := rates(prev, cur, 2*time.Second)
 	if want := (Rates{Admitted: 100, Shed: 10, Failed: 10}); got != want {
 		t.Errorf("rates = %+v, want %+v", got, want)
