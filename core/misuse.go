@@ -159,13 +159,25 @@ func (r *route) watchLeaks(end int64, c *tickCounts) float64 {
 			r.closeLeakEpoch(end, m, raw)
 		}
 		w.prev, w.cur, w.ended = w.cur, 0, 0
-		// in this order, a Done racing the tick close is never counted
-		// open: one counted down after in-flight was read stays counted down
-		w.mark.Store(end)
-		o := w.open.Load()
-		w.open.Add(int32(max(0, r.rawInflight())) - o)
+		r.setLeakMark()
 	}
 	return math.Max(0, raw-r.leakCorrection(raw))
+}
+
+// setLeakMark notes the route's in-flight as the tickets open at a new
+// mark. A Done racing it may count a ticket down that was not counted
+// open (the leaks found read a little low), never leave one counted open
+// that was settled: while in-flight is read, every Done counts down, and
+// one counted down after that stays counted down. The mark is the precise
+// time after the read, not the tick's end: a ticket is timed by the
+// precise clock, and may have been admitted, and counted, after the tick
+// ended by the coarse clock's reckoning. Caller holds mu.
+func (r *route) setLeakMark() {
+	w := &r.leak
+	w.mark.Store(math.MaxInt64)
+	o := w.open.Load()
+	w.open.Add(int32(max(0, r.rawInflight())) - o)
+	w.mark.Store(r.env.clock.now())
 }
 
 // closeLeakEpoch counts the tickets leaked by the mark m, at end with raw
@@ -189,7 +201,7 @@ func (r *route) closeLeakEpoch(end, m int64, raw float64) {
 	if old >= 1 && r.env.misuse.leaks.allow(end) {
 		r.env.misuse.logger.Warn("atrion: requests in flight far past their route's latency: a Ticket never settled "+
 			"(call t.Done once per admitted request), or a handler that never returns",
-			"route", truncate(r.id, 64), "in_flight_over", time.Duration(end-m).String(), "count", int64(old),
+			"route", truncate(r.id, 64), "in_flight_over", time.Duration(end-m).Round(100*time.Millisecond).String(), "count", int64(old),
 			"latency_baseline", time.Duration(st.floor.baseline(st.sloMs)*1e6).String(),
 			"written_off", st.leakHealthy)
 	}

@@ -76,6 +76,7 @@ type Tuner struct {
 
 // Rates are per-second rates over the last sampling interval.
 type Rates struct {
+	Served   float64 `json:"served"` // admitted and succeeded
 	Admitted float64 `json:"admitted"`
 	Shed     float64 `json:"shed"`
 	Failed   float64 `json:"failed"`
@@ -260,6 +261,7 @@ func rates(prev, cur atrion.Totals, dt time.Duration) Rates {
 		return num(float64(b-a) / sec)
 	}
 	return Rates{
+		Served:   per(prev.Successes, cur.Successes),
 		Admitted: per(prev.Admitted, cur.Admitted),
 		Shed:     per(prev.Rejected.Total(), cur.Rejected.Total()),
 		Failed:   per(prev.Failures, cur.Failures),
