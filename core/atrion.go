@@ -49,7 +49,8 @@ type Atrion struct {
 	clockDone chan struct{}
 	closeOnce sync.Once
 
-	stats engineCounters
+	stats  engineCounters
+	misuse misuseLog
 }
 
 // resolved is a validated route configuration.
@@ -78,6 +79,9 @@ func New(opts ...Option) (*Atrion, error) {
 	if len(cfg.nodeID) > MaxRouteIDLen {
 		return nil, fieldErr("WithNodeID", len(cfg.nodeID), "must be at most 1024 bytes")
 	}
+	if err := checkSinks(&cfg); err != nil {
+		return nil, err
+	}
 	live, err := buildLive(&cfg, 0)
 	if err != nil {
 		return nil, err
@@ -103,6 +107,7 @@ func New(opts ...Option) (*Atrion, error) {
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}
+	a.misuse.logger = a.logger
 	if a.nodeID == "" {
 		// the random suffix makes two engines in one process, or two
 		// containers sharing a hostname and PID, two nodes: apply skips
@@ -112,7 +117,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
-		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }, live: &a.live}
+		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }, live: &a.live, misuse: &a.misuse}
 	if a.clock.kind == clockSystem {
 		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
 		a.clockDone = make(chan struct{})

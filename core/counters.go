@@ -47,8 +47,7 @@ type counters struct {
 	more  atomic.Pointer[[]counterStripe] // the stripes counted into beyond base; nil: base only
 	block atomic.Pointer[[]counterStripe] // every stripe the route was given: more, or frozen
 	// base starts a cache line of its own (TestRouteLayout): the route's
-	// read-mostly decision fields come before it
-	_    [32]byte
+	// read-mostly decision fields, and its leak watch, come before it
 	base counterStripe
 }
 

@@ -161,7 +161,7 @@ func TestStripedRejections(t *testing.T) {
 	}
 	wg.Wait()
 	after, _ := a.Snapshot("r")
-	if got := after.Totals.Rejected[ReasonCircuitOpen] - before.Totals.Rejected[ReasonCircuitOpen]; got != workers*per {
+	if got := after.Totals.Rejected.CircuitOpen - before.Totals.Rejected.CircuitOpen; got != workers*per {
 		t.Fatalf("%d rejections counted, want %d", got, workers*per)
 	}
 	clk.Advance(a.Tick())
@@ -202,12 +202,12 @@ func TestRejectionCounterWraps(t *testing.T) {
 		t.Fatalf("counter %d did not wrap", got)
 	}
 	s, _ := a.Snapshot("r")
-	if got := s.Totals.Rejected[ReasonCircuitOpen] - base; got != 10 {
+	if got := s.Totals.Rejected.CircuitOpen - base; got != 10 {
 		t.Fatalf("%d rejections across the wrap, want 10", got)
 	}
 	clk.Advance(a.Tick())
 	s, _ = a.Snapshot("r")
-	if got := s.Totals.Rejected[ReasonCircuitOpen] - base; got != 10 {
+	if got := s.Totals.Rejected.CircuitOpen - base; got != 10 {
 		t.Fatalf("after the tick closed: %d rejections, want 10", got)
 	}
 	a.Flush(context.Background())

@@ -8,7 +8,9 @@ import (
 // Priorities and their shares of a route's in-flight limit.
 
 // Priority ranks a request for shedding. Lower priorities are shed
-// first; the zero value is PriorityNormal.
+// first; the zero value is PriorityNormal. Admit clamps a value outside
+// PriorityCritical..PriorityBulk to the nearest one and counts it as
+// invalid input (Stats.InvalidInputs).
 type Priority int8
 
 // Priorities, from most to least important. Each may fill its Share of

@@ -36,6 +36,7 @@ type routeEnv struct {
 	enqueue    func(*route)
 	live       *atomic.Pointer[liveConfig] // the configuration routes take at a tick close (Update)
 	audit      func(AuditRecord)           // nil: no audit sink
+	misuse     *misuseLog                  // where misuse is said (misuse.go)
 }
 
 // route is one route's state. The hot path touches only atomics; the
@@ -54,7 +55,12 @@ type route struct {
 	band     [5]atomic.Uint64 // the in-flight limit's band per priority (bands); 0: none
 	retry    atomic.Int64
 	slowNs   atomic.Int64 // latency baseline: a Canceled request that waited longer is a slow sample
-	frozen   atomic.Int64 // in flight on stripes no longer counted into (narrow)
+	// frozen is in flight on stripes no longer counted into (narrow), less
+	// leaked tickets written off (misuse.go)
+	frozen atomic.Int64
+	// leak watches for tickets never settled (misuse.go); its 32 bytes
+	// bring the base stripe to a cache line of its own (TestRouteLayout)
+	leak leakWatch
 
 	ctr counters // written by every request, striped (counters.go)
 
@@ -100,8 +106,10 @@ type routeState struct {
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
-	cfgGen   uint32  // the generation of the live configuration it runs on (Update)
-	inflight float64 // at the last tick close
+	// leakHealthy: the leak watch's last epoch finished its calls (misuse.go)
+	leakHealthy bool
+	cfgGen      uint32  // the generation of the live configuration it runs on (Update)
+	inflight    float64 // at the last tick close
 	// evidenceAt is when this route last saw new evidence of its own: a
 	// trauma tick or a mode change. It dates the vector (publishedAt), so
 	// last-writer-wins means newest evidence wins: a busy healthy peer

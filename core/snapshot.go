@@ -36,6 +36,11 @@ type RouteSnapshot struct {
 	// counted: they are the route's health, not its capacity, and more
 	// capacity would not cure them.
 	Demand float64
+	// Leaked is the requests in flight far past the route's latency (50
+	// baselines, at least 2 s): Tickets never settled, or handlers that
+	// never return (Stats.LeakedTickets). While the route's other calls
+	// finish, they are not in InFlight and not counted against Limit.
+	Leaked float64
 	// ErrorRate is the failure share of the short evidence window (about
 	// a second of calls) and ErrorBound its 95 % Wilson lower bound.
 	ErrorRate, ErrorBound float64
@@ -49,22 +54,62 @@ type RouteSnapshot struct {
 
 // Totals are a route's cumulative counters.
 type Totals struct {
-	Decisions uint64 // admitted + rejected
-	Admitted  uint64
-	Rejected  [numReasons]uint64 // by Reason (index ReasonAdmitted is unused)
-	Successes uint64
-	Failures  uint64
-	Ignored   uint64 // Ignored, and Canceled before the latency baseline
-	Slow      uint64 // Canceled after waiting past the latency baseline: slow samples
+	Decisions uint64     // admitted + rejected
+	Admitted  uint64     // requests admitted
+	Rejected  Rejections // requests rejected, by reason; Rejected.Total() is all of them
+	Successes uint64     // outcomes: Success
+	Failures  uint64     // outcomes: Failure
+	Ignored   uint64     // outcomes: Ignored, and Canceled before the latency baseline
+	Slow      uint64     // outcomes: Canceled after waiting past the latency baseline: slow samples
 }
 
-// Shed returns the total of rejections for every reason.
-func (t Totals) Shed() (n uint64) {
-	for _, v := range t.Rejected {
-		n += v
-	}
-	return n
+// Rejections are a route's rejections by reason (a banned key is rejected
+// before any route counts it: BanStats.Rejected).
+type Rejections struct {
+	CircuitOpen uint64 // ReasonCircuitOpen: the circuit was open
+	Shed        uint64 // ReasonShed: the in-flight limit
+	Recovering  uint64 // ReasonRecovering: outside the recovery ramp's share
+	Voltage     uint64 // ReasonVoltage: the voltage did not beat the resistance (Route)
 }
+
+// Total returns the rejections for every reason.
+func (r Rejections) Total() uint64 { return r.CircuitOpen + r.Shed + r.Recovering + r.Voltage }
+
+// For returns the rejections for why (0 for ReasonAdmitted, ReasonBanned
+// and unknown reasons).
+func (r Rejections) For(why Reason) uint64 {
+	switch why {
+	case ReasonCircuitOpen:
+		return r.CircuitOpen
+	case ReasonShed:
+		return r.Shed
+	case ReasonRecovering:
+		return r.Recovering
+	case ReasonVoltage:
+		return r.Voltage
+	}
+	return 0
+}
+
+// set sets the rejections for why, one of a route's reasons.
+func (r *Rejections) set(why Reason, n uint64) {
+	switch why {
+	case ReasonCircuitOpen:
+		r.CircuitOpen = n
+	case ReasonShed:
+		r.Shed = n
+	case ReasonRecovering:
+		r.Recovering = n
+	case ReasonVoltage:
+		r.Voltage = n
+	}
+}
+
+// Shed returns the rejections for every reason.
+//
+// Deprecated: use t.Rejected.Total(); t.Rejected.Shed is the in-flight
+// limit's alone.
+func (t Totals) Shed() uint64 { return t.Rejected.Total() }
 
 // Snapshot returns routeID's state, after closing the ticks that have
 // ended. ok is false when the route is not tracked; Snapshot never
@@ -98,9 +143,9 @@ func (r *route) snapshot() RouteSnapshot {
 	c := r.ctr.totals()
 	t.Decisions = c.seq
 	for i, v := range c.rej { // since the last tick close, modulo 2³²
-		t.Rejected[i+1] = st.rejTotal[i+1] + uint64(v-st.lastRej[i])
+		t.Rejected.set(Reason(i+1), st.rejTotal[i+1]+uint64(v-st.lastRej[i]))
 	}
-	t.Admitted = t.Decisions - min(t.Decisions, t.Shed())
+	t.Admitted = t.Decisions - min(t.Decisions, t.Rejected.Total())
 	t.Successes = (c.succ + failUnit/2) / failUnit
 	t.Failures = (c.fail + failUnit/2) / failUnit
 	t.Ignored = st.ignTotal + uint64(c.ign-st.lastIgn)
@@ -112,7 +157,7 @@ func (r *route) snapshot() RouteSnapshot {
 		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
 		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
 		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
-		Limit:           st.lim.limit, InFlight: r.inflightNow(), Demand: st.demand.demand(),
+		Limit:           st.lim.limit, InFlight: r.inflightNow(), Demand: st.demand.demand(), Leaked: float64(r.leak.old),
 		ErrorRate: st.win.rate(), ErrorBound: wilsonLower(st.win.fails, st.win.calls),
 		Ticks: st.ticks, Transitions: sum, TransitionsByMode: byMode,
 		LastTick: r.env.clock.wall(st.lastEnd), Totals: t,

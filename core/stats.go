@@ -14,6 +14,7 @@ type engineCounters struct {
 	badPeerUpdates, peerDrops           atomic.Uint64
 	refusedPeerUpdates, repeatedDones   atomic.Uint64
 	auditDrops, auditPanics             atomic.Uint64
+	leakedTickets                       atomic.Uint64
 }
 
 // Stats are the engine's own counters, for observability.
@@ -37,6 +38,11 @@ type Stats struct {
 	// RepeatedDones counts Ticket.Done and DoneLatency calls on a ticket
 	// already settled: ignored, since one request has one outcome.
 	RepeatedDones uint64
+	// LeakedTickets counts admitted requests found in flight far past
+	// their route's latency (50 baselines, at least 2 s): Tickets never
+	// settled, or handlers that never return. Each is counted once, when
+	// first found, and logged through WithLogger at most once a minute.
+	LeakedTickets uint64
 	// Observers are each observer's own counters, in WithObserver order.
 	Observers []ObserverStats
 	// AuditDrops counts audit records dropped because a sink fell behind,
@@ -69,6 +75,7 @@ func (a *Atrion) Stats() Stats {
 
 		RefusedPeerUpdates: a.stats.refusedPeerUpdates.Load(),
 		RepeatedDones:      a.stats.repeatedDones.Load(),
+		LeakedTickets:      a.stats.leakedTickets.Load(),
 		Observers:          a.obs.stats(),
 		AuditDrops:         a.stats.auditDrops.Load(),
 		AuditPanics:        a.stats.auditPanics.Load(),

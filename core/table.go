@@ -296,10 +296,14 @@ func (a *Atrion) lookupSlow(id string, h uint64) *route {
 	if id == "" || len(id) > MaxRouteIDLen {
 		a.stats.invalidIDs.Add(1)
 		a.stats.overflowHits.Add(1)
+		a.overflowed(id, true)
 		return a.overflow
 	}
 	r, evicted := a.track(id, h)
 	a.evicted(evicted)
+	if r == a.overflow && id != OverflowRoute {
+		a.overflowed(id, false)
+	}
 	return r
 }
 

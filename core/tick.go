@@ -100,10 +100,12 @@ func (r *route) take() (c tickCounts) {
 	return c
 }
 
-// inflightNow is the route's requests in flight, summed over its stripes.
-// Caller holds mu.
+// inflightNow is the route's requests in flight, summed over its stripes,
+// less leaked tickets written off (misuse.go), never below zero (a Done
+// on a copy of a Ticket counts twice). Caller holds mu.
 func (r *route) inflightNow() float64 {
-	return float64(int32(r.ctr.inflight()) + int32(r.untracked.Load()))
+	raw := r.rawInflight()
+	return max(0, raw-r.leakCorrection(raw))
 }
 
 // staleInflight estimates the requests still in flight past the latency
@@ -168,7 +170,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	var tel telemetry
 	samples := false
 	if data {
-		c, tel, samples = r.aggregate(dtSec)
+		c, tel, samples = r.aggregate(end, dtSec)
 	}
 	if st.demand != nil || c.rej[ReasonShed] > 0 {
 		if st.demand == nil {
@@ -228,10 +230,10 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 
 // aggregate takes the tick's counters and turns them into the physics'
 // telemetry, and teaches the latency floor. Caller holds mu.
-func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples bool) {
+func (r *route) aggregate(end int64, dtSec float64) (c tickCounts, tel telemetry, samples bool) {
 	st := &r.st
 	c = r.take()
-	st.inflight = r.inflightNow()
+	st.inflight = r.watchLeaks(end, &c)
 	st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
 	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
@@ -309,7 +311,7 @@ func (r *route) stripes(c *tickCounts, m Mode) {
 		r.ctr.spread()
 	}
 	r.timeAll.Store(c.decisions < lowRateTick)
-	r.frozen.Store(int64(r.ctr.frozenInflight()))
+	r.frozen.Store(int64(r.ctr.frozenInflight()) - int64(math.Round(r.leakCorrection(r.rawInflight()))))
 }
 
 // publish stores the decision state for the hot path. Caller holds mu.

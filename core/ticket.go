@@ -11,7 +11,13 @@ import (
 // finishes. A ticket settles once: Done (or DoneLatency) records the
 // outcome and marks the ticket settled, and later calls on it are no-ops,
 // counted in Stats.RepeatedDones. Keep one Ticket per request: a copy made
-// before Done does not know its original settled. The zero Ticket
+// before Done does not know its original settled, so Done on both counts
+// the request's outcome twice (a Ticket carries no shared state to tell,
+// which keeps Admit free of allocations); the route's in-flight then
+// reads 0, not −1. Pass *Ticket, or the Ticket by value before Done only
+// to the one place that settles it. A Ticket never settled stays in
+// flight: it is counted and logged as leaked (Stats.LeakedTickets). The
+// zero Ticket
 // (returned with a rejection) is valid and its Done does nothing. A Ticket
 // is not safe for concurrent use.
 type Ticket struct {
@@ -44,6 +50,9 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	m := Mode(r.mode.Load())
 	d.Mode = m
 	pi := p.index()
+	if p < PriorityCritical || p > PriorityBulk {
+		r.invalids.Add(1) // clamped to the nearest priority
+	}
 	switch m {
 	case ModeCircuitOpen:
 		if !r.takeProbe() {
@@ -117,6 +126,9 @@ func (r *route) outcome(c Class, lat, start, coarse int64) {
 	default: // untimed: how long the caller waited, to the coarse clock
 		r.cancelled(coarse-(-start-1), false)
 	}
+	// after the outcome counts: a tick close before it found the ticket in
+	// flight, and the mark it set is the one this compares with
+	r.noteSettled(start)
 }
 
 // DoneLatency records the request's outcome with a latency the caller

@@ -85,8 +85,14 @@ func UpdatedBy(actor string) Option { return func(cfg *config) { cfg.actor = act
 // the engine runs (WithClock, WithTick, WithProvider, WithObserver,
 // WithLogger, WithSaturation, WithNodeID, WithResync, WithGroups, WithBans) are
 // refused by name. Each route takes the new configuration at its next tick
-// close; the hot path never waits for it.
+// close; the hot path never waits for it. After Close it returns
+// ErrClosed and changes nothing.
 func (a *Atrion) Update(opts ...Option) error {
+	select {
+	case <-a.stop:
+		return ErrClosed
+	default:
+	}
 	var probe config
 	for _, o := range opts {
 		if o != nil {

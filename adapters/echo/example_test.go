@@ -37,3 +37,30 @@ func ExampleMiddleware() {
 	// /nope 404
 	// [(unmatched) GET /users/:id atrion:overflow]
 }
+
+// Leave operational routes unguarded: a scrape of /metrics or a health
+// check is not the service's work, and must never be shed by it.
+func ExampleWithSkipper() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	e := echo.New()
+	e.Use(atrecho.Middleware(a, atrecho.WithSkipper(func(c echo.Context) bool {
+		p := c.Request().URL.Path
+		return p == "/metrics" || p == "/healthz"
+	})))
+	ok := func(c echo.Context) error { return c.NoContent(http.StatusOK) }
+	e.GET("/metrics", ok) // e.g. echo.WrapHandler(promhttp.Handler())
+	e.GET("/healthz", ok)
+	e.GET("/users/:id", ok)
+
+	for _, path := range []string{"/metrics", "/healthz", "/users/1"} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// [GET /users/:id atrion:overflow]
+}

@@ -37,6 +37,7 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
+	guard.NeedEngine(a, "atrecho.Middleware")
 	return (&chains{g: newGuard(a, opts)}).wrap
 }
 

@@ -143,7 +143,7 @@ func status(c echo.Context, err error) int {
 // RejectHandler is the default response to a rejected request: 503 with a
 // jittered Retry-After (whole seconds) and a small JSON body, e.g.
 //
-//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c echo.Context, d atrion.Decision) error {
 	retryAfter, body := httpx.Rejection(d)
 	h := c.Response().Header()

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/labstack/echo/v5"
@@ -35,6 +36,7 @@ import (
 // error or the written status (DefaultClassifier; a panic is a failure and
 // goes on unchanged, to middleware.Recover or the server).
 func Middleware(a *atrion.Atrion, opts ...Option) echo.MiddlewareFunc {
+	guard.NeedEngine(a, "atrecho.Middleware")
 	g := &newConfig(opts).Guard
 	m := &matchedRoutes{a: a}
 	g.Handle = m.handle

@@ -88,6 +88,8 @@ func TestConformance(t *testing.T) {
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return adaptertest.Serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, suiteOptions(customReject)...)))
 		},
+		Nil:  func() { atrecho.Middleware(nil) },
+		Call: "atrecho.Middleware",
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrecho.WithDecisionHook(hook), atrecho.WithDecisionInContext())
 			return adaptertest.Serve(t, suiteEcho(h, recoverQuietly(), atrecho.Middleware(a, opts...)))

@@ -22,6 +22,7 @@ import (
 	"context"
 
 	"github.com/atrion-go/atrion/adapters/internal/fiberroute"
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v2"
 )
@@ -32,7 +33,14 @@ import (
 // calls the next handlers, times them and records their outcome from the
 // returned error or the response status (DefaultClassifier; a panic is a
 // failure and goes on unchanged, to fiber's recover middleware).
+//
+// Call app.Use(atrfiber.New(a)) before registering routes: fiber runs
+// handlers in registration order, so a route registered before it answers
+// its requests without ever reaching the middleware (unless its handler
+// calls c.Next()), unguarded and untracked; the test
+// TestUseAfterRoutesLeavesThemUnguarded pins this behaviour.
 func New(a *atrion.Atrion, opts ...Option) fiber.Handler {
+	guard.NeedEngine(a, "atrfiber.New")
 	g := &newConfig(opts).Guard
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready

@@ -134,7 +134,7 @@ func status(c *fiber.Ctx, err error) int {
 // RejectHandler is the default response to a rejected request: 503 with a
 // jittered Retry-After (whole seconds) and a small JSON body, e.g.
 //
-//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *fiber.Ctx, d atrion.Decision) error {
 	retryAfter, body := httpx.Rejection(d)
 	c.Set(fiber.HeaderRetryAfter, retryAfter)

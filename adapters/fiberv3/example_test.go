@@ -36,3 +36,30 @@ func ExampleNew() {
 	// /nope 404
 	// [(unmatched) GET /users/:id atrion:overflow]
 }
+
+// Leave operational routes unguarded with Config.Next: a scrape of
+// /metrics or a health check is not the service's work, and must never be
+// shed by it.
+func ExampleNew_operationalRoutes() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	app := fiber.New()
+	app.Use(atrfiber.New(a, atrfiber.Config{Next: func(c fiber.Ctx) bool {
+		return c.Path() == "/metrics" || c.Path() == "/healthz"
+	}}))
+	ok := func(c fiber.Ctx) error { return nil }
+	app.Get("/metrics", ok) // e.g. adaptor.HTTPHandler(promhttp.Handler())
+	app.Get("/healthz", ok)
+	app.Get("/users/:id", ok)
+
+	for _, path := range []string{"/metrics", "/healthz", "/users/1"} {
+		app.Test(httptest.NewRequest("GET", path, nil))
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// [GET /users/:id atrion:overflow]
+}

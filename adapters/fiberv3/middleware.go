@@ -40,9 +40,16 @@ import (
 // returned error or the response status (DefaultClassifier; a panic is a
 // failure and goes on unchanged, to fiber's recover middleware).
 //
+// Call app.Use(atrfiber.New(a)) before registering routes: fiber runs
+// handlers in registration order, so a route registered before it answers
+// its requests without ever reaching the middleware (unless its handler
+// calls c.Next()), unguarded and untracked; the test
+// TestUseAfterRoutesLeavesThemUnguarded pins this behaviour.
+//
 // The engine comes first, outside Config, because there is no default for
 // it (as the handler of fiber's own timeout middleware).
 func New(a *atrion.Atrion, config ...Config) fiber.Handler {
+	guard.NeedEngine(a, "atrfiber.New")
 	cfg := configDefault(config...)
 	g := &guard.Guard[fiber.Ctx]{
 		Skip:      cfg.Next,

@@ -79,6 +79,8 @@ func TestConformance(t *testing.T) {
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return serve(t, suiteApp(h, recover.New(), atrfiber.New(a, suiteConfig(customReject))))
 		},
+		Nil:  func() { atrfiber.New(nil) },
+		Call: "atrfiber.New",
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			cfg := suiteConfig(false)
 			cfg.DecisionHook, cfg.DecisionInContext = hook, true
@@ -201,4 +203,28 @@ func TestClientKeyOption(t *testing.T) {
 	h := &adaptertest.Handlers{}
 	mw := atrfiber.New(a, atrfiber.Config{ClientKey: func(c fiber.Ctx) string { return c.Get(adaptertest.ClientKeyHeader) }})
 	adaptertest.CheckClientKeyOption(t, a, clk, h, serve(t, suiteApp(h, mw)))
+}
+
+// app.Use after a route leaves that route unguarded (fiber runs handlers
+// in registration order, and the route's handler answers first); routes
+// registered after are guarded. Documented on New.
+func TestUseAfterRoutesLeavesThemUnguarded(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	app := fiber.New()
+	ok := func(c fiber.Ctx) error { return nil }
+	app.Get("/early", ok)
+	app.Use(atrfiber.New(a))
+	app.Get("/late", ok)
+	for _, p := range []string{"/early", "/late"} {
+		res, err := app.Test(httptest.NewRequest(http.MethodGet, p, nil))
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %v %v", p, res, err)
+		}
+	}
+	if s, ok := a.Snapshot("GET /early"); ok && s.Totals.Decisions != 0 {
+		t.Fatalf("a route registered before app.Use was guarded: %+v", s.Totals)
+	}
+	if s, ok := a.Snapshot("GET /late"); !ok || s.Totals.Decisions != 1 {
+		t.Fatalf("a route registered after app.Use was not guarded (tracked %v)", ok)
+	}
 }

@@ -38,3 +38,31 @@ func ExampleMiddleware() {
 	// /nope 404
 	// [(unmatched) GET /users/:id atrion:overflow]
 }
+
+// Leave operational routes unguarded: a scrape of /metrics or a health
+// check is not the service's work, and must never be shed by it.
+func ExampleWithFilter() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(atrgin.Middleware(a, atrgin.WithFilter(func(c *gin.Context) bool {
+		p := c.Request.URL.Path
+		return p != "/metrics" && p != "/healthz" // guard everything else
+	})))
+	ok := func(c *gin.Context) { c.Status(http.StatusOK) }
+	r.GET("/metrics", ok) // e.g. gin.WrapH(promhttp.Handler())
+	r.GET("/healthz", ok)
+	r.GET("/users/:id", ok)
+
+	for _, path := range []string{"/metrics", "/healthz", "/users/1"} {
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// [GET /users/:id atrion:overflow]
+}

@@ -11,6 +11,7 @@ package atrgin
 import (
 	"context"
 
+	"github.com/atrion-go/atrion/adapters/internal/guard"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
@@ -21,7 +22,14 @@ import (
 // otherwise runs the rest of the chain, times it and records its outcome
 // (DefaultClassifier; a panic is a failure and goes on unchanged, to
 // gin.Recovery or the server).
+//
+// Call r.Use(atrgin.Middleware(a)) before registering routes: gin gives
+// r.Use only to the routes registered after it, so a route registered
+// before is served unguarded and never tracked. The middleware cannot see
+// the engine it is added to, so it cannot say so; the test
+// TestUseAfterRoutesLeavesThemUnguarded pins this behaviour.
 func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
+	guard.NeedEngine(a, "atrgin.Middleware")
 	g := &newConfig(opts).Guard
 	g.Template = func(c *gin.Context) (string, string) { return c.Request.Method, c.FullPath() }
 	g.Status = func(c *gin.Context, _ error) int { return c.Writer.Status() }

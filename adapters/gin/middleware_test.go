@@ -60,6 +60,8 @@ func TestConformance(t *testing.T) {
 			recovery := gin.RecoveryWithWriter(io.Discard)
 			return adaptertest.Serve(t, suiteEngine(h, recovery, atrgin.Middleware(a, suiteOptions(customReject)...)))
 		},
+		Nil:  func() { atrgin.Middleware(nil) },
+		Call: "atrgin.Middleware",
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrgin.WithDecisionHook(hook), atrgin.WithDecisionInContext())
 			return adaptertest.Serve(t, suiteEngine(h, gin.RecoveryWithWriter(io.Discard), atrgin.Middleware(a, opts...)))
@@ -127,5 +129,29 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	// the decision in the context costs what its doc says: the context and the request's copy
 	if got := count(build(atrgin.Middleware(a, atrgin.WithDecisionInContext()))); got != bare+2 {
 		t.Fatalf("with the decision in the context %v allocs, bare gin %v", got, bare)
+	}
+}
+
+// r.Use after a route leaves that route unguarded (gin gives middleware
+// only to routes registered after it); routes registered after are
+// guarded. Documented on Middleware: the middleware cannot see the engine.
+func TestUseAfterRoutesLeavesThemUnguarded(t *testing.T) {
+	a, _ := adaptertest.Engine(t)
+	r := gin.New()
+	r.GET("/early", func(c *gin.Context) { c.Status(http.StatusOK) })
+	r.Use(atrgin.Middleware(a))
+	r.GET("/late", func(c *gin.Context) { c.Status(http.StatusOK) })
+	for _, p := range []string{"/early", "/late"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, w.Code)
+		}
+	}
+	if s, ok := a.Snapshot("GET /early"); ok && s.Totals.Decisions != 0 {
+		t.Fatalf("a route registered before r.Use was guarded: %+v", s.Totals)
+	}
+	if s, ok := a.Snapshot("GET /late"); !ok || s.Totals.Decisions != 1 {
+		t.Fatalf("a route registered after r.Use was not guarded (tracked %v)", ok)
 	}
 }

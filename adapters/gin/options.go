@@ -153,7 +153,7 @@ func DefaultClassifier(c *gin.Context) atrion.Class {
 // for a banned client key) with a jittered Retry-After (whole seconds) and
 // a small JSON body, e.g.
 //
-//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *gin.Context, d atrion.Decision) {
 	retryAfter, body := httpx.Rejection(d)
 	c.Header("Retry-After", retryAfter)

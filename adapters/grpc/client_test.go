@@ -51,7 +51,7 @@ func TestClientFailsFastOnceTripped(t *testing.T) {
 	if n := r.svc.calls.Load(); n != reached {
 		t.Errorf("a call reached the dependency after the trip (%d calls, want %d)", n, reached)
 	}
-	if s := totals(t, r.ca, unaryMethod); s.Failures == 0 || s.Rejected[atrion.ReasonCircuitOpen] == 0 {
+	if s := totals(t, r.ca, unaryMethod); s.Failures == 0 || s.Rejected.CircuitOpen == 0 {
 		t.Errorf("client totals %+v: want the failures and a circuit-open rejection", s)
 	}
 

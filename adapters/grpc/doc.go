@@ -21,7 +21,11 @@
 // clients cannot mint routes with method names; Unimplemented is ignored
 // on it rather than a failure. Reserve(a, srv) after registering the
 // services gives each registered method a reserved slot in the engine, so
-// that junk route IDs can never push one into the overflow route. A finished call is classified from its
+// that junk route IDs can never push one into the overflow route. The
+// health service (/grpc.health.v1.Health/*) and server reflection
+// (/grpc.reflection.*) pass through unguarded unless
+// WithOperationalMethods: a health check is not the service's work, and
+// must not be shed by it. A finished call is classified from its
 // status (Classify): Unknown, DeadlineExceeded, Unimplemented, Internal,
 // Unavailable and DataLoss are failures of the service; OK is a success;
 // Canceled is a caller that gave up, recorded as a slow sample when it

@@ -15,13 +15,16 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
 // A server guards its methods with one engine; each full method name is
 // a route, and Reserve, once the services are registered, gives each of
-// them a slot of its own in the engine.
+// them a slot of its own in the engine. The health service passes through
+// unguarded (WithOperationalMethods): an overload is never a reason to
+// fail a health check.
 func Example() {
 	a, err := atrion.New()
 	if err != nil {
@@ -52,11 +55,11 @@ func Example() {
 	resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	fmt.Println(resp.GetStatus(), err)
 
-	s, _ := a.Snapshot("/grpc.health.v1.Health/Check")
-	fmt.Println(s.Mode, s.Totals.Successes)
+	_, tracked := a.Snapshot("/grpc.health.v1.Health/Check")
+	fmt.Println("health check tracked:", tracked)
 	// Output:
 	// SERVING <nil>
-	// BOOTSTRAP 1
+	// health check tracked: false
 }
 
 // A client guards its calls to a dependency: once the dependency fails
@@ -88,18 +91,18 @@ func ExampleUnaryClientInterceptor() {
 		panic(err)
 	}
 	defer conn.Close()
-	health := healthpb.NewHealthClient(conn)
+	dep := testgrpc.NewTestServiceClient(conn)
 
 	var err2 error
 	for range 100 { // one failing call per 100 ms tick, for at most 10 s
-		_, err2 = health.Check(context.Background(), &healthpb.HealthCheckRequest{})
-		if s, _ := a.Snapshot("/grpc.health.v1.Health/Check"); s.Mode == atrion.ModeCircuitOpen {
+		_, err2 = dep.EmptyCall(context.Background(), &testgrpc.Empty{})
+		if s, _ := a.Snapshot("/grpc.testing.TestService/EmptyCall"); s.Mode == atrion.ModeCircuitOpen {
 			break
 		}
 		clk.Advance(100 * time.Millisecond)
 	}
 	fmt.Println(status.Code(err2))
-	_, err = health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	_, err = dep.EmptyCall(context.Background(), &testgrpc.Empty{})
 	msg, _, _ := strings.Cut(status.Convert(err).Message(), ";")
 	fmt.Println(status.Code(err), errors.Is(err, atrgrpc.ErrRejected), msg)
 	// Output:
@@ -121,8 +124,8 @@ func ExampleWithPriorityMetadata() {
 		// x-priority must come from a trusted hop (a proxy that sets it and
 		// strips it from outside calls): critical, high, normal, low, bulk
 		atrgrpc.WithPriorityMetadata("x-priority"),
-		atrgrpc.WithSkipMethods("/grpc.health.v1.Health/Check"), // never shed health checks
-		atrgrpc.WithRejectionCode(codes.ResourceExhausted),      // instead of Unavailable
+		atrgrpc.WithRejectionCode(codes.ResourceExhausted), // instead of Unavailable
+		// health checks and reflection pass unguarded (WithOperationalMethods)
 	)))
 	defer srv.Stop()
 

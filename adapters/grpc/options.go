@@ -28,6 +28,7 @@ type config struct {
 	clientKey   func(ctx context.Context, fullMethod string) string // server side only
 	skipper     func(ctx context.Context, fullMethod string) bool
 	skipMethods map[string]struct{}
+	operational bool // WithOperationalMethods: health and reflection are guarded too
 	classify    Classifier
 	rejectCode  codes.Code
 	reject      func(ctx context.Context, r *RejectedError) error
@@ -137,8 +138,9 @@ func WithSkipper(f func(ctx context.Context, fullMethod string) bool) Option {
 	return func(c *config) { c.skipper = f }
 }
 
-// WithSkipMethods skips the named full methods (e.g.
-// "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"): they
+// WithSkipMethods skips the named full methods (e.g. "/admin.Ops/Drain";
+// the health and reflection services are skipped already, see
+// WithOperationalMethods): they
 // pass through unguarded, neither admitted nor recorded. Repeated options
 // add to the set.
 func WithSkipMethods(fullMethods ...string) Option {
@@ -150,6 +152,21 @@ func WithSkipMethods(fullMethods ...string) Option {
 			c.skipMethods[m] = struct{}{}
 		}
 	}
+}
+
+// WithOperationalMethods guards the gRPC health service
+// (/grpc.health.v1.Health/*) and server reflection (/grpc.reflection.*)
+// like any other method. By default interceptors pass them through
+// unguarded, neither admitted nor recorded: a health check that the
+// service's own overload could shed would take an overloaded instance out
+// of its load balancer's rotation for the wrong reason, or a healthy one
+// out on a dependency's failure, and neither is the service's work.
+func WithOperationalMethods() Option { return func(c *config) { c.operational = true } }
+
+// operationalMethod reports whether fullMethod is the health service's or
+// server reflection's.
+func operationalMethod(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") || strings.HasPrefix(fullMethod, "/grpc.reflection.")
 }
 
 // WithClassifier sets how a finished call's error is classified; nil
@@ -264,7 +281,7 @@ func (c *config) guard(a *atrion.Atrion, md func(context.Context, string) []stri
 			return k
 		},
 	}
-	if c.skipMethods != nil || c.skipper != nil {
+	if c.skipMethods != nil || c.skipper != nil || !c.operational {
 		g.Skip = func(k call) bool { return c.skip(k.ctx, k.method) }
 	}
 	if c.priority != nil || c.priorityKey != "" {
@@ -275,6 +292,9 @@ func (c *config) guard(a *atrion.Atrion, md func(context.Context, string) []stri
 
 // skip reports whether the call passes through unguarded.
 func (c *config) skip(ctx context.Context, fullMethod string) bool {
+	if !c.operational && operationalMethod(fullMethod) {
+		return true
+	}
 	if c.skipMethods != nil {
 		if _, ok := c.skipMethods[fullMethod]; ok {
 			return true

@@ -179,7 +179,7 @@ func (l *LoadReporter) read(now time.Time) {
 			prev = atrion.Totals{}
 		}
 		requests += cur.Decisions - prev.Decisions
-		errs += sub(cur.Failures, prev.Failures) + sub(cur.Shed(), prev.Shed())
+		errs += sub(cur.Failures, prev.Failures) + sub(cur.Rejected.Total(), prev.Rejected.Total())
 		seen[s.Route] = cur
 	}
 	l.last = seen

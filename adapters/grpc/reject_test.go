@@ -75,7 +75,7 @@ func TestRejectionCarriesPushback(t *testing.T) {
 			t.Errorf("the handler ran for a rejected call (%d calls, want %d)", n, calls)
 		}
 		shed := totals(t, r.a, unaryMethod)
-		if shed.Rejected[atrion.ReasonCircuitOpen] < 2 || shed.Failures == 0 {
+		if shed.Rejected.CircuitOpen < 2 || shed.Failures == 0 {
 			t.Errorf("totals %+v: want circuit-open rejections besides the failures that tripped it", shed)
 		}
 

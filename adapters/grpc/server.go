@@ -82,7 +82,8 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 // interceptors built with opts give it, and the route that unregistered
 // methods share: junk route IDs from elsewhere in the process can then
 // never push one of them into the engine's overflow route, whose circuit
-// the junk may have opened. Methods that WithSkipMethods skips are left
+// the junk may have opened. Methods that WithSkipMethods skips, and the
+// health and reflection services unless WithOperationalMethods, are left
 // out. Call it after registering the services, before srv.Serve.
 func Reserve(a *atrion.Atrion, srv interface {
 	GetServiceInfo() map[string]grpc.ServiceInfo
@@ -92,7 +93,7 @@ func Reserve(a *atrion.Atrion, srv interface {
 	for name, info := range srv.GetServiceInfo() {
 		for _, m := range info.Methods {
 			full := "/" + name + "/" + m.Name
-			if _, skip := c.skipMethods[full]; !skip {
+			if _, skip := c.skipMethods[full]; !skip && (c.operational || !operationalMethod(full)) {
 				ids = append(ids, c.route(full))
 			}
 		}

@@ -76,3 +76,29 @@ func ExampleTransport() {
 		res.Body.Close()
 	}
 }
+
+// Leave operational routes unguarded: a scrape of /metrics or a health
+// check is not the service's work, and must never be shed by it.
+func ExampleWithFilter() {
+	a, err := atrion.New()
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close(context.Background())
+
+	ok := func(w http.ResponseWriter, r *http.Request) {}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", ok) // e.g. promhttp.Handler()
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /users/{id}", ok)
+	h := atrhttp.Middleware(a, atrhttp.WithFilter(func(r *http.Request) bool {
+		return r.URL.Path != "/metrics" && r.URL.Path != "/healthz" // guard everything else
+	}))(mux)
+
+	for _, path := range []string{"/metrics", "/healthz", "/users/1"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	fmt.Println(a.Routes())
+	// Output:
+	// [GET /users/{id} atrion:overflow]
+}

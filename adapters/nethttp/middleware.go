@@ -45,6 +45,7 @@ type patternRouter interface {
 // Any other handler without r.Pattern is the unmatched route unless
 // WithRouteID says otherwise.
 func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handler {
+	guard.NeedEngine(a, "atrhttp.Middleware")
 	cfg := newConfig(a, opts)
 	return func(next http.Handler) http.Handler {
 		h := &handler{guard: cfg.Guard, next: next, cfg: cfg}

@@ -64,6 +64,8 @@ func TestConformance(t *testing.T) {
 		Start: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, customReject bool) string {
 			return adaptertest.Serve(t, atrhttp.Middleware(a, suiteOptions(customReject)...)(suiteMux(h, noWrap)))
 		},
+		Nil:  func() { atrhttp.Middleware(nil) },
+		Call: "atrhttp.Middleware",
 		Hooked: func(t *testing.T, a *atrion.Atrion, h *adaptertest.Handlers, hook adaptertest.Hook) string {
 			opts := append(suiteOptions(false), atrhttp.WithDecisionHook(hook), atrhttp.WithDecisionInContext())
 			return adaptertest.Serve(t, atrhttp.Middleware(a, opts...)(suiteMux(h, noWrap)))

@@ -146,7 +146,7 @@ func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 // for a banned client key) with a jittered Retry-After (whole seconds) and
 // a small JSON body, e.g.
 //
-//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
 	retryAfter, body := httpx.Rejection(d)
 	h := w.Header()

@@ -40,6 +40,7 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // DefaultClassifier (5xx and transport errors fail, 4xx and calls the
 // caller cancelled are ignored). WithRejectHandler does not apply.
 func Transport(a *atrion.Atrion, base http.RoundTripper, opts ...Option) http.RoundTripper {
+	guard.NeedEngine(a, "atrhttp.Transport")
 	if base == nil {
 		base = http.DefaultTransport
 	}

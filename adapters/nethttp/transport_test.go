@@ -203,3 +203,9 @@ func TestTransportDecisionHook(t *testing.T) {
 		t.Fatalf("after a local rejection the hook heard %q (%d calls, %d before)", last, len(calls), admitted)
 	}
 }
+
+// Transport built with a nil engine panics at once, naming itself (a nil
+// base is http.DefaultTransport, as documented).
+func TestTransportNilEngine(t *testing.T) {
+	adaptertest.NilEngine(t, "atrhttp.Transport", func() { atrhttp.Transport(nil, nil) })
+}

@@ -251,7 +251,7 @@ func (s *sampler) stop(from atrion.Totals) *RouteStats {
 	t := snap.Totals
 	r := &RouteStats{
 		Successes: t.Successes - from.Successes, Failures: t.Failures - from.Failures,
-		Slow: t.Slow - from.Slow, Ignored: t.Ignored - from.Ignored, Rejected: t.Shed() - from.Shed(),
+		Slow: t.Slow - from.Slow, Ignored: t.Ignored - from.Ignored, Rejected: t.Rejected.Total() - from.Rejected.Total(),
 		MaxR: max(s.max, snap.Resistance), EndR: snap.Resistance, BreakPoint: snap.BreakPoint, Mode: snap.Mode.String(),
 	}
 	if s.n > 0 {

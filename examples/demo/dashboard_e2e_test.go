@@ -44,6 +44,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("the page did not render: %v", err)
 	}
 	time.Sleep(3 * time.Second) // some healthy history on the charts
+	checkCardLabels(t, b)
 
 	w.faults.set(1, 0) // every recommendation call fails
 	var opened time.Time
@@ -61,6 +62,9 @@ func TestDashboardInChromium(t *testing.T) {
 	listed, err := b.check(`[...document.querySelectorAll("#transitions td")].some(td => td.textContent === "CIRCUIT_OPEN")`)
 	if err != nil || !listed {
 		t.Errorf("transition not listed (%v)", err)
+	}
+	if ok, err := b.check(`document.querySelector('article.route[data-route="` + recoRoute + `"] p.why').textContent.startsWith("failing: the circuit is open")`); err != nil || !ok {
+		t.Errorf("the open circuit's card does not say why (%v)", err)
 	}
 
 	time.Sleep(time.Second) // let the chart show the climb
@@ -124,5 +128,34 @@ func saveScreenshot(t *testing.T, b *browser, name, env string) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", p)
+	}
+}
+
+// checkCardLabels checks, on healthy cards, that each leads with what an
+// operator acts on (served, shed, in flight and limit, then why), that
+// the break in force is labelled apart from the AutoTuner's advisory one,
+// and, through the page's own reason function, the line a card shows when
+// R is above break with the circuit closed.
+func checkCardLabels(t *testing.T, b *browser) {
+	t.Helper()
+	checks := map[string]string{
+		"lead first": `[...document.querySelectorAll("article.route")].every(c => {
+			const kids = [...c.children].map(k => k.className);
+			const dts = [...c.querySelectorAll("dl.lead dt")].map(d => d.textContent);
+			return kids[0] === "route-head" && kids[1] === "lead" && kids[2] === "why" &&
+				dts.join("|") === "served /s|shed /s|in flight / limit|failed /s"; })`,
+		"healthy reason": `[...document.querySelectorAll("article.route p.why")].every(p => p.textContent === "healthy")`,
+		"served shown":   `[...document.querySelectorAll("article.route dl.lead dd")].some(d => Number(d.textContent) > 0)`,
+		"break in force": `[...document.querySelectorAll("article.route .r-points")].every(p => /^break in force [0-9.]+ \((static|learned)\) · recovery [0-9.]+$/.test(p.textContent))`,
+		"tuner apart": `[...document.querySelectorAll("article.route dl.metrics dd")].some(d =>
+			/^learned break [0-9.]+ \/ recovery [0-9.]+ · (advisory, not in force|in force) · /.test(d.textContent))`,
+		"latency alone": `reason({mode: "OPERATIONAL", r: 210.38, break: 100, pressure: [0.9, 0, 0], rates: {shed: 12}}) ===
+			"R above break on latency alone: overload is met by the in-flight limit, which is shedding"`,
+		"failures pending": `reason({mode: "OPERATIONAL", r: 150, break: 100, pressure: [0, 0.4, 0], rates: {shed: 0}}).startsWith("R above break: the circuit opens once failures are certain")`,
+	}
+	for name, expr := range checks {
+		if ok, err := b.check(expr); err != nil || !ok {
+			t.Errorf("card labels: %s: false (%v)", name, err)
+		}
 	}
 }

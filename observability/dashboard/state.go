@@ -76,6 +76,7 @@ type Tuner struct {
 
 // Rates are per-second rates over the last sampling interval.
 type Rates struct {
+	Served   float64 `json:"served"` // admitted and succeeded
 	Admitted float64 `json:"admitted"`
 	Shed     float64 `json:"shed"`
 	Failed   float64 `json:"failed"`
@@ -243,7 +244,7 @@ func routeState(s atrion.RouteSnapshot, r Rates) RouteState {
 		InFlight: num(s.InFlight), Limit: num(s.Limit),
 		LatencyFloor: num(float64(s.LatencyFloor) / 1e6), ErrorRate: num(s.ErrorRate),
 		Rates:  r,
-		Totals: Totals{Admitted: t.Admitted, Shed: t.Shed(), Successes: t.Successes, Failures: t.Failures, Ignored: t.Ignored},
+		Totals: Totals{Admitted: t.Admitted, Shed: t.Rejected.Total(), Successes: t.Successes, Failures: t.Failures, Ignored: t.Ignored},
 		Ticks:  s.Ticks,
 	}
 }
@@ -260,8 +261,9 @@ func rates(prev, cur atrion.Totals, dt time.Duration) Rates {
 		return num(float64(b-a) / sec)
 	}
 	return Rates{
+		Served:   per(prev.Successes, cur.Successes),
 		Admitted: per(prev.Admitted, cur.Admitted),
-		Shed:     per(prev.Shed(), cur.Shed()),
+		Shed:     per(prev.Rejected.Total(), cur.Rejected.Total()),
 		Failed:   per(prev.Failures, cur.Failures),
 	}
 }

@@ -61,13 +61,13 @@ func TestStateRatesHistoryAndTransitions(t *testing.T) {
 }
 
 func TestRatesFromTotals(t *testing.T) {
-	prev := atrion.Totals{Admitted: 100, Failures: 10}
-	prev.Rejected[atrion.ReasonShed] = 4
-	cur := atrion.Totals{Admitted: 300, Failures: 30}
-	cur.Rejected[atrion.ReasonShed] = 14
-	cur.Rejected[atrion.ReasonCircuitOpen] = 10
+	prev := atrion.Totals{Admitted: 100, Successes: 80, Failures: 10}
+	prev.Rejected.Shed = 4
+	cur := atrion.Totals{Admitted: 300, Successes: 240, Failures: 30}
+	cur.Rejected.Shed = 14
+	cur.Rejected.CircuitOpen = 10
 	got := rates(prev, cur, 2*time.Second)
-	if want := (Rates{Admitted: 100, Shed: 10, Failed: 10}); got != want {
+	if want := (Rates{Served: 80, Admitted: 100, Shed: 10, Failed: 10}); got != want {
 		t.Errorf("rates = %+v, want %+v", got, want)
 	}
 	// counters reset by an eviction read as zero, not as a huge rate

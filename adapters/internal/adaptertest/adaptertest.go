@@ -64,6 +64,11 @@ type Server struct {
 	// handler) with the adapter's decision hook set to hook and its option
 	// that puts each decision in the request's context on.
 	Hooked func(t *testing.T, a *atrion.Atrion, h *Handlers, hook Hook) string
+	// Nil builds the adapter with a nil engine; Call names the
+	// constructor (e.g. "atrgin.Middleware"), which must panic at once,
+	// naming itself (NilEngine).
+	Nil  func()
+	Call string
 }
 
 // Hook is an adapter's decision hook.
@@ -269,6 +274,27 @@ func Run(t *testing.T, s Server) {
 	t.Run("DecisionHook", func(t *testing.T) { testDecisionHook(t, s) })
 	t.Run("InventedMethodsShareRoutes", func(t *testing.T) { testInventedMethods(t, s) })
 	t.Run("OverflowNeverBlocksRouterRoutes", func(t *testing.T) { testOverflowPoisoning(t, s) })
+	t.Run("NilEnginePanicsByName", func(t *testing.T) {
+		if s.Nil == nil || s.Call == "" {
+			t.Fatal("Server.Nil and Server.Call are required: an adapter built with a nil engine must say so")
+		}
+		NilEngine(t, s.Call, s.Nil)
+	})
+}
+
+// NilEngine checks that build, which builds an adapter with a nil engine,
+// panics at once with call + " called with a nil *atrion.Atrion", not
+// later with a nil dereference on a request.
+func NilEngine(t *testing.T, call string, build func()) {
+	t.Helper()
+	want := call + " called with a nil *atrion.Atrion"
+	defer func() {
+		t.Helper()
+		if p := recover(); fmt.Sprint(p) != want {
+			t.Fatalf("built with a nil engine, %s panicked with %v, want %q", call, p, want)
+		}
+	}()
+	build()
 }
 
 // testInventedMethods: methods a client invents, on a route and on unknown
@@ -427,7 +453,7 @@ func testRejection(t *testing.T, s Server) {
 	if err := json.Unmarshal([]byte(res.body), &body); err != nil {
 		t.Fatalf("body %q: %v", res.body, err)
 	}
-	if body.Error != "overloaded" || body.Reason != "circuit_open" || body.Mode != "CIRCUIT_OPEN" || body.RetryAfterMs <= 0 {
+	if body.Error != "circuit_open" || body.Reason != "circuit_open" || body.Mode != "CIRCUIT_OPEN" || body.RetryAfterMs <= 0 {
 		t.Fatalf("body %q", res.body)
 	}
 	if got := (ra-1)*1000 + 1; int64(got) > body.RetryAfterMs {

@@ -48,10 +48,10 @@ func CheckClientKeyOption(t *testing.T, a *atrion.Atrion, clk *atrion.ManualCloc
 	res := get("/users/1", "banned-key")
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	var rej struct{ Reason string }
+	var rej struct{ Error, Reason string }
 	_ = json.Unmarshal(body, &rej)
 	secs, err := strconv.Atoi(res.Header.Get("Retry-After"))
-	if res.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 || rej.Reason != "banned" {
+	if res.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 || rej.Reason != "banned" || rej.Error != "banned" {
 		t.Fatalf("banned key: status %d, Retry-After %q, body %s; want 429, a Retry-After and reason banned",
 			res.StatusCode, res.Header.Get("Retry-After"), body)
 	}

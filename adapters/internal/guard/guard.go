@@ -71,6 +71,15 @@ type Guard[C any] struct {
 	routes *httpx.Routes // Bind's
 }
 
+// NeedEngine panics, naming call (e.g. "atrgin.Middleware"), when a is
+// nil: a middleware built without an engine is a programming error, said
+// when it is built rather than as a nil dereference on its first request.
+func NeedEngine(a *atrion.Atrion, call string) {
+	if a == nil {
+		panic(call + " called with a nil *atrion.Atrion")
+	}
+}
+
 // Bind sets the engine for HTTP requests: routes are "METHOD template"
 // (httpx.Routes), and a request that RouteID names "", Handle returns nil
 // for, or whose template is "" is admitted on atrion.UnmatchedRoute. Call

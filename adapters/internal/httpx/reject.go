@@ -16,6 +16,20 @@ func Rejection(d atrion.Decision) (retryAfter string, body []byte) {
 	return RetryAfterSeconds(retry), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
 }
 
+// RejectionError is the "error" of a rejection's body: "circuit_open"
+// (the route is failing: retrying soon will not help), "recovering" (the
+// route is coming back: a share of calls passes), "banned" (the client's
+// key), and "overloaded" for the in-flight limit (ReasonShed) and a
+// voltage below the resistance (ReasonVoltage): the route is busy, not
+// broken.
+func RejectionError(why atrion.Reason) string {
+	switch why {
+	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned:
+		return why.String()
+	}
+	return "overloaded"
+}
+
 // JitterRetryAfter spreads a retry hint over [d, 1.5·d) so that rejected
 // clients do not come back in one wave; the result is at least one
 // millisecond.
@@ -39,15 +53,14 @@ func RetryAfterSeconds(d time.Duration) string {
 // AppendRejectionJSON appends the small JSON body adapters send with a
 // rejection, e.g.
 //
-//	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
+//	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 //
-// ("error":"banned" for a banned client key).
+// "error" names why, as a client acts on it (RejectionError); "reason" is
+// the engine's atrion.Reason.
 func AppendRejectionJSON(b []byte, d atrion.Decision, retry time.Duration) []byte {
-	if d.Reason == atrion.ReasonBanned {
-		b = append(b, `{"error":"banned","reason":"`...)
-	} else {
-		b = append(b, `{"error":"overloaded","reason":"`...)
-	}
+	b = append(b, `{"error":"`...)
+	b = append(b, RejectionError(d.Reason)...)
+	b = append(b, `","reason":"`...)
 	b = append(b, d.Reason.String()...)
 	b = append(b, `","mode":"`...)
 	b = append(b, d.Mode.String()...)

@@ -49,7 +49,25 @@ func TestRejectionJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("invalid JSON %s: %v", b, err)
 	}
-	if v["reason"] != "circuit_open" || v["mode"] != "CIRCUIT_OPEN" || v["retry_after_ms"] != 1500.0 {
+	if v["error"] != "circuit_open" || v["reason"] != "circuit_open" || v["mode"] != "CIRCUIT_OPEN" || v["retry_after_ms"] != 1500.0 {
 		t.Fatalf("unexpected body %s", b)
+	}
+}
+
+// TestRejectionErrorNamesTheReason: every reason has its error, and only
+// the busy ones (the limit, the voltage) are "overloaded".
+func TestRejectionErrorNamesTheReason(t *testing.T) {
+	want := map[atrion.Reason]string{
+		atrion.ReasonCircuitOpen: "circuit_open", atrion.ReasonShed: "overloaded", atrion.ReasonRecovering: "recovering",
+		atrion.ReasonVoltage: "overloaded", atrion.ReasonBanned: "banned",
+	}
+	for why, w := range want {
+		var v struct{ Error, Reason string }
+		if err := json.Unmarshal(AppendRejectionJSON(nil, atrion.Decision{Reason: why}, time.Second), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Error != w || v.Reason != why.String() {
+			t.Fatalf("%v: error %q reason %q, want error %q", why, v.Error, v.Reason, w)
+		}
 	}
 }

@@ -41,6 +41,43 @@ function metric(dl, label) {
   return dd;
 }
 
+// reason says in one line why a route is in its mode, for the operator:
+// what the engine is doing about it. r is a route of the state stream.
+function reason(r) {
+  const shedding = r.rates.shed > 0;
+  switch (r.mode) {
+    case "CIRCUIT_OPEN":
+      return "failing: the circuit is open; probes decide when it heals";
+    case "RECOVERING":
+      return "recovering: a growing share of calls passes while the route proves healthy";
+    case "BOOTSTRAP":
+      return "learning the route's baselines: nothing is shed yet";
+  }
+  if (r.r >= r.break) {
+    // the circuit opens on evidence of failures only (SPEC: the controller view)
+    if (r.pressure[1] <= 0) {
+      return "R above break on latency alone: overload is met by the in-flight limit" +
+        (shedding ? ", which is shedding" : "");
+    }
+    return "R above break: the circuit opens once failures are certain, not on R alone";
+  }
+  if (shedding) return "overloaded: shedding to the in-flight limit";
+  return "healthy";
+}
+
+// pointsLabel names the break point in force and where it comes from.
+function pointsLabel(r) {
+  const from = r.tuner.enforced ? "learned" : "static";
+  return `break in force ${fmt(r.break, 1)} (${from}) · recovery ${fmt(r.recovery, 1)}`;
+}
+
+// tunerLabel is the AutoTuner's state; its break is advisory unless enforced.
+function tunerLabel(t) {
+  const state = t.enforced ? "in force" : "advisory, not in force";
+  return `learned break ${fmt(t.break, 1)} / recovery ${fmt(t.recovery, 1)} · ${state} · ` +
+    `μ ${fmt(t.mean)} ± σ ${fmt(t.stddev)} over ${t.samples} healthy ticks`;
+}
+
 function makeCard(route) {
   const c = {};
   c.root = el("article", "route");
@@ -50,6 +87,15 @@ function makeCard(route) {
   c.name.title = route;
   c.mode = el("span", "mode");
   head.append(c.name, c.mode);
+  // what an operator acts on comes first: outcomes, the limit, the reason
+  const lead = el("dl", "lead");
+  c.served = metric(lead, "served /s");
+  c.shed = metric(lead, "shed /s");
+  c.inflight = metric(lead, "in flight / limit");
+  c.fail = metric(lead, "failed /s");
+  c.shed.className = "shed";
+  c.fail.className = "fail";
+  c.why = el("p", "why");
   const rl = el("div", "r-line");
   c.r = el("span", "r-value");
   c.points = el("span", "r-points");
@@ -60,19 +106,14 @@ function makeCard(route) {
   c.scar = metric(dl, "scar S");
   c.momentum = metric(dl, "momentum M");
   c.pos = metric(dl, "‖P⁺‖");
-  c.inflight = metric(dl, "in flight / limit");
   c.floor = metric(dl, "no-load latency");
   c.errs = metric(dl, "errors (window)");
   c.adm = metric(dl, "admitted /s");
-  c.shed = metric(dl, "shed /s");
-  c.fail = metric(dl, "failed /s");
   c.pressure = metric(dl, "pressure: latency / error / saturation");
   c.tuner = metric(dl, "AutoTuner");
   c.totals = metric(dl, "totals");
   for (const dd of [c.pressure, c.tuner, c.totals]) dd.parentElement.className = "wide";
-  c.shed.className = "shed";
-  c.fail.className = "fail";
-  c.root.append(head, rl, c.svg, dl);
+  c.root.append(head, lead, c.why, rl, c.svg, dl);
   if (controls) {
     const b = el("button", "evict", "evict");
     b.type = "button";
@@ -111,7 +152,7 @@ function drawSpark(c, pts, brk, rec) {
   c.svg.append(svg("line", { class: "brk", x1: 0, x2: W, y1: y(brk), y2: y(brk) }));
   c.svg.append(svg("line", { class: "rec", x1: 0, x2: W, y1: y(rec), y2: y(rec) }));
   const lbl = svg("text", { x: 3, y: Math.max(9, y(brk) - 2) });
-  lbl.textContent = "break " + fmt(brk, 0);
+  lbl.textContent = "break in force " + fmt(brk, 0);
   c.svg.append(lbl);
   const d = pts.map((p, k) => (k ? "L" : "M") + x(p.t).toFixed(1) + " " + y(p.r).toFixed(1)).join("");
   c.svg.append(svg("path", { class: "r", d: pts.length === 1 ? d + "h1" : d }));
@@ -158,8 +199,11 @@ function render(st) {
     c.root.dataset.mode = r.mode;
     c.mode.textContent = r.mode;
     c.mode.className = "mode mode-" + r.mode;
+    c.served.textContent = rate(r.rates.served ?? 0);
+    c.why.textContent = reason(r);
+    c.why.dataset.alert = r.mode === "OPERATIONAL" && r.r < r.break && !(r.rates.shed > 0) ? "" : "1";
     c.r.textContent = "R " + fmt(r.r);
-    c.points.textContent = `break ${fmt(r.break, 1)} · recovery ${fmt(r.recovery, 1)}`;
+    c.points.textContent = pointsLabel(r);
     c.scar.textContent = fmt(r.scar);
     c.momentum.textContent = fmt(r.momentum, 3);
     c.pos.textContent = fmt(r.posNorm);
@@ -171,8 +215,7 @@ function render(st) {
     c.shed.textContent = rate(r.rates.shed);
     c.fail.textContent = rate(r.rates.failed);
     const t = r.tuner;
-    c.tuner.textContent = `μ ${fmt(t.mean)} ± σ ${fmt(t.stddev)} over ${t.samples} healthy ticks · ` +
-      `break ${fmt(t.break, 1)} / recovery ${fmt(t.recovery, 1)} · ${t.enforced ? "enforced" : "advisory"}`;
+    c.tuner.textContent = tunerLabel(t);
     c.totals.textContent = `${r.totals.admitted} admitted · ${r.totals.shed} shed · ${r.totals.failures} failed · ${r.ticks} ticks`;
     drawSpark(c, pts, r.break, r.recovery);
   }

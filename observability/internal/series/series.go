@@ -131,8 +131,9 @@ type CounterFamily struct {
 	Value                  func(t *atrion.Totals, i int) uint64
 }
 
-// numReasons is how many decision reasons there are, admitted included.
-const numReasons = len(atrion.Totals{}.Rejected)
+// numReasons is how many decision reasons a route counts, admitted
+// included: every Reason before ReasonBanned, which no route counts.
+const numReasons = int(atrion.ReasonBanned)
 
 func reasonNames() []string {
 	out := make([]string, numReasons)
@@ -154,7 +155,7 @@ var Requests = CounterFamily{
 		if atrion.Reason(i) == atrion.ReasonAdmitted {
 			return t.Admitted
 		}
-		return t.Rejected[i]
+		return t.Rejected.For(atrion.Reason(i))
 	},
 }
 

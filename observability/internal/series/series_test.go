@@ -74,7 +74,7 @@ func TestFamilyValues(t *testing.T) {
 		t.Errorf("decisions = %s", got)
 	}
 	tot := atrion.Totals{Admitted: 7, Successes: 4, Failures: 2, Ignored: 1}
-	tot.Rejected[atrion.ReasonShed] = 3
+	tot.Rejected.Shed = 3
 	want := map[string]uint64{"admitted": 7, "shed": 3, "circuit_open": 0}
 	for i, v := range Requests.Values {
 		if w, ok := want[v]; ok && Requests.Value(&tot, i) != w {
