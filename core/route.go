@@ -96,7 +96,7 @@ type routeState struct {
 	tuner                     tuner
 	admits                    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
 	admitAt                   uint8
-	queued                    bool // waiting in the state manager's publish queue
+	queued                    bool // waiting in the syncer's publish queue
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -116,7 +116,7 @@ type routeState struct {
 	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
 	rejTotal                    [numReasons]uint64
-	peer                        *peerState // what was adopted from peers (state.go); nil until something is
+	peer                        *peerState // what was adopted from peers (sync_vectors.go); nil until something is
 }
 
 func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {
@@ -135,7 +135,7 @@ func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64)
 	}
 	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
-	r.publish(now)
+	r.storeDecision(now)
 	return r
 }
 
@@ -194,21 +194,6 @@ func (r *route) record(c Class, latency int64) {
 	}
 }
 
-// recordShare records one sample, weighing one call, of which the share
-// failShare (0..1) failed, with latency ns: Route's aggregate telemetry.
-func (r *route) recordShare(failShare float64, latency int64) {
-	fu := uint64(math.Round(failShare * failUnit))
-	s := r.ctr.stripe()
-	if fu > 0 {
-		s.fail.Add(fu)
-	}
-	if fu < failUnit {
-		s.succ.Add(failUnit - fu)
-	}
-	s.latSum.Add(latency)
-	s.latN.Add(1)
-}
-
 // cancelled records a request whose caller gave up after waited ns: a slow
 // sample when it waited past the baseline, else ignored. sample is false
 // when waited is only an estimate, which classifies it but is no latency
@@ -222,18 +207,4 @@ func (r *route) cancelled(waited int64, sample bool) {
 		waited = -1
 	}
 	r.record(Canceled, waited)
-}
-
-// recordSaturation adds one saturation sample; NaN is dropped.
-func (r *route) recordSaturation(s float64) {
-	if math.IsNaN(s) {
-		r.invalids.Add(1)
-		return
-	}
-	if s < 0 || s > 1 {
-		r.invalids.Add(1)
-		s = math.Min(1, math.Max(0, s))
-	}
-	r.satSum.Add(uint64(s * 1e6))
-	r.satN.Add(1)
 }

@@ -36,7 +36,7 @@ type sentVector struct {
 	mode  Mode
 	ok    bool // anything was sent
 	quiet bool
-	loud  bool // the route is on the state manager's heartbeat list
+	loud  bool // the route is on the syncer's heartbeat list
 }
 
 // heartbeatOf is how often a route whose last vector said something is
@@ -118,7 +118,7 @@ func (r *route) noteSent(v *PhysicsVector, now int64) (join bool) {
 // evidence, and forgets the ones that have gone quiet, been evicted or
 // gone idle (their stored vector expires with the provider's TTL, as a
 // route no node serves should).
-func (s *stateManager) heartbeats() {
+func (s *syncer) heartbeats() {
 	now := s.a.clock.now()
 	hb := int64(s.heartbeat)
 	keep := s.loud[:0]

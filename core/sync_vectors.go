@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// stateManager keeps the local routes authoritative and syncs them with the
+// syncer keeps the local routes authoritative and syncs them with the
 // StateProvider in the background. A route is published when its vector
-// has news for its peers (publish.go), at most once per tick and in one
+// has news for its peers (sync_news.go), at most once per tick and in one
 // batch; peers' vectors are queued as they arrive and applied in batches;
 // every stored vector is re-read periodically, a page at a time. Nothing
 // here runs on a request's path, and nothing on a request's path waits
 // for it.
-type stateManager struct {
+type syncer struct {
 	a         *Atrion
 	p         StateProvider
 	merge     func(local, remote PhysicsVector) PhysicsVector
@@ -38,7 +38,7 @@ type stateManager struct {
 	spare   []*route
 	batch   []PhysicsVector
 	inSpare []PhysicsVector
-	loud    []*route // published with news to heartbeat (publish.go)
+	loud    []*route // published with news to heartbeat (sync_news.go)
 	pass    resyncPass
 
 	flushes   chan chan struct{}
@@ -61,8 +61,8 @@ const maxInbound = 1 << 18
 // its other work again.
 const applyChunk = 4096
 
-func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateManager {
-	s := &stateManager{
+func newSyncer(a *Atrion, p StateProvider, resync time.Duration) *syncer {
+	s := &syncer{
 		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, 10*time.Millisecond),
 		heartbeat: heartbeatOf(p, a.tick),
 		wake:      make(chan struct{}, 1), inReady: make(chan struct{}, 1), flushes: make(chan chan struct{}),
@@ -84,7 +84,7 @@ func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateMan
 }
 
 // receive queues a peer's vector from the provider without blocking it.
-func (s *stateManager) receive(v PhysicsVector) {
+func (s *syncer) receive(v PhysicsVector) {
 	s.inMu.Lock()
 	if len(s.in) >= maxInbound {
 		s.inMu.Unlock()
@@ -101,7 +101,7 @@ func (s *stateManager) receive(v PhysicsVector) {
 
 // enqueue marks r as having news; it goes out with the next batch. Caller
 // set r's queued flag, so a route waits in pending at most once.
-func (s *stateManager) enqueue(r *route) {
+func (s *syncer) enqueue(r *route) {
 	s.mu.Lock()
 	s.pending = append(s.pending, r)
 	s.mu.Unlock()
@@ -120,13 +120,13 @@ func signal(c chan struct{}) {
 // it has in hand.
 var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (s *stateManager) run(ctx context.Context) {
+func (s *syncer) run(ctx context.Context) {
 	defer close(s.done)
 	resync := time.NewTicker(s.resync)
 	defer resync.Stop()
 	beat := time.NewTicker(max(s.heartbeat/4, s.a.tick))
 	defer beat.Stop()
-	var audits <-chan time.Time // the aggregated audit records (syncaudit.go)
+	var audits <-chan time.Time // the aggregated audit records (sync_audit.go)
 	if s.a.auditing() {
 		t := time.NewTicker(auditEvery)
 		defer t.Stop()
@@ -187,7 +187,7 @@ func (s *stateManager) run(ctx context.Context) {
 }
 
 // inLen is how many peers' vectors wait to be applied.
-func (s *stateManager) inLen() int {
+func (s *syncer) inLen() int {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	return len(s.in)
@@ -195,7 +195,7 @@ func (s *stateManager) inLen() int {
 
 // applyInbound applies the queued peers' vectors, a queue's worth at a
 // time, until at least n have been applied or none wait.
-func (s *stateManager) applyInbound(n int) {
+func (s *syncer) applyInbound(n int) {
 	for n > 0 {
 		s.inMu.Lock()
 		batch := s.in
@@ -211,7 +211,7 @@ func (s *stateManager) applyInbound(n int) {
 }
 
 // applyAll applies vs and clears them (so they hold no route IDs).
-func (s *stateManager) applyAll(vs []PhysicsVector) {
+func (s *syncer) applyAll(vs []PhysicsVector) {
 	for i := range vs {
 		s.apply(vs[i])
 	}
@@ -219,7 +219,7 @@ func (s *stateManager) applyAll(vs []PhysicsVector) {
 }
 
 // publish hands every pending route's vector to the provider in one batch.
-func (s *stateManager) publish() {
+func (s *syncer) publish() {
 	s.mu.Lock()
 	rs := s.pending
 	s.pending = s.spare[:0]
@@ -272,7 +272,7 @@ const MaxPeerClockSkew = time.Second
 // future, scar, momentum or R beyond their physical maximum) is refused,
 // counted and logged: one such vector would otherwise open a route for
 // every priority and take hours to heal.
-func (s *stateManager) apply(v PhysicsVector) {
+func (s *syncer) apply(v PhysicsVector) {
 	if !v.Valid() {
 		s.a.stats.badPeerUpdates.Add(1)
 		return
@@ -301,7 +301,7 @@ func (s *stateManager) apply(v PhysicsVector) {
 
 // refuse counts a refused peer vector, logs it at a bounded rate and
 // records it in the audit trail.
-func (s *stateManager) refuse(v PhysicsVector, why, k, val string) {
+func (s *syncer) refuse(v PhysicsVector, why, k, val string) {
 	s.a.stats.refusedPeerUpdates.Add(1)
 	s.a.auditPeer(&v, why+" ("+k+" "+val+")")
 	if s.refuseLog.allow() {
@@ -338,7 +338,7 @@ func peerLimits(p *params, tick time.Duration) limits {
 // or publication, which keeps routes that never sync in their size class
 // (a quiet route never publishes).
 type peerState struct {
-	sent sentVector // what the route last published (publish.go)
+	sent sentVector // what the route last published (sync_news.go)
 	at   time.Time  // the evidence time of the newest vector adopted
 	// openAt is the route's last tick end when it last adopted a peer's
 	// open circuit (open set): the next tick close may open the route on
@@ -374,14 +374,14 @@ func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time
 	return st.evidenceAt
 }
 
-func (s *stateManager) fail(op string, err error) {
+func (s *syncer) fail(op string, err error) {
 	s.a.stats.providerErrors.Add(1)
 	if s.logLimit.allow() {
 		s.a.logger.Warn("atrion: state provider failed; deciding locally", "op", op, "err", err)
 	}
 }
 
-func (s *stateManager) flush(ctx context.Context) error {
+func (s *syncer) flush(ctx context.Context) error {
 	f := make(chan struct{})
 	select {
 	case s.flushes <- f:
@@ -398,7 +398,7 @@ func (s *stateManager) flush(ctx context.Context) error {
 	}
 }
 
-func (s *stateManager) close(ctx context.Context) error {
+func (s *syncer) close(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	select {
 	case <-s.done:
@@ -457,7 +457,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 		st.peer.open, st.peer.openAt = true, st.lastEnd
 	}
 	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
-	r.publish(st.lastEnd)
+	r.storeDecision(st.lastEnd)
 	return "", 0, adopted
 }
 

@@ -54,7 +54,7 @@ func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue 
 		n += r.closeTick(end+gap*tick, time.Duration(gap*tick), false, evs[n:])
 	}
 	r.tickEnd.Store(next)
-	// publish on change (publish.go): a quiet route costs the provider
+	// publish on change (sync_news.go): a quiet route costs the provider
 	// nothing, and the hot path pays only for news
 	enqueue = !st.queued && st.news(r.env.tick, r.env.clock.wall)
 	st.queued = st.queued || enqueue
@@ -216,7 +216,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		st.ticks++
 	}
 	st.breakPoint, st.recoveryPoint = st.thresholds()
-	r.publish(end)
+	r.storeDecision(end)
 	return r.events(end, dt, prevMode, &c, samples, evs)
 }
 
@@ -307,8 +307,8 @@ func (r *route) stripes(c *tickCounts, m Mode) {
 	r.frozen.Store(int64(r.ctr.frozenInflight()))
 }
 
-// publish stores the decision state for the hot path. Caller holds mu.
-func (r *route) publish(now int64) {
+// storeDecision stores the decision state for the hot path. Caller holds mu.
+func (r *route) storeDecision(now int64) {
 	st := &r.st
 	m := st.circ.mode
 	r.rBits.Store(math.Float64bits(st.r))
