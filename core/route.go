@@ -76,27 +76,12 @@ type route struct {
 
 // routeState is the physics state behind mu.
 type routeState struct {
-	p                         *params
-	tp                        *tunerParams
-	sloMs                     float64 // SLO latency, ms; 0 = learn
-	floor                     latencyFloor
-	lastEnd                   int64 // end of the last closed tick (engine ns)
-	ticks                     uint64
-	bootTicks                 int
-	circ                      circuit
-	win, fast                 errorWindow // the circuit's evidence: about a second, and the last ticks
-	lim                       limiter
-	pressure                  [3]float64
-	weighted                  float64 // Σ wᵢ·Pᵢ, the weighted pressure (pw in the formulas)
-	norm, pos                 float64
-	momentum                  float64
-	scar                      float64
-	r                         float64
-	breakPoint, recoveryPoint float64
-	tuner                     tuner
-	admits                    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	admitAt                   uint8
-	queued                    bool // waiting in the syncer's publish queue
+	lawState       // the control law (lawstate.go)
+	lastEnd  int64 // end of the last closed tick (engine ns)
+	ticks    uint64
+	admits   [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
+	admitAt  uint8
+	queued   bool // waiting in the syncer's publish queue
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -122,17 +107,7 @@ type routeState struct {
 func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {
 	r := &route{id: id, env: env, grp: grp, gi: -1}
 	res := live.of(id)
-	p := res.p
-	r.st = routeState{p: p, tp: res.tp, sloMs: res.sloLatencyMs, cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
-	r.st.circ = circuit{mode: ModeBootstrap, since: now, calm: now}
-	if p.bootstrap == 0 {
-		r.st.circ.mode = ModeOperational
-	}
-	r.st.breakPoint, r.st.recoveryPoint = r.st.thresholds()
-	r.st.r = p.baseR
-	if r.st.circ.mode == ModeBootstrap {
-		r.st.r = 1.2 * p.baseR
-	}
+	r.st = routeState{lawState: newLawState(res.p, res.tp, res.sloLatencyMs, now), cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
 	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
 	r.storeDecision(now)

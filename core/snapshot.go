@@ -97,7 +97,7 @@ func (r *route) snapshot() RouteSnapshot {
 		Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
 		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
 		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
-		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
+		LatencyBaseline: time.Duration(st.baseline() * 1e6),
 		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
 		Limit:           st.lim.limit, InFlight: r.inflightNow(),
 		ErrorRate: st.win.rate(), ErrorBound: wilsonLower(st.win.fails, st.win.calls),

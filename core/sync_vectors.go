@@ -451,12 +451,11 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 			st.peer.at = remote.UpdatedAt
 		}
 	}
-	st.scar = s
+	st.adoptScar(s)
 	if open {
 		st.peerOpen = true
 		st.peer.open, st.peer.openAt = true, st.lastEnd
 	}
-	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
 	r.storeDecision(st.lastEnd)
 	return "", 0, adopted
 }

@@ -155,111 +155,56 @@ func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel telemet
 	return tel, true
 }
 
-// closeTick runs one tick of the control law for the interval ending at
-// end, one way through: the tick's counters → the physics step → the mode
-// machine → what the route learns → the decision state the hot path reads.
-// data is false for a silent gap. It writes up to two events into evs and
-// returns how many.
+// closeTick closes one tick for the interval ending at end, one way
+// through: the tick's counters → the control law (lawState.close, once)
+// → the decision state the hot path reads → events. data is false for a
+// silent gap. It writes up to two events into evs and returns how many.
 func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) int {
 	st := &r.st
-	p := st.p
-	dtSec := dt.Seconds()
+	t := lawTick{end: end, dt: dt, tick: r.env.tick, data: data, peerOpen: st.peerOpen}
 	var c tickCounts
-	var tel telemetry
-	samples := false
 	if data {
-		c, tel, samples = r.aggregate(dtSec)
+		c = r.aggregate(&t)
 	}
-
-	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
-	// without momentum
-	prevMode := st.circ.mode
-	warm := prevMode != ModeBootstrap
-	withMomentum := warm
-	bootDone := false
-	if !warm && samples {
-		st.bootTicks++
-		bootDone = st.bootTicks >= p.bootstrap
-		warm = bootDone
+	var g sharer
+	if r.grp != nil {
+		g = r
 	}
-	res := step(p, st.pressure, st.scar, tel, st.floor.baseline(st.sloMs), dtSec, samples, warm, withMomentum)
-
-	// the mode machine compares this tick against thresholds learned before it
-	tickSec := r.env.tick.Seconds()
-	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickSec)
-	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickSec)
-	breakPoint, recoveryPoint := st.thresholds()
-	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, breakPoint: breakPoint, recoveryPoint: recoveryPoint,
-		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)
+	prevMode, trauma := st.close(&t, g)
 	st.peerOpen = false
 	m := st.circ.mode
-	if m == ModeCircuitOpen && !c.reported { // anti-windup; reported telemetry is no probe's
-		res.scar = math.Min(res.scar, windupScar(breakPoint, p.baseR))
-		res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
-	}
-
-	if prevMode == ModeOperational && m == ModeOperational && samples && !res.trauma &&
-		res.scar < significantScar(p) && !st.tp.disabled {
-		st.tuner.observe(res.resistance, st.tp.alpha)
-	}
 	if data {
-		r.learnLimit(end, &c, tel.latencyMs, dtSec, m)
+		r.stripes(&c, m)
 	}
-
-	st.pressure, st.weighted, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
-	st.momentum, st.scar, st.r = res.momentum, res.scar, res.resistance
 	st.lastEnd = end
-	if res.trauma || prevMode != m {
+	if trauma || prevMode != m {
 		st.evidenceAt = r.env.clock.wall(end)
 	}
-	if samples {
+	if t.samples {
 		st.ticks++
 	}
-	st.breakPoint, st.recoveryPoint = st.thresholds()
 	r.storeDecision(end)
-	return r.events(end, dt, prevMode, &c, samples, evs)
+	return r.events(end, dt, prevMode, &c, t.samples, evs)
 }
 
-// aggregate takes the tick's counters and turns them into the physics'
-// telemetry, and teaches the latency floor. Caller holds mu.
-func (r *route) aggregate(dtSec float64) (c tickCounts, tel telemetry, samples bool) {
+// aggregate takes the tick's counters into t: the physics' telemetry and
+// what the limit learns from. Caller holds mu.
+func (r *route) aggregate(t *lawTick) (c tickCounts) {
 	st := &r.st
 	c = r.take()
 	st.inflight = r.inflightNow()
 	st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
-	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
-	tel, samples = r.telemetry(&c, stale, age)
-	// ticks without failures teach the floor, unless the limit binds (an
-	// overload's latency is not the route's no-load latency) and the
-	// floor is known: a loaded start's floor beats none, and faster ticks
-	// bring it down at once
-	bound := st.lim.limit > 0 && (c.rej[ReasonShed] > 0 || math.Max(c.peak, st.inflight) >= 0.8*st.lim.limit)
-	if c.fail == 0 && c.succ > 0 && (!bound || st.floor.ms == 0) {
-		st.floor.learn(tel.latencyMs, dtSec)
-	}
-	return c, tel, samples
+	stale, age := st.staleInflight(st.inflight, st.baseline(), float64(r.env.tick)/1e6)
+	t.tel, t.samples = r.telemetry(&c, stale, age)
+	t.succ, t.fail, t.slow = c.succ, c.fail, float64(c.slow)
+	t.peak, t.inflight, t.shed, t.reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	return c
 }
 
-// learnLimit moves the in-flight limit outside an open circuit (queueing
-// shared with the route's group is the group's to answer for) and decides
-// where the route counts. Caller holds mu.
-func (r *route) learnLimit(end int64, c *tickCounts, latencyMs, dtSec float64, m Mode) {
-	st := &r.st
-	tickSec := r.env.tick.Seconds()
-	if m != ModeCircuitOpen {
-		lat, shared, answers := latencyMs, 0.0, false
-		if r.grp != nil {
-			var q float64
-			q, shared, answers = r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: st.floor.ms,
-				inflight: math.Max(c.peak, st.inflight)}, tickSec)
-			lat -= q
-		}
-		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
-			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
-			shed: c.rej[ReasonShed], ended: c.succ + c.fail + float64(c.slow), abandoned: float64(c.slow), shared: shared, answers: answers})
-	}
-	r.stripes(c, m)
+// share reports the route's tick to its group (sharer).
+func (r *route) share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool) {
+	return r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: floorMs, inflight: inflight}, tickSec)
 }
 
 // events builds the tick's event and, on a mode change, the transition's.
@@ -312,42 +257,14 @@ func (r *route) storeDecision(now int64) {
 	st := &r.st
 	m := st.circ.mode
 	r.rBits.Store(math.Float64bits(st.r))
-	var ramp [5]float64
-	if m == ModeRecovering {
-		ramp = rampShares(st.circ.ramp, st.p.recovery)
-	}
-	for i, s := range ramp {
+	for i, s := range st.rampShares() {
 		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
 	}
 	for i, b := range bands(st.lim.limit, st.lim.held) {
 		r.band[i].Store(b)
 	}
 	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
-	r.slowNs.Store(int64(st.floor.baseline(st.sloMs) * 1e6))
-	opened := (now - st.circ.since) / int64(r.env.tick) // ticks open
-	r.probe.Store(m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0))
+	r.slowNs.Store(int64(st.baseline() * 1e6))
+	r.probe.Store(st.probe(now, r.env.tick))
 	r.mode.Store(uint32(m))
-}
-
-// thresholds are the break and recovery points in force: the AutoTuner's
-// once warm (unless disabled or in shadow mode), else the static ones.
-func (st *routeState) thresholds() (breakPoint, recoveryPoint float64) {
-	if st.tunerEnforced() {
-		return st.tuner.thresholds(st.tp)
-	}
-	return st.p.staticPoints()
-}
-
-// significantScar is the scar beyond which a tick is no lesson for the
-// AutoTuner: half the way from R_base to the static break point. Below it
-// a route's normal includes its usual small scars (a flaky route learns a
-// higher break); above it the route is still healing from an incident.
-func significantScar(p *params) float64 {
-	breakPoint, _ := p.staticPoints()
-	return (breakPoint - p.baseR) / 2
-}
-
-// tunerEnforced reports whether the learned points decide.
-func (st *routeState) tunerEnforced() bool {
-	return !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0
 }

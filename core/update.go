@@ -172,13 +172,7 @@ func (r *route) takeConfig() {
 	changed := *res.p != *st.p || *res.tp != *st.tp || res.sloLatencyMs != st.sloMs
 	st.p, st.tp, st.sloMs = res.p, res.tp, res.sloLatencyMs
 	if changed && live.reset {
-		st.scar, st.momentum = 0, 0
-		st.tuner, st.floor, st.lim = tuner{}, latencyFloor{}, limiter{}
-		st.circ = circuit{mode: ModeBootstrap, since: st.lastEnd, calm: st.lastEnd}
-		st.bootTicks = 0
-		if st.p.bootstrap == 0 {
-			st.circ.mode = ModeOperational
-		}
+		st.forget(st.lastEnd)
 	}
 }
 
