@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atrion-go/atrion/core/internal/law"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -54,8 +55,8 @@ type Atrion struct {
 
 // resolved is a validated route configuration.
 type resolved struct {
-	p            *params
-	tp           *tunerParams
+	p            *law.Params
+	tp           *law.TunerParams
 	sloLatencyMs float64
 }
 

@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"hash/maphash"
 	"math"
 	"strings"
@@ -165,7 +166,7 @@ func (ev *keyEvidence) close(b *banList, now int64) {
 			for ; at != nil && why == ""; at = at.next {
 				why = b.cfg.judge(at, totals[at.r])
 				if why != "" {
-					bans = append(bans, newBan{key: k, reason: why, route: at.r.id, rate: at.fails / at.calls, bound: wilsonLower(at.fails, at.calls)})
+					bans = append(bans, newBan{key: k, reason: why, route: at.r.id, rate: at.fails / at.calls, bound: law.WilsonLower(at.fails, at.calls)})
 				}
 			}
 			if why != "" {
@@ -250,7 +251,7 @@ func (c *banCfg) judge(s *keyStat, t routeTotals) string {
 	if s.calls < c.minCalls {
 		return ""
 	}
-	if wilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
+	if law.WilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
 		return "failures" // s is not among the healthy: its rate is ≥ FailureRate
 	}
 	if c.maxShare < 1 && s.calls > c.maxShare*t.calls && t.shed-s.shed >= 1 {

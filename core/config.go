@@ -2,6 +2,7 @@ package atrion
 
 import (
 	"fmt"
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"time"
 )
@@ -98,7 +99,7 @@ func fieldErr(field string, v any, want string) error {
 
 // resolvePhysics validates a PhysicsConfig and an SLO and fills params.
 // prefix names the field path in errors.
-func resolvePhysics(prefix string, pc PhysicsConfig, slo SLO) (params, error) {
+func resolvePhysics(prefix string, pc PhysicsConfig, slo SLO) (law.Params, error) {
 	checks := []struct {
 		name string
 		v    float64
@@ -115,61 +116,61 @@ func resolvePhysics(prefix string, pc PhysicsConfig, slo SLO) (params, error) {
 	}
 	for _, c := range checks {
 		if !finite(c.v) || !c.ok(c.v) {
-			return params{}, fieldErr(prefix+"PhysicsConfig."+c.name, c.v, c.want)
+			return law.Params{}, fieldErr(prefix+"PhysicsConfig."+c.name, c.v, c.want)
 		}
 	}
 	if pc.BaseResistance == ExplicitZero {
-		return params{}, fieldErr(prefix+"PhysicsConfig.BaseResistance", pc.BaseResistance, "must be > 0")
+		return law.Params{}, fieldErr(prefix+"PhysicsConfig.BaseResistance", pc.BaseResistance, "must be > 0")
 	}
 	if pc.TanhScale == ExplicitZero {
-		return params{}, fieldErr(prefix+"PhysicsConfig.TanhScale", pc.TanhScale, "must be > 0")
+		return law.Params{}, fieldErr(prefix+"PhysicsConfig.TanhScale", pc.TanhScale, "must be > 0")
 	}
 	if pc.BootstrapTicks < NoBootstrap || pc.BootstrapTicks > 1e6 {
-		return params{}, fieldErr(prefix+"PhysicsConfig.BootstrapTicks", pc.BootstrapTicks, "must be ≥ 0 (or NoBootstrap) and ≤ 1e6")
+		return law.Params{}, fieldErr(prefix+"PhysicsConfig.BootstrapTicks", pc.BootstrapTicks, "must be ≥ 0 (or NoBootstrap) and ≤ 1e6")
 	}
 	if pc.RecoveryTicks < 0 || pc.RecoveryTicks > 1e6 {
-		return params{}, fieldErr(prefix+"PhysicsConfig.RecoveryTicks", pc.RecoveryTicks, "must be ≥ 0 and ≤ 1e6")
+		return law.Params{}, fieldErr(prefix+"PhysicsConfig.RecoveryTicks", pc.RecoveryTicks, "must be ≥ 0 and ≤ 1e6")
 	}
 	if slo.BaselineLatency < 0 {
-		return params{}, fieldErr(prefix+"SLO.BaselineLatency", slo.BaselineLatency, "must be ≥ 0 (0 learns it)")
+		return law.Params{}, fieldErr(prefix+"SLO.BaselineLatency", slo.BaselineLatency, "must be ≥ 0 (0 learns it)")
 	}
 	if !finite(slo.TargetErrorRate) || slo.TargetErrorRate < 0 || slo.TargetErrorRate >= 1 {
-		return params{}, fieldErr(prefix+"SLO.TargetErrorRate", slo.TargetErrorRate, "must be in [0, 1)")
+		return law.Params{}, fieldErr(prefix+"SLO.TargetErrorRate", slo.TargetErrorRate, "must be in [0, 1)")
 	}
 	for _, c := range []struct {
 		name string
 		v    float64
 	}{{"Latency", slo.Criticality.Latency}, {"Error", slo.Criticality.Error}, {"Saturation", slo.Criticality.Saturation}} {
 		if !finite(c.v) || c.v < 0 || c.v > 1e6 {
-			return params{}, fieldErr(prefix+"SLO.Criticality."+c.name, c.v, "must be ≥ 0 and ≤ 1e6")
+			return law.Params{}, fieldErr(prefix+"SLO.Criticality."+c.name, c.v, "must be ≥ 0 and ≤ 1e6")
 		}
 	}
-	p := params{
-		baseR:      orDefault(pc.BaseResistance, 10),
-		decay:      orDefault(pc.DecayRate, 0.1),
-		scarFactor: orDefault(pc.ScarFactor, 5),
-		damping:    orDefault(pc.DampingFactor, 0.02),
-		pCrit:      orDefault(pc.CriticalPressure, 0.7),
-		breakMult:  orDefault(pc.BreakMultiplier, 10),
-		bootstrap:  pc.BootstrapTicks,
-		tanhK:      orDefault(pc.TanhScale, 1),
-		recovery:   pc.RecoveryTicks,
-		baseErr:    slo.TargetErrorRate,
-		baseSat:    0.5,
+	p := law.Params{
+		BaseR:      orDefault(pc.BaseResistance, 10),
+		Decay:      orDefault(pc.DecayRate, 0.1),
+		ScarFactor: orDefault(pc.ScarFactor, 5),
+		Damping:    orDefault(pc.DampingFactor, 0.02),
+		PCrit:      orDefault(pc.CriticalPressure, 0.7),
+		BreakMult:  orDefault(pc.BreakMultiplier, 10),
+		Bootstrap:  pc.BootstrapTicks,
+		TanhK:      orDefault(pc.TanhScale, 1),
+		Recovery:   pc.RecoveryTicks,
+		BaseErr:    slo.TargetErrorRate,
+		BaseSat:    0.5,
 	}
-	switch p.bootstrap {
+	switch p.Bootstrap {
 	case 0:
-		p.bootstrap = 10
+		p.Bootstrap = 10
 	case NoBootstrap:
-		p.bootstrap = 0
+		p.Bootstrap = 0
 	}
-	if p.recovery == 0 {
-		p.recovery = 20
+	if p.Recovery == 0 {
+		p.Recovery = 20
 	}
-	if p.baseErr == 0 {
-		p.baseErr = 0.01
+	if p.BaseErr == 0 {
+		p.BaseErr = 0.01
 	}
-	p.weights = [3]float64{
+	p.Weights = [3]float64{
 		math.Log1p(orDefault(slo.Criticality.Latency, 5)),
 		math.Log1p(orDefault(slo.Criticality.Error, 8)),
 		math.Log1p(orDefault(slo.Criticality.Saturation, 3)),
@@ -178,7 +179,7 @@ func resolvePhysics(prefix string, pc PhysicsConfig, slo SLO) (params, error) {
 }
 
 // resolveTuner validates an AutoTunerConfig.
-func resolveTuner(prefix string, tc AutoTunerConfig) (tunerParams, error) {
+func resolveTuner(prefix string, tc AutoTunerConfig) (law.TunerParams, error) {
 	f := func(name string, v float64, ok bool, want string) error {
 		if !finite(v) || !ok {
 			return fieldErr(prefix+"AutoTunerConfig."+name, v, want)
@@ -186,47 +187,47 @@ func resolveTuner(prefix string, tc AutoTunerConfig) (tunerParams, error) {
 		return nil
 	}
 	if err := f("K", tc.K, tc.K >= 0 && tc.K <= 1e3, "must be ≥ 0 and ≤ 1000"); err != nil {
-		return tunerParams{}, err
+		return law.TunerParams{}, err
 	}
 	if err := f("Alpha", tc.Alpha, tc.Alpha >= 0 && tc.Alpha <= 1, "must be in (0, 1]"); err != nil {
-		return tunerParams{}, err
+		return law.TunerParams{}, err
 	}
 	if err := f("MinFloor", tc.MinFloor, tc.MinFloor >= 0 && tc.MinFloor <= 1e9, "must be ≥ 0"); err != nil {
-		return tunerParams{}, err
+		return law.TunerParams{}, err
 	}
 	if err := f("HardCeiling", tc.HardCeiling, tc.HardCeiling >= 0 && tc.HardCeiling <= 1e9, "must be ≥ 0"); err != nil {
-		return tunerParams{}, err
+		return law.TunerParams{}, err
 	}
 	if tc.Window < 0 || tc.Window > 1e7 {
-		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.Window", tc.Window, "must be ≥ 0 and ≤ 1e7")
+		return law.TunerParams{}, fieldErr(prefix+"AutoTunerConfig.Window", tc.Window, "must be ≥ 0 and ≤ 1e7")
 	}
 	if tc.Warmup < NoWarmup || tc.Warmup > 1e7 {
-		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.Warmup", tc.Warmup, "must be ≥ 0 (or NoWarmup) and ≤ 1e7")
+		return law.TunerParams{}, fieldErr(prefix+"AutoTunerConfig.Warmup", tc.Warmup, "must be ≥ 0 (or NoWarmup) and ≤ 1e7")
 	}
-	tp := tunerParams{
-		disabled:    tc.Disabled,
-		shadow:      tc.Shadow,
-		k:           orDefault(tc.K, 3),
-		alpha:       orDefault(tc.Alpha, 0),
-		minFloor:    orDefault(tc.MinFloor, 30),
-		hardCeiling: orDefault(tc.HardCeiling, 500),
-		warmup:      tc.Warmup,
+	tp := law.TunerParams{
+		Disabled:    tc.Disabled,
+		Shadow:      tc.Shadow,
+		K:           orDefault(tc.K, 3),
+		Alpha:       orDefault(tc.Alpha, 0),
+		MinFloor:    orDefault(tc.MinFloor, 30),
+		HardCeiling: orDefault(tc.HardCeiling, 500),
+		Warmup:      tc.Warmup,
 	}
-	if tp.alpha == 0 {
+	if tp.Alpha == 0 {
 		w := tc.Window
 		if w == 0 {
 			w = 100
 		}
-		tp.alpha = 2 / float64(w+1)
+		tp.Alpha = 2 / float64(w+1)
 	}
-	switch tp.warmup {
+	switch tp.Warmup {
 	case 0:
-		tp.warmup = 50
+		tp.Warmup = 50
 	case NoWarmup:
-		tp.warmup = 0
+		tp.Warmup = 0
 	}
-	if tp.hardCeiling < tp.minFloor {
-		return tunerParams{}, fieldErr(prefix+"AutoTunerConfig.HardCeiling", tc.HardCeiling, fmt.Sprintf("must be ≥ MinFloor (%v)", tp.minFloor))
+	if tp.HardCeiling < tp.MinFloor {
+		return law.TunerParams{}, fieldErr(prefix+"AutoTunerConfig.HardCeiling", tc.HardCeiling, fmt.Sprintf("must be ≥ MinFloor (%v)", tp.MinFloor))
 	}
 	return tp, nil
 }

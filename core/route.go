@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -76,12 +77,12 @@ type route struct {
 
 // routeState is the physics state behind mu.
 type routeState struct {
-	lawState       // the control law (lawstate.go)
-	lastEnd  int64 // end of the last closed tick (engine ns)
-	ticks    uint64
-	admits   [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	admitAt  uint8
-	queued   bool // waiting in the syncer's publish queue
+	law.State       // the control law (internal/law)
+	lastEnd   int64 // end of the last closed tick (engine ns)
+	ticks     uint64
+	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
+	admitAt   uint8
+	queued    bool // waiting in the syncer's publish queue
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -107,7 +108,7 @@ type routeState struct {
 func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {
 	r := &route{id: id, env: env, grp: grp, gi: -1}
 	res := live.of(id)
-	r.st = routeState{lawState: newLawState(res.p, res.tp, res.sloLatencyMs, now), cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
+	r.st = routeState{State: law.NewState(res.p, res.tp, res.sloLatencyMs, now), cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
 	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
 	r.storeDecision(now)
@@ -183,3 +184,6 @@ func (r *route) cancelled(waited int64, sample bool) {
 	}
 	r.record(Canceled, waited)
 }
+
+// mode is the route's mode, as the mode machine keeps it. Caller holds mu.
+func (st *routeState) mode() Mode { return Mode(st.Circ.Mode) }

@@ -61,7 +61,7 @@ func modeClass(m Mode) Mode {
 // quiet reports whether the route's state is what peers assume of a
 // route they know nothing about: healthy, no scar to speak of.
 func (st *routeState) quiet() bool {
-	return modeClass(st.circ.mode) == ModeOperational && st.scar < quietScar
+	return modeClass(st.mode()) == ModeOperational && st.Scar < quietScar
 }
 
 // ownBelief reports whether the route's state rests on its own evidence
@@ -82,7 +82,7 @@ func (st *routeState) news(tick time.Duration, wall func(int64) time.Time) bool 
 	sentQuiet := !sent.ok || sent.quiet
 	quiet := st.quiet()
 	switch {
-	case modeClass(st.circ.mode) != modeClass(sent.mode):
+	case modeClass(st.mode()) != modeClass(sent.mode):
 		return true
 	case quiet && sentQuiet:
 		return false
@@ -93,7 +93,7 @@ func (st *routeState) news(tick time.Duration, wall func(int64) time.Time) bool 
 	case quiet != sentQuiet:
 		return true
 	}
-	return math.Abs(st.scar-sent.scar) >= max(quietScar, scarShare*sent.scar)
+	return math.Abs(st.Scar-sent.scar) >= max(quietScar, scarShare*sent.scar)
 }
 
 // noteSent records v as the route's last published vector, at engine

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"sync"
 	"time"
@@ -319,16 +320,16 @@ type limits struct{ scar, momentum, r float64 }
 // pressure component swings from −1 to 1 within a tick, 2√3 / tick; and
 // R = R_base + Σw + μ·M* + S* (each pressure at most 1). A hair of slack
 // absorbs rounding.
-func peerLimits(p *params, tick time.Duration) limits {
+func peerLimits(p *law.Params, tick time.Duration) limits {
 	const slack = 1 + 1e-9
 	dt := tick.Seconds()
 	scar := math.Inf(1)
-	if d := -math.Expm1(-p.decay * dt); d > 0 {
-		scar = p.scarFactor / d * slack
+	if d := -math.Expm1(-p.Decay * dt); d > 0 {
+		scar = p.ScarFactor / d * slack
 	}
 	m := 2 * math.Sqrt(3) / dt * slack
 	return limits{scar: scar, momentum: m,
-		r: (p.baseR + p.weights[0] + p.weights[1] + p.weights[2] + p.damping*m + scar) * slack}
+		r: (p.BaseR + p.Weights[0] + p.Weights[1] + p.Weights[2] + p.Damping*m + scar) * slack}
 }
 
 // peerState is a route's side of cluster sync: what it adopted from
@@ -367,8 +368,8 @@ func (st *routeState) beliefAt() time.Time {
 // newer than it is. tick is the engine's tick; wall converts engine ns.
 func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time) time.Time {
 	p := st.peer
-	if p != nil && p.open && st.circ.mode == ModeCircuitOpen && st.circ.since == p.openAt+int64(tick) &&
-		st.evidenceAt.Equal(wall(st.circ.since)) && !st.win.failing() && !st.fast.certain() {
+	if p != nil && p.open && st.mode() == ModeCircuitOpen && st.Circ.Since == p.openAt+int64(tick) &&
+		st.evidenceAt.Equal(wall(st.Circ.Since)) && !st.Win.Failing() && !st.Fast.Certain() {
 		return p.at
 	}
 	return st.evidenceAt
@@ -420,7 +421,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
-	lim := peerLimits(st.p, tick)
+	lim := peerLimits(st.P, tick)
 	switch {
 	case remote.Scar > lim.scar:
 		return "scar beyond the physical maximum", lim.scar, false
@@ -429,7 +430,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	case remote.Resistance > lim.r:
 		return "resistance beyond the physical maximum", lim.r, false
 	}
-	if st.circ.mode == ModeBootstrap {
+	if st.mode() == ModeBootstrap {
 		return "", 0, false
 	}
 	local := r.vectorLocked()
@@ -442,7 +443,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	}
 	s = math.Min(s, lim.scar)
 	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
-	adopted = s != st.scar || open
+	adopted = s != st.Scar || open
 	if adopted { // remember when its evidence was seen
 		if st.peer == nil {
 			st.peer = &peerState{}
@@ -451,7 +452,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 			st.peer.at = remote.UpdatedAt
 		}
 	}
-	st.adoptScar(s)
+	st.AdoptScar(s)
 	if open {
 		st.peerOpen = true
 		st.peer.open, st.peer.openAt = true, st.lastEnd
@@ -465,7 +466,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
-		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
+		Route: r.id, Scar: st.Scar, Momentum: st.Momentum, Resistance: st.R,
+		Mode: st.mode(), Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
 	}
 }

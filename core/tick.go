@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"time"
 )
@@ -129,50 +130,51 @@ func (st *routeState) staleInflight(inflight, baselineMs, tickMs float64) (n, ag
 // its calls (the stale in-flight included), the Wilson lower bound of its
 // error rate (one error in ten calls is not trauma, one in one is) and the
 // mean saturation. NaN components carry no evidence.
-func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel telemetry, samples bool) {
-	tel = telemetry{latencyMs: math.NaN(), errorRate: math.NaN(), saturation: math.NaN()}
+func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel law.Telemetry, samples bool) {
+	tel = law.Telemetry{LatencyMs: math.NaN(), ErrorRate: math.NaN(), Saturation: math.NaN()}
 	calls := c.succ + c.fail
 	done := calls + float64(c.slow)
 	if done <= 0 && stale <= 0 {
 		return tel, false
 	}
 	if calls > 0 {
-		tel.errorRate = wilsonLower(c.fail, calls)
+		tel.ErrorRate = law.WilsonLower(c.fail, calls)
 	}
 	switch {
 	case c.latN > 0:
 		mean := float64(c.latSum) / float64(c.latN) / 1e6
-		tel.latencyMs = (mean*done + staleAgeMs*stale) / (done + stale)
+		tel.LatencyMs = (mean*done + staleAgeMs*stale) / (done + stale)
 	case stale > 0:
-		tel.latencyMs = staleAgeMs
+		tel.LatencyMs = staleAgeMs
 	}
 	if n := r.satN.Swap(0); n > 0 {
-		tel.saturation = float64(r.satSum.Swap(0)) / 1e6 / float64(n)
+		tel.Saturation = float64(r.satSum.Swap(0)) / 1e6 / float64(n)
 	}
 	if f := r.env.saturation; f != nil && done > 0 {
-		tel.saturation = r.env.readSaturation(f)
+		tel.Saturation = r.env.readSaturation(f)
 	}
 	return tel, true
 }
 
 // closeTick closes one tick for the interval ending at end, one way
-// through: the tick's counters → the control law (lawState.close, once)
+// through: the tick's counters → the control law (law.State.Close, once)
 // → the decision state the hot path reads → events. data is false for a
 // silent gap. It writes up to two events into evs and returns how many.
 func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) int {
 	st := &r.st
-	t := lawTick{end: end, dt: dt, tick: r.env.tick, data: data, peerOpen: st.peerOpen}
+	t := law.Tick{End: end, Dt: dt, Tick: r.env.tick, Data: data, PeerOpen: st.peerOpen}
 	var c tickCounts
 	if data {
 		c = r.aggregate(&t)
 	}
-	var g sharer
+	var g law.Sharer
 	if r.grp != nil {
 		g = r
 	}
-	prevMode, trauma := st.close(&t, g)
+	from, trauma := st.Close(&t, g)
+	prevMode := Mode(from)
 	st.peerOpen = false
-	m := st.circ.mode
+	m := st.mode()
 	if data {
 		r.stripes(&c, m)
 	}
@@ -180,30 +182,30 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	if trauma || prevMode != m {
 		st.evidenceAt = r.env.clock.wall(end)
 	}
-	if t.samples {
+	if t.Samples {
 		st.ticks++
 	}
 	r.storeDecision(end)
-	return r.events(end, dt, prevMode, &c, t.samples, evs)
+	return r.events(end, dt, prevMode, &c, t.Samples, evs)
 }
 
 // aggregate takes the tick's counters into t: the physics' telemetry and
 // what the limit learns from. Caller holds mu.
-func (r *route) aggregate(t *lawTick) (c tickCounts) {
+func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	st := &r.st
 	c = r.take()
 	st.inflight = r.inflightNow()
 	st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
-	stale, age := st.staleInflight(st.inflight, st.baseline(), float64(r.env.tick)/1e6)
-	t.tel, t.samples = r.telemetry(&c, stale, age)
-	t.succ, t.fail, t.slow = c.succ, c.fail, float64(c.slow)
-	t.peak, t.inflight, t.shed, t.reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	stale, age := st.staleInflight(st.inflight, st.Baseline(), float64(r.env.tick)/1e6)
+	t.Tel, t.Samples = r.telemetry(&c, stale, age)
+	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
+	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
 	return c
 }
 
-// share reports the route's tick to its group (sharer).
-func (r *route) share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool) {
+// Share reports the route's tick to its group (law.Sharer).
+func (r *route) Share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool) {
 	return r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: floorMs, inflight: inflight}, tickSec)
 }
 
@@ -211,9 +213,9 @@ func (r *route) share(end int64, latencyMs, floorMs, inflight, tickSec float64) 
 // Caller holds mu.
 func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts, samples bool, evs []Event) int {
 	st := &r.st
-	m := st.circ.mode
+	m := st.mode()
 	k := 0
-	if samples || c.decisions > 0 || st.scar > 0 || prevMode != m {
+	if samples || c.decisions > 0 || st.Scar > 0 || prevMode != m {
 		ev := r.event(EventTick, end, dt, prevMode)
 		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = c.admitted, uint64(math.Round(c.succ)), uint64(math.Round(c.fail)), c.ign, c.slow
 		for _, v := range c.rej {
@@ -241,7 +243,7 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 // decisions the same on any machine. Caller holds mu.
 func (r *route) stripes(c *tickCounts, m Mode) {
 	st := &r.st
-	near := m != ModeCircuitOpen && (st.lim.limit == 0 || 4*st.inflight >= st.lim.limit)
+	near := m != ModeCircuitOpen && (st.Lim.Limit == 0 || 4*st.inflight >= st.Lim.Limit)
 	switch {
 	case r.ctr.more.Load() != nil && near:
 		r.ctr.narrow()
@@ -255,16 +257,16 @@ func (r *route) stripes(c *tickCounts, m Mode) {
 // storeDecision stores the decision state for the hot path. Caller holds mu.
 func (r *route) storeDecision(now int64) {
 	st := &r.st
-	m := st.circ.mode
-	r.rBits.Store(math.Float64bits(st.r))
-	for i, s := range st.rampShares() {
+	m := st.mode()
+	r.rBits.Store(math.Float64bits(st.R))
+	for i, s := range st.RampShares() {
 		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
 	}
-	for i, b := range bands(st.lim.limit, st.lim.held) {
+	for i, b := range bands(st.Lim.Limit, st.Lim.Held) {
 		r.band[i].Store(b)
 	}
-	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
-	r.slowNs.Store(int64(st.baseline() * 1e6))
-	r.probe.Store(st.probe(now, r.env.tick))
+	r.retry.Store(int64(st.Circ.RetryAfter(now, r.env.tick)))
+	r.slowNs.Store(int64(st.Baseline() * 1e6))
+	r.probe.Store(st.Probe(now, r.env.tick))
 	r.mode.Store(uint32(m))
 }

@@ -169,10 +169,10 @@ func (r *route) takeConfig() {
 	}
 	st.cfgGen = live.gen
 	res := live.of(r.id)
-	changed := *res.p != *st.p || *res.tp != *st.tp || res.sloLatencyMs != st.sloMs
-	st.p, st.tp, st.sloMs = res.p, res.tp, res.sloLatencyMs
+	changed := *res.p != *st.P || *res.tp != *st.TP || res.sloLatencyMs != st.SloMs
+	st.P, st.TP, st.SloMs = res.p, res.tp, res.sloLatencyMs
 	if changed && live.reset {
-		st.forget(st.lastEnd)
+		st.Forget(st.lastEnd)
 	}
 }
 
