@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atrion-go/atrion/core/internal/law"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -39,10 +40,10 @@ type Atrion struct {
 
 	obs    *dispatcher
 	audit  *fanout[AuditRecord]
-	audits auditBuf // sync and eviction records, aggregated (syncaudit.go)
-	state  *stateManager
+	audits auditBuf // sync and eviction records, aggregated (sync_audit.go)
+	syncer *syncer
 	env    *routeEnv // what every route shares
-	bans   *banList  // client keys' bans (bans.go); banSync shares them
+	bans   *banList  // client keys' bans (ban_list.go); banSync shares them
 	bsync  *banSync
 
 	stop      chan struct{}
@@ -55,8 +56,8 @@ type Atrion struct {
 
 // resolved is a validated route configuration.
 type resolved struct {
-	p            *params
-	tp           *tunerParams
+	p            *law.Params
+	tp           *law.TunerParams
 	sloLatencyMs float64
 }
 
@@ -117,7 +118,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
-		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.state.enqueue(r) }, live: &a.live, misuse: &a.misuse}
+		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.syncer.enqueue(r) }, live: &a.live, misuse: &a.misuse}
 	if a.clock.kind == clockSystem {
 		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
 		a.clockDone = make(chan struct{})
@@ -136,7 +137,7 @@ func New(opts ...Option) (*Atrion, error) {
 	if provider == nil {
 		provider = NewInMemoryProvider(0)
 	}
-	a.state = newStateManager(a, provider, cfg.resync)
+	a.syncer = newSyncer(a, provider, cfg.resync)
 	a.bans = newBanList(banCfg, a.clock, a.tick, a.nodeID)
 	a.bans.audit = a.env.audit
 	if bs, ok := provider.(BanSharer); ok {
@@ -178,7 +179,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 		if a.clockDone != nil {
 			<-a.clockDone
 		}
-		err = errors.Join(a.closeBans(ctx), a.state.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
+		err = errors.Join(a.closeBans(ctx), a.syncer.close(ctx), a.obs.close(ctx), a.audit.close(ctx))
 	})
 	return err
 }
@@ -186,7 +187,7 @@ func (a *Atrion) Close(ctx context.Context) error {
 // Flush waits until every event emitted so far has reached the observers
 // and the state changed so far has been handed to the provider.
 func (a *Atrion) Flush(ctx context.Context) error {
-	return errors.Join(a.state.flush(ctx), a.obs.flush(ctx), a.audit.flush(ctx))
+	return errors.Join(a.syncer.flush(ctx), a.obs.flush(ctx), a.audit.flush(ctx))
 }
 
 // Tick returns the engine's tick length.

@@ -2,7 +2,6 @@ package atrion
 
 import (
 	"encoding/json"
-	"log/slog"
 	"time"
 )
 
@@ -59,7 +58,7 @@ type AuditFunc func(AuditRecord)
 // Audit calls f(r).
 func (f AuditFunc) Audit(r AuditRecord) { f(r) }
 
-// WithAudit adds an audit sink (see AuditSink, AuditFile, SlogAudit).
+// WithAudit adds an audit sink (see AuditSink; package sink has ready-made ones: a rotating file, slog).
 func WithAudit(s AuditSink) Option {
 	return func(cfg *config) { cfg.audits = append(cfg.audits, s) }
 }
@@ -80,17 +79,6 @@ func (a *Atrion) Audit(r AuditRecord) {
 // auditing reports whether any sink listens, so that callers skip
 // building records nobody reads.
 func (a *Atrion) auditing() bool { return len(a.audit.subs) > 0 }
-
-// SlogAudit writes each record to l at Info, as its fields: with a JSON
-// handler, one JSON line per record.
-func SlogAudit(l *slog.Logger) AuditSink {
-	return AuditFunc(func(r AuditRecord) {
-		l.Info("atrion audit", "kind", r.Kind, "route", r.Route, "actor", r.Actor, "action", r.Action,
-			"from", r.From, "to", r.To, "r", r.Resistance, "scar", r.Scar, "error_rate", r.ErrorRate,
-			"error_bound", r.ErrorBound, "limit", r.Limit, "inflight", r.InFlight, "detail", r.Detail,
-			"at", r.Time)
-	})
-}
 
 // auditTransition is the record of a route's mode change, with its
 // evidence, from the transition's event.

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 func TestBadTelemetry(t *testing.T) {
@@ -201,8 +203,8 @@ func TestObserversCannotStall(t *testing.T) {
 	var slowCalls atomic.Int64
 	slow := atrion.ObserverFunc(func(atrion.Event) { slowCalls.Add(1); <-block })
 	p := &panicky{}
-	col := atrion.NewEventCollector(0)
-	a, clk := atriontest.New(t, atrion.WithObserver(atrion.CompositeObserver(p, col)), atrion.WithObserver(slow))
+	col := sink.NewCollector(0)
+	a, clk := atriontest.New(t, atrion.WithObserver(sink.Composite(p, col)), atrion.WithObserver(slow))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -244,7 +246,7 @@ func TestObserverPanicCounted(t *testing.T) {
 
 // TestObserverPerTickNotPerRequest: 1000 requests in a tick make one event.
 func TestObserverPerTickNotPerRequest(t *testing.T) {
-	col := atrion.NewEventCollector(0)
+	col := sink.NewCollector(0)
 	a, clk := atriontest.New(t, atrion.WithObserver(col))
 	for range 12 {
 		for range 1000 {

@@ -136,7 +136,7 @@ func openRoute(t *testing.T, a *Atrion, clk *ManualClock, id string) {
 // totals and in the tick's event, from many goroutines at once.
 func TestStripedRejections(t *testing.T) {
 	clk := NewManualClock(time.Unix(0, 0))
-	events := NewEventCollector(0)
+	events := &eventLog{}
 	a, err := New(WithClock(otherClock{clk}), WithObserver(events), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestStripedRejections(t *testing.T) {
 // The 32-bit rejection counters wrap; tick deltas and totals do not.
 func TestRejectionCounterWraps(t *testing.T) {
 	clk := NewManualClock(time.Unix(0, 0))
-	events := NewEventCollector(0)
+	events := &eventLog{}
 	a, err := New(WithClock(clk), WithObserver(events), WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap}))
 	if err != nil {
 		t.Fatal(err)

@@ -105,4 +105,30 @@
 // an application knows slots of their own that junk IDs can never take.
 // Peers' vectors outside what the route's own physics could produce, or
 // dated more than MaxPeerClockSkew ahead, are refused and counted.
+//
+// # Layout
+//
+// The control law is pure and lives in internal/law: the physics, the
+// in-flight limiter, the error evidence, the latency baseline, the
+// AutoTuner and the mode machine, importing only math and time; the engine
+// closes it once per route per tick. This package's files are named by
+// room:
+//
+//   - atrion.go, clock.go, options.go, config.go, configfile.go, update.go: the
+//     engine, its options and its live configuration.
+//   - ticket.go, handle.go, decision.go, mode.go, priority.go, context.go,
+//     counters.go, route.go: the hot path, a route's atomics and the
+//     decision it reads.
+//   - tick.go: a route's tick close, and storeDecision, which writes what
+//     the hot path reads.
+//   - group.go: the budget shared by routes that share a dependency.
+//   - table*.go: the route table, its bounds and the idle sweep.
+//   - ban_*.go: client keys: their evidence, bans, keyed admission and
+//     sharing bans between nodes.
+//   - sync_*.go, provider*.go: sharing routes' vectors between nodes
+//     through a StateProvider (syncer), publishing on change, resync.
+//   - events.go, observer.go, dispatch.go, audit.go, snapshot.go,
+//     stats.go: what the engine tells; ready-made observers and audit
+//     sinks are in package sink.
+//   - legacy.go: the v1 and v2 APIs (CanAccept, ReportOutcome, Route).
 package atrion

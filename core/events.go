@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"time"
 )
 
@@ -70,20 +71,20 @@ func (r *route) event(kind EventKind, end int64, dt time.Duration, from Mode) Ev
 	st := &r.st
 	return Event{
 		Kind: kind, Route: r.id, Time: r.env.clock.wall(end), Tick: st.ticks, Dt: dt,
-		Mode: st.circ.mode, From: from, To: st.circ.mode,
-		Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
-		PressureNorm: st.norm, PositiveNorm: st.pos, Pressure: st.pressure,
-		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
-		Limit: st.lim.limit, InFlight: st.inflight, ErrorRate: st.win.rate(),
-		ErrorBound: wilsonLower(st.win.fails, st.win.calls),
+		Mode: st.mode(), From: from, To: st.mode(),
+		Resistance: st.R, Momentum: st.Momentum, Scar: st.Scar,
+		PressureNorm: st.Norm, PositiveNorm: st.Pos, Pressure: st.Pressure,
+		BreakPoint: st.BreakPoint, RecoveryPoint: st.RecoveryPoint, Tuner: st.tunerStats(),
+		Limit: st.Lim.Limit, InFlight: st.inflight, ErrorRate: st.Win.Rate(),
+		ErrorBound: law.WilsonLower(st.Win.Fails, st.Win.Calls),
 	}
 }
 
 func (st *routeState) tunerStats() TunerStats {
-	b, rc := st.tuner.thresholds(st.tp)
+	b, rc := st.Tuner.Thresholds(st.TP)
 	return TunerStats{
-		Mean: st.tuner.mean, StdDev: st.tuner.stddev(), Samples: st.tuner.samples,
+		Mean: st.Tuner.Mean, StdDev: st.Tuner.StdDev(), Samples: st.Tuner.Samples,
 		Break: b, Recovery: rc,
-		Enforced: st.tunerEnforced(),
+		Enforced: st.TunerEnforced(),
 	}
 }

@@ -6,13 +6,15 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // A tick event carries the tick's counts and the mean latency of its timed
 // calls, what a recorder needs to replay the route.
 func TestTickEventCounts(t *testing.T) {
-	col := atrion.NewEventCollector(0)
+	col := sink.NewCollector(0)
 	a, clk := atriontest.New(t, atrion.WithObserver(col))
 	// every call is timed on a ManualClock-driven quiet route: 10 ms, 30 ms
 	t1, _ := a.Admit("r", atrion.PriorityNormal)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 func Example() {
@@ -71,8 +73,8 @@ func ExampleAtrion_Route() {
 
 func ExampleWithObserver() {
 	clk := atrion.NewManualClock(time.Unix(0, 0))
-	col := atrion.NewEventCollector(0)
-	a, _ := atrion.New(atrion.WithClock(clk), atrion.WithObserver(atrion.FilteredObserver(col, atrion.TransitionsOnly)))
+	col := sink.NewCollector(0)
+	a, _ := atrion.New(atrion.WithClock(clk), atrion.WithObserver(sink.Filtered(col, sink.TransitionsOnly)))
 	for range 11 {
 		a.ReportOutcome("r", atrion.Outcome{Latency: time.Millisecond})
 		clk.Advance(100 * time.Millisecond)

@@ -154,7 +154,7 @@ func (r *route) watchLeaks(end int64, c *tickCounts) float64 {
 	raw := r.rawInflight()
 	w.cur += float32(c.admitted)
 	w.ended += float32(c.succ + c.fail)
-	if m := w.mark.Load(); m == 0 || end-m >= leakAge(st.floor.baseline(st.sloMs), r.env.tick) {
+	if m := w.mark.Load(); m == 0 || end-m >= leakAge(st.Baseline(), r.env.tick) {
 		if m != 0 {
 			r.closeLeakEpoch(end, m, raw)
 		}
@@ -202,7 +202,7 @@ func (r *route) closeLeakEpoch(end, m int64, raw float64) {
 		r.env.misuse.logger.Warn("atrion: requests in flight far past their route's latency: a Ticket never settled "+
 			"(call t.Done once per admitted request), or a handler that never returns",
 			"route", truncate(r.id, 64), "in_flight_over", time.Duration(end-m).Round(100*time.Millisecond).String(), "count", int64(old),
-			"latency_baseline", time.Duration(st.floor.baseline(st.sloMs)*1e6).String(),
+			"latency_baseline", time.Duration(st.Baseline()*1e6).String(),
 			"written_off", st.leakHealthy)
 	}
 }

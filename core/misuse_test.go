@@ -13,6 +13,7 @@ import (
 
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // logLines is a logger that keeps its lines, for counting what misuse says.
@@ -238,7 +239,7 @@ func TestNilSinksRefusedByName(t *testing.T) {
 		}
 	}
 	// a nil among good ones is found too
-	if _, err := atrion.New(atrion.WithObserver(atrion.SilentObserver()), atrion.WithObserver(nil)); err == nil || !strings.Contains(err.Error(), "observer 1") {
+	if _, err := atrion.New(atrion.WithObserver(sink.Silent()), atrion.WithObserver(nil)); err == nil || !strings.Contains(err.Error(), "observer 1") {
 		t.Fatalf("the second observer nil: %v", err)
 	}
 }

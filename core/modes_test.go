@@ -6,7 +6,9 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // drive sends n requests per tick for ticks ticks through Admit, finishing
@@ -269,7 +271,7 @@ func TestWithSaturation(t *testing.T) {
 // TestOneSettleTwoTransitions: a failing tick that opens the circuit and a
 // long silence that heals it close in one settle, with four events.
 func TestOneSettleTwoTransitions(t *testing.T) {
-	col := atrion.NewEventCollector(0)
+	col := sink.NewCollector(0)
 	a, clk := atriontest.New(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}),
 		atrion.WithAutoTuner(atrion.AutoTunerConfig{Disabled: true}), atrion.WithObserver(col))
 	const r = "GET /x"

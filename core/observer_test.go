@@ -6,7 +6,9 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // TestObserversIsolated: an observer that blocks for good, registered
@@ -19,7 +21,7 @@ func TestObserversIsolated(t *testing.T) {
 	var blockedCalls atomic.Int64
 	blocked := atrion.ObserverFunc(func(atrion.Event) { blockedCalls.Add(1); <-block })
 	p := &panicky{}
-	col := atrion.NewEventCollector(0)
+	col := sink.NewCollector(0)
 	a, clk := atriontest.New(t, atrion.WithObserver(blocked), atrion.WithObserver(p), atrion.WithObserver(col))
 	const ticks = 5000 // more than an observer's queue holds
 	for i := range ticks {

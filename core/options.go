@@ -25,7 +25,7 @@ type config struct {
 	idleTTL    time.Duration
 	resync     time.Duration
 	groupOf    func(routeID string) string
-	bans       *BanConfig // WithBans (bans.go)
+	bans       *BanConfig // WithBans (ban_list.go)
 	// resetLearned: ResetLearned was given; actor: UpdatedBy (Update)
 	resetLearned bool
 	actor        string

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // TestConcurrentAdmitDone: many goroutines admit and finish on shared
 // routes while ticks close (real clock, 1 ms ticks), with observers,
 // snapshots and evictions running; run it with -race.
 func TestConcurrentAdmitDone(t *testing.T) {
-	col := atrion.NewEventCollector(1000)
+	col := sink.NewCollector(1000)
 	a, err := atrion.New(atrion.WithTick(time.Millisecond), atrion.WithObserver(col),
 		atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: 3}), atrion.WithMaxRoutes(6))
 	if err != nil {

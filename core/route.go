@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -82,27 +83,12 @@ type route struct {
 
 // routeState is the physics state behind mu.
 type routeState struct {
-	p                         *params
-	tp                        *tunerParams
-	sloMs                     float64 // SLO latency, ms; 0 = learn
-	floor                     latencyFloor
-	lastEnd                   int64 // end of the last closed tick (engine ns)
-	ticks                     uint64
-	bootTicks                 int
-	circ                      circuit
-	win, fast                 errorWindow // the circuit's evidence: about a second, and the last ticks
-	lim                       limiter
-	pressure                  [3]float64
-	weighted                  float64 // Σ wᵢ·Pᵢ, the weighted pressure (pw in the formulas)
-	norm, pos                 float64
-	momentum                  float64
-	scar                      float64
-	r                         float64
-	breakPoint, recoveryPoint float64
-	tuner                     tuner
-	admits                    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
-	admitAt                   uint8
-	queued                    bool // waiting in the state manager's publish queue
+	law.State       // the control law (internal/law)
+	lastEnd   int64 // end of the last closed tick (engine ns)
+	ticks     uint64
+	admits    [8]uint32 // admissions of the last ticks, a ring: the stale in-flight estimate
+	admitAt   uint8
+	queued    bool // waiting in the syncer's publish queue
 	// peerOpen: a peer's vector adopted since the last tick close came from
 	// an open circuit, which is failure evidence here too
 	peerOpen bool
@@ -126,26 +112,16 @@ type routeState struct {
 	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
 	rejTotal                    [numReasons]uint64
-	peer                        *peerState // what was adopted from peers (state.go); nil until something is
+	peer                        *peerState // what was adopted from peers (sync_vectors.go); nil until something is
 }
 
 func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {
 	r := &route{id: id, env: env, grp: grp, gi: -1}
 	res := live.of(id)
-	p := res.p
-	r.st = routeState{p: p, tp: res.tp, sloMs: res.sloLatencyMs, cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
-	r.st.circ = circuit{mode: ModeBootstrap, since: now, calm: now}
-	if p.bootstrap == 0 {
-		r.st.circ.mode = ModeOperational
-	}
-	r.st.breakPoint, r.st.recoveryPoint = r.st.thresholds()
-	r.st.r = p.baseR
-	if r.st.circ.mode == ModeBootstrap {
-		r.st.r = 1.2 * p.baseR
-	}
+	r.st = routeState{State: law.NewState(res.p, res.tp, res.sloLatencyMs, now), cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
 	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
-	r.publish(now)
+	r.storeDecision(now)
 	return r
 }
 
@@ -204,21 +180,6 @@ func (r *route) record(c Class, latency int64) {
 	}
 }
 
-// recordShare records one sample, weighing one call, of which the share
-// failShare (0..1) failed, with latency ns: Route's aggregate telemetry.
-func (r *route) recordShare(failShare float64, latency int64) {
-	fu := uint64(math.Round(failShare * failUnit))
-	s := r.ctr.stripe()
-	if fu > 0 {
-		s.fail.Add(fu)
-	}
-	if fu < failUnit {
-		s.succ.Add(failUnit - fu)
-	}
-	s.latSum.Add(latency)
-	s.latN.Add(1)
-}
-
 // cancelled records a request whose caller gave up after waited ns: a slow
 // sample when it waited past the baseline, else ignored. sample is false
 // when waited is only an estimate, which classifies it but is no latency
@@ -234,16 +195,5 @@ func (r *route) cancelled(waited int64, sample bool) {
 	r.record(Canceled, waited)
 }
 
-// recordSaturation adds one saturation sample; NaN is dropped.
-func (r *route) recordSaturation(s float64) {
-	if math.IsNaN(s) {
-		r.invalids.Add(1)
-		return
-	}
-	if s < 0 || s > 1 {
-		r.invalids.Add(1)
-		s = math.Min(1, math.Max(0, s))
-	}
-	r.satSum.Add(uint64(s * 1e6))
-	r.satN.Add(1)
-}
+// mode is the route's mode, as the mode machine keeps it. Caller holds mu.
+func (st *routeState) mode() Mode { return Mode(st.Circ.Mode) }

@@ -1,6 +1,10 @@
 package atrion
 
-import "time"
+import (
+	"time"
+
+	"github.com/atrion-go/atrion/core/internal/law"
+)
 
 // RouteSnapshot is a route's state at one moment.
 type RouteSnapshot struct {
@@ -152,13 +156,13 @@ func (r *route) snapshot() RouteSnapshot {
 	t.Slow = st.slowTotal + uint64(c.slow-st.lastSlow)
 	byMode, sum := transitionsByMode(&st.byMode)
 	return RouteSnapshot{
-		Route: r.id, Mode: st.circ.mode, Resistance: st.r, Momentum: st.momentum, Scar: st.scar,
-		Pressure: st.pressure, PressureNorm: st.norm, PositiveNorm: st.pos,
-		BreakPoint: st.breakPoint, RecoveryPoint: st.recoveryPoint, Tuner: st.tunerStats(),
-		LatencyBaseline: time.Duration(st.floor.baseline(st.sloMs) * 1e6),
-		LatencyFloor:    time.Duration(st.floor.ms * 1e6),
-		Limit:           st.lim.limit, InFlight: r.inflightNow(), Demand: st.demand.demand(), Leaked: float64(r.leak.old),
-		ErrorRate: st.win.rate(), ErrorBound: wilsonLower(st.win.fails, st.win.calls),
+		Route: r.id, Mode: st.mode(), Resistance: st.R, Momentum: st.Momentum, Scar: st.Scar,
+		Pressure: st.Pressure, PressureNorm: st.Norm, PositiveNorm: st.Pos,
+		BreakPoint: st.BreakPoint, RecoveryPoint: st.RecoveryPoint, Tuner: st.tunerStats(),
+		LatencyBaseline: time.Duration(st.Baseline() * 1e6),
+		LatencyFloor:    time.Duration(st.Floor.Ms * 1e6),
+		Limit:           st.Lim.Limit, InFlight: r.inflightNow(), Demand: st.demand.demand(), Leaked: float64(r.leak.old),
+		ErrorRate: st.Win.Rate(), ErrorBound: law.WilsonLower(st.Win.Fails, st.Win.Calls),
 		Ticks: st.ticks, Transitions: sum, TransitionsByMode: byMode,
 		LastTick: r.env.clock.wall(st.lastEnd), Totals: t,
 	}
@@ -174,3 +178,10 @@ func transitionsByMode(m *[4][4]uint32) (out [4][4]uint64, sum uint64) {
 	}
 	return out, sum
 }
+
+// Pressure indices in a pressure vector.
+const (
+	PressureLatency    = 0
+	PressureError      = 1
+	PressureSaturation = 2
+)

@@ -42,7 +42,7 @@ type table struct {
 	// hits counts lookups served by an overlay since the snapshot: once
 	// they reach hitsDue, they have paid for a copy
 	hits, hitsDue atomic.Int64
-	// the idle sweep (sweep.go): its cursor over every slot, the engine
+	// the idle sweep (table_sweep.go): its cursor over every slot, the engine
 	// time before which it would find nothing, and whether it runs
 	sweepAt   int
 	nextSweep int64

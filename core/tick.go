@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"time"
 )
@@ -54,7 +55,7 @@ func (r *route) closeEndedTicksLocked(now int64, evs *[4]Event) (n int, enqueue 
 		n += r.closeTick(end+gap*tick, time.Duration(gap*tick), false, evs[n:])
 	}
 	r.tickEnd.Store(next)
-	// publish on change (publish.go): a quiet route costs the provider
+	// publish on change (sync_news.go): a quiet route costs the provider
 	// nothing, and the hot path pays only for news
 	enqueue = !st.queued && st.news(r.env.tick, r.env.clock.wall)
 	st.queued = st.queued || enqueue
@@ -131,46 +132,42 @@ func (st *routeState) staleInflight(inflight, baselineMs, tickMs float64) (n, ag
 // its calls (the stale in-flight included), the Wilson lower bound of its
 // error rate (one error in ten calls is not trauma, one in one is) and the
 // mean saturation. NaN components carry no evidence.
-func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel telemetry, samples bool) {
-	tel = telemetry{latencyMs: math.NaN(), errorRate: math.NaN(), saturation: math.NaN()}
+func (r *route) telemetry(c *tickCounts, stale, staleAgeMs float64) (tel law.Telemetry, samples bool) {
+	tel = law.Telemetry{LatencyMs: math.NaN(), ErrorRate: math.NaN(), Saturation: math.NaN()}
 	calls := c.succ + c.fail
 	done := calls + float64(c.slow)
 	if done <= 0 && stale <= 0 {
 		return tel, false
 	}
 	if calls > 0 {
-		tel.errorRate = wilsonLower(c.fail, calls)
+		tel.ErrorRate = law.WilsonLower(c.fail, calls)
 	}
 	switch {
 	case c.latN > 0:
 		mean := float64(c.latSum) / float64(c.latN) / 1e6
-		tel.latencyMs = (mean*done + staleAgeMs*stale) / (done + stale)
+		tel.LatencyMs = (mean*done + staleAgeMs*stale) / (done + stale)
 	case stale > 0:
-		tel.latencyMs = staleAgeMs
+		tel.LatencyMs = staleAgeMs
 	}
 	if n := r.satN.Swap(0); n > 0 {
-		tel.saturation = float64(r.satSum.Swap(0)) / 1e6 / float64(n)
+		tel.Saturation = float64(r.satSum.Swap(0)) / 1e6 / float64(n)
 	}
 	if f := r.env.saturation; f != nil && done > 0 {
-		tel.saturation = r.env.readSaturation(f)
+		tel.Saturation = r.env.readSaturation(f)
 	}
 	return tel, true
 }
 
-// closeTick runs one tick of the control law for the interval ending at
-// end, one way through: the tick's counters → the physics step → the mode
-// machine → what the route learns → the decision state the hot path reads.
-// data is false for a silent gap. It writes up to two events into evs and
-// returns how many.
+// closeTick closes one tick for the interval ending at end, one way
+// through: the tick's counters → the control law (law.State.Close, once)
+// → the decision state the hot path reads → events. data is false for a
+// silent gap. It writes up to two events into evs and returns how many.
 func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) int {
 	st := &r.st
-	p := st.p
-	dtSec := dt.Seconds()
+	t := law.Tick{End: end, Dt: dt, Tick: r.env.tick, Data: data, PeerOpen: st.peerOpen}
 	var c tickCounts
-	var tel telemetry
-	samples := false
 	if data {
-		c, tel, samples = r.aggregate(end, dtSec)
+		c = r.aggregate(&t)
 	}
 	if st.demand != nil || c.rej[ReasonShed] > 0 {
 		if st.demand == nil {
@@ -178,105 +175,55 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		}
 		st.demand.add(c.admitted, c.rej[ReasonShed], max(int64(dt/r.env.tick), 1))
 	}
-
-	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
-	// without momentum
-	prevMode := st.circ.mode
-	warm := prevMode != ModeBootstrap
-	withMomentum := warm
-	bootDone := false
-	if !warm && samples {
-		st.bootTicks++
-		bootDone = st.bootTicks >= p.bootstrap
-		warm = bootDone
+	var g law.Sharer
+	if r.grp != nil {
+		g = r
 	}
-	res := step(p, st.pressure, st.scar, tel, st.floor.baseline(st.sloMs), dtSec, samples, warm, withMomentum)
-
-	// the mode machine compares this tick against thresholds learned before it
-	tickSec := r.env.tick.Seconds()
-	st.win.add(c.succ+c.fail, c.fail, dtSec, evidenceTicks*tickSec)
-	st.fast.add(c.succ+c.fail, c.fail, dtSec, certainTicks*tickSec)
-	breakPoint, recoveryPoint := st.thresholds()
-	st.circ.next(&tickFacts{end: end, tick: r.env.tick, bootDone: bootDone, res: &res, breakPoint: breakPoint, recoveryPoint: recoveryPoint,
-		win: &st.win, fast: &st.fast, calls: c.succ + c.fail, fails: c.fail, peerOpen: st.peerOpen}, p)
+	from, trauma := st.Close(&t, g)
+	prevMode := Mode(from)
 	st.peerOpen = false
-	m := st.circ.mode
-	if m == ModeCircuitOpen && !c.reported { // anti-windup; reported telemetry is no probe's
-		res.scar = math.Min(res.scar, windupScar(breakPoint, p.baseR))
-		res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
-	}
-
-	if prevMode == ModeOperational && m == ModeOperational && samples && !res.trauma &&
-		res.scar < significantScar(p) && !st.tp.disabled {
-		st.tuner.observe(res.resistance, st.tp.alpha)
-	}
+	m := st.mode()
 	if data {
-		r.learnLimit(end, &c, tel.latencyMs, dtSec, m)
+		r.stripes(&c, m)
 	}
-
-	st.pressure, st.weighted, st.norm, st.pos = res.pressure, res.pw, res.norm, res.posNrm
-	st.momentum, st.scar, st.r = res.momentum, res.scar, res.resistance
 	st.lastEnd = end
-	if res.trauma || prevMode != m {
+	if trauma || prevMode != m {
 		st.evidenceAt = r.env.clock.wall(end)
 	}
-	if samples {
+	if t.Samples {
 		st.ticks++
 	}
-	st.breakPoint, st.recoveryPoint = st.thresholds()
-	r.publish(end)
-	return r.events(end, dt, prevMode, &c, samples, evs)
+	r.storeDecision(end)
+	return r.events(end, dt, prevMode, &c, t.Samples, evs)
 }
 
-// aggregate takes the tick's counters and turns them into the physics'
-// telemetry, and teaches the latency floor. Caller holds mu.
-func (r *route) aggregate(end int64, dtSec float64) (c tickCounts, tel telemetry, samples bool) {
+// aggregate takes the tick's counters into t: the physics' telemetry and
+// what the limit learns from. Caller holds mu.
+func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	st := &r.st
 	c = r.take()
-	st.inflight = r.watchLeaks(end, &c)
+	st.inflight = r.watchLeaks(t.End, &c)
 	st.admits[st.admitAt%uint8(len(st.admits))] = uint32(min(c.admitted, math.MaxUint32))
 	st.admitAt = (st.admitAt + 1) % uint8(len(st.admits))
-	stale, age := st.staleInflight(st.inflight, st.floor.baseline(st.sloMs), float64(r.env.tick)/1e6)
-	tel, samples = r.telemetry(&c, stale, age)
-	// ticks without failures teach the floor, unless the limit binds (an
-	// overload's latency is not the route's no-load latency) and the
-	// floor is known: a loaded start's floor beats none, and faster ticks
-	// bring it down at once
-	bound := st.lim.limit > 0 && (c.rej[ReasonShed] > 0 || math.Max(c.peak, st.inflight) >= 0.8*st.lim.limit)
-	if c.fail == 0 && c.succ > 0 && (!bound || st.floor.ms == 0) {
-		st.floor.learn(tel.latencyMs, dtSec)
-	}
-	return c, tel, samples
+	stale, age := st.staleInflight(st.inflight, st.Baseline(), float64(r.env.tick)/1e6)
+	t.Tel, t.Samples = r.telemetry(&c, stale, age)
+	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
+	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	return c
 }
 
-// learnLimit moves the in-flight limit outside an open circuit (queueing
-// shared with the route's group is the group's to answer for) and decides
-// where the route counts. Caller holds mu.
-func (r *route) learnLimit(end int64, c *tickCounts, latencyMs, dtSec float64, m Mode) {
-	st := &r.st
-	tickSec := r.env.tick.Seconds()
-	if m != ModeCircuitOpen {
-		lat, shared, answers := latencyMs, 0.0, false
-		if r.grp != nil {
-			var q float64
-			q, shared, answers = r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: st.floor.ms,
-				inflight: math.Max(c.peak, st.inflight)}, tickSec)
-			lat -= q
-		}
-		st.lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
-			noLoadMs: st.floor.ms, successes: c.succ, inflight: st.inflight, peak: c.peak,
-			shed: c.rej[ReasonShed], ended: c.succ + c.fail + float64(c.slow), abandoned: float64(c.slow), shared: shared, answers: answers})
-	}
-	r.stripes(c, m)
+// Share reports the route's tick to its group (law.Sharer).
+func (r *route) Share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool) {
+	return r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: floorMs, inflight: inflight}, tickSec)
 }
 
 // events builds the tick's event and, on a mode change, the transition's.
 // Caller holds mu.
 func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts, samples bool, evs []Event) int {
 	st := &r.st
-	m := st.circ.mode
+	m := st.mode()
 	k := 0
-	if samples || c.decisions > 0 || st.scar > 0 || prevMode != m {
+	if samples || c.decisions > 0 || st.Scar > 0 || prevMode != m {
 		ev := r.event(EventTick, end, dt, prevMode)
 		ev.Admitted, ev.Succeeded, ev.Failed, ev.Ignored, ev.Slow = c.admitted, uint64(math.Round(c.succ)), uint64(math.Round(c.fail)), c.ign, c.slow
 		for _, v := range c.rej {
@@ -303,7 +250,7 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 // decisions the same on any machine. Caller holds mu.
 func (r *route) stripes(c *tickCounts, m Mode) {
 	st := &r.st
-	near := m != ModeCircuitOpen && (st.lim.limit == 0 || 4*st.inflight >= st.lim.limit)
+	near := m != ModeCircuitOpen && (st.Lim.Limit == 0 || 4*st.inflight >= st.Lim.Limit)
 	switch {
 	case r.ctr.more.Load() != nil && near:
 		r.ctr.narrow()
@@ -314,47 +261,19 @@ func (r *route) stripes(c *tickCounts, m Mode) {
 	r.frozen.Store(int64(r.ctr.frozenInflight()) - int64(math.Round(r.leakCorrection(r.rawInflight()))))
 }
 
-// publish stores the decision state for the hot path. Caller holds mu.
-func (r *route) publish(now int64) {
+// storeDecision stores the decision state for the hot path. Caller holds mu.
+func (r *route) storeDecision(now int64) {
 	st := &r.st
-	m := st.circ.mode
-	r.rBits.Store(math.Float64bits(st.r))
-	var ramp [5]float64
-	if m == ModeRecovering {
-		ramp = rampShares(st.circ.ramp, st.p.recovery)
-	}
-	for i, s := range ramp {
+	m := st.mode()
+	r.rBits.Store(math.Float64bits(st.R))
+	for i, s := range st.RampShares() {
 		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
 	}
-	for i, b := range bands(st.lim.limit, st.lim.held) {
+	for i, b := range bands(st.Lim.Limit, st.Lim.Held) {
 		r.band[i].Store(b)
 	}
-	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
-	r.slowNs.Store(int64(st.floor.baseline(st.sloMs) * 1e6))
-	opened := (now - st.circ.since) / int64(r.env.tick) // ticks open
-	r.probe.Store(m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0))
+	r.retry.Store(int64(st.Circ.RetryAfter(now, r.env.tick)))
+	r.slowNs.Store(int64(st.Baseline() * 1e6))
+	r.probe.Store(st.Probe(now, r.env.tick))
 	r.mode.Store(uint32(m))
-}
-
-// thresholds are the break and recovery points in force: the AutoTuner's
-// once warm (unless disabled or in shadow mode), else the static ones.
-func (st *routeState) thresholds() (breakPoint, recoveryPoint float64) {
-	if st.tunerEnforced() {
-		return st.tuner.thresholds(st.tp)
-	}
-	return st.p.staticPoints()
-}
-
-// significantScar is the scar beyond which a tick is no lesson for the
-// AutoTuner: half the way from R_base to the static break point. Below it
-// a route's normal includes its usual small scars (a flaky route learns a
-// higher break); above it the route is still healing from an incident.
-func significantScar(p *params) float64 {
-	breakPoint, _ := p.staticPoints()
-	return (breakPoint - p.baseR) / 2
-}
-
-// tunerEnforced reports whether the learned points decide.
-func (st *routeState) tunerEnforced() bool {
-	return !st.tp.disabled && !st.tp.shadow && st.tuner.warm(st.tp) && st.tuner.samples > 0
 }

@@ -175,16 +175,10 @@ func (r *route) takeConfig() {
 	}
 	st.cfgGen = live.gen
 	res := live.of(r.id)
-	changed := *res.p != *st.p || *res.tp != *st.tp || res.sloLatencyMs != st.sloMs
-	st.p, st.tp, st.sloMs = res.p, res.tp, res.sloLatencyMs
+	changed := *res.p != *st.P || *res.tp != *st.TP || res.sloLatencyMs != st.SloMs
+	st.P, st.TP, st.SloMs = res.p, res.tp, res.sloLatencyMs
 	if changed && live.reset {
-		st.scar, st.momentum = 0, 0
-		st.tuner, st.floor, st.lim = tuner{}, latencyFloor{}, limiter{}
-		st.circ = circuit{mode: ModeBootstrap, since: st.lastEnd, calm: st.lastEnd}
-		st.bootTicks = 0
-		if st.p.bootstrap == 0 {
-			st.circ.mode = ModeOperational
-		}
+		st.Forget(st.lastEnd)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 func tickN(a *atrion.Atrion, clk *atrion.ManualClock, route string, n int, c atrion.Class) {
@@ -86,7 +88,7 @@ func TestUpdateValidatesFirst(t *testing.T) {
 		{"WithClock", atrion.WithClock(atrion.NewManualClock(epoch))},
 		{"WithTick", atrion.WithTick(time.Second)},
 		{"WithProvider", atrion.WithProvider(atrion.NewInMemoryProvider(0))},
-		{"WithObserver", atrion.WithObserver(atrion.SilentObserver())},
+		{"WithObserver", atrion.WithObserver(sink.Silent())},
 		{"WithNodeID", atrion.WithNodeID("x")},
 		{"WithGroups", atrion.WithGroups(func(string) string { return "" })},
 	} {

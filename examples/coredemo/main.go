@@ -9,13 +9,15 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 func main() {
 	a, err := atrion.New(
 		atrion.WithTick(50*time.Millisecond),
 		atrion.WithPhysics(atrion.PhysicsConfig{DecayRate: 0.8}), // heal fast enough to watch
-		atrion.WithObserver(atrion.ConsoleObserver(os.Stdout, false)),
+		atrion.WithObserver(sink.Console(os.Stdout, false)),
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

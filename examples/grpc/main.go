@@ -32,6 +32,7 @@ import (
 
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
+	"github.com/atrion-go/atrion/core/sink"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -150,7 +151,7 @@ func newEngine(cfg config, side string, w io.Writer) (*atrion.Atrion, error) {
 	return atrion.New(
 		atrion.WithTick(cfg.tick),
 		atrion.WithPhysics(atrion.PhysicsConfig{DecayRate: 0.3}),
-		atrion.WithObserver(atrion.ConsoleObserver(prefixed(w, side+": "), false)),
+		atrion.WithObserver(sink.Console(prefixed(w, side+": "), false)),
 	)
 }
 

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
+	"github.com/atrion-go/atrion/core/sink"
 	atrprom "github.com/atrion-go/atrion/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -71,7 +73,7 @@ func run(ctx context.Context, cfg config, out io.Writer, ready func(addr string)
 	a, err := atrion.New(
 		atrion.WithTick(cfg.tick),
 		atrion.WithPhysics(atrion.PhysicsConfig{DecayRate: 0.8}), // heal within a cycle
-		atrion.WithObserver(atrion.SlogObserver(logger)),
+		atrion.WithObserver(sink.Slog(logger)),
 		atrion.WithLogger(logger),
 	)
 	if err != nil {

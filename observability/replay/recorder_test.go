@@ -10,7 +10,9 @@ import (
 	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
+
 	"github.com/atrion-go/atrion/core/atriontest"
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // script drives one route of an engine on a manual clock through every
@@ -19,7 +21,7 @@ import (
 // engine emitted, collected beside rec.
 func script(t testing.TB, rec *Recorder, opts ...atrion.Option) []atrion.Event {
 	t.Helper()
-	col := atrion.NewEventCollector(100_000)
+	col := sink.NewCollector(100_000)
 	a, clk := atriontest.New(t, append([]atrion.Option{atrion.WithObserver(rec), atrion.WithObserver(col)}, opts...)...)
 	const route = "GET /users/:id"
 	var held []atrion.Ticket

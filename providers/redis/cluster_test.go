@@ -192,7 +192,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 	for _, n := range []node{a, b} {
 		s := n.snapshot(t, route)
-		if s.Mode != atrion.ModeOperational || s.Totals.Rejected != ([len(s.Totals.Rejected)]uint64{}) {
+		if s.Mode != atrion.ModeOperational || s.Totals.Rejected != (atrion.Rejections{}) {
 			t.Errorf("%s decided differently during the outage: %v, %+v", n.a.NodeID(), s.Mode, s.Totals)
 		}
 		if n.a.Stats().ProviderErrors == 0 || n.p.Stats().Errors == 0 {

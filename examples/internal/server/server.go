@@ -17,6 +17,8 @@ import (
 	"os/signal"
 
 	atrion "github.com/atrion-go/atrion/core"
+
+	"github.com/atrion-go/atrion/core/sink"
 )
 
 // Run serves an example: run is called with the context that Ctrl-C ends,
@@ -36,7 +38,7 @@ func Main(run Run) {
 
 // Engine returns an engine that prints every mode transition to out.
 func Engine(out io.Writer) (*atrion.Atrion, error) {
-	return atrion.New(atrion.WithObserver(atrion.ConsoleObserver(out, false)))
+	return atrion.New(atrion.WithObserver(sink.Console(out, false)))
 }
 
 // Listen binds addr, prints the address to out and sends it on ready

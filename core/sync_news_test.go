@@ -147,7 +147,7 @@ func TestHeartbeat(t *testing.T) {
 	if first != 1 {
 		t.Fatalf("the trauma tick published %d vectors, want 1", first)
 	}
-	// the state manager looks for heartbeats every tick of real time
+	// the syncer looks for heartbeats every tick of real time
 	for i := range 40 {
 		clk.Advance(100 * time.Millisecond)
 		a.ReportOutcome("r", atrion.Outcome{Latency: 5 * time.Millisecond})

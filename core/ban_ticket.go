@@ -5,7 +5,7 @@ import (
 )
 
 // Keyed admission: AdmitKey, and the KeyTicket that judges a request's
-// client key on its outcome (the bans themselves are in bans.go).
+// client key on its outcome (the bans themselves are in ban_list.go).
 
 // KeyTicket is the Ticket of a request that carries a client key: Done
 // records the outcome on the route as Ticket.Done does and judges the key

@@ -191,7 +191,7 @@ type banList struct {
 	adoptTickEnd  int64
 	adoptedInTick int
 
-	ev evidence
+	ev keyEvidence
 
 	stats banCounters
 }

@@ -4,7 +4,7 @@ import "context"
 
 // The periodic resync re-reads every stored vector, so that what a missed
 // announcement carried is not lost. It reads a page at a time, each under
-// its own deadline, one page per turn of the state manager's loop (peers'
+// its own deadline, one page per turn of the syncer's loop (peers'
 // vectors and batches are served in between); a pass that fails resumes
 // from its cursor at the next resync.
 
@@ -26,7 +26,7 @@ const resyncChunk = 256
 func (p *resyncPass) start() { p.active = true }
 
 // resyncStep reads the pass's next page and applies what it holds.
-func (s *stateManager) resyncStep(ctx context.Context) {
+func (s *syncer) resyncStep(ctx context.Context) {
 	if pr, ok := s.p.(PageReader); ok {
 		c, cancel := context.WithTimeout(ctx, s.timeout)
 		vs, next, err := pr.ReadPage(c, s.pass.cursor)

@@ -1,4 +1,4 @@
-package atrion
+package law
 
 import (
 	"math"
@@ -53,14 +53,14 @@ const (
 // limiter is one route's in-flight limit. The zero value has no limit yet:
 // the first tick with evidence sets one.
 type limiter struct {
-	limit float64 // 0: none yet
+	Limit float64 // 0: none yet
 	peak  float64 // recent peak in-flight, decaying
 	thr   float64 // smoothed successful completions per second
-	// held is the limit with its falls held back for about a second:
+	// Held is the limit with its falls held back for about a second:
 	// critical traffic's share is reckoned from it, so that a cut of the
 	// limit never sheds the critical calls that find the calls admitted
 	// before it still in flight
-	held float64
+	Held float64
 	// learned is what cuts and callers have taught, from the route's
 	// first cut or first caller giving up on (out of line: most routes
 	// never cut)
@@ -92,10 +92,10 @@ func (l *limiter) update(f limitFacts) {
 	l.peak = math.Max(peak, l.peak*math.Exp(-f.dtSec/peakMemorySec))
 	l.thr += (1 - math.Exp(-f.dtSec/throughputSec)) * (f.successes/f.dtSec - l.thr)
 	capacity := math.Min(limitMax, math.Max(limitMinCap, limitCapFactor*l.peak))
-	if l.limit == 0 {
-		l.limit = capacity
+	if l.Limit == 0 {
+		l.Limit = capacity
 	}
-	noLoad, lim := f.noLoadMs, l.limit
+	noLoad, lim := f.noLoadMs, l.Limit
 	var patience float64
 	if le := l.learned; le != nil {
 		le.quiet -= f.dtSec
@@ -159,8 +159,8 @@ func (l *limiter) update(f limitFacts) {
 		}
 	}
 	floor := l.thr * noLoad / 1000
-	l.limit = math.Min(capacity, math.Max(lim, math.Max(limitMin, floor)))
-	l.held = math.Max(l.limit, l.held*math.Exp(-f.dtSec/heldSec))
+	l.Limit = math.Min(capacity, math.Max(lim, math.Max(limitMin, floor)))
+	l.Held = math.Max(l.Limit, l.Held*math.Exp(-f.dtSec/heldSec))
 }
 
 // Cuts on trial. Shedding serves its callers only if it drains a queue.
@@ -229,7 +229,7 @@ type trial struct {
 }
 
 func (t *trial) start(l *limiter, f limitFacts, in float64) {
-	*t = trial{on: true, limit: l.limit, in: in, thr: l.thr, latMs: f.latencyMs}
+	*t = trial{on: true, limit: l.Limit, in: in, thr: l.thr, latMs: f.latencyMs}
 }
 
 // observe folds in one tick and reports a futile cut; a verdict either

@@ -1,48 +1,41 @@
-package atrion
+package law
 
 import "math"
 
 // This file is the physics kernel of SPEC §2: pure functions of state,
 // telemetry and Δt. No clock, no locks, no I/O.
 
-// Pressure indices in a pressure vector.
-const (
-	PressureLatency    = 0
-	PressureError      = 1
-	PressureSaturation = 2
-)
-
-// params is the resolved physics of one route: every default applied,
+// Params is the resolved physics of one route: every default applied,
 // every value validated.
-type params struct {
-	baseR      float64    // R_base
-	decay      float64    // λ, 1/s
-	scarFactor float64    // σ
-	damping    float64    // μ, seconds
-	pCrit      float64    // P_crit
-	breakMult  float64    // static break point = baseR × breakMult
-	bootstrap  int        // ticks
-	tanhK      float64    // k
-	recovery   int        // RECOVERING ticks before OPERATIONAL
-	weights    [3]float64 // w_j = ln(1 + criticality_j)
-	baseErr    float64    // error baseline b_error
-	baseSat    float64    // saturation baseline b_sat
+type Params struct {
+	BaseR      float64    // R_base
+	Decay      float64    // λ, 1/s
+	ScarFactor float64    // σ
+	Damping    float64    // μ, seconds
+	PCrit      float64    // P_crit
+	BreakMult  float64    // static break point = baseR × breakMult
+	Bootstrap  int        // ticks
+	TanhK      float64    // k
+	Recovery   int        // RECOVERING ticks before OPERATIONAL
+	Weights    [3]float64 // w_j = ln(1 + criticality_j)
+	BaseErr    float64    // error baseline b_error
+	BaseSat    float64    // saturation baseline b_sat
 }
 
 // staticPoints are the break and recovery points in force while the
 // AutoTuner does not decide: baseR × breakMult and half that.
-func (p *params) staticPoints() (breakPoint, recoveryPoint float64) {
-	breakPoint = p.baseR * p.breakMult
+func (p *Params) staticPoints() (breakPoint, recoveryPoint float64) {
+	breakPoint = p.BaseR * p.BreakMult
 	return breakPoint, breakPoint / 2
 }
 
-// telemetry is one tick's aggregate: mean latency (ms), error rate and
+// Telemetry is one tick's aggregate: mean latency (ms), error rate and
 // mean saturation. A NaN component means "no evidence" and yields zero
 // pressure.
-type telemetry struct {
-	latencyMs  float64
-	errorRate  float64
-	saturation float64
+type Telemetry struct {
+	LatencyMs  float64
+	ErrorRate  float64
+	Saturation float64
 }
 
 // normPressure is p = tanh(k·(x−b)/b); non-finite inputs or results and
@@ -60,11 +53,11 @@ func normPressure(x, b, k float64) float64 {
 
 // pressureVector maps a tick's telemetry to the normalised pressure vector
 // (latency, error, saturation).
-func pressureVector(t telemetry, latencyBaselineMs float64, p *params) [3]float64 {
+func pressureVector(t Telemetry, latencyBaselineMs float64, p *Params) [3]float64 {
 	return [3]float64{
-		normPressure(t.latencyMs, latencyBaselineMs, p.tanhK),
-		normPressure(t.errorRate, p.baseErr, p.tanhK),
-		normPressure(t.saturation, p.baseSat, p.tanhK),
+		normPressure(t.LatencyMs, latencyBaselineMs, p.TanhK),
+		normPressure(t.ErrorRate, p.BaseErr, p.TanhK),
+		normPressure(t.Saturation, p.BaseSat, p.TanhK),
 	}
 }
 
@@ -139,25 +132,25 @@ type stepResult struct {
 // silent tick: zero pressure, scar decays, no trauma (silence is not
 // trauma). warm false (bootstrap) suppresses momentum and scar; withMomentum
 // false (the tick that completes bootstrap) suppresses momentum only.
-func step(p *params, prevPressure [3]float64, prevScar float64, t telemetry, latencyBaselineMs, dtSec float64, withSamples, warm, withMomentum bool) stepResult {
+func step(p *Params, prevPressure [3]float64, prevScar float64, t Telemetry, latencyBaselineMs, dtSec float64, withSamples, warm, withMomentum bool) stepResult {
 	var res stepResult
 	if withSamples {
 		res.pressure = pressureVector(t, latencyBaselineMs, p)
 	}
-	res.pw = weightedPressure(res.pressure, p.weights)
+	res.pw = weightedPressure(res.pressure, p.Weights)
 	res.norm, res.posNrm = norms(res.pressure)
 	if !warm {
-		res.resistance = 1.2 * p.baseR
+		res.resistance = 1.2 * p.BaseR
 		return res
 	}
 	if withSamples && withMomentum {
 		res.momentum = momentum(res.pressure, prevPressure, dtSec)
 	}
-	res.scar = decayScar(prevScar, p.decay, dtSec)
-	if withSamples && res.posNrm > p.pCrit {
+	res.scar = decayScar(prevScar, p.Decay, dtSec)
+	if withSamples && res.posNrm > p.PCrit {
 		res.trauma = true
-		res.scar += p.scarFactor
+		res.scar += p.ScarFactor
 	}
-	res.resistance = resistance(p.baseR, res.pw, p.damping, res.momentum, res.scar)
+	res.resistance = resistance(p.BaseR, res.pw, p.Damping, res.momentum, res.scar)
 	return res
 }

@@ -2,10 +2,13 @@ package atrion
 
 import (
 	"math"
+	"time"
 )
 
-// The earlier guard APIs, kept for their users: v1's CanAccept and
-// ReportOutcome, v2's Route with a voltage.
+// The earlier guard APIs, kept for their users, in one file: v1's
+// CanAccept and ReportOutcome, v2's Route with a voltage, their types, and
+// the two recording paths only they use (a fractional error share, a
+// reported saturation).
 
 // CanAccept reports whether a normal-priority request on routeID would be
 // admitted now (the v1 guard API). It counts as a decision; report the
@@ -75,4 +78,49 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 		r.untracked.Add(1) // the outcome above came without an admission
 	}
 	return d
+}
+
+// Outcome is one request's telemetry for ReportOutcome.
+type Outcome struct {
+	Latency    time.Duration // negative values count as 0
+	IsError    bool
+	Saturation float64 // 0..1, clamped; NaN is ignored
+}
+
+// Telemetry is a batch of telemetry for Route: mean latency, error rate
+// (0..1) and saturation (0..1). Out-of-range values are clamped, NaN
+// components are ignored.
+type Telemetry struct {
+	Latency    time.Duration
+	ErrorRate  float64
+	Saturation float64
+}
+
+// recordShare records one sample, weighing one call, of which the share
+// failShare (0..1) failed, with latency ns: Route's aggregate telemetry.
+func (r *route) recordShare(failShare float64, latency int64) {
+	fu := uint64(math.Round(failShare * failUnit))
+	s := r.ctr.stripe()
+	if fu > 0 {
+		s.fail.Add(fu)
+	}
+	if fu < failUnit {
+		s.succ.Add(failUnit - fu)
+	}
+	s.latSum.Add(latency)
+	s.latN.Add(1)
+}
+
+// recordSaturation adds one saturation sample; NaN is dropped.
+func (r *route) recordSaturation(s float64) {
+	if math.IsNaN(s) {
+		r.invalids.Add(1)
+		return
+	}
+	if s < 0 || s > 1 {
+		r.invalids.Add(1)
+		s = math.Min(1, math.Max(0, s))
+	}
+	r.satSum.Add(uint64(s * 1e6))
+	r.satN.Add(1)
 }

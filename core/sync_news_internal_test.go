@@ -10,7 +10,7 @@ import (
 // batchCounter is a BatchSetter that keeps nothing: it counts vectors.
 type batchCounter struct {
 	*InMemoryProvider
-	n int // under the state manager's goroutine; read after Flush
+	n int // under the syncer's goroutine; read after Flush
 }
 
 func (b *batchCounter) SetBatch(_ context.Context, vs []PhysicsVector) error {
@@ -41,7 +41,7 @@ func TestPublishAllocatesNothingPerRoute(t *testing.T) {
 			r.st.queued = true
 			r.mu.Unlock()
 			if queue {
-				a.state.enqueue(r)
+				a.syncer.enqueue(r)
 			}
 		}
 		if err := a.Flush(context.Background()); err != nil {

@@ -1,4 +1,4 @@
-package atrion
+package sink
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	atrion "github.com/atrion-go/atrion/core"
 )
 
 // FileAudit is an audit sink that appends one JSON line per record to a
@@ -26,10 +28,10 @@ type FileAudit struct {
 
 // AuditFile opens (creating or appending to) path for an audit trail that
 // rotates once a file would pass maxBytes (≤ 0: 64 MiB), keeping keep
-// rotated files (≤ 0: 5). Give it to WithAudit; Close it after the engine.
+// rotated files (≤ 0: 5). Give it to [atrion.WithAudit]; Close it after the engine.
 func AuditFile(path string, maxBytes int64, keep int) (*FileAudit, error) {
 	if path == "" {
-		return nil, errors.New("atrion: AuditFile: empty path")
+		return nil, errors.New("sink: AuditFile: empty path")
 	}
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
@@ -47,12 +49,12 @@ func AuditFile(path string, maxBytes int64, keep int) (*FileAudit, error) {
 func (fa *FileAudit) open() error {
 	f, err := os.OpenFile(fa.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return fmt.Errorf("atrion: AuditFile: %w", err)
+		return fmt.Errorf("sink: AuditFile: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("atrion: AuditFile: %w", err)
+		return fmt.Errorf("sink: AuditFile: %w", err)
 	}
 	fa.f, fa.size = f, fi.Size()
 	return nil
@@ -60,7 +62,7 @@ func (fa *FileAudit) open() error {
 
 // Audit appends r as one JSON line, rotating first when the line would
 // take the file past its size. A failed write is counted (Errors).
-func (fa *FileAudit) Audit(r AuditRecord) {
+func (fa *FileAudit) Audit(r atrion.AuditRecord) {
 	line, err := json.Marshal(r)
 	if err != nil {
 		fa.fail(err)

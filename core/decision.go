@@ -28,7 +28,7 @@ const (
 	ReasonVoltage                   // rejected: the voltage did not beat the resistance (Route)
 	numReasons                      // the reasons a route rejects for, counted per route
 	// ReasonBanned: rejected before any route: the request's client key
-	// is banned (AdmitKey, bans.go)
+	// is banned (AdmitKey, ban_list.go)
 	ReasonBanned = numReasons
 )
 
@@ -97,20 +97,4 @@ type Decision struct {
 	Reason     Reason        // why
 	Mode       Mode          // the route's mode when deciding
 	RetryAfter time.Duration // when rejected, a hint for when to try again
-}
-
-// Outcome is one request's telemetry for ReportOutcome.
-type Outcome struct {
-	Latency    time.Duration // negative values count as 0
-	IsError    bool
-	Saturation float64 // 0..1, clamped; NaN is ignored
-}
-
-// Telemetry is a batch of telemetry for Route: mean latency, error rate
-// (0..1) and saturation (0..1). Out-of-range values are clamped, NaN
-// components are ignored.
-type Telemetry struct {
-	Latency    time.Duration
-	ErrorRate  float64
-	Saturation float64
 }

@@ -4,19 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atrion-go/atrion/core/internal/law"
 	"math"
 	"sync"
 	"time"
 )
 
-// stateManager keeps the local routes authoritative and syncs them with the
+// syncer keeps the local routes authoritative and syncs them with the
 // StateProvider in the background. A route is published when its vector
-// has news for its peers (publish.go), at most once per tick and in one
+// has news for its peers (sync_news.go), at most once per tick and in one
 // batch; peers' vectors are queued as they arrive and applied in batches;
 // every stored vector is re-read periodically, a page at a time. Nothing
 // here runs on a request's path, and nothing on a request's path waits
 // for it.
-type stateManager struct {
+type syncer struct {
 	a         *Atrion
 	p         StateProvider
 	merge     func(local, remote PhysicsVector) PhysicsVector
@@ -38,7 +39,7 @@ type stateManager struct {
 	spare   []*route
 	batch   []PhysicsVector
 	inSpare []PhysicsVector
-	loud    []*route // published with news to heartbeat (publish.go)
+	loud    []*route // published with news to heartbeat (sync_news.go)
 	pass    resyncPass
 
 	flushes   chan chan struct{}
@@ -61,8 +62,8 @@ const maxInbound = 1 << 18
 // its other work again.
 const applyChunk = 4096
 
-func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateManager {
-	s := &stateManager{
+func newSyncer(a *Atrion, p StateProvider, resync time.Duration) *syncer {
+	s := &syncer{
 		a: a, p: p, merge: MergeLastWriterWins, timeout: SyncTimeout, resync: max(resync, 10*time.Millisecond),
 		heartbeat: heartbeatOf(p, a.tick),
 		wake:      make(chan struct{}, 1), inReady: make(chan struct{}, 1), flushes: make(chan chan struct{}),
@@ -84,7 +85,7 @@ func newStateManager(a *Atrion, p StateProvider, resync time.Duration) *stateMan
 }
 
 // receive queues a peer's vector from the provider without blocking it.
-func (s *stateManager) receive(v PhysicsVector) {
+func (s *syncer) receive(v PhysicsVector) {
 	s.inMu.Lock()
 	if len(s.in) >= maxInbound {
 		s.inMu.Unlock()
@@ -101,7 +102,7 @@ func (s *stateManager) receive(v PhysicsVector) {
 
 // enqueue marks r as having news; it goes out with the next batch. Caller
 // set r's queued flag, so a route waits in pending at most once.
-func (s *stateManager) enqueue(r *route) {
+func (s *syncer) enqueue(r *route) {
 	s.mu.Lock()
 	s.pending = append(s.pending, r)
 	s.mu.Unlock()
@@ -120,13 +121,13 @@ func signal(c chan struct{}) {
 // it has in hand.
 var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (s *stateManager) run(ctx context.Context) {
+func (s *syncer) run(ctx context.Context) {
 	defer close(s.done)
 	resync := time.NewTicker(s.resync)
 	defer resync.Stop()
 	beat := time.NewTicker(max(s.heartbeat/4, s.a.tick))
 	defer beat.Stop()
-	var audits <-chan time.Time // the aggregated audit records (syncaudit.go)
+	var audits <-chan time.Time // the aggregated audit records (sync_audit.go)
 	if s.a.auditing() {
 		t := time.NewTicker(auditEvery)
 		defer t.Stop()
@@ -187,7 +188,7 @@ func (s *stateManager) run(ctx context.Context) {
 }
 
 // inLen is how many peers' vectors wait to be applied.
-func (s *stateManager) inLen() int {
+func (s *syncer) inLen() int {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	return len(s.in)
@@ -195,7 +196,7 @@ func (s *stateManager) inLen() int {
 
 // applyInbound applies the queued peers' vectors, a queue's worth at a
 // time, until at least n have been applied or none wait.
-func (s *stateManager) applyInbound(n int) {
+func (s *syncer) applyInbound(n int) {
 	for n > 0 {
 		s.inMu.Lock()
 		batch := s.in
@@ -211,7 +212,7 @@ func (s *stateManager) applyInbound(n int) {
 }
 
 // applyAll applies vs and clears them (so they hold no route IDs).
-func (s *stateManager) applyAll(vs []PhysicsVector) {
+func (s *syncer) applyAll(vs []PhysicsVector) {
 	for i := range vs {
 		s.apply(vs[i])
 	}
@@ -219,7 +220,7 @@ func (s *stateManager) applyAll(vs []PhysicsVector) {
 }
 
 // publish hands every pending route's vector to the provider in one batch.
-func (s *stateManager) publish() {
+func (s *syncer) publish() {
 	s.mu.Lock()
 	rs := s.pending
 	s.pending = s.spare[:0]
@@ -272,7 +273,7 @@ const MaxPeerClockSkew = time.Second
 // future, scar, momentum or R beyond their physical maximum) is refused,
 // counted and logged: one such vector would otherwise open a route for
 // every priority and take hours to heal.
-func (s *stateManager) apply(v PhysicsVector) {
+func (s *syncer) apply(v PhysicsVector) {
 	if !v.Valid() {
 		s.a.stats.badPeerUpdates.Add(1)
 		return
@@ -301,7 +302,7 @@ func (s *stateManager) apply(v PhysicsVector) {
 
 // refuse counts a refused peer vector, logs it at a bounded rate and
 // records it in the audit trail.
-func (s *stateManager) refuse(v PhysicsVector, why, k, val string) {
+func (s *syncer) refuse(v PhysicsVector, why, k, val string) {
 	s.a.stats.refusedPeerUpdates.Add(1)
 	s.a.auditPeer(&v, why+" ("+k+" "+val+")")
 	if s.refuseLog.allow() {
@@ -319,16 +320,16 @@ type limits struct{ scar, momentum, r float64 }
 // pressure component swings from −1 to 1 within a tick, 2√3 / tick; and
 // R = R_base + Σw + μ·M* + S* (each pressure at most 1). A hair of slack
 // absorbs rounding.
-func peerLimits(p *params, tick time.Duration) limits {
+func peerLimits(p *law.Params, tick time.Duration) limits {
 	const slack = 1 + 1e-9
 	dt := tick.Seconds()
 	scar := math.Inf(1)
-	if d := -math.Expm1(-p.decay * dt); d > 0 {
-		scar = p.scarFactor / d * slack
+	if d := -math.Expm1(-p.Decay * dt); d > 0 {
+		scar = p.ScarFactor / d * slack
 	}
 	m := 2 * math.Sqrt(3) / dt * slack
 	return limits{scar: scar, momentum: m,
-		r: (p.baseR + p.weights[0] + p.weights[1] + p.weights[2] + p.damping*m + scar) * slack}
+		r: (p.BaseR + p.Weights[0] + p.Weights[1] + p.Weights[2] + p.Damping*m + scar) * slack}
 }
 
 // peerState is a route's side of cluster sync: what it adopted from
@@ -338,7 +339,7 @@ func peerLimits(p *params, tick time.Duration) limits {
 // or publication, which keeps routes that never sync in their size class
 // (a quiet route never publishes).
 type peerState struct {
-	sent sentVector // what the route last published (publish.go)
+	sent sentVector // what the route last published (sync_news.go)
 	at   time.Time  // the evidence time of the newest vector adopted
 	// openAt is the route's last tick end when it last adopted a peer's
 	// open circuit (open set): the next tick close may open the route on
@@ -367,21 +368,21 @@ func (st *routeState) beliefAt() time.Time {
 // newer than it is. tick is the engine's tick; wall converts engine ns.
 func (st *routeState) publishedAt(tick time.Duration, wall func(int64) time.Time) time.Time {
 	p := st.peer
-	if p != nil && p.open && st.circ.mode == ModeCircuitOpen && st.circ.since == p.openAt+int64(tick) &&
-		st.evidenceAt.Equal(wall(st.circ.since)) && !st.win.failing() && !st.fast.certain() {
+	if p != nil && p.open && st.mode() == ModeCircuitOpen && st.Circ.Since == p.openAt+int64(tick) &&
+		st.evidenceAt.Equal(wall(st.Circ.Since)) && !st.Win.Failing() && !st.Fast.Certain() {
 		return p.at
 	}
 	return st.evidenceAt
 }
 
-func (s *stateManager) fail(op string, err error) {
+func (s *syncer) fail(op string, err error) {
 	s.a.stats.providerErrors.Add(1)
 	if s.logLimit.allow() {
 		s.a.logger.Warn("atrion: state provider failed; deciding locally", "op", op, "err", err)
 	}
 }
 
-func (s *stateManager) flush(ctx context.Context) error {
+func (s *syncer) flush(ctx context.Context) error {
 	f := make(chan struct{})
 	select {
 	case s.flushes <- f:
@@ -398,7 +399,7 @@ func (s *stateManager) flush(ctx context.Context) error {
 	}
 }
 
-func (s *stateManager) close(ctx context.Context) error {
+func (s *syncer) close(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	select {
 	case <-s.done:
@@ -420,7 +421,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
-	lim := peerLimits(st.p, tick)
+	lim := peerLimits(st.P, tick)
 	switch {
 	case remote.Scar > lim.scar:
 		return "scar beyond the physical maximum", lim.scar, false
@@ -429,7 +430,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	case remote.Resistance > lim.r:
 		return "resistance beyond the physical maximum", lim.r, false
 	}
-	if st.circ.mode == ModeBootstrap {
+	if st.mode() == ModeBootstrap {
 		return "", 0, false
 	}
 	local := r.vectorLocked()
@@ -442,7 +443,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	}
 	s = math.Min(s, lim.scar)
 	open := merged.Mode == ModeCircuitOpen && merged.NodeID != r.env.nodeID
-	adopted = s != st.scar || open
+	adopted = s != st.Scar || open
 	if adopted { // remember when its evidence was seen
 		if st.peer == nil {
 			st.peer = &peerState{}
@@ -451,13 +452,12 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 			st.peer.at = remote.UpdatedAt
 		}
 	}
-	st.scar = s
+	st.AdoptScar(s)
 	if open {
 		st.peerOpen = true
 		st.peer.open, st.peer.openAt = true, st.lastEnd
 	}
-	st.r = resistance(st.p.baseR, st.weighted, st.p.damping, st.momentum, st.scar)
-	r.publish(st.lastEnd)
+	r.storeDecision(st.lastEnd)
 	return "", 0, adopted
 }
 
@@ -466,7 +466,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 func (r *route) vectorLocked() PhysicsVector {
 	st := &r.st
 	return PhysicsVector{
-		Route: r.id, Scar: st.scar, Momentum: st.momentum, Resistance: st.r,
-		Mode: st.circ.mode, Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
+		Route: r.id, Scar: st.Scar, Momentum: st.Momentum, Resistance: st.R,
+		Mode: st.mode(), Tick: st.ticks, UpdatedAt: st.publishedAt(r.env.tick, r.env.clock.wall), NodeID: r.env.nodeID,
 	}
 }

@@ -1,4 +1,4 @@
-package atrion
+package law
 
 import "math"
 
@@ -7,16 +7,16 @@ import "math"
 // break and recovery points are derived. Not safe for concurrent use; the
 // route's lock guards it.
 type tuner struct {
-	mean, variance float64
-	samples        int
+	Mean, variance float64
+	Samples        int
 }
 
-// tunerParams is a resolved AutoTunerConfig.
-type tunerParams struct {
-	disabled, shadow      bool
-	k, alpha              float64
-	minFloor, hardCeiling float64
-	warmup                int
+// TunerParams is a resolved AutoTunerConfig.
+type TunerParams struct {
+	Disabled, Shadow      bool
+	K, Alpha              float64
+	MinFloor, HardCeiling float64
+	Warmup                int
 }
 
 // observe feeds one healthy tick's R: δ = x − μ; μ ← μ + αδ;
@@ -25,28 +25,28 @@ func (t *tuner) observe(x, alpha float64) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
-	if t.samples == 0 {
-		t.mean = x
-		t.samples = 1
+	if t.Samples == 0 {
+		t.Mean = x
+		t.Samples = 1
 		return
 	}
-	d := x - t.mean
-	t.mean += alpha * d
+	d := x - t.Mean
+	t.Mean += alpha * d
 	t.variance = (1 - alpha) * (t.variance + alpha*d*d)
-	t.samples++
+	t.Samples++
 }
 
 // stddev is σ of the learned distribution.
-func (t *tuner) stddev() float64 { return math.Sqrt(t.variance) }
+func (t *tuner) StdDev() float64 { return math.Sqrt(t.variance) }
 
-// thresholds returns the learned break and recovery points:
+// Thresholds returns the learned break and recovery points:
 // break = clamp(μ + kσ, minFloor, hardCeiling); recovery = max(minFloor/2, break/2).
-func (t *tuner) thresholds(tp *tunerParams) (breakPoint, recoveryPoint float64) {
-	breakPoint = t.mean + tp.k*t.stddev()
-	breakPoint = math.Min(math.Max(breakPoint, tp.minFloor), tp.hardCeiling)
-	recoveryPoint = math.Max(tp.minFloor/2, breakPoint/2)
+func (t *tuner) Thresholds(tp *TunerParams) (breakPoint, recoveryPoint float64) {
+	breakPoint = t.Mean + tp.K*t.StdDev()
+	breakPoint = math.Min(math.Max(breakPoint, tp.MinFloor), tp.HardCeiling)
+	recoveryPoint = math.Max(tp.MinFloor/2, breakPoint/2)
 	return breakPoint, recoveryPoint
 }
 
 // warm reports whether the tuner has seen its warm-up ticks.
-func (t *tuner) warm(tp *tunerParams) bool { return t.samples >= tp.warmup }
+func (t *tuner) warm(tp *TunerParams) bool { return t.Samples >= tp.Warmup }

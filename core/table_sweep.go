@@ -130,8 +130,8 @@ func (a *Atrion) healthy(r *route) bool {
 		return false
 	}
 	defer r.mu.Unlock()
-	m := r.st.circ.mode
-	return (m == ModeOperational || m == ModeBootstrap) && r.st.scar < quietScar
+	m := r.st.mode()
+	return (m == ModeOperational || m == ModeBootstrap) && r.st.Scar < quietScar
 }
 
 // closed reports whether Close has begun.

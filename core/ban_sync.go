@@ -193,7 +193,7 @@ func startBanSync(a *Atrion, p BanSharer, resync time.Duration) *banSync {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if err := p.SubscribeBans(ctx, s.receive); err != nil {
-		a.state.fail("subscribe bans", err)
+		a.syncer.fail("subscribe bans", err)
 	}
 	go s.run(ctx, max(resync, 10*time.Millisecond))
 	return s
@@ -290,7 +290,7 @@ func (s *banSync) publish() {
 	ctx, cancel := context.WithTimeout(context.Background(), SyncTimeout)
 	defer cancel()
 	if err := s.p.PublishBans(ctx, batch); err != nil {
-		s.a.state.fail("publish bans", err)
+		s.a.syncer.fail("publish bans", err)
 	}
 }
 
@@ -301,7 +301,7 @@ func (s *banSync) load(ctx context.Context) {
 	recs, err := s.p.LoadBans(c)
 	cancel()
 	if err != nil {
-		s.a.state.fail("load bans", err)
+		s.a.syncer.fail("load bans", err)
 		return
 	}
 	s.b.adopt(recs[:min(len(recs), s.b.cfg.maxBans)], false, s.refuse) // stored bans, read at the resync's pace

@@ -1,9 +1,7 @@
-package atrion
+package law
 
 import (
-	"errors"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -21,53 +19,17 @@ import (
 // R, which stays visible, but overload is the in-flight limit's business
 // (limiter.go).
 
-// Mode is a route's operating mode.
+// Mode is a route's operating mode, as the mode machine keeps it; the
+// engine's public Mode has the same values.
 type Mode uint32
 
-// The modes of a route. A route starts in ModeBootstrap, learns for its
-// bootstrap ticks, then runs OPERATIONAL; it opens on failure evidence once
-// R breaks through the break point, heals by probes or with time, ramps
-// back in RECOVERING and returns to OPERATIONAL after a run of healthy
-// ticks.
+// The modes, in the engine's order.
 const (
-	ModeBootstrap   Mode = iota // learning; R held at 1.2 × R_base
-	ModeOperational             // normal operation; the in-flight limit sheds overload
-	ModeRecovering              // half-open: a growing share of traffic is admitted
-	ModeCircuitOpen             // every request is rejected but a probe every few ticks
+	ModeBootstrap Mode = iota
+	ModeOperational
+	ModeRecovering
+	ModeCircuitOpen
 )
-
-var modeNames = [...]string{"BOOTSTRAP", "OPERATIONAL", "RECOVERING", "CIRCUIT_OPEN"}
-
-// String returns BOOTSTRAP, OPERATIONAL, RECOVERING or CIRCUIT_OPEN.
-func (m Mode) String() string {
-	if int(m) < len(modeNames) {
-		return modeNames[m]
-	}
-	return "Mode(" + strconv.Itoa(int(m)) + ")"
-}
-
-// Valid reports whether m is one of the four modes.
-func (m Mode) Valid() bool { return m <= ModeCircuitOpen }
-
-// MarshalText returns the mode's name, as String, so that JSON and other
-// text encodings show "CIRCUIT_OPEN" rather than 3. A mode that is not
-// one of the four is an error.
-func (m Mode) MarshalText() ([]byte, error) {
-	if !m.Valid() {
-		return nil, errors.New("atrion: invalid mode " + strconv.Itoa(int(m)))
-	}
-	return []byte(modeNames[m]), nil
-}
-
-// UnmarshalText reads a mode's name as MarshalText writes it.
-func (m *Mode) UnmarshalText(b []byte) error {
-	i, ok := nameIndex(modeNames[:], b)
-	if !ok {
-		return errors.New("atrion: unknown mode " + strconv.Quote(string(b)))
-	}
-	*m = Mode(i)
-	return nil
-}
 
 // Circuit defaults.
 const (
@@ -80,8 +42,8 @@ const (
 // circuit is a route's mode machine. Not safe for concurrent use; the
 // route's lock guards it.
 type circuit struct {
-	mode    Mode
-	since   int64 // when mode was entered, engine ns
+	Mode    Mode
+	Since   int64 // when mode was entered, engine ns
 	minOpen time.Duration
 	backoff int         // recoveries that failed since the route last stayed calm
 	calm    int64       // OPERATIONAL since, or since the last forgiven doubling, engine ns
@@ -105,20 +67,20 @@ type tickFacts struct {
 }
 
 // next runs the mode machine for one tick and returns the mode it was in.
-func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
-	from = c.mode
-	switch c.mode {
+func (c *circuit) next(f *tickFacts, p *Params) (from Mode) {
+	from = c.Mode
+	switch c.Mode {
 	case ModeBootstrap:
 		switch {
-		case f.fast.certain():
+		case f.fast.Certain():
 			c.open(f.end, f.tick)
-		case f.bootDone && f.win.failing() && f.res.resistance >= f.breakPoint:
+		case f.bootDone && f.win.Failing() && f.res.resistance >= f.breakPoint:
 			c.open(f.end, f.tick)
 		case f.bootDone:
 			c.set(ModeOperational, f.end)
 		}
 	case ModeOperational:
-		if f.fast.certain() || ((f.win.failing() || f.peerOpen) && f.res.resistance >= f.breakPoint) {
+		if f.fast.Certain() || ((f.win.Failing() || f.peerOpen) && f.res.resistance >= f.breakPoint) {
 			c.open(f.end, f.tick)
 			break
 		}
@@ -135,22 +97,22 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 		}
 		probed := f.calls > 0 && f.fails == 0
 		quiet := f.end-c.failAt > probeTicks*int64(f.tick)
-		healed := quiet && f.res.resistance < f.recoveryPoint && f.res.posNrm < p.pCrit
-		if f.end-c.since >= int64(c.minOpen) && (probed || healed) {
+		healed := quiet && f.res.resistance < f.recoveryPoint && f.res.posNrm < p.PCrit
+		if f.end-c.Since >= int64(c.minOpen) && (probed || healed) {
 			c.set(ModeRecovering, f.end)
 		}
 	case ModeRecovering:
 		// isolated noise is tolerated: only nearly all calls failing reopens
-		c.rec.calls += f.calls
-		c.rec.fails += f.fails
-		if c.rec.failing() || c.rec.certain() {
+		c.rec.Calls += f.calls
+		c.rec.Fails += f.fails
+		if c.rec.Failing() || c.rec.Certain() {
 			c.open(f.end, f.tick)
 			break
 		}
 		if f.fails == 0 || f.fails < failingRate*f.calls {
 			c.ramp++
 		}
-		if c.ramp >= p.recovery {
+		if c.ramp >= p.Recovery {
 			c.set(ModeOperational, f.end)
 		}
 	}
@@ -159,7 +121,7 @@ func (c *circuit) next(f *tickFacts, p *params) (from Mode) {
 
 // set is the one place a mode changes.
 func (c *circuit) set(m Mode, now int64) {
-	c.mode, c.since = m, now
+	c.Mode, c.Since = m, now
 	switch m {
 	case ModeOperational:
 		c.calm = now
@@ -171,7 +133,7 @@ func (c *circuit) set(m Mode, now int64) {
 // open opens the circuit with a minimum open time that doubles with each
 // recovery that failed since the route was last calm.
 func (c *circuit) open(now int64, tick time.Duration) {
-	if c.mode == ModeRecovering {
+	if c.Mode == ModeRecovering {
 		c.backoff = min(c.backoff+1, 8)
 	}
 	c.minOpen = min(maxOpenTicks*tick, (minOpenTicks*tick)<<c.backoff)
@@ -201,13 +163,13 @@ func rampShares(step, n int) (s [5]float64) {
 	return s
 }
 
-// retryAfter estimates when a rejected caller should come back: for an
+// RetryAfter estimates when a rejected caller should come back: for an
 // open circuit, when its minimum open time ends (at least a tick, at most
 // 5 min); otherwise in a second.
-func (c *circuit) retryAfter(now int64, tick time.Duration) time.Duration {
-	if c.mode != ModeCircuitOpen {
+func (c *circuit) RetryAfter(now int64, tick time.Duration) time.Duration {
+	if c.Mode != ModeCircuitOpen {
 		return max(10*tick, time.Second)
 	}
-	left := time.Duration(c.since + int64(c.minOpen) - now)
+	left := time.Duration(c.Since + int64(c.minOpen) - now)
 	return min(max(left, tick), 5*time.Minute)
 }

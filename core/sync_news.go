@@ -36,7 +36,7 @@ type sentVector struct {
 	mode  Mode
 	ok    bool // anything was sent
 	quiet bool
-	loud  bool // the route is on the state manager's heartbeat list
+	loud  bool // the route is on the syncer's heartbeat list
 }
 
 // heartbeatOf is how often a route whose last vector said something is
@@ -61,7 +61,7 @@ func modeClass(m Mode) Mode {
 // quiet reports whether the route's state is what peers assume of a
 // route they know nothing about: healthy, no scar to speak of.
 func (st *routeState) quiet() bool {
-	return modeClass(st.circ.mode) == ModeOperational && st.scar < quietScar
+	return modeClass(st.mode()) == ModeOperational && st.Scar < quietScar
 }
 
 // ownBelief reports whether the route's state rests on its own evidence
@@ -82,7 +82,7 @@ func (st *routeState) news(tick time.Duration, wall func(int64) time.Time) bool 
 	sentQuiet := !sent.ok || sent.quiet
 	quiet := st.quiet()
 	switch {
-	case modeClass(st.circ.mode) != modeClass(sent.mode):
+	case modeClass(st.mode()) != modeClass(sent.mode):
 		return true
 	case quiet && sentQuiet:
 		return false
@@ -93,7 +93,7 @@ func (st *routeState) news(tick time.Duration, wall func(int64) time.Time) bool 
 	case quiet != sentQuiet:
 		return true
 	}
-	return math.Abs(st.scar-sent.scar) >= max(quietScar, scarShare*sent.scar)
+	return math.Abs(st.Scar-sent.scar) >= max(quietScar, scarShare*sent.scar)
 }
 
 // noteSent records v as the route's last published vector, at engine
@@ -118,7 +118,7 @@ func (r *route) noteSent(v *PhysicsVector, now int64) (join bool) {
 // evidence, and forgets the ones that have gone quiet, been evicted or
 // gone idle (their stored vector expires with the provider's TTL, as a
 // route no node serves should).
-func (s *stateManager) heartbeats() {
+func (s *syncer) heartbeats() {
 	now := s.a.clock.now()
 	hb := int64(s.heartbeat)
 	keep := s.loud[:0]

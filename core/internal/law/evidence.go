@@ -1,4 +1,4 @@
-package atrion
+package law
 
 import "math"
 
@@ -9,10 +9,10 @@ import "math"
 // wilsonZ is the normal quantile of the confidence bounds: 95 %, two-sided.
 const wilsonZ = 1.96
 
-// wilsonLower is the Wilson score lower bound of a failure rate of k
+// WilsonLower is the Wilson score lower bound of a failure rate of k
 // failures in n calls (fractional counts allowed): the lowest rate the
 // evidence still supports. It is 0 without calls.
-func wilsonLower(k, n float64) float64 {
+func WilsonLower(k, n float64) float64 {
 	if !(n > 0) || !(k > 0) {
 		return 0
 	}
@@ -36,37 +36,37 @@ const (
 // errorWindow is a short, exponentially decaying window of calls and
 // failures.
 type errorWindow struct {
-	calls, fails float64
+	Calls, Fails float64
 }
 
 // add decays the window over dtSec with time constant tauSec and adds one
 // tick's counts.
 func (w *errorWindow) add(calls, fails, dtSec, tauSec float64) {
 	d := math.Exp(-dtSec / tauSec)
-	w.calls = w.calls*d + calls
-	w.fails = w.fails*d + fails
-	if w.calls < 1e-9 {
+	w.Calls = w.Calls*d + calls
+	w.Fails = w.Fails*d + fails
+	if w.Calls < 1e-9 {
 		*w = errorWindow{}
 	}
 }
 
-// rate is the window's failure share (0 without calls).
-func (w *errorWindow) rate() float64 {
-	if w.calls <= 0 {
+// Rate is the window's failure share (0 without calls).
+func (w *errorWindow) Rate() float64 {
+	if w.Calls <= 0 {
 		return 0
 	}
-	return w.fails / w.calls
+	return w.Fails / w.Calls
 }
 
-// failing: nearly all of enough recent calls failed. A dependency that
+// Failing: nearly all of enough recent calls failed. A dependency that
 // still answers a fair share of calls is worth calling: its callers (and
 // their retries) still get answers, and the in-flight limit keeps its load
 // in check; an open circuit is for one that is down, or all but.
-func (w *errorWindow) failing() bool {
-	return w.calls >= failingCalls && w.rate() >= failingRate
+func (w *errorWindow) Failing() bool {
+	return w.Calls >= failingCalls && w.Rate() >= failingRate
 }
 
-// certain: so many calls failed that the failure rate is high beyond
+// Certain: so many calls failed that the failure rate is high beyond
 // doubt (over the last ticks, a window with the tick as its time
 // constant); this opens a circuit at once, even in bootstrap.
-func (w *errorWindow) certain() bool { return wilsonLower(w.fails, w.calls) >= certainBound }
+func (w *errorWindow) Certain() bool { return WilsonLower(w.Fails, w.Calls) >= certainBound }

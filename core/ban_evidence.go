@@ -1,6 +1,7 @@
 package atrion
 
 import (
+	"github.com/atrion-go/atrion/core/internal/law"
 	"hash/maphash"
 	"math"
 	"strings"
@@ -36,19 +37,19 @@ type keyStat struct {
 // at most half of FailureRate).
 type routeTotals struct{ calls, shed, healthy float64 }
 
-// evShards spreads the keys over locks so that concurrent requests with
+// keyShards spreads the keys over locks so that concurrent requests with
 // different keys rarely meet.
-const evShards = 16
+const keyShards = 16
 
-type evShard struct {
+type keyShard struct {
 	mu   sync.Mutex
 	keys map[string]*keyStat
 	n    int      // keyStats held, chained ones included
 	_    [32]byte // one shard per cache line, near enough
 }
 
-type evidence struct {
-	shards   [evShards]evShard
+type keyEvidence struct {
+	shards   [keyShards]keyShard
 	seed     maphash.Seed
 	perShard int
 	tick     int64
@@ -58,9 +59,9 @@ type evidence struct {
 	last     int64
 }
 
-func (ev *evidence) init(cfg banCfg, tick, now int64) {
+func (ev *keyEvidence) init(cfg banCfg, tick, now int64) {
 	ev.seed = maphash.MakeSeed()
-	ev.perShard = (cfg.maxKeys + evShards - 1) / evShards
+	ev.perShard = (cfg.maxKeys + keyShards - 1) / keyShards
 	ev.tick, ev.tauNs = tick, float64(cfg.window)
 	ev.last = now
 	ev.end.Store(now + tick)
@@ -74,7 +75,7 @@ func (ev *evidence) init(cfg banCfg, tick, now int64) {
 // that no request waits for a pass over every key (~0.3 ms at 10,000
 // keys), and in line on a manual clock, so that simulations and tests are
 // deterministic.
-func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
+func (ev *keyEvidence) record(b *banList, r *route, key string, o keyOutcome) {
 	now := b.clock.coarseNow()
 	if end := ev.end.Load(); now >= end && ev.end.CompareAndSwap(end, end+((now-end)/ev.tick+1)*ev.tick) {
 		if b.clock.kind == clockManual {
@@ -83,7 +84,7 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 			go ev.close(b, now)
 		}
 	}
-	sh := &ev.shards[maphash.String(ev.seed, key)%evShards]
+	sh := &ev.shards[maphash.String(ev.seed, key)%keyShards]
 	sh.mu.Lock()
 	head := sh.keys[key] // one lookup: the counts are updated in place
 	s := head
@@ -124,7 +125,7 @@ func (ev *evidence) record(b *banList, r *route, key string, o keyOutcome) {
 // close decays every key's counts to now, judges them against their
 // route's totals and bans the keys that cross a threshold; the caller has
 // moved the tick's end on. Closes run one at a time.
-func (ev *evidence) close(b *banList, now int64) {
+func (ev *keyEvidence) close(b *banList, now int64) {
 	ev.closing.Lock()
 	defer ev.closing.Unlock()
 	if now <= ev.last {
@@ -165,7 +166,7 @@ func (ev *evidence) close(b *banList, now int64) {
 			for ; at != nil && why == ""; at = at.next {
 				why = b.cfg.judge(at, totals[at.r])
 				if why != "" {
-					bans = append(bans, newBan{key: k, reason: why, route: at.r.id, rate: at.fails / at.calls, bound: wilsonLower(at.fails, at.calls)})
+					bans = append(bans, newBan{key: k, reason: why, route: at.r.id, rate: at.fails / at.calls, bound: law.WilsonLower(at.fails, at.calls)})
 				}
 			}
 			if why != "" {
@@ -187,7 +188,7 @@ func (ev *evidence) close(b *banList, now int64) {
 // (map order is random), if it has less than evictBelow calls: a flood of
 // keys used once or twice must not keep out the evidence of a key that
 // keeps calling. It reports whether room was made. Caller holds mu.
-func (sh *evShard) makeRoom() bool {
+func (sh *keyShard) makeRoom() bool {
 	const sample, evictBelow = 8, 2
 	var victim string
 	least, i := math.Inf(1), 0
@@ -212,7 +213,7 @@ func (sh *evShard) makeRoom() bool {
 
 // keep keeps the keyStats of key's chain (from head) for which f is true,
 // dropping the key when none is left. Caller holds mu.
-func (sh *evShard) keep(key string, head *keyStat, f func(*keyStat) bool) {
+func (sh *keyShard) keep(key string, head *keyStat, f func(*keyStat) bool) {
 	var first, last *keyStat
 	for s := head; s != nil; {
 		next := s.next
@@ -250,7 +251,7 @@ func (c *banCfg) judge(s *keyStat, t routeTotals) string {
 	if s.calls < c.minCalls {
 		return ""
 	}
-	if wilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
+	if law.WilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
 		return "failures" // s is not among the healthy: its rate is ≥ FailureRate
 	}
 	if c.maxShare < 1 && s.calls > c.maxShare*t.calls && t.shed-s.shed >= 1 {

@@ -1,4 +1,4 @@
-package atrion
+package law
 
 import "math"
 
@@ -24,7 +24,7 @@ const (
 // latencyFloor is one route's learned no-load latency, in ms. The zero
 // value knows nothing.
 type latencyFloor struct {
-	ms, lowest float64
+	Ms, lowest float64
 }
 
 // learn folds in one healthy tick's mean latency over dtSec seconds.
@@ -34,17 +34,17 @@ func (f *latencyFloor) learn(latMs, dtSec float64) {
 	}
 	latMs = math.Min(maxBaselineMs, latMs)
 	switch {
-	case f.ms == 0:
-		f.ms = latMs
-	case latMs < f.ms:
-		f.ms += floorDown * (latMs - f.ms)
+	case f.Ms == 0:
+		f.Ms = latMs
+	case latMs < f.Ms:
+		f.Ms += floorDown * (latMs - f.Ms)
 	default:
-		f.ms += (1 - math.Exp(-dtSec/floorUpSec)) * (latMs - f.ms)
+		f.Ms += (1 - math.Exp(-dtSec/floorUpSec)) * (latMs - f.Ms)
 	}
-	if f.lowest == 0 || f.ms < f.lowest {
-		f.lowest = f.ms
+	if f.lowest == 0 || f.Ms < f.lowest {
+		f.lowest = f.Ms
 	}
-	f.ms = math.Min(f.ms, floorCeiling*f.lowest)
+	f.Ms = math.Min(f.Ms, floorCeiling*f.lowest)
 }
 
 // baseline is the pressure baseline in ms: the SLO's when set, else
@@ -53,8 +53,8 @@ func (f *latencyFloor) baseline(sloMs float64) float64 {
 	if sloMs > 0 {
 		return sloMs
 	}
-	if f.ms > 0 {
-		return clampBaseline(learnedHeadroom * f.ms)
+	if f.Ms > 0 {
+		return clampBaseline(learnedHeadroom * f.Ms)
 	}
 	return defaultLatencyMs
 }

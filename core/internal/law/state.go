@@ -1,0 +1,211 @@
+package law
+
+import (
+	"math"
+	"time"
+)
+
+// State is one route's control law between ticks: the physics' state,
+// the mode machine, the error evidence, the in-flight limit, the latency
+// floor and the AutoTuner. The engine closes it once per route per tick
+// (close); the hot path never reads it, only what the engine stores from
+// it. Not safe for concurrent use; the route's lock guards it.
+type State struct {
+	P                         *Params
+	TP                        *TunerParams
+	SloMs                     float64 // SLO latency, ms; 0 = learn
+	Floor                     latencyFloor
+	bootTicks                 int
+	Circ                      circuit
+	Win, Fast                 errorWindow // the circuit's evidence: about a second, and the last ticks
+	Lim                       limiter
+	Pressure                  [3]float64
+	weighted                  float64 // Σ wᵢ·Pᵢ, the weighted pressure (pw in the formulas)
+	Norm, Pos                 float64
+	Momentum                  float64
+	Scar                      float64
+	R                         float64
+	BreakPoint, RecoveryPoint float64
+	Tuner                     tuner
+}
+
+// NewState starts a route's control law at now: in BOOTSTRAP, with R
+// held at 1.2 × R_base, or OPERATIONAL at R_base when p has no bootstrap.
+func NewState(p *Params, tp *TunerParams, sloMs float64, now int64) State {
+	s := State{P: p, TP: tp, SloMs: sloMs, Circ: newCircuit(p, now)}
+	s.BreakPoint, s.RecoveryPoint = s.thresholds()
+	s.R = p.BaseR
+	if s.Circ.Mode == ModeBootstrap {
+		s.R = 1.2 * p.BaseR
+	}
+	return s
+}
+
+// newCircuit is a mode machine started at now: in BOOTSTRAP, or
+// OPERATIONAL when p has no bootstrap.
+func newCircuit(p *Params, now int64) circuit {
+	c := circuit{Mode: ModeBootstrap, Since: now, calm: now}
+	if p.Bootstrap == 0 {
+		c.Mode = ModeOperational
+	}
+	return c
+}
+
+// Forget starts what the route learned over at now (ResetLearned): scar,
+// momentum, the AutoTuner, the latency floor, the limit and the mode
+// machine, BOOTSTRAP included.
+func (s *State) Forget(now int64) {
+	s.Scar, s.Momentum = 0, 0
+	s.Tuner, s.Floor, s.Lim = tuner{}, latencyFloor{}, limiter{}
+	s.Circ = newCircuit(s.P, now)
+	s.bootTicks = 0
+}
+
+// AdoptScar takes a scar from outside (a peer's vector, merged) and
+// recomputes R with it.
+func (s *State) AdoptScar(scar float64) {
+	s.Scar = scar
+	s.R = resistance(s.P.BaseR, s.weighted, s.P.Damping, s.Momentum, s.Scar)
+}
+
+// RampShares is the share of each priority the route rejects: RECOVERING's
+// ramp (rampShares), none in any other mode.
+func (s *State) RampShares() (shares [5]float64) {
+	if s.Circ.Mode == ModeRecovering {
+		shares = rampShares(s.Circ.ramp, s.P.Recovery)
+	}
+	return shares
+}
+
+// Probe reports whether the route admits a probe after the tick that
+// ended at now: every tick in RECOVERING, every probeTicks ticks while
+// open.
+func (s *State) Probe(now int64, tick time.Duration) bool {
+	opened := (now - s.Circ.Since) / int64(tick) // ticks open
+	m := s.Circ.Mode
+	return m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0)
+}
+
+// Baseline is the latency baseline in ms (latencyFloor.baseline).
+func (s *State) Baseline() float64 { return s.Floor.baseline(s.SloMs) }
+
+// Tick is what the engine measured over one tick, for Close.
+type Tick struct {
+	End      int64         // the tick's end, engine ns
+	Dt       time.Duration // the interval it closes
+	Tick     time.Duration // the engine's tick
+	Data     bool          // false: a silent gap, nothing measured
+	Tel      Telemetry     // the tick's aggregate
+	Samples  bool          // tel carries evidence
+	Succ     float64       // calls that succeeded (fractional from Route)...
+	Fail     float64       // ...and failed
+	Slow     float64       // cancelled calls that waited past the baseline
+	Peak     float64       // the highest in-flight the hot path saw
+	Inflight float64       // in flight at the tick's end
+	Shed     uint64        // requests the in-flight limit shed
+	Reported bool          // reported telemetry (ReportOutcome, Route): no probe's
+	PeerOpen bool          // a peer's open circuit was adopted since the last close
+}
+
+// Sharer answers for queueing shared with other routes (a group): of a
+// tick's latency, how much is queueing the group answers for, what share
+// of the group's budget the route may hold, and whether the group answers
+// at all.
+type Sharer interface {
+	Share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool)
+}
+
+// Close runs one tick of the control law, one way through: the latency
+// floor learns → the physics step → the mode machine → what the route
+// learns (tuner, limit). g is the route's group, or nil. It returns the
+// mode the route was in and whether the tick was trauma.
+func (s *State) Close(t *Tick, g Sharer) (from Mode, trauma bool) {
+	p := s.P
+	dtSec := t.Dt.Seconds()
+	if t.Data {
+		// ticks without failures teach the floor, unless the limit binds (an
+		// overload's latency is not the route's no-load latency) and the
+		// floor is known: a loaded start's floor beats none, and faster ticks
+		// bring it down at once
+		bound := s.Lim.Limit > 0 && (t.Shed > 0 || math.Max(t.Peak, t.Inflight) >= 0.8*s.Lim.Limit)
+		if t.Fail == 0 && t.Succ > 0 && (!bound || s.Floor.Ms == 0) {
+			s.Floor.learn(t.Tel.LatencyMs, dtSec)
+		}
+	}
+
+	// the physics: BOOTSTRAP holds R, and the tick that completes it runs
+	// without momentum
+	from = s.Circ.Mode
+	warm := from != ModeBootstrap
+	withMomentum := warm
+	bootDone := false
+	if !warm && t.Samples {
+		s.bootTicks++
+		bootDone = s.bootTicks >= p.Bootstrap
+		warm = bootDone
+	}
+	res := step(p, s.Pressure, s.Scar, t.Tel, s.Floor.baseline(s.SloMs), dtSec, t.Samples, warm, withMomentum)
+
+	// the mode machine compares this tick against thresholds learned before it
+	tickSec := t.Tick.Seconds()
+	s.Win.add(t.Succ+t.Fail, t.Fail, dtSec, evidenceTicks*tickSec)
+	s.Fast.add(t.Succ+t.Fail, t.Fail, dtSec, certainTicks*tickSec)
+	breakPoint, recoveryPoint := s.thresholds()
+	s.Circ.next(&tickFacts{end: t.End, tick: t.Tick, bootDone: bootDone, res: &res, breakPoint: breakPoint, recoveryPoint: recoveryPoint,
+		win: &s.Win, fast: &s.Fast, calls: t.Succ + t.Fail, fails: t.Fail, peerOpen: t.PeerOpen}, p)
+	m := s.Circ.Mode
+	if m == ModeCircuitOpen && !t.Reported { // anti-windup; reported telemetry is no probe's
+		res.scar = math.Min(res.scar, windupScar(breakPoint, p.BaseR))
+		res.resistance = resistance(p.BaseR, res.pw, p.Damping, res.momentum, res.scar)
+	}
+
+	if from == ModeOperational && m == ModeOperational && t.Samples && !res.trauma &&
+		res.scar < significantScar(p) && !s.TP.Disabled {
+		s.Tuner.observe(res.resistance, s.TP.Alpha)
+	}
+	if t.Data && m != ModeCircuitOpen {
+		s.learnLimit(t, g, dtSec, tickSec)
+	}
+
+	s.Pressure, s.weighted, s.Norm, s.Pos = res.pressure, res.pw, res.norm, res.posNrm
+	s.Momentum, s.Scar, s.R = res.momentum, res.scar, res.resistance
+	s.BreakPoint, s.RecoveryPoint = s.thresholds()
+	return from, res.trauma
+}
+
+// learnLimit moves the in-flight limit outside an open circuit; queueing
+// shared with the route's group is the group's to answer for.
+func (s *State) learnLimit(t *Tick, g Sharer, dtSec, tickSec float64) {
+	lat, shared, answers := t.Tel.LatencyMs, 0.0, false
+	if g != nil {
+		var q float64
+		q, shared, answers = g.Share(t.End, t.Tel.LatencyMs, s.Floor.Ms, math.Max(t.Peak, t.Inflight), tickSec)
+		lat -= q
+	}
+	s.Lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
+		noLoadMs: s.Floor.Ms, successes: t.Succ, inflight: t.Inflight, peak: t.Peak,
+		shed: t.Shed, ended: t.Succ + t.Fail + t.Slow, abandoned: t.Slow, shared: shared, answers: answers})
+}
+
+// thresholds are the break and recovery points in force: the AutoTuner's
+// once warm (unless disabled or in shadow mode), else the static ones.
+func (s *State) thresholds() (breakPoint, recoveryPoint float64) {
+	if s.TunerEnforced() {
+		return s.Tuner.Thresholds(s.TP)
+	}
+	return s.P.staticPoints()
+}
+
+// significantScar is the scar beyond which a tick is no lesson for the
+// AutoTuner: half the way from R_base to the static break point. Below it
+// a route's normal includes its usual small scars (a flaky route learns a
+// higher break); above it the route is still healing from an incident.
+func significantScar(p *Params) float64 {
+	breakPoint, _ := p.staticPoints()
+	return (breakPoint - p.BaseR) / 2
+}
+
+// TunerEnforced reports whether the learned points decide.
+func (s *State) TunerEnforced() bool {
+	return !s.TP.Disabled && !s.TP.Shadow && s.Tuner.warm(s.TP) && s.Tuner.Samples > 0
+}
