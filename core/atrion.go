@@ -59,6 +59,7 @@ type resolved struct {
 	p            *law.Params
 	tp           *law.TunerParams
 	sloLatencyMs float64
+	weight       float32 // RouteConfig.Weight; 0: 1
 }
 
 // New returns an engine configured by opts. Defaults: system clock,

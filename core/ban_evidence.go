@@ -244,18 +244,16 @@ func (sh *keyShard) keep(key string, head *keyStat, f func(*keyStat) bool) {
 //   - failures: the Wilson lower bound of its failure rate reaches
 //     FailureRate over at least MinCalls calls, while keys the route
 //     serves well (failing at most half as often) made at least MinCalls
-//     calls;
-//   - share: it took more than MaxShare of the route's calls (at least
-//     MinCalls) while the route shed other keys' requests.
+//     calls.
+//
+// A key's volume is never a reason: a big tenant is shed to its share of
+// the route's limit, not banned.
 func (c *banCfg) judge(s *keyStat, t routeTotals) string {
 	if s.calls < c.minCalls {
 		return ""
 	}
 	if law.WilsonLower(s.fails, s.calls) >= c.failRate && t.healthy >= c.minCalls {
 		return "failures" // s is not among the healthy: its rate is ≥ FailureRate
-	}
-	if c.maxShare < 1 && s.calls > c.maxShare*t.calls && t.shed-s.shed >= 1 {
-		return "share"
 	}
 	return ""
 }

@@ -13,8 +13,7 @@ import (
 
 // Cluster-wide bans of client keys: a key (an API key's ID, a tenant, an
 // IP) whose own calls fail while other keys' calls on the same route
-// succeed, or that takes the lion's share of a route while other keys are
-// shed, is banned for a TTL that doubles with each ban (capped), on this
+// succeed is banned for a TTL that doubles with each ban (capped), on this
 // node and, through a provider that implements BanSharer, on every node.
 // Checking a ban is one atomic load while none is active.
 
@@ -33,9 +32,13 @@ type BanConfig struct {
 	// often, made at least MinCalls calls on the route: the service works,
 	// for others (default 0.5).
 	FailureRate float64
-	// MaxShare bans a key that takes more than this share of a route's
-	// calls while the route sheds other keys' requests (default 0.5; 1
-	// turns this rule off).
+	// MaxShare is accepted and ignored.
+	//
+	// Deprecated: no key is banned for its volume any more (issue 28). A
+	// big, well-behaved tenant is a customer, not an abuser, and a volume
+	// ban was a tool an attacker could turn on its victims; a route's
+	// limit is shared among its keys instead (fair shares). Kept so that
+	// configurations that set it still build and parse.
 	MaxShare float64
 	// Window is the time constant of the evidence (default 100 ticks, 10
 	// s by default): long enough that a key making a few calls a second on
@@ -82,17 +85,17 @@ func ValidClientKey(key string) bool {
 
 // banCfg is a validated BanConfig.
 type banCfg struct {
-	disabled                     bool
-	minCalls, failRate, maxShare float64
-	window, ttl, maxTTL          time.Duration
-	maxBans, maxKeys             int
+	disabled            bool
+	minCalls, failRate  float64
+	window, ttl, maxTTL time.Duration
+	maxBans, maxKeys    int
 }
 
 func resolveBans(c *BanConfig, tick time.Duration) (banCfg, error) {
 	if c == nil {
 		c = &BanConfig{}
 	}
-	b := banCfg{disabled: c.Disabled, minCalls: c.MinCalls, failRate: c.FailureRate, maxShare: c.MaxShare,
+	b := banCfg{disabled: c.Disabled, minCalls: c.MinCalls, failRate: c.FailureRate,
 		window: c.Window, ttl: c.TTL, maxTTL: c.MaxTTL, maxBans: c.MaxBans, maxKeys: c.MaxKeys}
 	def := func(v *float64, d float64) {
 		if *v == 0 {
@@ -101,7 +104,6 @@ func resolveBans(c *BanConfig, tick time.Duration) (banCfg, error) {
 	}
 	def(&b.minCalls, 20)
 	def(&b.failRate, 0.5)
-	def(&b.maxShare, 0.5)
 	if b.window == 0 {
 		b.window = 100 * tick
 	}
@@ -122,8 +124,6 @@ func resolveBans(c *BanConfig, tick time.Duration) (banCfg, error) {
 		return b, fieldErr("WithBans.MinCalls", c.MinCalls, "must be ≥ 1")
 	case !finite(b.failRate) || b.failRate <= 0 || b.failRate > 1:
 		return b, fieldErr("WithBans.FailureRate", c.FailureRate, "must be in (0, 1]")
-	case !finite(b.maxShare) || b.maxShare <= 0 || b.maxShare > 1:
-		return b, fieldErr("WithBans.MaxShare", c.MaxShare, "must be in (0, 1]")
 	case b.window < tick || b.window > time.Hour:
 		return b, fieldErr("WithBans.Window", c.Window, "must be between one tick and 1h")
 	case b.ttl < time.Second || b.ttl > 24*time.Hour:
@@ -143,7 +143,7 @@ type Ban struct {
 	Key     string
 	Until   time.Time
 	Strikes int    // bans of this key so far, this one included (its TTL doubled Strikes−1 times)
-	Reason  string // "failures", "share", "manual", or "peer" for a ban adopted from another node
+	Reason  string // "failures", "manual", or "peer" for a ban adopted from another node
 	NodeID  string // the node that decided it
 }
 

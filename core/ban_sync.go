@@ -16,7 +16,7 @@ type BanRecord struct {
 	At      time.Time // when the ban was decided
 	Until   time.Time // when it expires
 	Strikes int       // the key's bans so far on its node, this one included
-	Reason  string    // "failures", "share" or "manual"
+	Reason  string    // "failures" or "manual" (older engines also sent "share")
 	NodeID  string    // the node that decided it
 }
 

@@ -149,6 +149,11 @@ type RouteConfig struct {
 	Physics *PhysicsConfig
 	// AutoTuner replaces the engine's AutoTunerConfig (WithAutoTuner).
 	AutoTuner *AutoTunerConfig
+	// Weight is the route's weight in its group's fair shares (WithGroups):
+	// while the group's bottleneck is full, a route of weight 2 is entitled
+	// to twice the capacity of a route of weight 1. 0 means 1; otherwise it
+	// must be finite and in (0, 1000]. Live through Update.
+	Weight float64
 }
 
 const (

@@ -46,8 +46,13 @@
 // give up. Priorities get shares of it (Priority): bulk and low hit it
 // first, critical traffic last (up to twice the limit). Routes
 // of one group (WithGroups; by default all of an engine's routes) do not
-// shed each other for the queueing they share: the route whose own calls
-// are the dearest answers for it. Latency-only trauma still raises R,
+// shed each other for the queueing they share: each one's limit sees its
+// latency less that queueing, and while their shared bottleneck is full
+// its capacity (learned by Little's law, in seats: calls/s × each call's
+// own service time, so a 200 ms report costs forty 5 ms lookups) is
+// divided by weighted max-min fair share: a route within its share is
+// not shed, the one over it absorbs the shedding, its newest growth
+// first. Latency-only trauma still raises R,
 // which stays visible, but it never opens the circuit.
 //
 // The no-load latency is learned from the low latencies a route shows

@@ -99,15 +99,27 @@ func WithResync(d time.Duration) Option { return func(cfg *config) { cfg.resync 
 // defaultGroup holds every route when WithGroups is not given.
 const defaultGroup = "*"
 
-// WithGroups sets which routes share an in-flight budget: routes for which
-// f returns the same name are one group, and while the calls they have in
-// flight queue behind each other (they share a pool of workers, a
-// connection pool, a dependency), the group's budget goes to the cheapest
-// calls first, so a slow route is shed before the healthy ones it would
-// starve. An empty name leaves a route on its own. f is called once per
-// route, when it is first tracked. By default every route of the engine is
-// in one group: the routes of one service share its workers; a route whose
-// slowness is its own affects no other.
+// WithGroups sets which routes share a bottleneck: routes for which f
+// returns the same name are one group. While the calls they have in
+// flight queue behind each other (a pool of workers, a connection pool, a
+// dependency), the group's capacity, learned in seats (calls per second ×
+// each call's own service time, by Little's law), is divided among them
+// by weighted max-min fair share: a route whose demand is within its
+// share is not shed and is not cut for the shared queue's latency, and a
+// route over its share is shed down to it, the newest growth first.
+// Shares are work-conserving: what one route leaves, the others borrow,
+// and give back when it returns. A route's own slowness still cuts its
+// own limit. An empty name leaves a route on its own. f is called once
+// per route, when it is first tracked.
+//
+// By default (no WithGroups) every route of the engine is in one group:
+// the routes of one service share its workers, its CPU and usually its
+// pool, and routes that share no bottleneck are not held to shares (the
+// group binds only while every active member shows the shared queue).
+// An engine that also guards outgoing calls (a client-side Transport or
+// gRPC client interceptor) should give those routes a group per
+// dependency (its host or target), so that they do not share a budget
+// with the server's routes.
 func WithGroups(f func(routeID string) (group string)) Option {
 	return func(cfg *config) { cfg.groupOf = f }
 }

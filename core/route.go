@@ -53,9 +53,12 @@ type route struct {
 	detached atomic.Bool // not in the table under its own ID: Handles look it up again
 	rBits    atomic.Uint64
 	rampTh   [5]atomic.Uint32 // RECOVERING: reject when the decision hash < rampTh[p]
-	band     [5]atomic.Uint64 // the in-flight limit's band per priority (bands); 0: none
-	retry    atomic.Int64
-	slowNs   atomic.Int64 // latency baseline: a Canceled request that waited longer is a slow sample
+	// share is its share of its group's capacity in calls in flight, 0
+	// for none (share_group.go); under mu, here in what was padding
+	share  float32
+	band   [5]atomic.Uint64 // the in-flight limit's band per priority (bands); 0: none
+	retry  atomic.Int64
+	slowNs atomic.Int64 // latency baseline: a Canceled request that waited longer is a slow sample
 	// frozen is in flight on stripes no longer counted into (narrow), less
 	// leaked tickets written off (misuse.go)
 	frozen atomic.Int64
@@ -119,6 +122,7 @@ func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64)
 	r := &route{id: id, env: env, grp: grp, gi: -1}
 	res := live.of(id)
 	r.st = routeState{State: law.NewState(res.p, res.tp, res.sloLatencyMs, now), cfgGen: live.gen, lastEnd: now, evidenceAt: env.clock.wall(now)}
+	r.st.Weight = res.weight
 	r.tickEnd.Store(now + int64(env.tick))
 	r.timeAll.Store(true)
 	r.storeDecision(now)

@@ -168,6 +168,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	var c tickCounts
 	if data {
 		c = r.aggregate(&t)
+		r.share = 0 // the group's report gives it again while the group binds
 	}
 	if st.demand != nil || c.rej[ReasonShed] > 0 {
 		if st.demand == nil {
@@ -209,12 +210,19 @@ func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	t.Tel, t.Samples = r.telemetry(&c, stale, age)
 	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
 	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	t.Admitted, t.Limit = float64(c.admitted), r.limit()
 	return c
 }
 
-// Share reports the route's tick to its group (law.Sharer).
-func (r *route) Share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool) {
-	return r.grp.report(r, memberStats{at: end, latencyMs: latencyMs, floorMs: floorMs, inflight: inflight}, tickSec)
+// Share reports the route's tick to its group (law.Sharer) and takes the
+// route's share of the group's capacity from it.
+func (r *route) Share(f law.ShareFacts) (queueMs, shared float64) {
+	var share float64
+	queueMs, shared, share = r.grp.report(r, memberStats{at: f.End, latencyMs: f.LatencyMs, floorMs: f.FloorMs,
+		inflight: f.Inflight, dtSec: f.DtSec, offered: f.Offered, served: f.Served,
+		weight: float64(r.st.Weight), limited: f.Limited}, f.TickSec)
+	r.share = float32(share)
+	return queueMs, shared
 }
 
 // events builds the tick's event and, on a mode change, the transition's.
@@ -250,7 +258,8 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 // decisions the same on any machine. Caller holds mu.
 func (r *route) stripes(c *tickCounts, m Mode) {
 	st := &r.st
-	near := m != ModeCircuitOpen && (st.Lim.Limit == 0 || 4*st.inflight >= st.Lim.Limit)
+	lim := r.limit()
+	near := m != ModeCircuitOpen && (lim == 0 || 4*st.inflight >= lim)
 	switch {
 	case r.ctr.more.Load() != nil && near:
 		r.ctr.narrow()
@@ -269,11 +278,27 @@ func (r *route) storeDecision(now int64) {
 	for i, s := range st.RampShares() {
 		r.rampTh[i].Store(uint32(math.Round(s * math.MaxUint32)))
 	}
-	for i, b := range bands(st.Lim.Limit, st.Lim.Held) {
+	for i, b := range bands(r.limit(), st.Lim.Held) {
 		r.band[i].Store(b)
 	}
 	r.retry.Store(int64(st.Circ.RetryAfter(now, r.env.tick)))
 	r.slowNs.Store(int64(st.Baseline() * 1e6))
 	r.probe.Store(st.Probe(now, r.env.tick))
 	r.mode.Store(uint32(m))
+}
+
+// limit is the in-flight limit in force: the route's own, capped by its
+// share of its group's capacity while the group binds. A share is what
+// normal-priority traffic fills (its band is Share() of the limit); higher
+// priorities reach past it as they reach past the limit.
+func (r *route) limit() float64 {
+	st := &r.st
+	if r.share <= 0 {
+		return st.Lim.Limit
+	}
+	capped := float64(r.share) / PriorityNormal.Share()
+	if st.Lim.Limit <= 0 {
+		return capped
+	}
+	return math.Min(st.Lim.Limit, capped)
 }

@@ -55,10 +55,15 @@ func buildLive(cfg *config, gen uint32) (*liveConfig, error) {
 		if rc.AutoTuner != nil {
 			tc = *rc.AutoTuner
 		}
-		res, err := resolve(fmt.Sprintf("WithRouteConfig(%q).", truncate(id, 64)), slo, pc, tc)
+		prefix := fmt.Sprintf("WithRouteConfig(%q).", truncate(id, 64))
+		res, err := resolve(prefix, slo, pc, tc)
 		if err != nil {
 			return nil, err
 		}
+		if w := rc.Weight; w != 0 && !(w > 0 && w <= 1000) { // NaN fails both
+			return nil, fieldErr(prefix+"Weight", w, "must be in (0, 1000]")
+		}
+		res.weight = float32(rc.Weight)
 		l.perRoute[id] = res
 	}
 	return l, nil
@@ -176,7 +181,7 @@ func (r *route) takeConfig() {
 	st.cfgGen = live.gen
 	res := live.of(r.id)
 	changed := *res.p != *st.P || *res.tp != *st.TP || res.sloLatencyMs != st.SloMs
-	st.P, st.TP, st.SloMs = res.p, res.tp, res.sloLatencyMs
+	st.P, st.TP, st.SloMs, st.Weight = res.p, res.tp, res.sloLatencyMs, res.weight
 	if changed && live.reset {
 		st.Forget(st.lastEnd)
 	}

@@ -20,6 +20,11 @@ var knownFailures = map[string]string{
 	"flap-noise/wasted calls":              "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
 	"security-cluster/clients' calls shed": "each bot's fresh key floods the three replicas for ~0.8 s before a replica has MinCalls (20) of its failures and bans it for all three; meanwhile the replica's in-flight limit, one per replica for every key, sheds clients too (4.2 %, seed 1). Per-key breakers shed no client (failsafe-breaker 0.0 %) but let 14.6 % of the bots' calls through (Atrion 6.2 %)",
 	"sudden-10x/critical calls":            "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
+	// Shared capacity (issue 28): what the route shares (share_group.go)
+	// leave, and the per-key shares not built yet.
+	"hetero-cost/GET /lookup p99": "the report route is held at the learned capacity less the lookups' rounded-up demand, but the learned capacity swings around the pool's 8 connections (probed up 5 %/s while no queue shows, followed down when one does), and while it is above 8 lookups wait for a report: p99 56 ms against 10 ms healthy (seed 1; 323 ms before the shares)",
+	"hetero-cost/goodput":         "the reserve that keeps the lookups' p99 low, and a capacity learned a little low after each probe's queue, leave the pool 80 % busy with served work (seed 1; the design's bound with the reserve is ~91 %). It passed before the shares (100 %), when the lookups were starved instead",
+	"big-tenant/\"s":              "no per-key share yet: with MaxShare retired the big tenant is no longer banned and is served its share, but the route's limit sheds every key alike, so the small tenants lose 13–25 % (seed 1)",
 }
 
 // known looks check up in knownFailures, under the scenario's name or, for
@@ -94,12 +99,14 @@ func TestKnownFailuresExist(t *testing.T) {
 }
 
 // TestScenarioCatalogue pins the catalogue: the reference's thirteen, six
-// more, the eight users meet, and a deadline-aware variant of each
-// overload scenario; unique names, each valid with a kind and checks.
+// more, the eight users meet, the five of shared capacity, and a
+// deadline-aware variant of each overload scenario whose services are not
+// all deadline-aware already; unique names, each valid with a kind and
+// checks.
 func TestScenarioCatalogue(t *testing.T) {
 	scs := Scenarios()
 	seen := map[string]bool{}
-	overload, variants := 0, 0
+	overload, variants, native := 0, 0, 0
 	for _, sc := range scs {
 		if seen[sc.Name] {
 			t.Errorf("duplicate scenario %q", sc.Name)
@@ -111,7 +118,10 @@ func TestScenarioCatalogue(t *testing.T) {
 		if len(sc.Checks) == 0 || sc.Title == "" || sc.About == "" {
 			t.Errorf("%s: needs a title, a description and checks", sc.Name)
 		}
-		if sc.Kind == Overload {
+		switch {
+		case sc.Kind == Overload && allDeadlineAware(sc) && !strings.HasSuffix(sc.Name, "-deadline"):
+			native++
+		case sc.Kind == Overload:
 			overload++
 		}
 		if strings.HasSuffix(sc.Name, "-deadline") {
@@ -129,13 +139,17 @@ func TestScenarioCatalogue(t *testing.T) {
 	if variants == 0 || 2*variants != overload {
 		t.Errorf("%d overload scenarios, %d deadline-aware variants: want one variant per overload scenario", overload, variants)
 	}
-	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster"} {
+	if native == 0 {
+		t.Error("no overload scenario that is deadline-aware by itself (the shared-capacity ones)")
+	}
+	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster",
+		"hetero-cost", "equal-routes", "equal-routes-retry", "big-tenant", "busy-host"} {
 		if !seen[n] {
 			t.Errorf("scenario %q missing", n)
 		}
 	}
-	if n := len(scs); n != 20+8+variants {
-		t.Errorf("%d scenarios, want %d", n, 20+8+variants)
+	if n := len(scs); n != 20+8+5+variants {
+		t.Errorf("%d scenarios, want %d", n, 20+8+5+variants)
 	}
 }
 

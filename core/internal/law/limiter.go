@@ -38,7 +38,7 @@ import (
 // Limiter defaults.
 const (
 	limitTolerance = 2 // latency within this factor of no-load is no queueing
-	limitMin       = 1 // a limit never shuts a route: one call at a time probes it
+	LimitMin       = 1 // a limit never shuts a route: one call at a time probes it
 	limitMax       = 1e6
 	limitMinCap    = 16 // the cap for a quiet route
 	limitCapFactor = 4  // the cap relative to recent peak in-flight
@@ -80,7 +80,6 @@ type limitFacts struct {
 	ended     float64 // calls that ended in the tick: successes, failures and slow samples
 	abandoned float64 // of them, slow samples: callers who gave up waiting
 	shared    float64 // queueing the route's group shares, relative to its fastest member's no-load latency
-	answers   bool    // the route answers for that queueing: its calls cause it
 }
 
 // update moves the limit by one tick's facts.
@@ -98,12 +97,6 @@ func (l *limiter) update(f limitFacts) {
 	noLoad, lim := f.noLoadMs, l.Limit
 	var patience float64
 	if le := l.learned; le != nil {
-		le.quiet -= f.dtSec
-		if f.answers && f.shared >= groupQueued {
-			// its calls queue the group's others: its slowness, its own or
-			// not, is the group's to shed, and trials wait
-			le.slowMs, le.trial.on, le.quiet = 0, false, trialQuietSec
-		}
 		if le.slowMs > 0 && f.latencyMs < le.slowMs {
 			// the dependency speeds up again: forget as fast as the floor learns
 			le.slowMs = math.Max(f.noLoadMs, le.slowMs+floorDown*(f.latencyMs-le.slowMs))
@@ -137,7 +130,7 @@ func (l *limiter) update(f limitFacts) {
 			g = math.Min(g, 1-f.abandoned/f.ended) // callers giving up is loss
 		}
 		switch {
-		case g >= 1 && f.shared >= groupQueued:
+		case g >= 1 && f.shared >= GroupQueued:
 			// within tolerance only because the group's queueing is taken
 			// out: a queue others share is no room to grow into
 		case g >= 1:
@@ -147,7 +140,7 @@ func (l *limiter) update(f limitFacts) {
 				l.learned.trial.on = false // the latency is back within tolerance: the cut drained a queue
 			}
 		default:
-			if le := l.learn(); f.shared < groupQueued && !le.trial.on && le.quiet <= 0 {
+			if le := l.learn(); f.shared < GroupQueued && !le.trial.on {
 				le.trial.start(l, f, peak)
 			}
 			// smoothed, except at the clamp: deep queueing is cut at once
@@ -159,7 +152,7 @@ func (l *limiter) update(f limitFacts) {
 		}
 	}
 	floor := l.thr * noLoad / 1000
-	l.Limit = math.Min(capacity, math.Max(lim, math.Max(limitMin, floor)))
+	l.Limit = math.Min(capacity, math.Max(lim, math.Max(LimitMin, floor)))
 	l.Held = math.Max(l.Limit, l.Held*math.Exp(-f.dtSec/heldSec))
 }
 
@@ -181,15 +174,13 @@ const (
 	trialMinCalls = 10   // successes in the window, at least
 	trialWindow   = 1.0  // seconds of the measuring window, at least
 	trialMaxSec   = 30   // a trial that cannot tell by then ends
-	groupQueued   = 0.5  // shared queueing (÷ the group's fastest no-load latency) that counts: no growth, no trial
-	trialQuietSec = 60   // no trial for this long after a route was caught queueing its group
+	GroupQueued   = 0.5  // shared queueing (÷ the group's fastest no-load latency) that counts: no growth, no trial
 )
 
 // lessons is what a route's cuts and callers have taught its limit.
 type lessons struct {
 	slowMs     float64 // latency that cuts have shown not to be queueing; 0: none
 	patienceMs float64 // latency at which callers give up; 0: none seen
-	quiet      float64 // seconds until trials may start again
 	trial      trial
 }
 
@@ -237,7 +228,7 @@ func (t *trial) start(l *limiter, f limitFacts, in float64) {
 func (t *trial) observe(f limitFacts, in float64) (futile bool) {
 	t.sec += f.dtSec
 	settle := 2 * math.Max(t.latMs, f.latencyMs) / 1000
-	if f.shared >= groupQueued {
+	if f.shared >= GroupQueued {
 		t.on = false // a queue others share is in the latency: no telling
 		return false
 	}

@@ -11,11 +11,15 @@ import (
 // (close); the hot path never reads it, only what the engine stores from
 // it. Not safe for concurrent use; the route's lock guards it.
 type State struct {
-	P                         *Params
-	TP                        *TunerParams
-	SloMs                     float64 // SLO latency, ms; 0 = learn
-	Floor                     latencyFloor
-	bootTicks                 int
+	P         *Params
+	TP        *TunerParams
+	SloMs     float64 // SLO latency, ms; 0 = learn
+	Floor     latencyFloor
+	bootTicks int32
+	// Weight is the route's weight in its group's shares (0: 1). The law
+	// does not read it: the engine keeps it here, beside bootTicks, where
+	// it costs the route no padding.
+	Weight                    float32
 	Circ                      circuit
 	Win, Fast                 errorWindow // the circuit's evidence: about a second, and the last ticks
 	Lim                       limiter
@@ -103,16 +107,32 @@ type Tick struct {
 	Peak     float64       // the highest in-flight the hot path saw
 	Inflight float64       // in flight at the tick's end
 	Shed     uint64        // requests the in-flight limit shed
+	Admitted float64       // requests admitted in the tick
+	Limit    float64       // the limit in force (the group's share included); 0: the route's own
 	Reported bool          // reported telemetry (ReportOutcome, Route): no probe's
 	PeerOpen bool          // a peer's open circuit was adopted since the last close
 }
 
 // Sharer answers for queueing shared with other routes (a group): of a
-// tick's latency, how much is queueing the group answers for, what share
-// of the group's budget the route may hold, and whether the group answers
-// at all.
+// tick's latency, how much is queueing the group answers for (taken out of
+// the route's own latency), and that queueing relative to the group's
+// fastest no-load latency.
 type Sharer interface {
-	Share(end int64, latencyMs, floorMs, inflight, tickSec float64) (queueMs, shared float64, answers bool)
+	Share(f ShareFacts) (queueMs, shared float64)
+}
+
+// ShareFacts is what a route tells its group of one tick (Sharer), by
+// value: a pointer through the interface would move the tick to the heap.
+type ShareFacts struct {
+	End       int64   // the tick's end, engine ns
+	LatencyMs float64 // the tick's latency; NaN: none
+	FloorMs   float64 // the route's no-load latency
+	Inflight  float64 // the most in flight in the tick
+	DtSec     float64 // the tick's length
+	TickSec   float64 // the engine's tick
+	Offered   float64 // requests in the tick: admitted and shed
+	Served    float64 // calls that ended with an answer: successes and failures
+	Limited   bool    // the route's own limit shed in the tick
 }
 
 // Close runs one tick of the control law, one way through: the latency
@@ -127,7 +147,11 @@ func (s *State) Close(t *Tick, g Sharer) (from Mode, trauma bool) {
 		// overload's latency is not the route's no-load latency) and the
 		// floor is known: a loaded start's floor beats none, and faster ticks
 		// bring it down at once
-		bound := s.Lim.Limit > 0 && (t.Shed > 0 || math.Max(t.Peak, t.Inflight) >= 0.8*s.Lim.Limit)
+		lim := s.Lim.Limit
+		if t.Limit > 0 {
+			lim = t.Limit
+		}
+		bound := lim > 0 && (t.Shed > 0 || math.Max(t.Peak, t.Inflight) >= 0.8*lim)
 		if t.Fail == 0 && t.Succ > 0 && (!bound || s.Floor.Ms == 0) {
 			s.Floor.learn(t.Tel.LatencyMs, dtSec)
 		}
@@ -141,7 +165,7 @@ func (s *State) Close(t *Tick, g Sharer) (from Mode, trauma bool) {
 	bootDone := false
 	if !warm && t.Samples {
 		s.bootTicks++
-		bootDone = s.bootTicks >= p.Bootstrap
+		bootDone = int(s.bootTicks) >= p.Bootstrap
 		warm = bootDone
 	}
 	res := step(p, s.Pressure, s.Scar, t.Tel, s.Floor.baseline(s.SloMs), dtSec, t.Samples, warm, withMomentum)
@@ -176,15 +200,17 @@ func (s *State) Close(t *Tick, g Sharer) (from Mode, trauma bool) {
 // learnLimit moves the in-flight limit outside an open circuit; queueing
 // shared with the route's group is the group's to answer for.
 func (s *State) learnLimit(t *Tick, g Sharer, dtSec, tickSec float64) {
-	lat, shared, answers := t.Tel.LatencyMs, 0.0, false
+	lat, shared := t.Tel.LatencyMs, 0.0
 	if g != nil {
 		var q float64
-		q, shared, answers = g.Share(t.End, t.Tel.LatencyMs, s.Floor.Ms, math.Max(t.Peak, t.Inflight), tickSec)
+		q, shared = g.Share(ShareFacts{End: t.End, LatencyMs: t.Tel.LatencyMs, FloorMs: s.Floor.Ms,
+			Inflight: math.Max(t.Peak, t.Inflight), DtSec: dtSec, TickSec: tickSec,
+			Offered: t.Admitted + float64(t.Shed), Served: t.Succ + t.Fail, Limited: t.Shed > 0})
 		lat -= q
 	}
 	s.Lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
 		noLoadMs: s.Floor.Ms, successes: t.Succ, inflight: t.Inflight, peak: t.Peak,
-		shed: t.Shed, ended: t.Succ + t.Fail + t.Slow, abandoned: t.Slow, shared: shared, answers: answers})
+		shed: t.Shed, ended: t.Succ + t.Fail + t.Slow, abandoned: t.Slow, shared: shared})
 }
 
 // thresholds are the break and recovery points in force: the AutoTuner's
