@@ -210,7 +210,7 @@ func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	t.Tel, t.Samples = r.telemetry(&c, stale, age)
 	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
 	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
-	t.Admitted, t.Limit = float64(c.admitted), r.limit()
+	t.Admitted, t.Limit, t.Decisions = float64(c.admitted), r.limit(), c.decisions
 	return c
 }
 

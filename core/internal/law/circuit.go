@@ -33,23 +33,28 @@ const (
 
 // Circuit defaults.
 const (
-	probeTicks   = 5   // an open circuit admits one probe every probeTicks ticks
-	minOpenTicks = 10  // an open circuit stays open at least this long (a second by default)...
-	maxOpenTicks = 300 // ...doubling with each failed recovery, up to this
-	calmTicks    = 100 // OPERATIONAL this long (not reopened) forgives one doubling
+	probeTicks    = 5   // an open circuit admits one probe every probeTicks ticks at most...
+	minProbeTicks = 2   // ...and every minProbeTicks ticks at least, while a probe stays a small share of its calls (probeSpacing)
+	probeShare    = 20  // a probe is at most one call in this many of a busy route's
+	healProbes    = 3   // good probe ticks in a row that heal an open circuit before its minimum open time
+	minOpenTicks  = 10  // an open circuit stays open at least this long (a second by default)...
+	maxOpenTicks  = 300 // ...doubling with each failed recovery, up to this
+	calmTicks     = 100 // OPERATIONAL this long (not reopened) forgives one doubling
 )
 
 // circuit is a route's mode machine. Not safe for concurrent use; the
 // route's lock guards it.
 type circuit struct {
-	Mode    Mode
-	Since   int64 // when mode was entered, engine ns
-	minOpen time.Duration
-	backoff int         // recoveries that failed since the route last stayed calm
-	calm    int64       // OPERATIONAL since, or since the last forgiven doubling, engine ns
-	ramp    int         // RECOVERING's healthy ticks so far
-	rec     errorWindow // RECOVERING's own calls, undecayed: fresh evidence
-	failAt  int64       // CIRCUIT_OPEN: the last tick a call (a probe) failed
+	Mode       Mode
+	backoff    int16 // recoveries that failed since the route last stayed calm
+	probeEvery int16 // CIRCUIT_OPEN: ticks between probes, from the route's traffic (probeSpacing)
+	Since      int64 // when mode was entered, engine ns
+	minOpen    time.Duration
+	calm       int64       // OPERATIONAL since, or since the last forgiven doubling, engine ns
+	ramp       int32       // RECOVERING's healthy ticks so far
+	goodProbes int32       // CIRCUIT_OPEN: probe ticks in a row whose calls all succeeded
+	rec        errorWindow // RECOVERING's own calls, undecayed: fresh evidence
+	failAt     int64       // CIRCUIT_OPEN: the last tick a call (a probe) failed
 }
 
 // tickFacts is what one closed tick tells the mode machine.
@@ -91,14 +96,20 @@ func (c *circuit) next(f *tickFacts, p *Params) (from Mode) {
 	case ModeCircuitOpen:
 		// a good probe heals, and so does time alone (R below the
 		// recovery point by the check valve, not ‖P‖) once no probe has
-		// failed for a probe interval
-		if f.fails > 0 {
-			c.failAt = f.end
-		}
+		// failed for a probe interval; a run of good probes heals before
+		// the minimum open time, which guards against a dependency whose
+		// probes fail, not one whose probes keep succeeding
 		probed := f.calls > 0 && f.fails == 0
+		switch {
+		case f.fails > 0:
+			c.failAt = f.end
+			c.goodProbes = 0
+		case probed:
+			c.goodProbes++
+		}
 		quiet := f.end-c.failAt > probeTicks*int64(f.tick)
 		healed := quiet && f.res.resistance < f.recoveryPoint && f.res.posNrm < p.PCrit
-		if f.end-c.Since >= int64(c.minOpen) && (probed || healed) {
+		if (f.end-c.Since >= int64(c.minOpen) && (probed || healed)) || c.goodProbes >= healProbes {
 			c.set(ModeRecovering, f.end)
 		}
 	case ModeRecovering:
@@ -112,7 +123,7 @@ func (c *circuit) next(f *tickFacts, p *Params) (from Mode) {
 		if f.fails == 0 || f.fails < failingRate*f.calls {
 			c.ramp++
 		}
-		if c.ramp >= p.Recovery {
+		if int(c.ramp) >= p.Recovery {
 			c.set(ModeOperational, f.end)
 		}
 	}
@@ -127,6 +138,8 @@ func (c *circuit) set(m Mode, now int64) {
 		c.calm = now
 	case ModeRecovering:
 		c.ramp, c.rec = 0, errorWindow{}
+	case ModeCircuitOpen:
+		c.goodProbes = 0
 	}
 }
 
@@ -139,6 +152,18 @@ func (c *circuit) open(now int64, tick time.Duration) {
 	c.minOpen = min(maxOpenTicks*tick, (minOpenTicks*tick)<<c.backoff)
 	c.failAt = now
 	c.set(ModeCircuitOpen, now)
+}
+
+// probeSpacing is the ticks between an open circuit's probes for a route
+// that saw decisions requests in its last tick: a busy route probes every
+// minProbeTicks ticks, so it sees a dependency come back within a fifth
+// of a second, while a probe stays at most one call in probeShare of the
+// route's; a quiet route probes every probeTicks ticks.
+func probeSpacing(decisions uint64) int16 {
+	if decisions == 0 {
+		return probeTicks
+	}
+	return int16(min(probeTicks, max(minProbeTicks, math.Ceil(probeShare/float64(decisions)))))
 }
 
 // windupScar is the most scar an open circuit keeps from its probes'
@@ -154,7 +179,11 @@ func windupScar(breakPoint, baseR float64) float64 { return math.Max(0, breakPoi
 func rampShares(step, n int) (s [5]float64) {
 	ramp := 1.0
 	if n > 0 {
-		ramp = math.Min(1, 0.1+0.9*float64(step)/float64(n))
+		// slow start: each healthy tick doubles the share admitted, so a
+		// dependency that answers every call is back at full service in
+		// a few ticks, while one that fails again meets a small share
+		// (RECOVERING reopens on its failing calls)
+		ramp = math.Min(1, 0.1*math.Exp2(float64(step)))
 	}
 	s[1] = 1 - math.Min(1, 2*ramp)
 	s[2] = 1 - ramp

@@ -100,3 +100,62 @@ func TestOpenProbesEveryFewTicks(t *testing.T) {
 		t.Fatalf("probes at ticks %v, want every %d", probes, probeTicks)
 	}
 }
+
+// When probes keep succeeding, probe tick after probe tick, then the
+// circuit recovers before its minimum open time, however far failed
+// recoveries have backed it off: the backoff guards against a dependency
+// whose probes fail, and these are evidence that it is back (the cluster
+// scenario's busy node stayed open 12 s after its database healed).
+func TestOpenRecoversOnARunOfGoodProbes(t *testing.T) {
+	c := opened(t)
+	c.backoff = 8
+	c.open(0, 100*time.Millisecond) // reopened from far back: the longest minimum open time
+	if c.minOpen != maxOpenTicks*100*time.Millisecond {
+		t.Fatalf("setup: min open %v", c.minOpen)
+	}
+	for i := int64(1); i < healProbes; i++ {
+		if c.next(facts(i*sec/5, 25, 1, 0, false), testParams()); c.Mode != ModeCircuitOpen {
+			t.Fatalf("good probe %d of %d: %v, want CIRCUIT_OPEN", i, healProbes, c.Mode)
+		}
+	}
+	if c.next(facts(healProbes*sec/5, 25, 1, 0, false), testParams()); c.Mode != ModeRecovering {
+		t.Fatalf("%d good probes in a row: %v, want RECOVERING", healProbes, c.Mode)
+	}
+}
+
+// When a probe fails between good ones, then the run starts again.
+func TestOpenRunOfGoodProbesRestartsOnAFailure(t *testing.T) {
+	c := opened(t)
+	c.next(facts(sec/10, 25, 1, 0, false), testParams())
+	c.next(facts(2*sec/10, 25, 1, 0, false), testParams())
+	c.next(facts(3*sec/10, 25, 1, 1, false), testParams()) // fails
+	c.next(facts(4*sec/10, 25, 1, 0, false), testParams())
+	if c.next(facts(5*sec/10, 25, 1, 0, false), testParams()); c.Mode != ModeCircuitOpen {
+		t.Fatalf("two good probes since a failed one, before the minimum open time: %v, want CIRCUIT_OPEN", c.Mode)
+	}
+}
+
+// When the route is busy, then it probes every minProbeTicks ticks, a
+// probe staying at most one call in probeShare; when it is quiet, every
+// probeTicks ticks, so probes never become a large share of its calls.
+func TestOpenProbesAsTrafficAllows(t *testing.T) {
+	for _, tc := range []struct {
+		decisions uint64
+		every     int64
+	}{{0, probeTicks}, {1, probeTicks}, {2, probeTicks}, {5, 4}, {10, minProbeTicks}, {300, minProbeTicks}} {
+		s := NewState(testParams(), &TunerParams{Disabled: true}, 0, 0)
+		s.Circ = opened(t)
+		s.Close(&Tick{End: 0, Dt: 100 * time.Millisecond, Tick: 100 * time.Millisecond, Data: true, Decisions: tc.decisions}, nil)
+		s.Circ.Mode, s.Circ.Since = ModeCircuitOpen, 0
+		var got int64
+		for k := int64(1); k <= probeTicks; k++ {
+			if s.Probe(k*100e6, 100*time.Millisecond) {
+				got = k
+				break
+			}
+		}
+		if got != tc.every {
+			t.Errorf("%d decisions a tick: first probe after %d ticks, want %d", tc.decisions, got, tc.every)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package law
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -74,5 +75,33 @@ func TestRecoveringRamps(t *testing.T) {
 	}
 	if mid := s.RampShares(); !(mid[2] < first[2] && mid[4] < first[4]) {
 		t.Fatalf("halfway ramp %v, first %v: want less rejected", mid, first)
+	}
+}
+
+// When its calls keep succeeding, then the share it admits doubles each
+// healthy tick: from a tenth to all normal traffic in four ticks (a slow
+// start), however long the run of ticks before OPERATIONAL; critical
+// traffic always passes and lower priorities follow the square.
+func TestRecoveringRampsUpBySlowStart(t *testing.T) {
+	want := []float64{0.9, 0.8, 0.6, 0.2, 0} // normal traffic rejected after 0..4 healthy ticks
+	for step, w := range want {
+		s := rampShares(step, 20)
+		if math.Abs(s[2]-w) > 1e-9 {
+			t.Errorf("after %d healthy ticks normal traffic rejected %.2f, want %.2f", step, s[2], w)
+		}
+		if s[0] != 0 {
+			t.Errorf("after %d healthy ticks critical traffic rejected %.2f", step, s[0])
+		}
+		if s[3] < s[2] {
+			t.Errorf("after %d healthy ticks low traffic rejected %.2f, less than normal's %.2f", step, s[3], s[2])
+		}
+	}
+	c := recovering(t)
+	for i := range 4 {
+		c.next(facts(2*sec+int64(i+1)*sec/10, 15, 10, 0, false), testParams())
+	}
+	s := State{Circ: c, P: testParams()}
+	if c.Mode != ModeRecovering || s.RampShares()[2] != 0 {
+		t.Fatalf("four healthy ticks into RECOVERING: %v, normal rejected %.2f; want all admitted", c.Mode, s.RampShares()[2])
 	}
 }

@@ -76,18 +76,22 @@ func (s *State) AdoptScar(scar float64) {
 // ramp (rampShares), none in any other mode.
 func (s *State) RampShares() (shares [5]float64) {
 	if s.Circ.Mode == ModeRecovering {
-		shares = rampShares(s.Circ.ramp, s.P.Recovery)
+		shares = rampShares(int(s.Circ.ramp), s.P.Recovery)
 	}
 	return shares
 }
 
 // Probe reports whether the route admits a probe after the tick that
-// ended at now: every tick in RECOVERING, every probeTicks ticks while
-// open.
+// ended at now: every tick in RECOVERING; while open, every few ticks, as
+// the route's traffic allows (probeSpacing).
 func (s *State) Probe(now int64, tick time.Duration) bool {
 	opened := (now - s.Circ.Since) / int64(tick) // ticks open
+	every := int64(probeTicks)                   // the route's traffic not measured yet
+	if s.Circ.probeEvery > 0 {
+		every = int64(max(s.Circ.probeEvery, minProbeTicks))
+	}
 	m := s.Circ.Mode
-	return m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0)
+	return m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%every == 0)
 }
 
 // Baseline is the latency baseline in ms (latencyFloor.baseline).
@@ -95,22 +99,23 @@ func (s *State) Baseline() float64 { return s.Floor.baseline(s.SloMs) }
 
 // Tick is what the engine measured over one tick, for Close.
 type Tick struct {
-	End      int64         // the tick's end, engine ns
-	Dt       time.Duration // the interval it closes
-	Tick     time.Duration // the engine's tick
-	Data     bool          // false: a silent gap, nothing measured
-	Tel      Telemetry     // the tick's aggregate
-	Samples  bool          // tel carries evidence
-	Succ     float64       // calls that succeeded (fractional from Route)...
-	Fail     float64       // ...and failed
-	Slow     float64       // cancelled calls that waited past the baseline
-	Peak     float64       // the highest in-flight the hot path saw
-	Inflight float64       // in flight at the tick's end
-	Shed     uint64        // requests the in-flight limit shed
-	Admitted float64       // requests admitted in the tick
-	Limit    float64       // the limit in force (the group's share included); 0: the route's own
-	Reported bool          // reported telemetry (ReportOutcome, Route): no probe's
-	PeerOpen bool          // a peer's open circuit was adopted since the last close
+	End       int64         // the tick's end, engine ns
+	Dt        time.Duration // the interval it closes
+	Tick      time.Duration // the engine's tick
+	Data      bool          // false: a silent gap, nothing measured
+	Tel       Telemetry     // the tick's aggregate
+	Samples   bool          // tel carries evidence
+	Succ      float64       // calls that succeeded (fractional from Route)...
+	Fail      float64       // ...and failed
+	Slow      float64       // cancelled calls that waited past the baseline
+	Peak      float64       // the highest in-flight the hot path saw
+	Inflight  float64       // in flight at the tick's end
+	Shed      uint64        // requests the in-flight limit shed
+	Decisions uint64        // requests decided in the tick: admitted and rejected
+	Admitted  float64       // requests admitted in the tick
+	Limit     float64       // the limit in force (the group's share included); 0: the route's own
+	Reported  bool          // reported telemetry (ReportOutcome, Route): no probe's
+	PeerOpen  bool          // a peer's open circuit was adopted since the last close
 }
 
 // Sharer answers for queueing shared with other routes (a group): of a
@@ -143,6 +148,7 @@ func (s *State) Close(t *Tick, g Sharer) (from Mode, trauma bool) {
 	p := s.P
 	dtSec := t.Dt.Seconds()
 	if t.Data {
+		s.Circ.probeEvery = probeSpacing(t.Decisions)
 		// ticks without failures teach the floor, unless the limit binds (an
 		// overload's latency is not the route's no-load latency) and the
 		// floor is known: a loaded start's floor beats none, and faster ticks
