@@ -37,6 +37,8 @@ const (
 	minProbeTicks = 2   // ...and every minProbeTicks ticks at least, while a probe stays a small share of its calls (probeSpacing)
 	probeShare    = 20  // a probe is at most one call in this many of a busy route's
 	healProbes    = 3   // good probe ticks in a row that heal an open circuit before its minimum open time
+	failRunCalls  = 6   // failed calls in a row, none succeeding between them, that are clear failure evidence (gobreaker trips after 6)...
+	failRunTicks  = 3   // ...over at least this many ticks, so one unlucky tick of a busy route is no run
 	minOpenTicks  = 10  // an open circuit stays open at least this long (a second by default)...
 	maxOpenTicks  = 300 // ...doubling with each failed recovery, up to this
 	calmTicks     = 100 // OPERATIONAL this long (not reopened) forgives one doubling
@@ -52,7 +54,9 @@ type circuit struct {
 	minOpen    time.Duration
 	calm       int64       // OPERATIONAL since, or since the last forgiven doubling, engine ns
 	ramp       int32       // RECOVERING's healthy ticks so far
-	goodProbes int32       // CIRCUIT_OPEN: probe ticks in a row whose calls all succeeded
+	failRun    float32     // failed calls since the last tick with a success (failing)
+	goodProbes int16       // CIRCUIT_OPEN: probe ticks in a row whose calls all succeeded
+	failTicks  int16       // ticks of failRun: ticks with failures and no success, in a row
 	rec        errorWindow // RECOVERING's own calls, undecayed: fresh evidence
 	failAt     int64       // CIRCUIT_OPEN: the last tick a call (a probe) failed
 }
@@ -74,18 +78,25 @@ type tickFacts struct {
 // next runs the mode machine for one tick and returns the mode it was in.
 func (c *circuit) next(f *tickFacts, p *Params) (from Mode) {
 	from = c.Mode
+	switch {
+	case f.calls > f.fails:
+		c.failRun, c.failTicks = 0, 0
+	case f.fails > 0:
+		c.failRun += float32(f.fails)
+		c.failTicks = min(c.failTicks+1, math.MaxInt16)
+	}
 	switch c.Mode {
 	case ModeBootstrap:
 		switch {
 		case f.fast.Certain():
 			c.open(f.end, f.tick)
-		case f.bootDone && f.win.Failing() && f.res.resistance >= f.breakPoint:
+		case f.bootDone && c.failing(f) && f.res.resistance >= f.breakPoint:
 			c.open(f.end, f.tick)
 		case f.bootDone:
 			c.set(ModeOperational, f.end)
 		}
 	case ModeOperational:
-		if f.fast.Certain() || ((f.win.Failing() || f.peerOpen) && f.res.resistance >= f.breakPoint) {
+		if f.fast.Certain() || ((c.failing(f) || f.peerOpen) && f.res.resistance >= f.breakPoint) {
 			c.open(f.end, f.tick)
 			break
 		}
@@ -128,6 +139,17 @@ func (c *circuit) next(f *tickFacts, p *Params) (from Mode) {
 		}
 	}
 	return from
+}
+
+// failing is the failure evidence that opens a circuit once R is past its
+// break: nearly all of the short window's calls failed, or a run of
+// failRunCalls calls over failRunTicks ticks failed with none succeeding
+// between them. The run speaks first on a quiet route, whose healthy calls
+// of the last second still dilute the window (a route at 10 calls/s opened
+// after 17 failures on the window alone); isolated failures never make a
+// run, and a busy route's noisy tick is not one.
+func (c *circuit) failing(f *tickFacts) bool {
+	return f.win.Failing() || (c.failRun >= failRunCalls && c.failTicks >= failRunTicks)
 }
 
 // set is the one place a mode changes.
