@@ -35,10 +35,10 @@ test: .bin/helpers
 	exit $$fail
 
 ## lint: gofmt, go vet, and core's no-dependency rule
-lint:
+lint: .bin/helpers
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@! grep -q '^require' core/go.mod || { echo "core/go.mod must not require anything"; exit 1; }
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@set -e; for m in $(MODULES); do (cd $$m && $(PROGRESS) -label "go vet $$m" -- $(GO) vet ./...); done
 
 ## bench: Atrion Admit+Done beside the floor and every peer (serial and parallel), table in benchmarks/results (~2 min)
 bench:

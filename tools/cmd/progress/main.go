@@ -11,7 +11,8 @@
 //
 //	make demo: compiling: 1 min 5 s, 99 packages compiled, the latest net/netip
 //
-// progress exits with the step's exit code.
+// A step that ran longer than -every ends with "LABEL: done in N s", one
+// that failed with its exit code; progress exits with the step's.
 package main
 
 import (
@@ -111,11 +112,13 @@ func run(args []string, label string, every time.Duration, packages bool, stdout
 		fmt.Fprintln(b.To(stderr), "progress:", err)
 		code = 1
 	}
-	// the step's time, so that whoever waited knows what to expect next time
-	verdict := "done in "
-	if code != 0 {
-		verdict = fmt.Sprintf("failed (exit %d) after ", code)
+	// a long step's time, so that whoever waited knows what to expect
+	// next time, and a failure's; a quick success needs no line
+	switch elapsed := b.Elapsed(); {
+	case code != 0:
+		fmt.Fprintf(b, "%s: failed (exit %d) after %s\n", label, code, heartbeat.Seconds(elapsed))
+	case elapsed >= every:
+		fmt.Fprintf(b, "%s: done in %s\n", label, heartbeat.Seconds(elapsed))
 	}
-	fmt.Fprintln(b, label+": "+verdict+heartbeat.Seconds(b.Elapsed()))
 	return code
 }

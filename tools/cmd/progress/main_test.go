@@ -42,8 +42,7 @@ func TestBeatsDuringSilence(t *testing.T) {
 	}
 }
 
-// A step that keeps talking gets no beat, and a step that succeeds says
-// how long it took.
+// A step that keeps talking gets no beat, and a quick success no verdict.
 func TestNoBeatWhileTalking(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("sh not on PATH")
@@ -54,7 +53,7 @@ func TestNoBeatWhileTalking(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit code %d, stderr %s", code, stderr.String())
 	}
-	if want := regexp.MustCompile(`^line 1\nline 2\nline 3\nline 4\nline 5\ntesting: done in \d+ s\n$`); !want.MatchString(stdout.String()) {
+	if want := regexp.MustCompile(`^line 1\nline 2\nline 3\nline 4\nline 5\n$`); !want.MatchString(stdout.String()) {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
 }
@@ -67,5 +66,19 @@ func TestMissingCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "progress:") {
 		t.Errorf("stderr %q names no error", stderr.String())
+	}
+}
+
+// A long step that succeeds says how long it took.
+func TestLongStepSaysItsTime(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("sh not on PATH")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"sh", "-c", "sleep 0.3"}, "vetting", 100*time.Millisecond, false, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d, stderr %s", code, stderr.String())
+	}
+	if !regexp.MustCompile(`(?m)^vetting: \d+ s\n(.*\n)*vetting: done in \d+ s\n$`).MatchString(stdout.String()) {
+		t.Errorf("stdout %q: want beats, then the time", stdout.String())
 	}
 }
