@@ -16,7 +16,7 @@ ticking = $(1) & pid=$$!; s=0; while kill -0 $$pid 2>/dev/null; do sleep 1; s=$$
 HELPERS := $(wildcard tools/cmd/progress/*.go tools/cmd/testsummary/*.go tools/internal/heartbeat/*.go tools/go.mod)
 .bin/helpers: $(HELPERS)
 	@echo "building make's helpers (tools/cmd/progress, testsummary): about a minute from an empty build cache"
-	@mkdir -p .bin && cd tools && $(call ticking,GOWORK=off $(GO) build -o $(CURDIR)/.bin/ ./cmd/progress ./cmd/testsummary,building the helpers)
+	@mkdir -p .bin && cd tools && $(call ticking,GOWORK=off $(GO) build -o $(CURDIR)/.bin/ ./cmd/progress ./cmd/testsummary,building the helpers) && echo "make's helpers built in $$s s"
 	@touch $@
 test: .bin/helpers
 	@mkdir -p .test && rm -f $(TEST_STATE)
@@ -76,8 +76,8 @@ stability-map:
 
 ## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile takes minutes: 8 min 18 s to the first frame from empty caches on a busy 2-core VM, 8 s once built); DEMO_FLAGS="-keep" etc.
 demo:
-	@$(MAKE) --no-print-directory .bin/helpers
 	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): minutes the first time (7 min from empty caches on this busy 2-core VM), seconds after that"
+	@$(MAKE) --no-print-directory .bin/helpers
 	@cd examples/demo && $(PROGRESS) -label "make demo: compiling" -packages -- $(GO) build -v -o $(CURDIR)/.bin/demo .
 	@echo "make demo: running it (about a minute of phases; Ctrl-C stops it)"
 	@.bin/demo $(DEMO_FLAGS)
