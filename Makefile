@@ -5,29 +5,40 @@ GO ?= go
 .PHONY: test lint bench bench-adapters simulate loadtest loadtest-grpc stability-map demo fmt release
 
 ## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
+## Long steps print what they are doing every 10 s of silence (tools/cmd/progress, testsummary -every);
+## the helpers themselves are built outside the workspace (GOWORK=off: tools' own go.mod, no workspace
+## graph to download) under a shell loop that says the same, since they cannot report their own build.
 TEST_STATE := $(CURDIR)/.test/state.jsonl
 SUMMARY := $(CURDIR)/.bin/testsummary
-test:
-	@mkdir -p .test .bin && rm -f $(TEST_STATE) && cd tools && $(GO) build -o $(SUMMARY) ./cmd/testsummary
+PROGRESS := $(CURDIR)/.bin/progress
+# $(call ticking,COMMAND,WHAT): runs COMMAND, printing "… WHAT: N s" every 10 s while it runs
+ticking = $(1) & pid=$$!; s=0; while kill -0 $$pid 2>/dev/null; do sleep 1; s=$$((s+1)); [ $$((s % 10)) != 0 ] || echo "… $(2): $$s s"; done; wait $$pid
+HELPERS := $(wildcard tools/cmd/progress/*.go tools/cmd/testsummary/*.go tools/internal/heartbeat/*.go tools/go.mod)
+.bin/helpers: $(HELPERS)
+	@echo "building make's helpers (tools/cmd/progress, testsummary): about a minute from an empty build cache"
+	@mkdir -p .bin && cd tools && $(call ticking,GOWORK=off $(GO) build -o $(CURDIR)/.bin/ ./cmd/progress ./cmd/testsummary,building the helpers) && echo "make's helpers built in $$s s"
+	@touch $@
+test: .bin/helpers
+	@mkdir -p .test && rm -f $(TEST_STATE)
 	@fail=0; for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && $(GO) vet ./...) || fail=1; \
-		{ (cd $$m && $(GO) test -race -count=1 -json ./... 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		(cd $$m && $(PROGRESS) -label "go vet $$m" -- $(GO) vet ./...) || fail=1; \
+		{ (cd $$m && $(GO) test -race -count=1 -timeout 30m -json ./... 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE) -label "go test $$m"; } || fail=1; \
 		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
 	done; \
 	echo "== allocation pins and goodput (the race detector makes allocation counts and throughput meaningless, so they skip above)"; \
 	for m in $$(grep -l 'SkipAllocsUnderRace(t)' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do \
-		{ (cd $$m && $(GO) test -count=1 -run 'Alloc|Goodput' -json . 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE); } || fail=1; \
+		{ (cd $$m && $(GO) test -count=1 -run 'Alloc|Goodput' -json . 2>&1; echo $$? > $(CURDIR)/.test/rc) | $(SUMMARY) -state $(TEST_STATE) -label "allocation pins $$m"; } || fail=1; \
 		[ "$$(cat .test/rc)" = 0 ] || fail=1; \
 	done; \
 	$(SUMMARY) -report -state $(TEST_STATE) || fail=1; \
 	exit $$fail
 
 ## lint: gofmt, go vet, and core's no-dependency rule
-lint:
+lint: .bin/helpers
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@! grep -q '^require' core/go.mod || { echo "core/go.mod must not require anything"; exit 1; }
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@set -e; for m in $(MODULES); do (cd $$m && $(PROGRESS) -label "go vet $$m" -- $(GO) vet ./...); done
 
 ## bench: Atrion Admit+Done beside the floor and every peer (serial and parallel), table in benchmarks/results (~2 min)
 bench:
@@ -76,10 +87,11 @@ stability-map:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/stabilitymap -out results
 
-## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile ~1 min more); DEMO_FLAGS="-keep" etc.
+## demo: gin service with Atrion beside an unprotected twin through fault phases, live table and dashboard (~1 min; the first compile takes minutes: 8 min 18 s to the first frame from empty caches on a busy 2-core VM, 8 s once built); DEMO_FLAGS="-keep" etc.
 demo:
-	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): up to a minute the first time, seconds after that"
-	@mkdir -p .bin && cd examples/demo && $(GO) build -o $(CURDIR)/.bin/demo .
+	@echo "make demo: compiling the demo (gin, Atrion's adapter, the dashboard): minutes the first time (7 min from empty caches on this busy 2-core VM), seconds after that"
+	@$(MAKE) --no-print-directory .bin/helpers
+	@cd examples/demo && $(PROGRESS) -label "make demo: compiling" -packages -- $(GO) build -v -o $(CURDIR)/.bin/demo .
 	@echo "make demo: running it (about a minute of phases; Ctrl-C stops it)"
 	@.bin/demo $(DEMO_FLAGS)
 

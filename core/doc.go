@@ -1,5 +1,27 @@
 // Package atrion is physics-based concurrency control: load shedding and
-// circuit breaking driven by a per-route resistance.
+// circuit breaking driven by a per-route resistance. Ask Admit before
+// serving a request and settle its ticket with Done once, after:
+//
+//	a, err := atrion.New() // zero configuration: limits and thresholds are learned per route
+//	if err != nil {
+//		return err // only a bad option fails, and the error names it
+//	}
+//	defer a.Close(context.Background())
+//
+//	t, d := a.Admit("GET /users/:id", atrion.PriorityNormal) // a route template, never a raw path
+//	if !d.Allowed {
+//		return reject(d) // e.g. 503 with Retry-After: d.RetryAfter; d.Reason says why
+//	}
+//	class := atrion.Success
+//	err = serve()
+//	if err != nil {
+//		class = atrion.Failure // or Ignored (the client's fault), Canceled (the client left)
+//	}
+//	t.Done(class)
+//
+// Example_quickstart runs it. The adapter modules do this for gin, echo,
+// fiber, gRPC and net/http (r.Use(atrgin.Middleware(a)) and the like).
+// What follows is how the engine decides.
 //
 // # The model
 //

@@ -225,8 +225,8 @@ func TestDashboardHeldUntilEnter(t *testing.T) {
 }
 
 // make demo says what it does before the first compile, which takes
-// about a minute: the first line of its recipe is a message, ahead of
-// the build.
+// minutes on a fresh machine: the first line of its recipe is a message,
+// ahead of the build (which then speaks through tools/cmd/progress).
 func TestMakeDemoSpeaksBeforeCompiling(t *testing.T) {
 	mk, err := os.ReadFile("../../Makefile")
 	if err != nil {

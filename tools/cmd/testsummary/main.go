@@ -10,6 +10,12 @@
 //	go test -json ./... | testsummary -state FILE    (once per module)
 //	testsummary -report -state FILE                  (the summary)
 //
+// While it streams, a run that has printed nothing for -every (10 s) gets
+// a line saying how long it has run and what it is doing (compiling, or
+// which packages and tests are running), e.g.
+//
+//	go test adapters/grpc: 1 min 20 s, 2 packages done, running adapters/grpc (TestServerKeys)
+//
 // The report ends with a line "tests: N passed, N failed, N skipped"
 // (subtests included) and exits 1 when a test or a package failed.
 package main
@@ -23,7 +29,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/atrion-go/atrion/tools/internal/heartbeat"
 )
 
 // event is one line of go test -json (test2json's TestEvent).
@@ -51,6 +60,8 @@ const modulePrefix = "github.com/atrion-go/atrion/"
 func main() {
 	state := flag.String("state", "", "the `file` that collects results across runs")
 	report := flag.Bool("report", false, "print the summary of the state file")
+	every := flag.Duration("every", 10*time.Second, "while streaming, the longest `silence` before a line saying what is running (0: none)")
+	label := flag.String("label", "go test", "what the beats call the run")
 	flag.Parse()
 	if *state == "" {
 		fmt.Fprintln(os.Stderr, "usage: testsummary -state FILE [-report]")
@@ -73,15 +84,77 @@ func main() {
 		os.Exit(2)
 	}
 	defer f.Close()
-	if !stream(os.Stdin, os.Stdout, json.NewEncoder(f)) {
+	var out io.Writer = os.Stdout
+	var prog *progress
+	if *every > 0 {
+		prog = &progress{label: *label, running: map[string]string{}}
+		b := heartbeat.Start(os.Stdout, *every, prog.status)
+		prog.lock = b
+		out = b
+		defer b.Stop()
+	}
+	if !stream(os.Stdin, out, json.NewEncoder(f), prog) {
 		os.Exit(1)
 	}
 }
 
+// progress is what a beat says about a run: the packages running (each
+// with its latest test started) and how many are done.
+type progress struct {
+	lock    sync.Locker // the beat's: status runs under it
+	label   string
+	running map[string]string // package → its latest test, "" before any
+	done    int
+}
+
+// update records e under the beat's lock.
+func (p *progress) update(e *event) {
+	if p == nil || e.Package == "" {
+		return
+	}
+	p.lock.Lock()
+	defer p.lock.Unlock()
+	switch {
+	case e.Action == "start" || e.Action == "run" && e.Test != "":
+		p.running[e.Package] = e.Test
+	case (e.Action == "pass" || e.Action == "fail" || e.Action == "skip") && e.Test == "":
+		delete(p.running, e.Package)
+		p.done++
+	}
+}
+
+// status is the beat's line: the run's time, then what it is waiting on.
+func (p *progress) status(elapsed time.Duration) string {
+	line := p.label + ": " + heartbeat.Seconds(elapsed)
+	if p.done > 0 {
+		line += fmt.Sprintf(", %d packages done", p.done)
+	}
+	if len(p.running) == 0 {
+		return line + ", compiling (no test binary running)"
+	}
+	pkgs := make([]string, 0, len(p.running))
+	for pkg := range p.running {
+		pkgs = append(pkgs, pkg)
+	}
+	sort.Strings(pkgs)
+	for i, pkg := range pkgs {
+		if i == 0 {
+			line += ", running "
+		} else {
+			line += ", "
+		}
+		line += short(pkg)
+		if t := p.running[pkg]; t != "" {
+			line += " (" + t + ")"
+		}
+	}
+	return line
+}
+
 // stream prints the readable form of the events in r to w and encodes a
-// record of each finished test and package to rec. It returns false when
-// something failed.
-func stream(r io.Reader, w io.Writer, rec *json.Encoder) bool {
+// record of each finished test and package to rec, and keeps prog (nil:
+// none) up to date. It returns false when something failed.
+func stream(r io.Reader, w io.Writer, rec *json.Encoder, prog *progress) bool {
 	ok := true
 	output := map[string][]string{} // package + test → its output lines
 	sc := bufio.NewScanner(r)
@@ -93,6 +166,7 @@ func stream(r io.Reader, w io.Writer, rec *json.Encoder) bool {
 			fmt.Fprintf(w, "%s\n", line) // go's own messages, e.g. a setup error
 			continue
 		}
+		prog.update(&e)
 		key := e.Package + "\x00" + e.Test
 		switch e.Action {
 		case "build-output":

@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/atrion-go/atrion/tools/internal/heartbeat"
 )
 
 // sample is a package whose tests pass, fail and skip, as real ones do.
@@ -46,7 +53,7 @@ func TestStreamAndReport(t *testing.T) {
 	js, _ := cmd.Output() // the sample fails on purpose
 
 	var shown, state bytes.Buffer
-	if stream(bytes.NewReader(js), &shown, json.NewEncoder(&state)) {
+	if stream(bytes.NewReader(js), &shown, json.NewEncoder(&state), nil) {
 		t.Error("stream reported success for a failing package")
 	}
 	out := shown.String()
@@ -105,4 +112,66 @@ func TestSkipReason(t *testing.T) {
 	if got := skipReason(nil); got != "(no reason given)" {
 		t.Errorf("skipReason(nil) = %q", got)
 	}
+}
+
+// While go test is silent, the beats say what it is waiting on: first the
+// compile, then the package and test running; events that flow keep them
+// quiet.
+func TestBeatsWhileSilent(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out lockedBuffer
+	prog := &progress{label: "go test adapters/gin", running: map[string]string{}}
+	b := heartbeat.Start(&out, 50*time.Millisecond, prog.status)
+	prog.lock = b
+	done := make(chan bool)
+	go func() { done <- stream(pr, b, json.NewEncoder(io.Discard), prog) }()
+
+	pkg := "github.com/atrion-go/atrion/adapters/gin"
+	time.Sleep(150 * time.Millisecond) // compiling
+	fmt.Fprintf(pw, `{"Action":"start","Package":%q}`+"\n", pkg)
+	fmt.Fprintf(pw, `{"Action":"run","Package":%q,"Test":"TestSlow"}`+"\n", pkg)
+	time.Sleep(150 * time.Millisecond) // the test runs
+	fmt.Fprintf(pw, `{"Action":"pass","Package":%q,"Test":"TestSlow"}`+"\n", pkg)
+	fmt.Fprintf(pw, `{"Action":"output","Package":%q,"Output":"ok  \tgithub.com/atrion-go/atrion/adapters/gin\t0.3s\n"}`+"\n", pkg)
+	fmt.Fprintf(pw, `{"Action":"pass","Package":%q}`+"\n", pkg)
+	time.Sleep(150 * time.Millisecond) // the next package compiles
+	pw.Close()
+	if !<-done {
+		t.Error("stream failed a passing run")
+	}
+	b.Stop()
+
+	got := out.String()
+	at := func(pattern string) int { // where pattern first matches, the seconds being whatever the machine took
+		loc := regexp.MustCompile(pattern).FindStringIndex(got)
+		if loc == nil {
+			return -1
+		}
+		return loc[0]
+	}
+	compiling := at(`(?m)^go test adapters/gin: \d+ s, compiling \(no test binary running\)$`)
+	running := at(`(?m)^go test adapters/gin: \d+ s, running adapters/gin \(TestSlow\)$`)
+	ok := at("ok  \tgithub.com/atrion-go/atrion/adapters/gin")
+	after := at(`(?m)^go test adapters/gin: \d+ s, 1 packages done, compiling \(no test binary running\)$`)
+	if compiling < 0 || running < compiling || ok < running || after < ok {
+		t.Errorf("beats out of order or missing (%d %d %d %d):\n%s", compiling, running, ok, after, got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the beat's goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
