@@ -42,7 +42,9 @@ func Example() {
 	a.Close(context.Background())
 	rec.Close()
 
-	// Replay: the recorded settings, and 5 recovery ticks instead of 20.
+	// Replay: the recorded settings, and 5 recovery ticks instead of 20 (the
+	// ramp admits everything after 4 healthy ticks either way: RECOVERING
+	// only ends sooner).
 	r, err := atrreplay.Read(&file, atrreplay.Limits{})
 	if err != nil {
 		panic(err)
@@ -74,19 +76,19 @@ func Example() {
 		}
 	}
 	// Output:
-	// recorded: admitted 1515, shed 485
+	// recorded: admitted 1622, shed 378
 	//   1s BOOTSTRAP → OPERATIONAL
 	//   3.5s OPERATIONAL → CIRCUIT_OPEN
-	//   5.1s CIRCUIT_OPEN → RECOVERING
-	//   7.1s RECOVERING → OPERATIONAL
-	// recorded settings: admitted 1515, shed 485
+	//   5.2s CIRCUIT_OPEN → RECOVERING
+	//   7.2s RECOVERING → OPERATIONAL
+	// recorded settings: admitted 1622, shed 378
 	//   1s BOOTSTRAP → OPERATIONAL
 	//   3.5s OPERATIONAL → CIRCUIT_OPEN
-	//   5.1s CIRCUIT_OPEN → RECOVERING
-	//   7.1s RECOVERING → OPERATIONAL
-	// fast-recovery.json: admitted 1633, shed 367
+	//   5.2s CIRCUIT_OPEN → RECOVERING
+	//   7.2s RECOVERING → OPERATIONAL
+	// fast-recovery.json: admitted 1622, shed 378
 	//   1s BOOTSTRAP → OPERATIONAL
 	//   3.5s OPERATIONAL → CIRCUIT_OPEN
-	//   5.1s CIRCUIT_OPEN → RECOVERING
-	//   5.6s RECOVERING → OPERATIONAL
+	//   5.2s CIRCUIT_OPEN → RECOVERING
+	//   5.7s RECOVERING → OPERATIONAL
 }

@@ -50,7 +50,7 @@ func TestReplayCommand(t *testing.T) {
 	for _, want := range []string{
 		`recording: "checkout"`, "POST /pay", "GET /cart", "recorded adm/shed", "recorded settings adm/shed", "slow.json adm/shed",
 		"3.7s OP→OPEN", "(4 as recorded, 0 not, 0 new)", // the recorded settings reproduce the trip and the heal
-		"10.7s BOOT→OP", // GET /cart with 40 bootstrap ticks instead of 10
+		"10.4s BOOT→OP", // GET /cart with 40 bootstrap ticks instead of 10
 	} {
 		if !strings.Contains(o, want) {
 			t.Errorf("the report lacks %q:\n%s", want, o)
