@@ -88,14 +88,9 @@ func (d *Dashboard) serveConfig(w http.ResponseWriter, r *http.Request) {
 	if !d.control(w, r, &body, `{"route": "...", "config": {...}}`) || !validRoute(w, body.Route) {
 		return
 	}
-	file, err := json.Marshal(map[string]map[string]json.RawMessage{"routes": {body.Route: body.Config}})
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	opts, err := atrion.ParseConfig(file)
+	rc, err := atrion.ParseRouteConfig(body.Config)
 	if err == nil {
-		err = d.a.Update(append(opts, atrion.UpdatedBy(actor(r)))...)
+		err = d.a.Update(atrion.WithRouteConfig(body.Route, rc), atrion.UpdatedBy(actor(r)))
 	}
 	if err != nil {
 		jsonError(w, http.StatusBadRequest, err.Error())

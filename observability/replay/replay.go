@@ -56,21 +56,18 @@ func RecordedSettings(rec *Recording) (Settings, error) {
 	return Settings{Name: "recorded settings", Options: opts, Reconfigs: rec.Reconfigs}, nil
 }
 
-// NewSettings are rec's recorded settings with config (a configuration
-// file, ParseConfig's schema) on top, from the start, as a reload of that
-// file would apply it (Update: what it names changes, the rest stays). The
+// NewSettings are config (a configuration file, ParseConfig's schema) in
+// place of rec's recorded settings, from the start, as a reload of that
+// file would apply it: the file is the whole configuration, and what it
+// does not name is the default (ParseConfig). The
 // recording's own configuration changes are not applied: the question is
 // what these settings would have done.
 func NewSettings(rec *Recording, name string, config []byte) (Settings, error) {
-	base, err := parseConfig(rec.Config, "the recorded configuration")
-	if err != nil {
-		return Settings{}, err
-	}
 	opts, err := parseConfig(config, name)
 	if err != nil {
 		return Settings{}, err
 	}
-	return Settings{Name: name, Options: append(base, opts...)}, nil
+	return Settings{Name: name, Options: opts}, nil
 }
 
 func parseConfig(cfg []byte, what string) ([]atrion.Option, error) {

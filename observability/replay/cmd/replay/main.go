@@ -7,7 +7,8 @@
 //	go run ./cmd/replay -in atrion.rec -config new.json
 //
 // -config is a configuration file, the JSON schema atrion.ParseConfig
-// reads, applied on top of the recorded settings as a reload would.
+// reads, applied in place of the recorded settings as a reload would: the
+// whole configuration, what it does not name at its default.
 // A truncated recording (its process died mid-write) is replayed up to
 // its last complete block, with a warning.
 package main
