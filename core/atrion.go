@@ -124,6 +124,7 @@ func New(opts ...Option) (*Atrion, error) {
 		audits[i] = s.Audit
 	}
 	a.audit = newFanout(a, "audit sink", audits, &a.stats.auditDrops, &a.stats.auditPanics)
+	a.audit.size, a.audit.maxBytes = auditRecordSize, auditQueueBytes
 	if len(audits) > 0 {
 		a.env.audit = a.audit.send
 	}

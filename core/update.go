@@ -123,7 +123,8 @@ func (a *Atrion) Update(opts ...Option) error {
 		actor = "Update"
 	}
 	if a.auditing() {
-		a.Audit(AuditRecord{Kind: AuditConfig, Actor: truncate(actor, 256), From: configJSON(&a.src), To: configJSON(&next),
+		from, to := configDiff(&a.src, &next)
+		a.Audit(AuditRecord{Kind: AuditConfig, Actor: truncate(actor, 256), From: from, To: to,
 			Detail: resetDetail(next.resetLearned)})
 	}
 	next.resetLearned, next.actor = false, ""

@@ -74,31 +74,6 @@ func (d *Dashboard) serveEvict(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"evicted": body.Route})
 }
 
-// serveConfig changes one route's configuration while it runs (POST
-// /api/config {"route": "...", "config": {"slo": ..., "physics": ...,
-// "autoTuner": ...}}, the route part of atrion.ParseConfig's schema), with
-// atrion.Atrion.Update: a bad value changes nothing and is answered 400
-// with the field named. Registered only with WithControls; each change is
-// in the engine's audit trail under "dashboard <address>".
-func (d *Dashboard) serveConfig(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Route  string          `json:"route"`
-		Config json.RawMessage `json:"config"`
-	}
-	if !d.control(w, r, &body, `{"route": "...", "config": {...}}`) || !validRoute(w, body.Route) {
-		return
-	}
-	rc, err := atrion.ParseRouteConfig(body.Config)
-	if err == nil {
-		err = d.a.Update(atrion.WithRouteConfig(body.Route, rc), atrion.UpdatedBy(actor(r)))
-	}
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"updated": body.Route})
-}
-
 // tokenOK checks the control token in an Authorization header.
 func (d *Dashboard) tokenOK(auth string) bool {
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
