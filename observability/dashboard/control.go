@@ -27,9 +27,7 @@ func (d *Dashboard) control(w http.ResponseWriter, r *http.Request, body any, wa
 		jsonError(w, http.StatusForbidden, "cross-origin request refused")
 		return false
 	}
-	if !d.tokenOK(r.Header.Get("Authorization")) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="atrion"`)
-		jsonError(w, http.StatusUnauthorized, "missing or bad token")
+	if !d.authorized(w, r) {
 		return false
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
