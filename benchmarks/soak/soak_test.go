@@ -322,6 +322,9 @@ func TestSoak(t *testing.T) {
 		case <-ctx.Done():
 		case <-time.After(time.Until(start.Add(at))):
 			samples = append(samples, take(at, &st))
+			if out := os.Getenv("ATRION_SOAK_OUT"); out != "" {
+				os.WriteFile(out, []byte(report(samples)), 0o644) // so far, in case the run is cut short
+			}
 		}
 	}
 	wg.Wait()
