@@ -156,6 +156,7 @@ func TestReplayCommandShortensSilences(t *testing.T) {
 	if lines := strings.Count(out.String(), "\n"); lines > 100 || !strings.Contains(out.String(), "stretches without requests") {
 		t.Fatalf("the report has %d lines, want at most 100 with the empty stretches counted:\n%.2000s", lines, out.String())
 	}
+	t.Logf("report: %d lines, %d bytes", strings.Count(out.String(), "\n"), out.Len())
 	if !strings.Contains(errs.String(), "19 silences longer than 10m0s shortened") {
 		t.Fatalf("the command did not say the silences were shortened: %q", errs.String())
 	}
