@@ -2,7 +2,7 @@
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)/||")
 GO ?= go
 
-.PHONY: test lint bench bench-adapters simulate loadtest loadtest-grpc stability-map demo fmt release
+.PHONY: test lint bench bench-adapters simulate loadtest loadtest-grpc stability-map demo fmt release soak
 
 ## test: go vet and go test -race in every module, then the allocation pins without the race detector; ends with every skipped test and why; fails if any fails
 ## Long steps print what they are doing every 10 s of silence (tools/cmd/progress, testsummary -every);
@@ -81,6 +81,12 @@ ifneq ($(BEFORE),)
 else
 	cd benchmarks && ../.bin/grpcload -out results
 endif
+
+## soak: an hour (SOAK=1h) of gin + atrgin under mixed traffic with route and key churn, live reloads, an observer, the audit file, scrapes and overload phases that make it shed; RSS, heap, goroutines and FDs each minute, table in benchmarks/results/soak.md (make test runs 25 s of it)
+SOAK ?= 1h
+soak:
+	@mkdir -p benchmarks/results
+	cd benchmarks && ATRION_SOAK=$(SOAK) ATRION_SOAK_OUT=$(CURDIR)/benchmarks/results/soak.md $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./soak
 
 ## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
 stability-map:

@@ -66,7 +66,7 @@ type resolved struct {
 // 100 ms ticks, AutoTuner on, in-memory state, 10,000 routes. It validates
 // every value and returns an error naming the first bad field.
 func New(opts ...Option) (*Atrion, error) {
-	cfg := config{tick: defaultTick, maxRoutes: defaultMaxRoutes, idleTTL: 10 * time.Minute, resync: 10 * time.Second}
+	cfg := config{tick: defaultTick, maxRoutes: defaultMaxRoutes, idleTTL: defaultIdleTTL, resync: 10 * time.Second}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -131,6 +131,7 @@ func New(opts ...Option) (*Atrion, error) {
 		audits[i] = s.Audit
 	}
 	a.audit = newFanout(a, "audit sink", audits, &a.stats.auditDrops, &a.stats.auditPanics)
+	a.audit.size, a.audit.maxBytes = auditRecordSize, auditQueueBytes
 	if len(audits) > 0 {
 		a.env.audit = a.audit.send
 	}

@@ -2,6 +2,9 @@ package atrion
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -15,7 +18,7 @@ type AuditKind string
 // Audit record kinds.
 const (
 	AuditTransition  AuditKind = "transition"   // a route changed mode (From, To, with the evidence)
-	AuditConfig      AuditKind = "config"       // Update changed the configuration (From, To: JSON)
+	AuditConfig      AuditKind = "config"       // Update changed the configuration (From, To: JSON of what changed)
 	AuditControl     AuditKind = "control"      // an operator acted through a control (a dashboard's evict, say)
 	AuditPeerAdopted AuditKind = "peer_adopted" // a peer's vector was merged into a route
 	AuditPeerRefused AuditKind = "peer_refused" // a peer's vector was refused (out of bounds, from the future)
@@ -31,8 +34,10 @@ type AuditRecord struct {
 	// what a control names ("dashboard 10.0.0.7").
 	Actor  string `json:"actor"`
 	Action string `json:"action,omitempty"` // for controls: what was done
-	// From and To: modes for a transition, configurations (JSON) for an
-	// update.
+	// From and To: modes for a transition; for an update, what changed
+	// (JSON objects of the old and the new values of the sections and
+	// route overrides that changed, at most 4 KiB of overrides each: the
+	// rest are counted in "routesNotListed").
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	// the evidence, for transitions and peers' vectors
@@ -46,10 +51,23 @@ type AuditRecord struct {
 }
 
 // AuditSink receives audit records, each from a goroutine and a bounded
-// queue of its own (4,096 records): a sink that blocks or panics loses
-// its own records only (Stats.AuditDrops), never blocks the engine.
+// queue of its own (4,096 records, and 8 MiB of them): a sink that blocks
+// or panics loses its own records only (Stats.AuditDrops), never blocks
+// the engine.
 type AuditSink interface {
 	Audit(AuditRecord)
+}
+
+// auditQueueBytes bounds what each sink's queue holds, by the records'
+// size (auditRecordSize), besides their count: 4,096 records of a
+// megabyte each would be 4 GiB.
+const auditQueueBytes = 8 << 20
+
+// auditRecordSize is about what r takes in memory: its fixed part and its
+// strings.
+func auditRecordSize(r AuditRecord) int64 {
+	const fixed = 256 // the struct and the queue's slot, rounded up
+	return int64(fixed + len(r.Route) + len(r.Actor) + len(r.Action) + len(r.From) + len(r.To) + len(r.Detail))
 }
 
 // AuditFunc adapts a function to AuditSink.
@@ -88,30 +106,86 @@ func (r *route) auditTransition(ev *Event) AuditRecord {
 		ErrorRate: ev.ErrorRate, ErrorBound: ev.ErrorBound, Limit: ev.Limit, InFlight: ev.InFlight}
 }
 
-// configJSON renders cfg's live settings for an AuditConfig record.
-func configJSON(cfg *config) string {
-	type route struct {
+// maxAuditDiff bounds each side of a configuration change's record: the
+// route overrides that would take it past are counted ("routesNotListed"),
+// not listed, so that an update of thousands of routes is not a megabyte
+// per record.
+const maxAuditDiff = 4 << 10
+
+// configDiff renders what an update changes, for an AuditConfig record:
+// From holds the old values of the settings that change, To the new ones
+// (a section, the route cap, the idle TTL, a route's override). A route
+// override added is only in To, one removed only in From.
+func configDiff(from, to *config) (fromJSON, toJSON string) {
+	f, t := make(map[string]any), make(map[string]any)
+	section := func(key string, a, b any) {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			f[key], t[key] = json.RawMessage(ja), json.RawMessage(jb)
+		}
+	}
+	section("slo", from.slo, to.slo)
+	section("physics", from.physics, to.physics)
+	section("autoTuner", from.tuner, to.tuner)
+	section("maxRoutes", from.maxRoutes, to.maxRoutes)
+	section("idleTTL", from.idleTTL.String(), to.idleTTL.String())
+	ids := make(map[string]struct{}, len(to.routeCfg))
+	for id := range from.routeCfg {
+		ids[id] = struct{}{}
+	}
+	for id := range to.routeCfg {
+		ids[id] = struct{}{}
+	}
+	fr, tr := make(map[string]json.RawMessage), make(map[string]json.RawMessage)
+	size, unlisted := 0, 0
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		a, inA := from.routeCfg[id]
+		b, inB := to.routeCfg[id]
+		ja, jb := routeJSON(a, inA), routeJSON(b, inB)
+		if string(ja) == string(jb) {
+			continue
+		}
+		if size += len(id) + len(ja) + len(jb); size > maxAuditDiff {
+			unlisted++
+			continue
+		}
+		if inA {
+			fr[id] = ja
+		}
+		if inB {
+			tr[id] = jb
+		}
+	}
+	if len(fr) > 0 {
+		f["routes"] = fr
+	}
+	if len(tr) > 0 {
+		t["routes"] = tr
+	}
+	if unlisted > 0 {
+		f["routesNotListed"], t["routesNotListed"] = unlisted, unlisted
+	}
+	return marshalOrError(f), marshalOrError(t)
+}
+
+// routeJSON renders a route's override (nil when there is none).
+func routeJSON(rc RouteConfig, ok bool) []byte {
+	if !ok {
+		return nil
+	}
+	b, _ := json.Marshal(struct {
 		SLO       *SLO             `json:"slo,omitempty"`
 		Physics   *PhysicsConfig   `json:"physics,omitempty"`
 		AutoTuner *AutoTunerConfig `json:"autoTuner,omitempty"`
-	}
-	v := struct {
-		SLO       SLO              `json:"slo"`
-		Physics   PhysicsConfig    `json:"physics"`
-		AutoTuner AutoTunerConfig  `json:"autoTuner"`
-		Routes    map[string]route `json:"routes,omitempty"`
-		MaxRoutes int              `json:"maxRoutes"`
-		IdleTTL   string           `json:"idleTTL"`
-	}{SLO: cfg.slo, Physics: cfg.physics, AutoTuner: cfg.tuner, MaxRoutes: cfg.maxRoutes, IdleTTL: cfg.idleTTL.String()}
-	if len(cfg.routeCfg) > 0 {
-		v.Routes = make(map[string]route, len(cfg.routeCfg))
-		for id, rc := range cfg.routeCfg {
-			v.Routes[id] = route{rc.SLO, rc.Physics, rc.AutoTuner}
-		}
-	}
+	}{rc.SLO, rc.Physics, rc.AutoTuner})
+	return b
+}
+
+func marshalOrError(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return `{"error":"` + err.Error() + `"}`
+		return `{"error":` + strconv.Quote(err.Error()) + `}`
 	}
 	return string(b)
 }

@@ -159,6 +159,7 @@ type RouteConfig struct {
 const (
 	defaultTick      = 100 * time.Millisecond
 	defaultMaxRoutes = 10000
+	defaultIdleTTL   = 10 * time.Minute
 	// MaxRouteIDLen is the longest route ID tracked on its own; longer IDs
 	// (and the empty ID) fall into the overflow route.
 	MaxRouteIDLen = 1024

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -31,24 +32,41 @@ import (
 //	}
 //
 // Durations are Go duration strings. Unknown fields are errors, so a typo
-// never passes for a setting. JSON only: core reads nothing it would need
-// a dependency for.
+// never passes for a setting, and so are keys that are not exactly a
+// field's name ("PHYSICS", "Physics") and keys given twice in one object:
+// Go's decoder would take them case-insensitively and let the last one
+// win silently. JSON only: core reads nothing it would need a dependency
+// for.
+//
+// A file is the whole configuration, not a patch: loaded into Update, what
+// it does not name returns to its default, and a route override it no
+// longer lists is removed. Reloading {} after a file that set
+// "physics": {"breakMultiplier": 6} and overrode "GET /search" puts the
+// break multiplier back to 10 and "GET /search" back on the defaults, as
+// a restart with that file would.
 
 // fileConfig is the configuration file's schema (see ParseConfig).
 type fileConfig struct {
-	SLO       *fileSLO                   `json:"slo,omitempty"`
-	Physics   *filePhysics               `json:"physics,omitempty"`
-	AutoTuner *fileAutoTuner             `json:"autoTuner,omitempty"`
-	Routes    map[string]fileRouteConfig `json:"routes,omitempty"`
-	MaxRoutes int                        `json:"maxRoutes,omitempty"`
-	IdleTTL   fileDuration               `json:"idleTTL,omitempty"`
+	SLO       *fileSLO                    `json:"slo,omitempty"`
+	Physics   *filePhysics                `json:"physics,omitempty"`
+	AutoTuner *fileAutoTuner              `json:"autoTuner,omitempty"`
+	Routes    map[string]*fileRouteConfig `json:"routes,omitempty"`
+	MaxRoutes int                         `json:"maxRoutes,omitempty"`
+	IdleTTL   fileDuration                `json:"idleTTL,omitempty"`
 }
 
 // fileSLO is SLO in a configuration file.
 type fileSLO struct {
-	BaselineLatency fileDuration `json:"baselineLatency,omitempty"`
-	TargetErrorRate float64      `json:"targetErrorRate,omitempty"`
-	Criticality     Criticality  `json:"criticality,omitzero"`
+	BaselineLatency fileDuration    `json:"baselineLatency,omitempty"`
+	TargetErrorRate float64         `json:"targetErrorRate,omitempty"`
+	Criticality     fileCriticality `json:"criticality,omitzero"`
+}
+
+// fileCriticality is Criticality in a configuration file.
+type fileCriticality struct {
+	Latency    float64 `json:"latency,omitempty"`
+	Error      float64 `json:"error,omitempty"`
+	Saturation float64 `json:"saturation,omitempty"`
 }
 
 // filePhysics is PhysicsConfig in a configuration file.
@@ -107,22 +125,141 @@ func (d fileDuration) MarshalJSON() ([]byte, error) { return json.Marshal(time.D
 const maxConfigFile = 8 << 20
 
 // ParseConfig reads a configuration file's JSON into the options it sets,
-// for New or Update. It checks the file's shape (unknown fields, types,
-// durations, at most 8 MiB); New and Update check the values.
+// for New or Update. It checks the file's shape (unknown, miscased or
+// repeated fields, types, durations, at most 8 MiB); New and Update check
+// the values. The options describe the whole configuration: given to
+// Update, they first put every setting a file can name back to its
+// default and drop every route override, then set what the file names.
 func ParseConfig(data []byte) ([]Option, error) {
+	var fc fileConfig
+	if err := decodeStrict(data, &fc); err != nil {
+		return nil, err
+	}
+	return append([]Option{wholeConfig()}, fc.options()...), nil
+}
+
+// ParseRouteConfig reads one route's configuration: the JSON a
+// configuration file has for a route under "routes" ({"slo": ...,
+// "physics": ..., "autoTuner": ...}), with ParseConfig's checks. Given to
+// WithRouteConfig in Update, it is the route's whole override: a section
+// it does not name follows the engine-wide setting, and {} removes the
+// override.
+func ParseRouteConfig(data []byte) (RouteConfig, error) {
+	var rc *fileRouteConfig
+	if err := decodeStrict(data, &rc); err != nil {
+		return RouteConfig{}, err
+	}
+	return rc.routeConfig(), nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields,
+// keys that are not exactly a field's name, and keys given twice.
+func decodeStrict(data []byte, v any) error {
 	if len(data) > maxConfigFile {
-		return nil, fmt.Errorf("atrion: config: %d bytes, more than %d", len(data), maxConfigFile)
+		return fmt.Errorf("atrion: config: %d bytes, more than %d", len(data), maxConfigFile)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var fc fileConfig
-	if err := dec.Decode(&fc); err != nil {
-		return nil, configErr(err)
+	if err := dec.Decode(v); err != nil {
+		return configErr(err)
 	}
 	if dec.More() {
-		return nil, errors.New("atrion: config: more than one JSON value")
+		return errors.New("atrion: config: more than one JSON value")
 	}
-	return fc.options(), nil
+	// the value parsed: walk it again for what the decoder forgives
+	return exactKeys(json.NewDecoder(bytes.NewReader(data)), reflect.TypeOf(v).Elem(), "")
+}
+
+// exactKeys reads one JSON value from dec and refuses any object key that
+// is not exactly the JSON name of a field of t (the decoder matches names
+// case-insensitively, so "PHYSICS" would set physics, and of "physics" and
+// "PHYSICS" the last would win), and any key given twice in one object,
+// route IDs included. path names where the value is, for the error.
+func exactKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return configErr(err)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if d == '[' {
+		for dec.More() {
+			if err := exactKeys(dec, nil, path+"[]"); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		return err
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return configErr(err)
+		}
+		key := tok.(string)
+		var field string
+		var ft reflect.Type
+		switch {
+		case t != nil && t.Kind() == reflect.Map:
+			field, ft = fmt.Sprintf("%s[%q]", path, truncate(key, 64)), t.Elem()
+		case t != nil && t.Kind() == reflect.Struct:
+			field = path + "." + key
+			f, ok := jsonField(t, key)
+			if !ok {
+				return fmt.Errorf("atrion: config field %s: unknown%s", strings.TrimPrefix(field, "."), nameHint(t, key))
+			}
+			ft = f.Type
+		default:
+			field = path + "." + key
+		}
+		if seen[key] {
+			return fmt.Errorf("atrion: config field %s: given twice", strings.TrimPrefix(field, "."))
+		}
+		seen[key] = true
+		if err := exactKeys(dec, ft, field); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// jsonField returns t's field whose JSON name is exactly name.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// nameHint names the field name differs from only in case, if any.
+func nameHint(t reflect.Type, name string) string {
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); strings.EqualFold(tag, name) {
+			return fmt.Sprintf(" (names are case-sensitive: %q)", tag)
+		}
+	}
+	return ""
+}
+
+// wholeConfig puts every setting a configuration file can name back to
+// its default and drops every route override, so that the options after
+// it describe the whole configuration (ParseConfig).
+func wholeConfig() Option {
+	return func(cfg *config) {
+		cfg.slo, cfg.physics, cfg.tuner = SLO{}, PhysicsConfig{}, AutoTunerConfig{}
+		cfg.routeCfg = nil
+		cfg.maxRoutes, cfg.idleTTL = defaultMaxRoutes, defaultIdleTTL
+	}
 }
 
 // LoadConfig reads and parses the configuration file at path.
@@ -168,8 +305,8 @@ func configErr(err error) error {
 	return fmt.Errorf("atrion: config: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// options returns the options fc sets: only what it names, so that with
-// Update the rest stays as it is.
+// options returns the options fc sets: only what it names (ParseConfig
+// puts the rest back to the defaults first).
 func (fc *fileConfig) options() []Option {
 	var opts []Option
 	if fc.SLO != nil {
@@ -182,20 +319,7 @@ func (fc *fileConfig) options() []Option {
 		opts = append(opts, WithAutoTuner(fc.AutoTuner.tuner()))
 	}
 	for id, rc := range fc.Routes {
-		var c RouteConfig
-		if rc.SLO != nil {
-			s := rc.SLO.slo()
-			c.SLO = &s
-		}
-		if rc.Physics != nil {
-			p := rc.Physics.physics()
-			c.Physics = &p
-		}
-		if rc.AutoTuner != nil {
-			t := rc.AutoTuner.tuner()
-			c.AutoTuner = &t
-		}
-		opts = append(opts, WithRouteConfig(id, c))
+		opts = append(opts, WithRouteConfig(id, rc.routeConfig()))
 	}
 	if fc.MaxRoutes != 0 {
 		opts = append(opts, WithMaxRoutes(fc.MaxRoutes))
@@ -206,8 +330,29 @@ func (fc *fileConfig) options() []Option {
 	return opts
 }
 
+// routeConfig is rc as a RouteConfig; nil is the empty one.
+func (rc *fileRouteConfig) routeConfig() RouteConfig {
+	var c RouteConfig
+	if rc == nil {
+		return c
+	}
+	if rc.SLO != nil {
+		s := rc.SLO.slo()
+		c.SLO = &s
+	}
+	if rc.Physics != nil {
+		p := rc.Physics.physics()
+		c.Physics = &p
+	}
+	if rc.AutoTuner != nil {
+		t := rc.AutoTuner.tuner()
+		c.AutoTuner = &t
+	}
+	return c
+}
+
 func (s *fileSLO) slo() SLO {
-	return SLO{BaselineLatency: time.Duration(s.BaselineLatency), TargetErrorRate: s.TargetErrorRate, Criticality: s.Criticality}
+	return SLO{BaselineLatency: time.Duration(s.BaselineLatency), TargetErrorRate: s.TargetErrorRate, Criticality: Criticality(s.Criticality)}
 }
 
 func (p *filePhysics) physics() PhysicsConfig { return PhysicsConfig(*p) }

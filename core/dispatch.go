@@ -25,6 +25,11 @@ type fanout[T any] struct {
 	logT *rateLimit
 	// the engine's totals, besides each receiver's
 	drops, panics *atomic.Uint64
+	// size, when set, weighs an item, and a receiver's queue holds at most
+	// maxBytes of them besides its count bound: a few huge items must not
+	// pin gigabytes behind a slow receiver
+	size     func(T) int64
+	maxBytes int64
 }
 
 // subscriber is one receiver with its queue and counters.
@@ -34,11 +39,13 @@ type subscriber[T any] struct {
 	done   chan struct{}
 	drops  atomic.Uint64
 	panics atomic.Uint64
+	bytes  atomic.Int64 // weight of the items queued or in the call (with size)
 }
 
 type fanoutItem[T any] struct {
 	v     T
 	flush chan struct{}
+	size  int64
 }
 
 // observerQueue is each receiver's queue, in items.
@@ -81,6 +88,9 @@ func (d *fanout[T]) run(s *subscriber[T]) {
 		if !d.callSafely(s.call, it.v) {
 			s.panics.Add(1)
 		}
+		if it.size != 0 {
+			s.bytes.Add(-it.size)
+		}
 	}
 }
 
@@ -100,10 +110,14 @@ func (d *fanout[T]) callSafely(c func(T), v T) (ok bool) {
 }
 
 // send queues v for every receiver without waiting; a receiver whose
-// queue is full misses it (counted).
+// queue is full (in items, or in bytes with size) misses it (counted).
 func (d *fanout[T]) send(v T) {
 	if len(d.subs) == 0 {
 		return
+	}
+	var n int64
+	if d.size != nil {
+		n = d.size(v)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -111,9 +125,16 @@ func (d *fanout[T]) send(v T) {
 		return
 	}
 	for _, s := range d.subs {
+		if n != 0 && s.bytes.Add(n) > d.maxBytes {
+			s.bytes.Add(-n)
+			s.drops.Add(1)
+			d.drops.Add(1)
+			continue
+		}
 		select {
-		case s.ch <- fanoutItem[T]{v: v}:
+		case s.ch <- fanoutItem[T]{v: v, size: n}:
 		default:
+			s.bytes.Add(-n)
 			s.drops.Add(1)
 			d.drops.Add(1)
 		}

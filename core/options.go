@@ -57,7 +57,9 @@ func WithAutoTuner(t AutoTunerConfig) Option { return func(cfg *config) { cfg.tu
 // InMemoryProvider). The engine never waits on it in a request.
 func WithProvider(p StateProvider) Option { return func(cfg *config) { cfg.provider = p } }
 
-// WithRouteConfig overrides the SLO, physics or tuner of one route.
+// WithRouteConfig overrides the SLO, physics or tuner of one route. It is
+// the route's whole override: given again (in Update), it replaces the
+// last one, and a RouteConfig with every field nil removes it.
 func WithRouteConfig(routeID string, rc RouteConfig) Option {
 	return func(cfg *config) {
 		if cfg.routeCfg == nil {

@@ -45,7 +45,8 @@ type Stats struct {
 	LeakedTickets uint64
 	// Observers are each observer's own counters, in WithObserver order.
 	Observers []ObserverStats
-	// AuditDrops counts audit records dropped because a sink fell behind,
+	// AuditDrops counts audit records dropped because a sink fell behind
+	// (its queue held 4,096 records or 8 MiB),
 	// AuditPanics sink calls that panicked; AuditSinks has each sink's own
 	// counters, in WithAudit order.
 	AuditDrops, AuditPanics uint64

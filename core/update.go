@@ -3,6 +3,7 @@ package atrion
 import (
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // Live configuration (HotPatch): Update changes the engine's defaults and
@@ -85,7 +86,11 @@ func UpdatedBy(actor string) Option { return func(cfg *config) { cfg.actor = act
 // WithPhysics, WithAutoTuner and WithRouteConfig (a route's SLO, physics
 // and tuner), WithMaxRoutes and WithIdleTTL, with ResetLearned to make the
 // changed routes start over. The options apply on top of the current
-// configuration. Every value is validated first, with New's field-naming
+// configuration, except those of ParseConfig and LoadConfig, which
+// describe the whole of it: what the file does not name returns to its
+// default, and a route override it does not list is removed. A route
+// given WithRouteConfig with every field nil loses its override. Every
+// value is validated first, with New's field-naming
 // errors, and a bad one changes nothing. Options that cannot change while
 // the engine runs (WithClock, WithTick, WithProvider, WithObserver,
 // WithLogger, WithSaturation, WithNodeID, WithResync, WithGroups, WithBans) are
@@ -117,6 +122,9 @@ func (a *Atrion) Update(opts ...Option) error {
 			o(&next)
 		}
 	}
+	// an empty override is no override: drop it, so that the table of
+	// overrides holds only what changes a route
+	maps.DeleteFunc(next.routeCfg, func(_ string, rc RouteConfig) bool { return rc == RouteConfig{} })
 	live, err := buildLive(&next, a.live.Load().gen+1)
 	if err != nil {
 		return err
@@ -126,7 +134,8 @@ func (a *Atrion) Update(opts ...Option) error {
 		actor = "Update"
 	}
 	if a.auditing() {
-		a.Audit(AuditRecord{Kind: AuditConfig, Actor: truncate(actor, 256), From: configJSON(&a.src), To: configJSON(&next),
+		from, to := configDiff(&a.src, &next)
+		a.Audit(AuditRecord{Kind: AuditConfig, Actor: truncate(actor, 256), From: from, To: to,
 			Detail: resetDetail(next.resetLearned)})
 	}
 	next.resetLearned, next.actor = false, ""
@@ -192,4 +201,33 @@ func resetDetail(reset bool) string {
 		return "ResetLearned: the changed routes start over"
 	}
 	return ""
+}
+
+// ConfiguredRoutes returns the IDs of the routes with an override of their
+// own (WithRouteConfig), sorted.
+func (a *Atrion) ConfiguredRoutes() []string {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	return slices.Sorted(maps.Keys(a.src.routeCfg))
+}
+
+// Knows reports whether routeID is a route the engine knows: tracked,
+// reserved (Reserve), or with an override of its own (WithRouteConfig).
+// A control that configures routes by name accepts only these, so that an
+// operator's typo or a flood of invented names cannot grow the
+// configuration.
+func (a *Atrion) Knows(routeID string) bool {
+	if a.routes.tracked(routeID) != nil {
+		return true
+	}
+	a.routes.mu.Lock()
+	_, reserved := a.routes.reserved[routeID]
+	a.routes.mu.Unlock()
+	if reserved {
+		return true
+	}
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	_, ok := a.src.routeCfg[routeID]
+	return ok
 }

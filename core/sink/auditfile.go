@@ -13,17 +13,26 @@ import (
 // FileAudit is an audit sink that appends one JSON line per record to a
 // file and rotates it by size: path, then path.1 (the newest full file) up
 // to path.N. Each record is one write, so a process killed mid-way leaves
-// a file whose complete lines all parse. It writes from the engine's
-// audit goroutine, never from a request.
+// a file whose complete lines all parse; a write that fails part-way (a
+// full disk) is cut back off the file, or, if that fails too, the next
+// record starts on a new line, so that no line is torn. When the file at
+// path is renamed or removed (logrotate, an operator), the next record
+// goes to a new file at path, not to the old one; Reopen does it at once
+// (on SIGHUP, say). It writes from the engine's audit goroutine, never
+// from a request.
 type FileAudit struct {
 	mu       sync.Mutex
 	path     string
 	maxBytes int64
 	keep     int
 	f        *os.File
+	info     os.FileInfo // of f, to tell when path no longer names it
 	size     int64
+	torn     bool // the file may end in part of a record: start the next on a new line
 	errs     uint64
 	lastErr  error
+	reopens  uint64
+	closed   bool // Close was called
 }
 
 // AuditFile opens (creating or appending to) path for an audit trail that
@@ -56,12 +65,55 @@ func (fa *FileAudit) open() error {
 		f.Close()
 		return fmt.Errorf("sink: AuditFile: %w", err)
 	}
-	fa.f, fa.size = f, fi.Size()
+	fa.f, fa.info, fa.size, fa.torn = f, fi, fi.Size(), false
 	return nil
 }
 
+// Reopen closes the file and opens path again, creating it if it is gone:
+// after the file was renamed or removed, records go to a new file at path.
+// Audit does the same by itself when it finds path no longer names its
+// file; Reopen does it at once, for a signal from a log rotator:
+//
+//	hup := make(chan os.Signal, 1)
+//	signal.Notify(hup, syscall.SIGHUP)
+//	go func() {
+//		for range hup {
+//			if err := fa.Reopen(); err != nil {
+//				log.Print(err)
+//			}
+//		}
+//	}()
+//
+// After Close it does nothing.
+func (fa *FileAudit) Reopen() error {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	if fa.closed {
+		return nil
+	}
+	return fa.reopenLocked()
+}
+
+// reopenLocked closes the file and opens path again. Caller holds mu.
+func (fa *FileAudit) reopenLocked() error {
+	if fa.f != nil {
+		fa.f.Close() // what it wrote is in; a file renamed away is someone else's now
+		fa.f = nil
+	}
+	fa.reopens++
+	return fa.open()
+}
+
+// movedLocked reports whether path no longer names the open file: it was
+// renamed or removed. Caller holds mu.
+func (fa *FileAudit) movedLocked() bool {
+	fi, err := os.Stat(fa.path)
+	return err != nil || !os.SameFile(fi, fa.info)
+}
+
 // Audit appends r as one JSON line, rotating first when the line would
-// take the file past its size. A failed write is counted (Errors).
+// take the file past its size, and reopening path first when it no longer
+// names the file. A record not written (whole) is counted (Errors).
 func (fa *FileAudit) Audit(r atrion.AuditRecord) {
 	line, err := json.Marshal(r)
 	if err != nil {
@@ -71,9 +123,17 @@ func (fa *FileAudit) Audit(r atrion.AuditRecord) {
 	line = append(line, '\n')
 	fa.mu.Lock()
 	defer fa.mu.Unlock()
-	if fa.f == nil {
+	if fa.closed {
 		fa.failLocked(os.ErrClosed)
 		return
+	}
+	// no file (a reopen or rotation failed), or path names another: open
+	// path again
+	if fa.f == nil || fa.movedLocked() {
+		if err := fa.reopenLocked(); err != nil {
+			fa.failLocked(err)
+			return
+		}
 	}
 	if fa.size > 0 && fa.size+int64(len(line)) > fa.maxBytes {
 		if err := fa.rotateLocked(); err != nil {
@@ -83,10 +143,24 @@ func (fa *FileAudit) Audit(r atrion.AuditRecord) {
 			}
 		}
 	}
+	if fa.torn {
+		line = append([]byte{'\n'}, line...)
+	}
 	n, err := fa.f.Write(line)
-	fa.size += int64(n)
-	if err != nil {
-		fa.failLocked(err)
+	if err == nil {
+		fa.size += int64(n)
+		fa.torn = false
+		return
+	}
+	fa.failLocked(err)
+	if n == 0 {
+		return
+	}
+	// part of the line is in: cut it back off, or make sure the next
+	// record starts on a line of its own
+	if terr := fa.f.Truncate(fa.size); terr != nil {
+		fa.size += int64(n)
+		fa.torn = true
 	}
 }
 
@@ -115,18 +189,27 @@ func (fa *FileAudit) fail(err error) {
 
 func (fa *FileAudit) failLocked(err error) { fa.errs++; fa.lastErr = err }
 
-// Errors returns how many records could not be written, and the last
-// error.
+// Errors returns how many records (or closes, reopens and rotations)
+// failed, and the last error.
 func (fa *FileAudit) Errors() (n uint64, last error) {
 	fa.mu.Lock()
 	defer fa.mu.Unlock()
 	return fa.errs, fa.lastErr
 }
 
+// Reopens returns how many times the file was reopened: by Reopen, or by
+// Audit when path no longer named it (renamed, removed) or was not open.
+func (fa *FileAudit) Reopens() uint64 {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	return fa.reopens
+}
+
 // Close syncs and closes the file; later records are counted as errors.
 func (fa *FileAudit) Close() error {
 	fa.mu.Lock()
 	defer fa.mu.Unlock()
+	fa.closed = true
 	if fa.f == nil {
 		return nil
 	}

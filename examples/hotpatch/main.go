@@ -2,7 +2,9 @@
 // reloads the file while it serves: on SIGHUP, or when the file changes
 // (checked every second). A file that does not parse, or sets a bad value,
 // is refused with the reason logged and changes nothing; a good one
-// applies at each route's next tick, keeping what the routes learned.
+// applies at each route's next tick, keeping what the routes learned. The
+// file is the whole configuration: a setting or a route override deleted
+// from it returns to its default at the reload.
 //
 //	go run . -config atrion.json
 //	curl localhost:8080/search; curl localhost:8080/routes

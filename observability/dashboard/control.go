@@ -27,7 +27,7 @@ func (d *Dashboard) control(w http.ResponseWriter, r *http.Request, body any, wa
 		jsonError(w, http.StatusForbidden, "cross-origin request refused")
 		return false
 	}
-	if !d.operatorOK(w, r) {
+	if !d.authorized(w, r) {
 		return false
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -67,36 +67,6 @@ func (d *Dashboard) serveEvict(w http.ResponseWriter, r *http.Request) {
 	}
 	d.a.Audit(atrion.AuditRecord{Kind: atrion.AuditControl, Route: body.Route, Actor: actor(r), Action: "evict"})
 	writeJSON(w, http.StatusOK, map[string]string{"evicted": body.Route})
-}
-
-// serveConfig changes one route's configuration while it runs (POST
-// /api/config {"route": "...", "config": {"slo": ..., "physics": ...,
-// "autoTuner": ...}}, the route part of atrion.ParseConfig's schema), with
-// atrion.Atrion.Update: a bad value changes nothing and is answered 400
-// with the field named. Registered only with WithControls; each change is
-// in the engine's audit trail under "dashboard <address>".
-func (d *Dashboard) serveConfig(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Route  string          `json:"route"`
-		Config json.RawMessage `json:"config"`
-	}
-	if !d.control(w, r, &body, `{"route": "...", "config": {...}}`) || !validRoute(w, body.Route) {
-		return
-	}
-	file, err := json.Marshal(map[string]map[string]json.RawMessage{"routes": {body.Route: body.Config}})
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	opts, err := atrion.ParseConfig(file)
-	if err == nil {
-		err = d.a.Update(append(opts, atrion.UpdatedBy(actor(r)))...)
-	}
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"updated": body.Route})
 }
 
 // tokenOK checks the control token in an Authorization header.

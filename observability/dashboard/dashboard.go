@@ -53,6 +53,7 @@ type Dashboard struct {
 	shown map[string]bool
 
 	stateLimit *rateLimiter // /api/state requests per client address
+	authFails  *rateLimiter // failed control authentications per client address (authguard.go)
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -77,6 +78,7 @@ func New(a *atrion.Atrion, opts ...Option) *Dashboard {
 		done:    make(chan struct{}),
 	}
 	d.stateLimit = newRateLimiter(d.cfg.stateRate)
+	d.authFails = newAuthThrottle()
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time

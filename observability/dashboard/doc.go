@@ -27,9 +27,12 @@
 //
 // A Recorder also makes the stream push a frame at once on a transition.
 //
-// The dashboard is read-only by default. WithControls turns on one control,
-// evicting (resetting) a route, guarded by a bearer token, POST only, a
-// JSON body and a same-origin check.
+// The dashboard is read-only by default. WithControls turns on its
+// controls, evicting (resetting) a route and changing a known route's
+// configuration (POST /api/config), guarded by a bearer token of real
+// entropy (MinTokenLen, MinTokenDistinct), POST only, a JSON body and a
+// same-origin check; an address that keeps sending wrong tokens is
+// throttled to one try every 2 s.
 //
 // # Single sign-on
 //

@@ -33,7 +33,8 @@ const (
 	DefaultStreamsPerClient = 2
 	DefaultStateRate        = 2.0
 	// MinTokenLen is the shortest token WithControls and WithReadToken
-	// accept; a shorter one leaves the controls off, or reading open.
+	// accept; a shorter one (or one of fewer than MinTokenDistinct distinct
+	// bytes) leaves the controls off, or reading open.
 	MinTokenLen = 16
 
 	minInterval, maxInterval = 50 * time.Millisecond, 10 * time.Second
@@ -64,10 +65,10 @@ func newConfig(opts []Option) config {
 	c.interval = min(max(c.interval, minInterval), maxInterval)
 	c.history = min(max(c.history, 2), maxHistory)
 	c.maxClients = min(max(c.maxClients, 1), maxClientsCap)
-	if len(c.token) < MinTokenLen {
+	if !strongToken(c.token) {
 		c.token = ""
 	}
-	if len(c.readToken) < MinTokenLen {
+	if !strongToken(c.readToken) {
 		c.readToken = ""
 	}
 	c.top = min(max(c.top, 1), maxTop)
@@ -94,7 +95,10 @@ func WithMaxClients(n int) Option { return func(c *config) { c.maxClients = n } 
 // WithControls turns on the dashboard's control — evicting a route, which
 // forgets its state so that it starts again in BOOTSTRAP — for requests
 // that carry "Authorization: Bearer <token>". Controls stay off when token
-// is shorter than MinTokenLen bytes. Requests must also be POST, carry a
+// is shorter than MinTokenLen bytes or has fewer than MinTokenDistinct
+// distinct bytes (use a random one: openssl rand -hex 16). An address
+// whose requests carried a wrong token 10 times is answered 429 for 2 s
+// per further try, its token unread, so guessing is slow. Requests must also be POST, carry a
 // JSON body and pass a same-origin check (http.CrossOriginProtection). The
 // page never holds the token: the operator types it in.
 func WithControls(token string) Option { return func(c *config) { c.token = token } }
@@ -130,7 +134,8 @@ func WithClientLimits(streams int, statePerSecond float64) Option {
 // <token>" or the cookie atrdash_token=<token>. The page itself (static,
 // no data) stays open; opened as ".../#token=<token>" it stores the token
 // in that cookie (SameSite=Strict) and drops it from the address bar.
-// Reading stays open when token is shorter than MinTokenLen bytes. Route
+// Reading stays open when token is shorter than MinTokenLen bytes or has
+// fewer than MinTokenDistinct distinct bytes. Route
 // IDs are templates, not secrets, so on an internal network the default
 // (no read token) is safe; set one where the dashboard is reachable from
 // outside.

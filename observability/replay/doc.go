@@ -29,6 +29,11 @@
 // would have admitted and shed. The command cmd/replay prints that per
 // route and per minute, and draws it as an SVG.
 //
+// A replay is bounded by what the recording really covers, whatever a
+// file claims: silences longer than MaxSilence are shortened to it (Read),
+// and a route's demand is replayed at most at MaxRate a second
+// (Result.Clamped counts the rest).
+//
 // What a recording cannot hold: the order of arrivals and ends inside a
 // tick, request priorities (a replay offers PriorityNormal), and the
 // retries that other decisions would have caused (demand replays as

@@ -30,6 +30,11 @@ type Recording struct {
 	Ticks       []Tick
 	Transitions []Transition
 	Reconfigs   []Reconfig
+	// Silences counts the stretches without records longer than
+	// MaxSilence, which Read shortened to it (moving every later record
+	// back); SilenceCut is the recorded time they took beyond it.
+	Silences   int
+	SilenceCut time.Duration
 }
 
 // Tick is one route tick as recorded.
@@ -110,8 +115,18 @@ func ReadFile(path string, l Limits) (*Recording, error) {
 
 // Read reads a recording. It checks every frame's CRC and every value's
 // bounds; it returns a nil Recording only when r holds no readable
-// header.
+// header. It shortens every silence longer than MaxSilence to it, so that
+// what a replay and a report cover is bounded by the records, not by
+// times a file claims.
 func Read(r io.Reader, l Limits) (*Recording, error) {
+	rec, err := read(r, l)
+	if rec != nil {
+		shortenSilences(rec)
+	}
+	return rec, err
+}
+
+func read(r io.Reader, l Limits) (*Recording, error) {
 	if l.MaxTicks <= 0 {
 		l.MaxTicks = DefaultMaxTicks
 	}

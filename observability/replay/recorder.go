@@ -313,8 +313,9 @@ func (r *Recorder) write(b []byte) {
 }
 
 // Reconfigured records that the engine's configuration changed at at
-// (a.Now()) to config, a configuration file's JSON: what was given to
-// Update, or the whole file on a reload. A replay with the recorded
+// (a.Now()) to config, a configuration file's JSON: the whole
+// configuration after the change, as a reload reads it (a file names the
+// whole configuration: what it leaves out is the default). A replay with the recorded
 // settings applies it with Update at that time. It is written at once
 // (after the header, which waits for the first event).
 func (r *Recorder) Reconfigured(at time.Time, config []byte) error {

@@ -56,21 +56,18 @@ func RecordedSettings(rec *Recording) (Settings, error) {
 	return Settings{Name: "recorded settings", Options: opts, Reconfigs: rec.Reconfigs}, nil
 }
 
-// NewSettings are rec's recorded settings with config (a configuration
-// file, ParseConfig's schema) on top, from the start, as a reload of that
-// file would apply it (Update: what it names changes, the rest stays). The
+// NewSettings are config (a configuration file, ParseConfig's schema) in
+// place of rec's recorded settings, from the start, as a reload of that
+// file would apply it: the file is the whole configuration, and what it
+// does not name is the default (ParseConfig). The
 // recording's own configuration changes are not applied: the question is
 // what these settings would have done.
 func NewSettings(rec *Recording, name string, config []byte) (Settings, error) {
-	base, err := parseConfig(rec.Config, "the recorded configuration")
-	if err != nil {
-		return Settings{}, err
-	}
 	opts, err := parseConfig(config, name)
 	if err != nil {
 		return Settings{}, err
 	}
-	return Settings{Name: name, Options: append(base, opts...)}, nil
+	return Settings{Name: name, Options: opts}, nil
 }
 
 func parseConfig(cfg []byte, what string) ([]atrion.Option, error) {
@@ -94,7 +91,7 @@ type Result struct {
 	Transitions []Transition
 	// replays only
 	Offered uint64 // requests offered
-	Clamped uint64 // requests (and ends) not replayed: ticks beyond MaxTickDemand
+	Clamped uint64 // requests (and ends) not replayed: ticks beyond MaxRate (or MaxTickDemand)
 	// Extra counts the calls admitted beyond the recorded admissions of
 	// their tick, whose ends are estimated (above); Skipped the recorded
 	// ends left with no call to end.
@@ -109,9 +106,15 @@ func Recorded(rec *Recording) *Result {
 
 // Bounds of a replay: a hostile recording is clamped, not obeyed.
 const (
+	// MaxRate is the most requests a second a replay offers one route:
+	// about the most one route of one process serves (a recording is one
+	// engine's), so that a replay's work is bounded by the recording's
+	// span and not by the counts a file claims. A tick offers at most
+	// MaxRate × its length (10,000 at 100 ms ticks), and never more than
+	// MaxTickDemand; more are counted in Result.Clamped.
+	MaxRate = 100_000
 	// MaxTickDemand is the most requests a replay offers in one route
-	// tick (a million a second at 100 ms ticks); more are counted in
-	// Result.Clamped.
+	// tick, however long.
 	MaxTickDemand = 100_000
 	// MaxOffered bounds the requests one replay offers in all.
 	MaxOffered = 500_000_000
@@ -187,7 +190,7 @@ func newPlan(rec *Recording) (*plan, error) {
 			return nil, fmt.Errorf("atrreplay: tick %d names route %d of %d", i, tk.Route, len(rec.Routes))
 		}
 		p.ticks[tk.Route] = append(p.ticks[tk.Route], int32(i))
-		offered += min(tk.Demand(), MaxTickDemand)
+		offered += min(tk.Demand(), p.tickCap(rec, int32(i)))
 		p.origin = min(p.origin, p.start(rec, int32(i)))
 		p.last = max(p.last, int64(tk.At))
 	}
@@ -380,7 +383,7 @@ func (rp *replayer) beginTick(it item) error {
 	ts := rp.p.ticks[it.route]
 	t := ts[it.pos]
 	tk := &rp.rec.Ticks[t]
-	demand, ended := rp.clamp(tk.Demand()), rp.clamp(tk.Ended())
+	demand, ended := rp.clamp(t, tk.Demand()), rp.clamp(t, tk.Ended())
 	rt := &rp.routes[it.route]
 	rp.res.Skipped += uint64(len(rt.owed))
 	rt.owed = rt.owed[:0]
@@ -420,13 +423,20 @@ func (rp *replayer) closedWithGap(ts []int32, pos int32) bool {
 	return int64(next.Dt) > rp.tickLen && next.At-next.Dt == tk.At
 }
 
-// clamp bounds one tick's count to MaxTickDemand, counting the rest.
-func (rp *replayer) clamp(n uint64) uint64 {
-	if n > MaxTickDemand {
-		rp.res.Clamped += n - MaxTickDemand
-		return MaxTickDemand
+// clamp bounds a count of tick t to tickCap, counting the rest.
+func (rp *replayer) clamp(t int32, n uint64) uint64 {
+	if c := rp.p.tickCap(rp.rec, t); n > c {
+		rp.res.Clamped += n - c
+		return c
 	}
 	return n
+}
+
+// tickCap is the most requests (or ends) tick t replays: MaxRate over the
+// span its demand is spread on (start), at most MaxTickDemand.
+func (p *plan) tickCap(rec *Recording, t int32) uint64 {
+	span := int64(rec.Ticks[t].At) - p.start(rec, t)
+	return uint64(min(MaxTickDemand, max(1, MaxRate*span/int64(time.Second))))
 }
 
 // spread is the time of the i-th of n events spread evenly over tick t:
@@ -459,8 +469,8 @@ func (rp *replayer) arrive(it item, name string) {
 		rp.res.Extra++
 		rp.scheduleExtra(it.route, t)
 	}
-	if n := uint64(it.pos) + 1; n < min(tk.Demand(), MaxTickDemand) {
-		rp.push(item{at: rp.spread(it.tick, n, min(tk.Demand(), MaxTickDemand), false), kind: itemArrival, route: it.route, tick: it.tick, pos: int32(n)})
+	if n, all := uint64(it.pos)+1, min(tk.Demand(), rp.p.tickCap(rp.rec, it.tick)); n < all {
+		rp.push(item{at: rp.spread(it.tick, n, all, false), kind: itemArrival, route: it.route, tick: it.tick, pos: int32(n)})
 	}
 }
 
@@ -469,7 +479,7 @@ func (rp *replayer) arrive(it item, name string) {
 // mean latency, and schedules the tick's next end.
 func (rp *replayer) end(it item, name string) {
 	tk := &rp.rec.Ticks[it.tick]
-	n := min(tk.Ended(), MaxTickDemand)
+	n := min(tk.Ended(), rp.p.tickCap(rp.rec, it.tick))
 	counts := [4]uint32{tk.Succeeded, tk.Failed, tk.Ignored, tk.Slow}
 	// the outcome furthest behind its share of the ends so far: the
 	// tick's counts exactly, evenly interleaved

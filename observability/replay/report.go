@@ -82,6 +82,7 @@ func transitionsOf(r *Result, route string) []Transition {
 // WriteReport writes, for each route of rec, what each run admitted and
 // shed per stretch of every, and its transitions; the first run is the
 // reference the others are compared to (Recorded(rec), usually).
+// Stretches in which no run had a request are counted, not listed.
 func WriteReport(w io.Writer, rec *Recording, every time.Duration, runs ...*Result) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
@@ -110,7 +111,15 @@ func WriteReport(w io.Writer, rec *Recording, every time.Duration, runs ...*Resu
 			per[i] = Buckets(r, route, every)
 			n = max(n, len(per[i]))
 		}
+		quiet := 0 // stretches in which no run had a request, left out
 		for k := range n {
+			if quiet += 1; emptyRow(per, k) {
+				continue
+			}
+			if quiet--; quiet > 0 {
+				p("  … %d stretches without requests\n", quiet)
+				quiet = 0
+			}
 			from := time.Duration(-1)
 			for i := range runs {
 				if k < len(per[i]) {
@@ -127,6 +136,9 @@ func WriteReport(w io.Writer, rec *Recording, every time.Duration, runs ...*Resu
 				p("  %*s", col, fmt.Sprintf("%d / %d", b.Admitted, b.Shed))
 			}
 			p("\n")
+		}
+		if quiet > 0 {
+			p("  … %d stretches without requests\n", quiet)
 		}
 		p("  transitions:\n")
 		for i, r := range runs {
@@ -146,6 +158,16 @@ func WriteReport(w io.Writer, rec *Recording, every time.Duration, runs ...*Resu
 		}
 	}
 	return bw.Flush()
+}
+
+// emptyRow reports whether no run had a request in stretch k.
+func emptyRow(per [][]Bucket, k int) bool {
+	for _, bs := range per {
+		if k < len(bs) && bs[k].Admitted+bs[k].Shed > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyRoute is r restricted to one route's transitions, for Match.

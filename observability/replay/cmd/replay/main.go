@@ -7,9 +7,16 @@
 //	go run ./cmd/replay -in atrion.rec -config new.json
 //
 // -config is a configuration file, the JSON schema atrion.ParseConfig
-// reads, applied on top of the recorded settings as a reload would.
+// reads, applied in place of the recorded settings as a reload would: the
+// whole configuration, what it does not name at its default.
 // A truncated recording (its process died mid-write) is replayed up to
 // its last complete block, with a warning.
+//
+// Output and run time are bounded by what the recording really covers:
+// silences longer than atrreplay.MaxSilence (10 minutes) are shortened to
+// it, a route's demand is replayed at most at atrreplay.MaxRate requests
+// a second, and stretches without requests are counted, not listed; the
+// command notes on stderr what it shortened and left out.
 package main
 
 import (
@@ -63,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case err != nil:
 		return err
 	}
+	if rec.Silences > 0 {
+		fmt.Fprintf(stderr, "replay: note: %d silences longer than %v shortened to it (%v of recorded time left out)\n",
+			rec.Silences, atrreplay.MaxSilence, rec.SilenceCut.Round(time.Second))
+	}
 	runs := []*atrreplay.Result{atrreplay.Recorded(rec)}
 	replay := func(s atrreplay.Settings, err error) error {
 		if err != nil {
@@ -82,6 +93,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		if err := replay(atrreplay.NewSettings(rec, filepath.Base(*config), b)); err != nil {
 			return err
+		}
+	}
+	for _, r := range runs[1:] {
+		if r.Clamped > 0 {
+			fmt.Fprintf(stderr, "replay: note: %s: %d requests and ends beyond %d a second per route not replayed\n", r.Name, r.Clamped, atrreplay.MaxRate)
 		}
 	}
 	if err := atrreplay.WriteReport(stdout, rec, *every, runs...); err != nil {
