@@ -205,6 +205,17 @@ func (g *atrionGuard) Admit(route string, p atrion.Priority) (Permit, bool) {
 	return &atrionPermit{t}, true
 }
 
+// Banned reports whether the client key route's calls carry is banned on
+// the route's node.
+func (g *atrionGuard) Banned(route string) bool {
+	r := g.route(route)
+	if r.client == "" {
+		return false
+	}
+	banned, _ := r.a.Banned(r.client)
+	return banned
+}
+
 var modeStates = [...]State{
 	atrion.ModeBootstrap:   StateWarmup,
 	atrion.ModeOperational: StateClosed,

@@ -46,6 +46,15 @@ type Guard interface {
 	Close()
 }
 
+// KeyBans is implemented by guards that ban client keys (Atrion's
+// AdmitKey): Banned reports whether the client key that route's calls
+// carry is banned now. The run asks at the end of every bin, for each
+// route whose calls carry a client key, so that a scenario can check
+// that a well-behaved key was never banned.
+type KeyBans interface {
+	Banned(route string) bool
+}
+
 // Permit is an admitted call's handle.
 type Permit interface {
 	Done(Outcome)

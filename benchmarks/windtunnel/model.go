@@ -27,6 +27,11 @@ type Health struct {
 	// the service's load balancer and fail after FailFast: one of N
 	// replicas down is DownShare 1/N (with CapacityFactor (N−1)/N).
 	DownShare float64
+	// OtherCPU is the share of the host's CPU that other processes take
+	// (a CPU hog beside the service): a sampler of the host's CPU reads
+	// it on top of the service's own use. The latency it costs the
+	// service is set apart, in Latency.
+	OtherCPU float64
 }
 
 // FailFast is how long a call to a service that is down, or whose queue

@@ -112,7 +112,17 @@ type Result struct {
 	Score       Scorecard
 
 	latencyUs []int32 // admitted entry calls
+	// routeLat holds, per route, the latency of its admitted entry calls
+	// with the bin each ended in, in order of their end.
+	routeLat [][]latSample
+	// bannedBins holds, per route, the bins at whose end the client key
+	// its calls carry was banned (guards that ban keys only; see KeyBans).
+	bannedBins [][]int32
 }
+
+// latSample is one admitted entry call's latency (µs) and the bin it
+// ended in.
+type latSample struct{ bin, us int32 }
 
 func newResult(sc Scenario, seed uint64, classes []string, legit []bool) *Result {
 	n := int(sc.Duration / sc.bin())
@@ -128,6 +138,8 @@ func newResult(sc Scenario, seed uint64, classes []string, legit []bool) *Result
 		r.Routes = append(r.Routes, rt.ID)
 		r.RouteBins = append(r.RouteBins, make([]Counts, n))
 	}
+	r.routeLat = make([][]latSample, len(sc.Routes))
+	r.bannedBins = make([][]int32, len(sc.Routes))
 	for i := range r.PriorityBins {
 		r.PriorityBins[i] = make([]Counts, n)
 	}
@@ -191,8 +203,49 @@ func (r *Result) outcome(route int, p atrion.Priority, entry bool, o Outcome, la
 	if entry {
 		r.EntryBins[b].count(o)
 		r.PriorityBins[prioIndex(p)][b].count(o)
-		r.latencyUs = append(r.latencyUs, int32(min(lat/time.Microsecond, math.MaxInt32)))
+		us := int32(min(lat/time.Microsecond, math.MaxInt32))
+		r.latencyUs = append(r.latencyUs, us)
+		r.routeLat[route] = append(r.routeLat[route], latSample{bin: int32(b), us: us})
 	}
+}
+
+func (r *Result) banned(route, b int) { r.bannedBins[route] = append(r.bannedBins[route], int32(b)) }
+
+// RoutePercentile returns the q-quantile (0..1) of the latency of route's
+// admitted entry calls that ended in w, as their callers saw it (0 when
+// none did).
+func (r *Result) RoutePercentile(route string, w Window, q float64) time.Duration {
+	i := slices.Index(r.Routes, route)
+	if i < 0 {
+		return 0
+	}
+	lo, hi := r.bins(w)
+	var us []int32
+	for _, s := range r.routeLat[i] {
+		if int(s.bin) >= lo && int(s.bin) < hi {
+			us = append(us, s.us)
+		}
+	}
+	slices.Sort(us)
+	return percentile(us, q)
+}
+
+// BannedFor returns how long, in w, the client key route's calls carry
+// was banned, as seen at the end of each bin (0 for guards that ban no
+// keys).
+func (r *Result) BannedFor(route string, w Window) time.Duration {
+	i := slices.Index(r.Routes, route)
+	if i < 0 {
+		return 0
+	}
+	lo, hi := r.bins(w)
+	n := 0
+	for _, b := range r.bannedBins[i] {
+		if int(b) >= lo && int(b) < hi {
+			n++
+		}
+	}
+	return time.Duration(n) * r.Bin
 }
 
 func (r *Result) offered(class, b int) {

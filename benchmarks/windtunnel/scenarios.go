@@ -17,7 +17,8 @@ const (
 
 // Scenarios returns every scenario: the reference's thirteen; flapping
 // (sine, alternating, noise), boiling frog, thundering herd and retry
-// storm; the scenarios users meet of scenarios_users.go; then every
+// storm; the scenarios users meet of scenarios_users.go; the scenarios of
+// shared capacity of scenarios_shares.go; then every
 // overload scenario again with deadline-aware services, so that both
 // service models are scored (the default one, where abandoned work is
 // still done, favours limiters that keep queues short).
@@ -28,8 +29,9 @@ func Scenarios() []Scenario {
 		flapSine(), flapAlternating(), flapNoise(), boilingFrog(), thunderingHerd(), retryStorm(),
 		sharedPool(), sudden10x(), partialOutage(), hang(), lowVolume(), cpuContention(), cancellations(), cluster(),
 	}
+	scs = append(scs, shareScenarios()...)
 	for _, sc := range scs {
-		if sc.Kind == Overload {
+		if sc.Kind == Overload && !allDeadlineAware(sc) {
 			scs = append(scs, deadlineAware(sc))
 		}
 	}

@@ -89,6 +89,7 @@ func (sv *svcState) sample(now int64) {
 		cpus = sv.workers(sv.Health(time.Duration(now)))
 	}
 	u := float64(sv.cpuWork-sv.cpuLast) / (float64(cpus) * float64(cpuSamplePeriod))
+	u += sv.Health(time.Duration(now)).OtherCPU
 	sv.cpuLast = sv.cpuWork
 	sv.cpu = append(sv.cpu, math.Min(1, u))
 }
@@ -412,12 +413,28 @@ func (w *world) run() {
 			if b := int(w.now/bin) - 1; b >= 0 && b < len(w.res.Probes) {
 				w.before()
 				w.res.Probes[b] = w.guard.Probe(w.routes[w.watch].ID)
+				w.probeBans(b)
 				w.after()
 			}
 		case evSample:
 			for i := range w.svcs {
 				w.svcs[i].sample(w.now)
 			}
+		}
+	}
+}
+
+// probeBans records, at the end of bin b, which client keys a guard that
+// bans keys holds banned (see KeyBans), for every route whose calls carry
+// a client key.
+func (w *world) probeBans(b int) {
+	kb, ok := w.guard.(KeyBans)
+	if !ok {
+		return
+	}
+	for i := range w.routes {
+		if rt := &w.routes[i]; rt.Client != "" && kb.Banned(rt.ID) {
+			w.res.banned(i, b)
 		}
 	}
 }

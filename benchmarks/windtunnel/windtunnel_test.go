@@ -20,6 +20,16 @@ var knownFailures = map[string]string{
 	"flap-noise/wasted calls":              "same: 20–80 % errors, retried, rarely reach the 80 % that opens",
 	"security-cluster/clients' calls shed": "each bot's fresh key floods the three replicas for ~0.8 s before a replica has MinCalls (20) of its failures and bans it for all three; meanwhile the replica's in-flight limit, one per replica for every key, sheds clients too (4.2 %, seed 1). Per-key breakers shed no client (failsafe-breaker 0.0 %) but let 14.6 % of the bots' calls through (Atrion 6.2 %)",
 	"sudden-10x/critical calls":            "critical traffic (200 rps) alone is the service's whole capacity (200 rps): shed last, past twice the in-flight limit, some of it still queues past its timeout",
+	// Shared capacity (issue 28): the BEFORE state, which the fair-shares
+	// mechanism (docs/design/fair-shares.md) is to fix.
+	"hetero-cost/\"lookup\" served":   "each route's limit follows its own latency gradient: a wait for a pooled connection is a ~30× inflation for the 5 ms lookup and ~2× for the 200 ms report, so the lookup's limit is cut while the report, which caused the overload, keeps its own (14.5 of 50 lookups/s served, seed 1)",
+	"hetero-cost/GET /lookup p99":     "the lookups wait behind the reports in the pool's queue: p99 323 ms against 10 ms healthy",
+	"equal-routes/Jain":               "the group rule \"the dearest member answers for the queue\" blames one route at a time instead of sharing: 24.1 / 8.4 / 15.3 requests/s for three equal routes (seed 1)",
+	"equal-routes-retry/Jain":         "same: 20.3 / 10.8 / 16.8 requests/s (seed 1)",
+	"big-tenant/does not latch":       "the big tenant is banned by MaxShare (over half of the route's calls while the route shed others) and the ban is renewed: its route sheds all of its calls to the end",
+	"big-tenant/the big tenant never": "MaxShare bans a key that takes more than half of a route's calls while the route sheds: 0.4 s into the slow database, for 1 min, then 2 min",
+	"big-tenant/\"big\" served":       "banned (above), so none of its calls is served from the first overload on",
+	"big-tenant/\"s":                  "no per-key share: the route's limit, cut by the slow database, sheds the small tenants too (about 1–2 % of their calls)",
 }
 
 // known looks check up in knownFailures, under the scenario's name or, for
@@ -94,12 +104,14 @@ func TestKnownFailuresExist(t *testing.T) {
 }
 
 // TestScenarioCatalogue pins the catalogue: the reference's thirteen, six
-// more, the eight users meet, and a deadline-aware variant of each
-// overload scenario; unique names, each valid with a kind and checks.
+// more, the eight users meet, the five of shared capacity, and a
+// deadline-aware variant of each overload scenario whose services are not
+// all deadline-aware already; unique names, each valid with a kind and
+// checks.
 func TestScenarioCatalogue(t *testing.T) {
 	scs := Scenarios()
 	seen := map[string]bool{}
-	overload, variants := 0, 0
+	overload, variants, native := 0, 0, 0
 	for _, sc := range scs {
 		if seen[sc.Name] {
 			t.Errorf("duplicate scenario %q", sc.Name)
@@ -111,7 +123,10 @@ func TestScenarioCatalogue(t *testing.T) {
 		if len(sc.Checks) == 0 || sc.Title == "" || sc.About == "" {
 			t.Errorf("%s: needs a title, a description and checks", sc.Name)
 		}
-		if sc.Kind == Overload {
+		switch {
+		case sc.Kind == Overload && allDeadlineAware(sc) && !strings.HasSuffix(sc.Name, "-deadline"):
+			native++
+		case sc.Kind == Overload:
 			overload++
 		}
 		if strings.HasSuffix(sc.Name, "-deadline") {
@@ -129,13 +144,17 @@ func TestScenarioCatalogue(t *testing.T) {
 	if variants == 0 || 2*variants != overload {
 		t.Errorf("%d overload scenarios, %d deadline-aware variants: want one variant per overload scenario", overload, variants)
 	}
-	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster"} {
+	if native == 0 {
+		t.Error("no overload scenario that is deadline-aware by itself (the shared-capacity ones)")
+	}
+	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster",
+		"hetero-cost", "equal-routes", "equal-routes-retry", "big-tenant", "busy-host"} {
 		if !seen[n] {
 			t.Errorf("scenario %q missing", n)
 		}
 	}
-	if n := len(scs); n != 20+8+variants {
-		t.Errorf("%d scenarios, want %d", n, 20+8+variants)
+	if n := len(scs); n != 20+8+5+variants {
+		t.Errorf("%d scenarios, want %d", n, 20+8+5+variants)
 	}
 }
 
