@@ -53,10 +53,11 @@ simulate:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/simulate -seeds 1,2,3 -out results -json results/scorecard-seed%d.json
 
-## loadtest: real processes on 127.0.0.1 (backend, a gin front per contestant, open-loop generator), every scenario, 2 interleaved rounds; tables in benchmarks/results/ (~7 min)
+## loadtest: real processes on 127.0.0.1 (backend, a gin front per contestant, open-loop generator), every scenario, 2 interleaved rounds; tables in benchmarks/results/ (~12 min); LOADTEST_FLAGS="-scenarios shares" runs the scenarios of shared capacity alone (~6 min)
+LOADTEST_FLAGS ?=
 loadtest:
 	@mkdir -p benchmarks/results
-	cd benchmarks && $(GO) run ./cmd/loadtest -out results
+	cd benchmarks && $(GO) run ./cmd/loadtest -out results $(LOADTEST_FLAGS)
 
 ## stability-map: decay × scar factor × damping under an oscillating input; map and SVG heat map in benchmarks/results/
 stability-map:
