@@ -382,7 +382,7 @@ func (rp *reporter) checks() {
 		return
 	}
 	rp.f("## Shared capacity against issue 28's targets\n\n")
-	rp.f("Each cell shows each round's value, round 1 first, then ✓ (pass) or ✗ (fail) for each round. Overloads are judged from %v after they start; rates count the answers that arrived in that window, shares the requests due in it.\n\n",
+	rp.f("Each cell shows each round's value, round 1 first, then ✓ (pass) or ✗ (fail) for each round. Overloads are judged from a grace after they start (%v in make loadtest) to their end; rates count the answers that arrived in that window, shares the requests due in it; capacities and fair shares come from the scenario's numbers (workers ÷ service time).\n\n",
 		DefaultShareTimeline.Grace)
 	t.write(&rp.b)
 	rp.f("\n")
