@@ -120,7 +120,7 @@ func progressLine(r *RunResult) string {
 	if !r.Sustained() {
 		gen = "GENERATOR FELL BEHIND"
 	}
-	return fmt.Sprintf("round %d %-8s %-16s %5.1f s: offered %6d served %6d shed %6d lost %6d dropped %d; %s",
+	return fmt.Sprintf("round %d %-18s %-16s %5.1f s: offered %6d served %6d shed %6d lost %6d dropped %d; %s",
 		r.Round, r.Scenario, r.Contestant, r.Wall.Seconds(), all.Offered, all.Served, all.Shed, all.Lost(), all.Dropped, gen)
 }
 

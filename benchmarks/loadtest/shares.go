@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,11 @@ func equalRoutes(t ShareTimeline, retry bool) Scenario {
 	}
 	sc.Checks = []Check{
 		{Label: "Jain's index of the routes' goodput", Target: "≥ 0.95", Eval: func(j *judge) (string, bool) {
-			f := fairness.Jain(rates(j))
+			xs := rates(j)
+			if slices.Max(xs) == 0 { // nothing served: equal, but no share at all
+				return "–", false
+			}
+			f := fairness.Jain(xs)
 			return fmt.Sprintf("%.2f", f), f >= 0.95
 		}},
 		{Label: "served/s by route", Eval: func(j *judge) (string, bool) {
@@ -376,14 +381,21 @@ func (j *judge) answered(w span, keep func(*Record) bool) Counts {
 }
 
 // work is the goodput in w as a share of the pool's capacity: the work
-// of the requests served in w (each its route's base service time plus
-// the phase's extra at its due time) ÷ (workers × w's length).
+// of served requests done in w ÷ (workers × w's length). A served
+// request worked for its route's service time (plus the extra of the
+// phase it was due in) up to its answer; only the part of that inside w
+// counts, so that a long call answered early in w does not count work
+// done before it.
 func (j *judge) work(w span) float64 {
 	var busy time.Duration
 	for i := range j.recs {
-		if r := &j.recs[i]; r.Outcome == Served && w.has(r.At+r.Latency) {
-			busy += j.service[r.Route] + j.sc.Phases[r.Phase].Faults[r.Route].Extra
+		r := &j.recs[i]
+		if r.Outcome != Served {
+			continue
 		}
+		end := r.At + r.Latency
+		begin := end - j.service[r.Route] - j.sc.Phases[r.Phase].Faults[r.Route].Extra
+		busy += max(min(end, w.to)-max(begin, w.from), 0)
 	}
 	return busy.Seconds() / (float64(j.workers) * w.length().Seconds())
 }

@@ -175,10 +175,12 @@ func TestEqualRoutesChecks(t *testing.T) {
 	if over.length() != tl.Incident-tl.Grace {
 		t.Fatalf("judged window %v", over)
 	}
+	whole := j.phase("2× over")
+	whole.to += time.Second // the run's last answers come after its end
 	run := func(rates ...int) map[string]CheckResult {
 		var recs []Record
 		for r, rate := range rates {
-			recs = append(recs, recsAt(over, rate*int(over.length()/time.Second), r, 0, time.Millisecond, Served)...)
+			recs = append(recs, recsAt(whole, rate*int(whole.length()/time.Second), r, 0, time.Millisecond, Served)...)
 		}
 		return verdicts(t, &sc, recs)
 	}
@@ -186,7 +188,7 @@ func TestEqualRoutesChecks(t *testing.T) {
 	if c := fair["Jain's index of the routes' goodput"]; !c.Pass || c.Value != "1.00" {
 		t.Errorf("equal shares: %+v", c)
 	}
-	if c := fair["goodput, ÷ capacity"]; !c.Pass || c.Value != "0.96" {
+	if c := fair["goodput, ÷ capacity"]; !c.Pass || c.Value != "0.96" { // 48/s × 160 ms ÷ 8
 		t.Errorf("full pool: %+v", c)
 	}
 	if c := fair["served/s by route"]; c.Value != "16:16:16" {
@@ -195,11 +197,13 @@ func TestEqualRoutesChecks(t *testing.T) {
 	if c := run(38, 5, 5)["Jain's index of the routes' goodput"]; c.Pass {
 		t.Errorf("one route takes most: %+v", c)
 	}
-	if c := run(8, 8, 8)["goodput, ÷ capacity"]; c.Pass || c.Value != "0.48" {
+	if c := run(8, 8, 8)["goodput, ÷ capacity"]; c.Pass || c.Value != "0.48" { // 24/s × 160 ms ÷ 8
 		t.Errorf("half-idle pool: %+v", c)
 	}
-	if c := run(0, 0, 0)["goodput, ÷ capacity"]; c.Pass {
-		t.Errorf("nothing served: %+v", c)
+	for l, c := range run(0, 0, 0) {
+		if c.Pass && c.Target != "" {
+			t.Errorf("nothing served: %s passed: %+v", l, c)
+		}
 	}
 }
 
@@ -215,7 +219,7 @@ func TestHeteroCostChecks(t *testing.T) {
 		recs = append(recs, recsAt(spike, 150-lookupsShed, Catalog, 0, lookupLat, Served)...)
 		recs = append(recs, recsAt(spike, lookupsShed, Catalog, 0, time.Millisecond, Shed)...)
 		// reports fill the pool: 38.75/s × 200 ms = 7.75 workers
-		recs = append(recs, recsAt(spike, 116, Reports, 0, time.Millisecond, Served)...)
+		recs = append(recs, recsAt(span{j.phase("reports spike").from, spike.to + time.Second}, 233, Reports, 0, time.Millisecond, Served)...)
 		return verdicts(t, &sc, recs)
 	}
 	good := run(15*time.Millisecond, 0)
@@ -307,5 +311,28 @@ func TestShareScenarioCheck(t *testing.T) {
 		if sc.check() == nil {
 			t.Errorf("%s: bad scenario accepted", name)
 		}
+	}
+}
+
+// work counts only the part of a served call's service inside the
+// window, and no work for calls that were not served.
+func TestWork(t *testing.T) {
+	sc := heteroCost(DefaultShareTimeline) // reports 200 ms, catalog 5 ms, 8 workers
+	cfg := DefaultConfig()
+	w := span{10 * time.Second, 11 * time.Second}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	recs := []Record{
+		{At: ms(9900), Latency: ms(110), Route: Reports, Outcome: Served},  // answered at 10.010: 10 ms inside
+		{At: ms(10500), Latency: ms(600), Route: Reports, Outcome: Served}, // 10.900–11.100: 100 ms inside
+		{At: ms(10300), Latency: ms(200), Route: Reports, Outcome: Shed},   // not served
+		{At: ms(10300), Latency: ms(5), Route: Catalog, Outcome: Served},   // 5 ms
+		{At: ms(12000), Latency: ms(200), Route: Reports, Outcome: Served}, // after the window
+	}
+	j := &judge{sc: &sc, recs: recs, workers: cfg.Workers}
+	for r := range Routes {
+		j.service[r] = sc.serviceOf(r, cfg.Service)
+	}
+	if got, want := j.work(w), 0.115/8; math.Abs(got-want) > 1e-9 {
+		t.Errorf("work %v, want %v", got, want)
 	}
 }
