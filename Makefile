@@ -64,10 +64,11 @@ simulate:
 	@mkdir -p benchmarks/results
 	cd benchmarks && $(GO) run ./cmd/simulate -seeds 1,2,3 -out results -json results/scorecard-seed%d.json
 
-## loadtest: real processes on 127.0.0.1 (backend, a gin front per contestant, open-loop generator), every scenario, 2 interleaved rounds; tables in benchmarks/results/ (~7 min)
+## loadtest: real processes on 127.0.0.1 (backend, a gin front per contestant, open-loop generator), every scenario, 2 interleaved rounds; tables in benchmarks/results/ (~12 min); LOADTEST_FLAGS="-scenarios shares" runs the scenarios of shared capacity alone (~6 min)
+LOADTEST_FLAGS ?=
 loadtest:
 	@mkdir -p benchmarks/results
-	cd benchmarks && $(GO) run ./cmd/loadtest -out results
+	cd benchmarks && $(GO) run ./cmd/loadtest -out results $(LOADTEST_FLAGS)
 
 ## loadtest-grpc: a grpc-go server (8 workers × 40 ms) per contestant on 127.0.0.1, open-loop client; overload 3×/10×, mixed 60/500 ms deadlines at 2×; 2 interleaved rounds; table and pass criteria in benchmarks/results/grpcload.md, exit 1 on a miss (~6 min). BEFORE=DIR (another atrgrpc, e.g. main's adapters/grpc) runs its Atrion beside this tree's as atrion-before (~8 min)
 loadtest-grpc:

@@ -14,8 +14,9 @@ type Counts struct {
 	Shed     int           `json:"shed"`
 	Errors   int           `json:"errors"`
 	Timeouts int           `json:"timeouts"`
-	Dropped  int           `json:"dropped"` // never sent: a failure of the generator, not of the contestant
-	P50      time.Duration `json:"p50"`     // of served requests, from when they were due
+	Dropped  int           `json:"dropped"`          // never sent: a failure of the generator, not of the contestant
+	Banned   int           `json:"banned,omitempty"` // of those sent, refused as a banned client key at least once
+	P50      time.Duration `json:"p50"`              // of served requests, from when they were due
 	P99      time.Duration `json:"p99"`
 }
 
@@ -66,9 +67,10 @@ type PhaseResult struct {
 // whenever their requests were due; Offered and Dropped stay 0. An answer
 // after the run's last phase counts in that phase.
 type Answered struct {
-	All     Counts `json:"all"`
-	Focus   Counts `json:"focus"`
-	Healthy Counts `json:"healthy"`
+	All     Counts   `json:"all"`
+	Focus   Counts   `json:"focus"`
+	Healthy Counts   `json:"healthy"`
+	Keys    []Counts `json:"keys,omitempty"` // by the scenario's client keys
 }
 
 // RecoveredShare is the served share at which a route counts as back to
@@ -83,6 +85,7 @@ type RunResult struct {
 	Phases     []PhaseResult `json:"phases"`
 	Inflight   int           `json:"inflight"` // the most requests the generator had in flight
 	Wall       time.Duration `json:"wall"`
+	Checks     []CheckResult `json:"checks,omitempty"` // the scenario's pass criteria
 }
 
 // Sustained reports whether the generator kept to its schedule in every
@@ -105,6 +108,9 @@ type tally struct {
 
 func (t *tally) add(r *Record) {
 	t.c.Offered++
+	if r.Banned {
+		t.c.Banned++
+	}
 	switch r.Outcome {
 	case Served:
 		t.c.Served++
@@ -184,7 +190,7 @@ func analyze(sc *Scenario, capacity float64, out *genOutput) []PhaseResult {
 		slices.Sort(lags)
 		pr.Lag.Sent, pr.Lag.P99 = len(lags), quantile(lags, 0.99)
 		if p.Role == Aftermath {
-			pr.Recovery = recovery(recs, start, p.Duration, bucketWidth(p.Load*capacity))
+			pr.Recovery = recovery(recs, start, p.Duration, bucketWidth(p.Rate(capacity)))
 		}
 		if pi+1 < len(out.Backend) {
 			pr.Backend = out.Backend[pi+1].sub(out.Backend[pi])
@@ -203,8 +209,14 @@ func answered(sc *Scenario, recs []Record, res []PhaseResult) {
 		end += p.Duration
 		ends[i] = end
 	}
-	type tallies struct{ all, focus, healthy tally }
+	type tallies struct {
+		all, focus, healthy tally
+		keys                []tally
+	}
 	ts := make([]tallies, len(sc.Phases))
+	for i := range ts {
+		ts[i].keys = make([]tally, len(sc.Keys))
+	}
 	for i := range recs {
 		r := &recs[i]
 		if r.Outcome == Dropped {
@@ -219,10 +231,18 @@ func answered(sc *Scenario, recs []Record, res []PhaseResult) {
 		if healthy[r.Route] {
 			t.healthy.add(r)
 		}
+		if k := int(r.Key); k > 0 && k <= len(t.keys) {
+			t.keys[k-1].add(r)
+		}
 	}
 	for i := range ts {
 		a := Answered{All: ts[i].all.counts(), Focus: ts[i].focus.counts(), Healthy: ts[i].healthy.counts()}
 		a.All.Offered, a.Focus.Offered, a.Healthy.Offered = 0, 0, 0
+		for k := range ts[i].keys {
+			c := ts[i].keys[k].counts()
+			c.Offered = 0
+			a.Keys = append(a.Keys, c)
+		}
 		res[i].Answered = a
 	}
 }

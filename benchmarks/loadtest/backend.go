@@ -80,15 +80,15 @@ func (b *busyTime) total() int64 {
 
 // backendSpec configures the backend process.
 type backendSpec struct {
-	Workers int           `json:"workers"`
-	Service time.Duration `json:"service"`
-	Queue   int           `json:"queue"`
-	MaxHang time.Duration `json:"max_hang"` // a hanging call answers after this if its caller stays
+	Workers int                        `json:"workers"`
+	Service [len(Routes)]time.Duration `json:"service"` // by route
+	Queue   int                        `json:"queue"`
+	MaxHang time.Duration              `json:"max_hang"` // a hanging call answers after this if its caller stays
 }
 
 // backend models a dependency such as a database: one pool of workers
 // shared by every route, a bounded FIFO queue in front of it, and a
-// service time that is slept, so capacity does not depend on the CPU. A
+// service time for each route that is slept, so capacity does not depend on the CPU. A
 // caller that leaves while queued is dropped, as a Go server waiting on
 // its request's context does; work that has started runs to its end, so a
 // caller that leaves then wastes it.
@@ -167,7 +167,7 @@ func (b *backend) serve(route int, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	started := b.stats.busy.start()
-	time.Sleep(b.spec.Service + f.Extra)
+	time.Sleep(b.spec.Service[route] + f.Extra)
 	b.stats.busy.end(started)
 	<-b.pool
 	if ctx.Err() != nil {

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +32,11 @@ const (
 	roleBackend   = "backend"
 	roleFront     = "front"
 	roleGenerator = "generator"
+	// roleHog spins on every core until stopped: another process
+	// loading the host, as in the busy-host scenario. The generator
+	// starts it at the start of a phase with Hog set and stops it at the
+	// phase's end.
+	roleHog = "hog"
 )
 
 // childSpec is a child's role and settings.
@@ -73,6 +81,9 @@ func RunChild() (child bool, err error) {
 		}
 		defer release()
 		return true, listenAndServe(ctx, h)
+	case spec.Role == roleHog:
+		spin(ctx)
+		return true, nil
 	case spec.Role == roleGenerator && spec.Gen != nil:
 		out, err := generate(ctx, *spec.Gen)
 		if err != nil {
@@ -104,6 +115,27 @@ func listenAndServe(ctx context.Context, h http.Handler) error {
 		return errors.New("loadtest child: stopped at its deadline")
 	}
 	return nil
+}
+
+// spin keeps every CPU busy with arithmetic until ctx ends.
+func spin(ctx context.Context) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var sink atomic.Uint64
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			x := uint64(1)
+			for !stop.Load() {
+				for range 100_000 {
+					x = x*6364136223846793005 + 1442695040888963407
+				}
+			}
+			sink.Add(x) // the work has an effect, so it is not optimized away
+		})
+	}
+	<-ctx.Done()
+	stop.Store(true)
+	wg.Wait()
 }
 
 func writeJSON(path string, v any) error {
@@ -170,7 +202,7 @@ func startChild(ctx context.Context, name string, spec childSpec) (*proc, error)
 		}
 		p.exited <- cmd.Wait()
 	}()
-	if spec.Role == roleGenerator {
+	if spec.Role == roleGenerator || spec.Role == roleHog {
 		return p, nil
 	}
 	t := time.NewTimer(10 * time.Second)

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,13 +30,50 @@ type Fault struct {
 }
 
 // Phase is one stretch of a scenario: a load as a multiple of the
-// backend's capacity, and the faults of the backend's routes.
+// backend's capacity spread over the routes by Weights, or Streams of
+// their own rates; and the faults of the backend's routes.
 type Phase struct {
 	Name     string             `json:"name"`
 	Duration time.Duration      `json:"duration"`
-	Load     float64            `json:"load"`   // offered rate ÷ capacity
-	Faults   [len(Routes)]Fault `json:"faults"` // by route index
+	Load     float64            `json:"load"`              // offered rate ÷ capacity, on the routes by Weights; 0 with Streams
+	Streams  []Stream           `json:"streams,omitempty"` // instead of Load: each its own Poisson arrivals
+	Faults   [len(Routes)]Fault `json:"faults"`            // by route index
 	Role     PhaseRole          `json:"role"`
+	Hog      bool               `json:"hog,omitempty"` // a CPU hog process spins on every core during the phase
+}
+
+// Stream is one source of traffic in a phase: Poisson arrivals at Rate
+// requests/s on Route, carrying the client key Keys[Key-1] of the
+// scenario (none when Key is 0). No request of a stream is critical.
+type Stream struct {
+	Route int     `json:"route"`
+	Key   int     `json:"key,omitempty"`
+	Rate  float64 `json:"rate"`
+}
+
+// Rate is the phase's offered rate in requests/s on a backend of
+// capacity requests/s.
+func (p *Phase) Rate(capacity float64) float64 {
+	if len(p.Streams) == 0 {
+		return p.Load * capacity
+	}
+	var r float64
+	for _, s := range p.Streams {
+		r += s.Rate
+	}
+	return r
+}
+
+// Retry is how the generator's clients retry a request that was shed,
+// failed or timed out, as a retrying HTTP client would: up to Max more
+// attempts, the n-th after a delay drawn uniformly from
+// [0, min(Backoff·2ⁿ⁻¹, MaxBackoff)) (full jitter). Retry-After is not
+// read: each contestant answers a rejection its own way, and the clients
+// must treat them alike.
+type Retry struct {
+	Max        int           `json:"max"`
+	Backoff    time.Duration `json:"backoff"`
+	MaxBackoff time.Duration `json:"max_backoff"`
 }
 
 // on returns the faults of a phase where only route r misbehaves.
@@ -65,6 +103,27 @@ type Scenario struct {
 	Phases  []Phase `json:"phases"`
 	Focus   []int   `json:"focus"`
 	Healthy []int   `json:"healthy,omitempty"`
+	// Service is each route's service time in the backend; 0 takes the
+	// Config's.
+	Service [len(Routes)]time.Duration `json:"service,omitzero"`
+	// Keys are the client keys streams carry in KeyHeader.
+	Keys  []string `json:"keys,omitempty"`
+	Retry *Retry   `json:"retry,omitempty"` // nil: clients do not retry
+	// Checks are the scenario's pass criteria, judged on each run's
+	// records (see judge).
+	Checks []Check `json:"-"`
+}
+
+// maxKeys bounds a scenario's client keys.
+const maxKeys = 16
+
+// serviceOf is route r's service time in sc on a backend whose default
+// is base.
+func (s *Scenario) serviceOf(r int, base time.Duration) time.Duration {
+	if s.Service[r] > 0 {
+		return s.Service[r]
+	}
+	return base
 }
 
 // Duration is the scenario's length.
@@ -83,14 +142,36 @@ func (s *Scenario) check() error {
 	}
 	for i := range s.Phases {
 		p := &s.Phases[i]
-		if p.Duration <= 0 || p.Load < 0 || p.Load > 50 {
-			return fmt.Errorf("scenario %q phase %q: duration must be > 0 and load in 0..50", s.Name, p.Name)
+		if p.Duration <= 0 || p.Load < 0 || p.Load > 50 || (p.Load > 0 && len(p.Streams) > 0) {
+			return fmt.Errorf("scenario %q phase %q: duration must be > 0 and load in 0..50, and a phase has a load or streams, not both", s.Name, p.Name)
+		}
+		for _, st := range p.Streams {
+			if st.Route < 0 || st.Route >= len(Routes) || st.Key < 0 || st.Key > len(s.Keys) || !(st.Rate >= 0 && st.Rate <= 10_000) {
+				return fmt.Errorf("scenario %q phase %q: bad stream %+v (route in 0..%d, key in 0..%d, rate in 0..10000/s)",
+					s.Name, p.Name, st, len(Routes)-1, len(s.Keys))
+			}
 		}
 		for r, f := range p.Faults {
 			if f.ErrorRate < 0 || f.ErrorRate > 1 || f.Extra < 0 {
 				return fmt.Errorf("scenario %q phase %q: bad fault on route %s", s.Name, p.Name, Routes[r])
 			}
 		}
+	}
+	if len(s.Keys) > maxKeys {
+		return fmt.Errorf("scenario %q: %d keys, at most %d", s.Name, len(s.Keys), maxKeys)
+	}
+	for _, k := range s.Keys {
+		if k == "" || len(k) > 64 || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return fmt.Errorf("scenario %q: key %q must be 1..64 printable ASCII characters without spaces", s.Name, k)
+		}
+	}
+	for r, d := range s.Service {
+		if d < 0 || d > 10*time.Second {
+			return fmt.Errorf("scenario %q: service time %v of %s: must be in 0..10s", s.Name, d, Routes[r])
+		}
+	}
+	if rt := s.Retry; rt != nil && (rt.Max < 0 || rt.Max > 10 || rt.Backoff <= 0 || rt.MaxBackoff < rt.Backoff || rt.MaxBackoff > time.Minute) {
+		return fmt.Errorf("scenario %q: bad retry %+v (max in 0..10, 0 < backoff ≤ max backoff ≤ 1m)", s.Name, *rt)
 	}
 	for _, r := range append(append([]int(nil), s.Focus...), s.Healthy...) {
 		if r < 0 || r >= len(Routes) {
@@ -184,8 +265,8 @@ type Config struct {
 // worker busy with calls of the base service time.
 func (c *Config) Capacity() float64 { return float64(c.Workers) / c.Service.Seconds() }
 
-// DefaultTimeline is make loadtest's timeline: about 48 s of scenarios
-// per contestant and round.
+// DefaultTimeline is make loadtest's timeline for the control law's
+// scenarios: about 48 s per contestant and round.
 var DefaultTimeline = Timeline{
 	Warmup: 2 * time.Second, Overload: 4 * time.Second, Failing: 10 * time.Second,
 	Fault: 4 * time.Second, After: 3 * time.Second, AfterErr: 5 * time.Second,
@@ -201,7 +282,7 @@ func DefaultConfig() Config {
 		Workers: 8, Service: 40 * time.Millisecond, Queue: 320,
 		FrontTimeout: time.Second, ClientTimeout: 2 * time.Second,
 		GenWorkers: 3000, Critical: 0.05, Seed: 1, Rounds: 2,
-		Scenarios:   Scenarios(DefaultTimeline, 560*time.Millisecond),
+		Scenarios:   append(Scenarios(DefaultTimeline, 560*time.Millisecond), ShareScenarios(DefaultShareTimeline)...),
 		Contestants: Contestants,
 		RunTimeout:  30 * time.Second,
 	}
@@ -216,8 +297,9 @@ func SmokeConfig() Config {
 	c.FrontTimeout, c.ClientTimeout = 200*time.Millisecond, 400*time.Millisecond
 	c.GenWorkers, c.Rounds = 400, 1
 	short, fault := 100*time.Millisecond, 200*time.Millisecond
-	c.Scenarios = Scenarios(Timeline{Warmup: short, Overload: short, Failing: fault, Fault: fault, After: short, AfterErr: short},
-		100*time.Millisecond)
+	c.Scenarios = append(Scenarios(Timeline{Warmup: short, Overload: short, Failing: fault, Fault: fault, After: short, AfterErr: short},
+		100*time.Millisecond), ShareScenarios(ShareTimeline{Settle: 50 * time.Millisecond, Baseline: fault, Warmup: short,
+		Incident: fault, Gap: short, Grace: 50 * time.Millisecond})...)
 	c.RunTimeout = 15 * time.Second
 	return c
 }

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +35,11 @@ type Record struct {
 	Latency time.Duration `json:"l"` // from when it was due to its answer
 	Phase   uint8         `json:"p"`
 	Route   uint8         `json:"r"`
+	Key     uint8         `json:"k,omitempty"` // the scenario's Keys[Key-1]; 0: no key
 	Crit    bool          `json:"c,omitempty"`
-	Outcome Outcome       `json:"o"`
+	Outcome Outcome       `json:"o"`           // of the last attempt
+	Tries   uint8         `json:"t,omitempty"` // attempts sent (more than 1 with retries)
+	Banned  bool          `json:"b,omitempty"` // an attempt was refused as a banned client key
 }
 
 // schedule returns scenario sc's requests: Poisson arrivals at each
@@ -49,6 +54,11 @@ func schedule(sc *Scenario, capacity, critical float64, seed uint64) []Record {
 	for pi, p := range sc.Phases {
 		rate := p.Load * capacity
 		end := start + p.Duration
+		if len(p.Streams) > 0 {
+			out = append(out, streams(rng, &p, uint8(pi), start, end)...)
+			start = end
+			continue
+		}
 		for t := start; rate > 0; {
 			t += time.Duration(rng.ExpFloat64() / rate * float64(time.Second))
 			if t >= end {
@@ -59,6 +69,23 @@ func schedule(sc *Scenario, capacity, critical float64, seed uint64) []Record {
 		}
 		start = end
 	}
+	return out
+}
+
+// streams returns the requests of phase p's streams, due in [start, end),
+// in due order.
+func streams(rng *rand.Rand, p *Phase, pi uint8, start, end time.Duration) []Record {
+	var out []Record
+	for _, s := range p.Streams {
+		for t := start; s.Rate > 0; {
+			t += time.Duration(rng.ExpFloat64() / s.Rate * float64(time.Second))
+			if t >= end {
+				break
+			}
+			out = append(out, Record{At: t, Phase: pi, Route: uint8(s.Route), Key: uint8(s.Key)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Record) int { return cmp.Compare(a.At, b.At) })
 	return out
 }
 
@@ -106,6 +133,27 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 	ctl := &http.Client{Timeout: 5 * time.Second}
 	out := &genOutput{Records: recs}
 
+	// the CPU hog of the phases that have one (see roleHog); it starts
+	// and stops only at phase boundaries, on the phase driver
+	var hog *proc
+	defer func() {
+		if hog != nil {
+			_ = hog.stop()
+		}
+	}()
+	setHog := func(on bool) error {
+		switch {
+		case on && hog == nil:
+			p, err := startChild(ctx, roleHog, childSpec{Role: roleHog, Deadline: sc.Duration() + 5*time.Second})
+			hog = p
+			return err
+		case !on && hog != nil:
+			err := hog.stop()
+			hog = nil
+			return err
+		}
+		return nil
+	}
 	snapshot := func(i int) error {
 		if i < len(sc.Phases) {
 			if err := putFaults(ctx, ctl, spec.Backend, sc.Phases[i].Faults); err != nil {
@@ -114,7 +162,10 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 		}
 		s, err := getStats(ctx, ctl, spec.Backend)
 		out.Backend = append(out.Backend, s)
-		return err
+		if err != nil {
+			return err
+		}
+		return setHog(i < len(sc.Phases) && sc.Phases[i].Hog)
 	}
 	if err := snapshot(0); err != nil {
 		return nil, err
@@ -139,7 +190,11 @@ func generate(ctx context.Context, spec genSpec) (*genOutput, error) {
 				r := &recs[i]
 				due := start.Add(r.At)
 				r.Lag = time.Since(due)
-				r.Outcome = send(client, urls[r.Route], r.Crit)
+				key := ""
+				if r.Key > 0 {
+					key = sc.Keys[r.Key-1]
+				}
+				attempt(ctx, client, urls[r.Route], key, r, sc.Retry, rand.New(rand.NewPCG(spec.Seed, uint64(i))))
 				r.Latency = time.Since(due)
 				inflight.Add(-1)
 			}
@@ -210,31 +265,68 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	return ctx.Err() == nil
 }
 
-// send makes one request and classifies its answer.
-func send(client *http.Client, url string, crit bool) Outcome {
+// attempt sends r to url with client key key (none when empty) and
+// records its fate in r: once, or with retry until it is served or the
+// retries run out, waiting the retry's jittered backoff (drawn from rng)
+// between attempts. It stops retrying when ctx ends.
+func attempt(ctx context.Context, client *http.Client, url, key string, r *Record, retry *Retry, rng *rand.Rand) {
+	tries := 1
+	if retry != nil {
+		tries += retry.Max
+	}
+	for n := range tries {
+		var banned bool
+		r.Outcome, banned = send(client, url, r.Crit, key)
+		r.Tries = uint8(n + 1)
+		r.Banned = r.Banned || banned
+		if r.Outcome == Served || n+1 == tries {
+			return
+		}
+		backoff := min(retry.Backoff<<n, retry.MaxBackoff)
+		if !sleepUntil(ctx, time.Now().Add(time.Duration(rng.Int64N(int64(backoff)+1)))) {
+			return
+		}
+	}
+}
+
+// bannedBody is how Atrion's adapters begin the body of a rejection of a
+// banned client key (429): a peer's 429 is a plain rejection.
+const bannedBody = `{"error":"banned"`
+
+// send makes one request and classifies its answer; banned reports
+// whether it was refused as a banned client key.
+func send(client *http.Client, url string, crit bool, key string) (o Outcome, banned bool) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return Errored
+		return Errored, false
 	}
 	if crit {
 		req.Header.Set(PriorityHeader, "critical")
+	}
+	if key != "" {
+		req.Header.Set(KeyHeader, key)
 	}
 	res, err := client.Do(req)
 	if err != nil {
 		var te interface{ Timeout() bool }
 		if errors.As(err, &te) && te.Timeout() {
-			return TimedOut
+			return TimedOut, false
 		}
-		return Errored
+		return Errored, false
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusTooManyRequests {
+		head := make([]byte, len(bannedBody))
+		n, _ := io.ReadFull(res.Body, head)
+		banned = string(head[:n]) == bannedBody
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 	switch res.StatusCode {
 	case http.StatusOK:
-		return Served
+		return Served, false
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		return Shed
+		return Shed, banned
 	default:
-		return Errored
+		return Errored, false
 	}
 }

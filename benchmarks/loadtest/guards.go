@@ -24,6 +24,12 @@ import (
 // PriorityHeader is the header the generator marks critical requests with.
 const PriorityHeader = "X-Priority"
 
+// KeyHeader carries a request's client key, in the scenarios with
+// tenants. The generator plays the trusted edge that authenticated the
+// tenant (an API gateway that checked its API key), so the front may take
+// the header as the tenant's identity.
+const KeyHeader = "X-Api-Key"
+
 // guard builds a contestant's middleware (nil: none) and a func that
 // releases what it holds.
 type guard func() (gin.HandlerFunc, func(), error)
@@ -39,13 +45,14 @@ var guards = map[string]guard{
 // Settings describes each contestant's configuration, for the report.
 var Settings = map[string]string{
 	None:      "no guard",
-	Atrion:    "atrgin.Middleware(a, atrgin.WithPriorityHeader(\"X-Priority\")) with atrion.New() defaults",
+	Atrion:    "atrgin.Middleware(a, atrgin.WithPriorityHeader(\"X-Priority\"), atrgin.WithClientKey(the X-Api-Key header)) with atrion.New() defaults",
 	Failsafe:  "failsafe-go adaptivelimiter defaults, BuildPrioritized (its priority variant: queues up to 2–3× the limit) with one prioritizer calibrated every 1 s; one limiter per front; critical → VeryHigh, others Medium; Drop() on a timeout, Record() otherwise",
 	Gobreaker: "sony/gobreaker v2 per route: trip at ≥ 50 % failures of ≥ 20 calls in a 10 s rolling window (1 s buckets); open 5 s; 5 half-open probes; a 5xx answer is a failure",
 }
 
-// atrionGuard is Atrion with zero configuration; only the priority header
-// is read, since the generator is a trusted edge.
+// atrionGuard is Atrion with zero configuration; the front reads the
+// priority header and the client key header, since the generator is a
+// trusted edge. A request without a key is not judged by key.
 func atrionGuard() (gin.HandlerFunc, func(), error) {
 	a, err := atrion.New()
 	if err != nil {
@@ -56,7 +63,8 @@ func atrionGuard() (gin.HandlerFunc, func(), error) {
 		defer cancel()
 		_ = a.Close(ctx)
 	}
-	return atrgin.Middleware(a, atrgin.WithPriorityHeader(PriorityHeader)), release, nil
+	return atrgin.Middleware(a, atrgin.WithPriorityHeader(PriorityHeader),
+		atrgin.WithClientKey(func(c *gin.Context) string { return c.GetHeader(KeyHeader) })), release, nil
 }
 
 // failsafeGuard is failsafe-go's adaptive limiter as its documentation

@@ -59,7 +59,11 @@ func TestSmoke(t *testing.T) {
 	if err := WriteReport(&md, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range append(slices.Clone(cfg.Contestants), "## overload", "## failing", "## hang", "## starve", "## Generator") {
+	heads := []string{"## overload", "## failing", "## hang", "## starve", "## Generator", "## Shared capacity against", "tenant-big served/s"}
+	for _, n := range ShareScenarioNames {
+		heads = append(heads, "## "+n+":")
+	}
+	for _, name := range append(slices.Clone(cfg.Contestants), heads...) {
 		if !strings.Contains(md.String(), name) {
 			t.Errorf("report lacks %q", name)
 		}
@@ -71,6 +75,9 @@ func checkRun(t *testing.T, sc *Scenario, r *RunResult) {
 	id := r.Scenario + "/" + r.Contestant
 	if len(r.Phases) != len(sc.Phases) {
 		t.Fatalf("%s: %d phases, want %d", id, len(r.Phases), len(sc.Phases))
+	}
+	if len(r.Checks) != len(sc.Checks) {
+		t.Errorf("%s: %d checks judged, the scenario has %d", id, len(r.Checks), len(sc.Checks))
 	}
 	var due, ans Counts
 	var backendServed int64
@@ -254,7 +261,8 @@ func TestAnalyze(t *testing.T) {
 
 // The backend's queue, errors and hang, in process.
 func TestBackend(t *testing.T) {
-	b := newBackend(backendSpec{Workers: 1, Service: 300 * time.Millisecond, Queue: 0, MaxHang: time.Minute})
+	b := newBackend(backendSpec{Workers: 1, Service: [len(Routes)]time.Duration{300 * time.Millisecond, 300 * time.Millisecond, time.Millisecond},
+		Queue: 0, MaxHang: time.Minute})
 	srv := httptest.NewServer(b)
 	defer srv.Close()
 	get := func(ctx context.Context, route string) int {

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,6 +16,7 @@ func WriteReport(w io.Writer, res *Results) error {
 	rp := &reporter{res: res, cap: res.Config.Capacity()}
 	rp.header()
 	rp.summary()
+	rp.checks()
 	for i := range res.Config.Scenarios {
 		rp.scenario(&res.Config.Scenarios[i])
 	}
@@ -42,6 +44,7 @@ func (rp *reporter) header() {
 	rp.f("- %d rounds, contestants interleaved in each; a cell shows each round's value, round 1 first\n", c.Rounds)
 	rp.f("- served/s, p50, p99, shed/s, lost/s (errors and timeouts): answers that arrived in the phase; offered/s, critical served %%, first shed and full service again: requests due in the phase. Full service again: the end of the last %v-or-longer window of the phase in which fewer than %.0f %% of the requests due were served\n",
 		bucketWidth(HealthyLoad*rp.cap), 100*RecoveredShare)
+	rp.f("- the scenarios of shared capacity give routes their own service times and rates (each scenario says which), and big-tenant's requests carry a client key in %s\n", KeyHeader)
 	for _, n := range c.Contestants {
 		rp.f("- **%s**: %s\n", n, Settings[n])
 	}
@@ -192,9 +195,18 @@ func (rp *reporter) scenario(sc *Scenario) {
 	rp.f("## %s: %s\n\n", sc.Name, sc.About)
 	var timeline []string
 	for _, p := range sc.Phases {
-		timeline = append(timeline, fmt.Sprintf("%s %.1f× %v", p.Name, p.Load, p.Duration))
+		timeline = append(timeline, rp.describe(sc, &p))
 	}
 	rp.f("Phases: %s.\n\n", strings.Join(timeline, " → "))
+	var services []string
+	for r := range Routes {
+		if sc.Service[r] > 0 {
+			services = append(services, fmt.Sprintf("%s %v", Routes[r], sc.Service[r]))
+		}
+	}
+	if len(services) > 0 {
+		rp.f("Service times in the backend: %s; %d workers.\n\n", strings.Join(services, ", "), rp.res.Config.Workers)
+	}
 
 	cs := rp.res.Config.Contestants
 	all := newTable([]string{"phase", "contestant", "offered/s", "served/s", "p50 ms", "p99 ms", "shed/s", "lost/s", "backend busy %", "wasted/s"}, 2)
@@ -257,6 +269,121 @@ func (rp *reporter) scenario(sc *Scenario) {
 			t.add(cells...)
 		}
 	}
+	t.write(&rp.b)
+	rp.f("\n")
+	rp.keys(sc)
+}
+
+// describe is phase p of sc in a line: its load or its streams, its
+// length, and what goes wrong in it.
+func (rp *reporter) describe(sc *Scenario, p *Phase) string {
+	load := fmt.Sprintf("%.1f×", p.Load)
+	if len(p.Streams) > 0 {
+		var fs []string
+		for _, st := range p.Streams {
+			who := Routes[st.Route]
+			if st.Key > 0 && st.Key <= len(sc.Keys) {
+				who += " " + sc.Keys[st.Key-1]
+			}
+			fs = append(fs, fmt.Sprintf("%s %.0f/s", who, st.Rate))
+		}
+		load = "(" + strings.Join(fs, ", ") + ")"
+	}
+	d := fmt.Sprintf("%s %s %v", p.Name, load, p.Duration)
+	for r, f := range p.Faults {
+		if f.Extra > 0 {
+			d += fmt.Sprintf(", %s +%v", Routes[r], f.Extra)
+		}
+	}
+	if p.Hog {
+		d += ", CPU hog"
+	}
+	return d
+}
+
+// keys writes the served and shed rates of each client key of sc, and
+// the requests refused as banned.
+func (rp *reporter) keys(sc *Scenario) {
+	if len(sc.Keys) == 0 {
+		return
+	}
+	head := []string{"phase", "contestant"}
+	for _, k := range sc.Keys {
+		head = append(head, k+" served/s", k+" shed/s")
+	}
+	head = append(head, "banned answers")
+	t := newTable(head, 2)
+	for pi, p := range sc.Phases {
+		for _, c := range rp.res.Config.Contestants {
+			cells := []string{p.Name, c}
+			for k := range sc.Keys {
+				key := func(p *PhaseResult) Counts {
+					if k < len(p.Answered.Keys) {
+						return p.Answered.Keys[k]
+					}
+					return Counts{}
+				}
+				cells = append(cells,
+					rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(key(p).Served, p.Duration) }),
+					rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return perSec(key(p).Shed, p.Duration) }))
+			}
+			cells = append(cells, rp.cell(sc.Name, c, pi, func(p *PhaseResult) string { return fmt.Sprint(p.All.Banned) }))
+			t.add(cells...)
+		}
+	}
+	rp.f("By client key (answers that arrived in the phase; banned answers: requests due in the phase refused as a banned key):\n\n")
+	t.write(&rp.b)
+	rp.f("\n")
+}
+
+// checks is the table of every scenario's pass criteria: each round's
+// value, round 1 first, then a mark per round (✓ pass, ✗ fail).
+func (rp *reporter) checks() {
+	cs := rp.res.Config.Contestants
+	t := newTable(append([]string{"scenario", "check", "target"}, cs...), 3)
+	for si := range rp.res.Config.Scenarios {
+		sc := &rp.res.Config.Scenarios[si]
+		var labels, targets []string
+		for _, c := range cs {
+			for _, r := range rp.runs(sc.Name, c) {
+				for _, ck := range r.Checks {
+					if !slices.Contains(labels, ck.Label) {
+						labels, targets = append(labels, ck.Label), append(targets, ck.Target)
+					}
+				}
+			}
+		}
+		for li, l := range labels {
+			cells := []string{sc.Name, l, targets[li]}
+			for _, c := range cs {
+				var vs []string
+				marks := ""
+				for _, r := range rp.runs(sc.Name, c) {
+					for _, ck := range r.Checks {
+						if ck.Label != l {
+							continue
+						}
+						vs = append(vs, ck.Value)
+						if ck.Target != "" {
+							marks += map[bool]string{true: "✓", false: "✗"}[ck.Pass]
+						}
+					}
+				}
+				cell := strings.Join(vs, "/")
+				if marks != "" {
+					cell += " " + marks
+				}
+				cells = append(cells, cell)
+			}
+			t.add(cells...)
+		}
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	rp.f("## Shared capacity against issue 28's targets\n\n")
+	rp.f("Each cell shows each round's value, round 1 first, then ✓ (pass) or ✗ (fail) for each round. Overloads are judged from a grace after they start (%v in make loadtest) to their end; rates count the answers that arrived in that window, shares the requests due in it; capacities and fair shares come from the scenario's numbers (workers ÷ service time).\n\n",
+		DefaultShareTimeline.Grace)
 	t.write(&rp.b)
 	rp.f("\n")
 }

@@ -46,7 +46,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Results, error) 
 					return nil, fmt.Errorf("loadtest: %s, %s, round %d: %w", sc.Name, c, round, err)
 				}
 				r := RunResult{Scenario: sc.Name, Contestant: c, Round: round,
-					Phases: analyze(sc, cfg.Capacity(), out), Inflight: out.Inflight, Wall: time.Since(began)}
+					Phases: analyze(sc, cfg.Capacity(), out), Inflight: out.Inflight, Wall: time.Since(began),
+					Checks: judgeRun(sc, &cfg, out.Records)}
 				res.Runs = append(res.Runs, r)
 				fmt.Fprintln(progress, progressLine(&r))
 			}
@@ -62,9 +63,11 @@ func runOnce(ctx context.Context, cfg *Config, sc *Scenario, c, outFile string) 
 	ctx, cancel := context.WithTimeout(ctx, sc.Duration()+cfg.RunTimeout)
 	defer cancel()
 	deadline := sc.Duration() + cfg.RunTimeout + 5*time.Second // each child's own bound
-	be, err := startChild(ctx, roleBackend, childSpec{Role: roleBackend, Deadline: deadline, Backend: &backendSpec{
-		Workers: cfg.Workers, Service: cfg.Service, Queue: cfg.Queue, MaxHang: cfg.RunTimeout,
-	}})
+	spec := backendSpec{Workers: cfg.Workers, Queue: cfg.Queue, MaxHang: cfg.RunTimeout}
+	for r := range Routes {
+		spec.Service[r] = sc.serviceOf(r, cfg.Service)
+	}
+	be, err := startChild(ctx, roleBackend, childSpec{Role: roleBackend, Deadline: deadline, Backend: &spec})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +120,7 @@ func progressLine(r *RunResult) string {
 	if !r.Sustained() {
 		gen = "GENERATOR FELL BEHIND"
 	}
-	return fmt.Sprintf("round %d %-8s %-16s %5.1f s: offered %6d served %6d shed %6d lost %6d dropped %d; %s",
+	return fmt.Sprintf("round %d %-18s %-16s %5.1f s: offered %6d served %6d shed %6d lost %6d dropped %d; %s",
 		r.Round, r.Scenario, r.Contestant, r.Wall.Seconds(), all.Offered, all.Served, all.Shed, all.Lost(), all.Dropped, gen)
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/atrion-go/atrion/benchmarks/internal/fairness"
 )
 
 // This file holds the scenarios of shared capacity (issue 28): routes of
@@ -33,52 +35,6 @@ func meanService(h Health, cost float64) float64 {
 		cost = 1
 	}
 	return h.Latency.Seconds() * cost * math.Exp(h.Jitter*h.Jitter/2)
-}
-
-// jain is Jain's fairness index of xs: (Σx)² ÷ (n·Σx²), 1 when all are
-// equal, 1/n when one takes everything (1 for no or all-zero values).
-func jain(xs []float64) float64 {
-	var s, s2 float64
-	for _, x := range xs {
-		s += x
-		s2 += x * x
-	}
-	if s2 == 0 {
-		return 1
-	}
-	return s * s / (float64(len(xs)) * s2)
-}
-
-// maxMinShares divides capacity among demands by max-min fairness
-// (water-filling): no one gets more than it asks, and what a demand below
-// the level leaves is shared by the others.
-func maxMinShares(capacity float64, demands []float64) []float64 {
-	shares := make([]float64, len(demands))
-	left := capacity
-	open := make([]int, 0, len(demands))
-	for i := range demands {
-		open = append(open, i)
-	}
-	for len(open) > 0 && left > 0 {
-		level := left / float64(len(open))
-		var next []int
-		for _, i := range open {
-			if demands[i]-shares[i] <= level {
-				left -= demands[i] - shares[i]
-				shares[i] = demands[i]
-			} else {
-				next = append(next, i)
-			}
-		}
-		if len(next) == len(open) { // everyone left wants more than the level
-			for _, i := range open {
-				shares[i] += level
-			}
-			break
-		}
-		open = next
-	}
-	return shares
 }
 
 // perSecond is n over w's length.
@@ -140,7 +96,7 @@ func jainAtLeast(classes []string, w Window, min float64) Check {
 				xs[i] = perSecond(a.Class(c, w).Served, w)
 				cells[i] = fmt.Sprintf("%.1f", xs[i])
 			}
-			j := jain(xs)
+			j := fairness.Jain(xs)
 			return fmt.Sprintf("%.3f (%s/s)", j, strings.Join(cells, " / ")), j >= min
 		}}
 }
@@ -278,7 +234,7 @@ func bigTenant() Scenario {
 	}{{depSlow, slow, bigRate, "slow database"}, {surge, base, surgeRate, "its own surge"}} {
 		in := Window{ph.w.From + graceAfter, ph.w.To}
 		capacity := 2 * poolConns / meanService(ph.h, 1)
-		shares := maxMinShares(capacity, []float64{ph.big, smallRate, smallRate, smallRate, smallRate})
+		shares := fairness.MaxMinShares(capacity, []float64{ph.big, smallRate, smallRate, smallRate, smallRate})
 		s.Checks = append(s.Checks, servedAtLeastRate("big", in, math.Min(ph.big, shares[0]), 0.95,
 			fmt.Sprintf("%s: min(demand, max-min share of %.0f/s)", ph.whyWord, capacity)))
 		for _, n := range small {

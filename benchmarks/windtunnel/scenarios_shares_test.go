@@ -9,51 +9,6 @@ import (
 	atrion "github.com/atrion-go/atrion/core"
 )
 
-func TestMaxMinShares(t *testing.T) {
-	for _, c := range []struct {
-		capacity float64
-		demands  []float64
-		want     []float64
-	}{
-		{306, []float64{240, 40, 40, 40, 40}, []float64{146, 40, 40, 40, 40}}, // big-tenant, slow database
-		{100, []float64{10, 80, 80}, []float64{10, 45, 45}},
-		{100, []float64{60, 60}, []float64{50, 50}},
-		{100, []float64{10, 20}, []float64{10, 20}}, // under capacity: everyone its demand
-		{0, []float64{10, 20}, []float64{0, 0}},
-		{-5, []float64{10}, []float64{0}},
-		{100, []float64{0, 0, 200}, []float64{0, 0, 100}},
-		{100, nil, nil},
-	} {
-		got := maxMinShares(c.capacity, c.demands)
-		if len(got) != len(c.want) {
-			t.Fatalf("maxMinShares(%v, %v) = %v, want %v", c.capacity, c.demands, got, c.want)
-		}
-		for i := range got {
-			if math.Abs(got[i]-c.want[i]) > 1e-9 {
-				t.Errorf("maxMinShares(%v, %v) = %v, want %v", c.capacity, c.demands, got, c.want)
-				break
-			}
-		}
-	}
-}
-
-func TestJain(t *testing.T) {
-	for _, c := range []struct {
-		xs   []float64
-		want float64
-	}{
-		{[]float64{16, 16, 16}, 1},
-		{[]float64{48, 0, 0}, 1.0 / 3},
-		{[]float64{24.1, 8.4, 15.3}, 0.8601}, // equal-routes, Atrion, seed 1 (rounded rates)
-		{[]float64{0, 0}, 1},
-		{nil, 1},
-	} {
-		if got := jain(c.xs); math.Abs(got-c.want) > 1e-3 {
-			t.Errorf("jain(%v) = %.4f, want %.4f", c.xs, got, c.want)
-		}
-	}
-}
-
 func TestMeanService(t *testing.T) {
 	h := Healthy(160 * ms) // σ 0.3: mean = median × e^0.045
 	if got, want := meanService(h, 1), 0.160*math.Exp(0.045); math.Abs(got-want) > 1e-12 {

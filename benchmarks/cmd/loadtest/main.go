@@ -5,6 +5,7 @@
 // raw figures in loadtest.json).
 //
 //	go run ./cmd/loadtest -out results [-rounds 2] [-seed 1] [-scenarios overload,hang] [-contestants none,atrion] [-smoke]
+//	go run ./cmd/loadtest -out results -scenarios shares    # the scenarios of shared capacity alone
 //	go run ./cmd/loadtest -report results/loadtest.json   # the tables of a saved run
 package main
 
@@ -34,7 +35,7 @@ func main() {
 	out := flag.String("out", "results", "folder for loadtest.md and loadtest.json (created if missing)")
 	rounds := flag.Int("rounds", 0, "rounds of every contestant (default: the configuration's, 2)")
 	seed := flag.Uint64("seed", 1, "the schedule's seed: the same seed sends the same requests at the same times")
-	only := flag.String("scenarios", "", "comma-separated scenario names (default: all)")
+	only := flag.String("scenarios", "", "comma-separated scenario names, or \"shares\" for "+strings.Join(loadtest.ShareScenarioNames, ",")+" (default: all)")
 	who := flag.String("contestants", "", "comma-separated contestant names (default: all)")
 	smoke := flag.Bool("smoke", false, "the tests' shortened run: a few seconds, figures meaningless")
 	saved := flag.String("report", "", "print the tables of a saved loadtest.json instead of running")
@@ -61,14 +62,18 @@ func run(out string, rounds int, seed uint64, only, who string, smoke bool) erro
 		cfg.Rounds = rounds
 	}
 	if only != "" {
+		names := split(only)
+		if i := slices.Index(names, "shares"); i >= 0 {
+			names = slices.Concat(names[:i], loadtest.ShareScenarioNames, names[i+1:])
+		}
 		var keep []loadtest.Scenario
 		for _, sc := range cfg.Scenarios {
-			if slices.Contains(split(only), sc.Name) {
+			if slices.Contains(names, sc.Name) {
 				keep = append(keep, sc)
 			}
 		}
-		if len(keep) != len(split(only)) {
-			return fmt.Errorf("unknown scenario in %q", only)
+		if len(keep) != len(names) {
+			return fmt.Errorf("unknown or repeated scenario in %q", only)
 		}
 		cfg.Scenarios = keep
 	}
