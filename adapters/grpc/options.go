@@ -34,6 +34,8 @@ type config struct {
 
 	onDecision        func(ctx context.Context, route string, d atrion.Decision)
 	decisionInContext bool
+
+	noThrottle bool // WithoutThrottling
 }
 
 // Option configures an interceptor.

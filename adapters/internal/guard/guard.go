@@ -17,7 +17,9 @@ package guard
 
 import (
 	"context"
+	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -62,6 +64,12 @@ type Guard[C any] struct {
 	Context     func(C) context.Context
 	WithContext func(c C, ctx context.Context) C
 
+	// Hops, when set and on, puts a hop.State in each admitted request's
+	// context (with WithContext) for the outbound adapters: Bind sets it
+	// to the engine's hop.Switch, which an outbound adapter on the engine
+	// turns on.
+	Hops *atomic.Bool
+
 	// Reject answers a rejected request, for Serve.
 	Reject func(C, atrion.Decision) error
 	// Classify classifies a finished request from the handler's error, for
@@ -77,6 +85,7 @@ type Guard[C any] struct {
 // it once the fields are set.
 func (g *Guard[C]) Bind(a *atrion.Atrion) {
 	g.A = a
+	g.Hops = hop.Switch(a)
 	g.routes = httpx.NewRoutes(a)
 	if id := g.RouteID; id != nil {
 		g.RouteID = func(c C) string {
@@ -132,6 +141,10 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	}
 	if g.OnDecision != nil || g.DecisionInContext {
 		c = g.tell(c, ad)
+	}
+	if g.Hops != nil && ad.Decision.Allowed && g.Hops.Load() {
+		ctx, _ := hop.WithState(g.Context(c), p, key)
+		c = g.WithContext(c, ctx)
 	}
 	return c, true
 }

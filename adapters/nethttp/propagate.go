@@ -1,0 +1,5 @@
+package atrhttp
+
+// hops is the configuration of what travels across hops (filled in
+// below as propagation lands).
+type hops struct{}
