@@ -322,7 +322,7 @@ func (r *route) publish(now int64) {
 	for i, b := range bands(st.lim.limit, st.lim.held) {
 		r.band[i].Store(b)
 	}
-	r.retry.Store(int64(st.circ.retryAfter(now, r.env.tick)))
+	r.retry.Store(int64(st.retryHint(now, r.env.tick)))
 	r.slowNs.Store(int64(st.floor.baseline(st.sloMs) * 1e6))
 	opened := (now - st.circ.since) / int64(r.env.tick) // ticks open
 	r.probe.Store(m == ModeRecovering || (m == ModeCircuitOpen && opened > 0 && opened%probeTicks == 0))
