@@ -11,6 +11,7 @@ package atrgin
 import (
 	"context"
 
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
@@ -29,6 +30,10 @@ func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	g.WithContext = func(c *gin.Context, ctx context.Context) *gin.Context {
 		c.Request = c.Request.WithContext(ctx)
 		return c
+	}
+	g.Retry = func(c *gin.Context) bool {
+		v := c.Request.Header[hop.PreviousAttemptsHeader]
+		return len(v) == 1 && hop.Retry(v[0])
 	}
 	g.Bind(a)
 	return func(c *gin.Context) { g.Serve(c, next) }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -20,6 +21,8 @@ type config struct {
 	// the transport's pushback, retries and propagation (pushback.go,
 	// retry.go, propagate.go)
 	unmarked, noThrottle bool
+	retries              int            // WithRetries
+	budget               hop.BudgetRule // WithRetryBudget
 	hops
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/hop"
@@ -59,7 +60,7 @@ func Transport(a *atrion.Atrion, base http.RoundTripper, opts ...Option) http.Ro
 		base = http.DefaultTransport
 	}
 	cfg := newConfig(a, opts)
-	t := &transport{guard: cfg.Guard, base: base, cfg: cfg, a: a, deps: hop.NewThrottles(false, hop.BudgetRule{})}
+	t := &transport{guard: cfg.Guard, base: base, cfg: cfg, a: a, deps: hop.NewThrottles(cfg.retries > 0, cfg.budget)}
 	t.guard.DecisionInContext = false // the caller's context is not the transport's to change
 	t.guard.Hops = nil                // nor is it an inbound request
 	t.guard.Template = callRoute
@@ -75,16 +76,28 @@ type transport struct {
 	deps  *hop.Throttles // by host
 }
 
-// RoundTrip guards one call.
+// RoundTrip guards one call, with its retries under WithRetries.
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.cfg.retries > 0 {
+		return t.retrying(r)
+	}
+	res, err, _, _ := t.once(r)
+	return res, err
+}
+
+// once guards one attempt. again says whether it may be retried (the
+// server pushed back, or the connection failed), wait how long the
+// server asked to wait first.
+func (t *transport) once(r *http.Request) (res *http.Response, err error, again bool, wait time.Duration) {
 	var ad guard.Admission
 	if _, ok := t.guard.Admit(r, &ad); !ok {
-		return t.base.RoundTrip(r)
+		res, err = t.base.RoundTrip(r)
+		return res, err, false, 0
 	}
 	if !ad.Decision.Allowed {
 		closeBody(r)
 		hop.MarkRelayed(r.Context())
-		return nil, &RejectedError{Route: ad.Route, Decision: ad.Decision}
+		return nil, &RejectedError{Route: ad.Route, Decision: ad.Decision}, false, 0
 	}
 	_, host := callRoute(r)
 	th, _ := t.deps.For(host)
@@ -92,16 +105,16 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		ad.Ticket.Done(atrion.Ignored) // never sent: says nothing of the dependency
 		closeBody(r)
 		hop.MarkRelayed(r.Context())
-		return nil, &ThrottledError{Route: ad.Route, Share: th.RejectShare(t.now())}
+		return nil, &ThrottledError{Route: ad.Route, Share: th.RejectShare(t.now())}, false, 0
 	}
 	class := atrion.Failure // unless base returns: a panic is a failure, and goes on
 	defer func() { ad.Ticket.Done(class) }()
-	res, err := t.base.RoundTrip(r)
+	res, err = t.base.RoundTrip(r)
 	if t.cfg.pushback(res) {
 		th.Done(t.now(), false)
 		class = atrion.Ignored
 		hop.MarkRelayed(r.Context())
-		return res, err
+		return res, err, true, retryAfter(res.Header)
 	}
 	th.Done(t.now(), true) // not refused: failures are the circuit's to judge
 	status := 0
@@ -109,7 +122,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		status = res.StatusCode
 	}
 	class = t.cfg.classify(r, status, err)
-	return res, err
+	return res, err, res == nil && retryable(r, err), 0
 }
 
 // now is the engine's time in ns, for the throttles' windows.

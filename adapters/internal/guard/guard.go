@@ -64,6 +64,13 @@ type Guard[C any] struct {
 	Context     func(C) context.Context
 	WithContext func(c C, ctx context.Context) C
 
+	// Retry, when set, reports whether the request is a retry (it carries
+	// a count of previous attempts): a retry is admitted one priority band
+	// lower (critical as high, ..., low and bulk as bulk), so that a route
+	// sheds retries before first attempts of the same priority. A client
+	// can only lower its own priority by it, so it needs no trust.
+	Retry func(C) bool
+
 	// Hops, when set and on, puts a hop.State in each admitted request's
 	// context (with WithContext) for the outbound adapters: Bind sets it
 	// to the engine's hop.Switch, which an outbound adapter on the engine
@@ -118,6 +125,9 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	p := atrion.PriorityNormal
 	if g.Priority != nil {
 		p = g.Priority(c)
+	}
+	if g.Retry != nil && p < atrion.PriorityBulk && g.Retry(c) {
+		p++
 	}
 	key := ""
 	if g.ClientKey != nil {

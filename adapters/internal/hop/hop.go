@@ -43,3 +43,20 @@ const (
 	ClientKeyKey        = "atrion-client-key"
 	PreviousAttemptsKey = "grpc-previous-rpc-attempts"
 )
+
+// Retry reads a previous-attempts header or metadata value: true for a
+// count of 1 or more (at most 9 digits, ASCII only); anything else, a bad
+// or hostile value included, is a first attempt.
+func Retry(v string) bool {
+	if v == "" || len(v) > 9 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n > 0
+}

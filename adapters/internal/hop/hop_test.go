@@ -221,3 +221,22 @@ func TestSwitch(t *testing.T) {
 		t.Fatal("one engine, one switch, off until an outbound adapter turns it on")
 	}
 }
+
+func TestRetry(t *testing.T) {
+	for v, want := range map[string]bool{
+		"1": true, "3": true, "007": true, "999999999": true,
+		"": false, "0": false, "000": false, "-1": false, " 1": false, "1 ": false, "+1": false, "1e3": false,
+		"9999999999": false, "１": false, "\x00": false, "abc": false,
+	} {
+		if got := Retry(v); got != want {
+			t.Errorf("Retry(%q) = %v", v, got)
+		}
+	}
+}
+
+func FuzzRetry(f *testing.F) {
+	for _, s := range []string{"1", "0", "", "-1", "99999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { _ = Retry(s) })
+}
