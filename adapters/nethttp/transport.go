@@ -99,24 +99,30 @@ func (t *transport) once(r *http.Request) (res *http.Response, err error, again 
 		hop.MarkRelayed(r.Context())
 		return nil, &RejectedError{Route: ad.Route, Decision: ad.Decision}, false, 0
 	}
-	_, host := callRoute(r)
-	th, _ := t.deps.For(host)
-	if !t.cfg.noThrottle && !th.Allow(t.now()) {
-		ad.Ticket.Done(atrion.Ignored) // never sent: says nothing of the dependency
-		closeBody(r)
-		hop.MarkRelayed(r.Context())
-		return nil, &ThrottledError{Route: ad.Route, Share: th.RejectShare(t.now())}, false, 0
+	var th *hop.Throttle // nil: throttling is off
+	var now int64        // the engine's time when the call is sent, for the throttle's window
+	if !t.cfg.noThrottle {
+		_, host := callRoute(r)
+		th, _ = t.deps.For(host)
+		if now = t.now(); !th.Allow(now) {
+			ad.Ticket.Done(atrion.Ignored) // never sent: says nothing of the dependency
+			closeBody(r)
+			hop.MarkRelayed(r.Context())
+			return nil, &ThrottledError{Route: ad.Route, Share: th.RejectShare(now)}, false, 0
+		}
 	}
 	class := atrion.Failure // unless base returns: a panic is a failure, and goes on
 	defer func() { ad.Ticket.Done(class) }()
 	res, err = t.base.RoundTrip(r)
-	if t.cfg.pushback(res) {
-		th.Done(t.now(), false)
+	pushed := t.cfg.pushback(res)
+	if th != nil { // counted in the period the call was sent in: calls are short beside the 250 ms buckets
+		th.Done(now, !pushed) // not refused: failures are the circuit's to judge
+	}
+	if pushed {
 		class = atrion.Ignored
 		hop.MarkRelayed(r.Context())
 		return res, err, true, retryAfter(res.Header)
 	}
-	th.Done(t.now(), true) // not refused: failures are the circuit's to judge
 	status := 0
 	if res != nil {
 		status = res.StatusCode
