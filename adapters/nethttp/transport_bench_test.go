@@ -16,7 +16,9 @@ type canned struct{ res http.Response }
 
 func (c *canned) RoundTrip(*http.Request) (*http.Response, error) { return &c.res, nil }
 
-func newCanned() *canned { return &canned{res: http.Response{StatusCode: http.StatusOK, Header: http.Header{}}} }
+func newCanned() *canned {
+	return &canned{res: http.Response{StatusCode: http.StatusOK, Header: http.Header{}}}
+}
 
 // BenchmarkTransport measures a call through the bare base, through the
 // Transport as before pushback (WithoutThrottling: admission and outcome
