@@ -18,12 +18,10 @@ type config struct {
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
 	key      func(*http.Request) string // WithClientKey: the middleware's, not the transport's
 
-	// the transport's pushback, retries and propagation (pushback.go,
-	// retry.go, propagate.go)
+	// the transport's pushback and retries (pushback.go, retry.go)
 	unmarked, noThrottle bool
 	retries              int            // WithRetries
 	budget               hop.BudgetRule // WithRetryBudget
-	hops
 }
 
 // Option configures Middleware and Transport.
@@ -156,8 +154,9 @@ func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
 }
 
 // RejectHandler is the default response to a rejected request: 503 (429
-// for a banned client key) with a jittered Retry-After (whole seconds) and
-// a small JSON body, e.g.
+// for a banned client key) with a jittered Retry-After (whole seconds),
+// the pushback marker RejectHeader (the reason) and RetryAfterMsHeader
+// that Atrion's clients read, and a small JSON body, e.g.
 //
 //	{"error":"overloaded","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
