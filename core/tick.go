@@ -281,7 +281,7 @@ func (r *route) storeDecision(now int64) {
 	for i, b := range bands(r.limit(), st.Lim.Held) {
 		r.band[i].Store(b)
 	}
-	r.retry.Store(int64(st.Circ.RetryAfter(now, r.env.tick)))
+	r.retry.Store(int64(st.RetryHint(now, r.env.tick, st.inflight)))
 	r.slowNs.Store(int64(st.Baseline() * 1e6))
 	r.probe.Store(st.Probe(now, r.env.tick))
 	r.mode.Store(uint32(m))

@@ -126,7 +126,7 @@ func WithDecisionInContext() Option {
 // went away is atrion.Canceled; then 5xx is a failure, 4xx ignored,
 // anything else a success.
 func DefaultClassifier(c *echo.Context, err error) atrion.Class {
-	return httpx.Classify(status(c, err), nil, c.Request().Context().Err())
+	return httpx.ClassifyRequest(c.Request().Context(), status(c, err), nil)
 }
 
 // status is the status a finished request answers with, as echo resolves it.
@@ -140,9 +140,6 @@ func status(c *echo.Context, err error) int {
 //
 //	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *echo.Context, d atrion.Decision) error {
-	retryAfter, body := httpx.Rejection(d)
-	h := c.Response().Header()
-	h.Set("Retry-After", retryAfter)
-	h.Set("Cache-Control", "no-store")
-	return c.JSONBlob(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), body)
+	status, body := httpx.WriteRejection(c.Response().Header().Set, d)
+	return c.JSONBlob(status, body)
 }

@@ -118,7 +118,7 @@ func WithDecisionInContext() Option {
 // client that went away: fasthttp does not report it) ignored, anything
 // else a success.
 func DefaultClassifier(c *fiber.Ctx, err error) atrion.Class {
-	return httpx.Classify(status(c, err), nil, nil)
+	return httpx.ClassifyRequest(c.UserContext(), status(c, err), nil)
 }
 
 // status is the status a finished request answers with: the code of the
@@ -136,9 +136,7 @@ func status(c *fiber.Ctx, err error) int {
 //
 //	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *fiber.Ctx, d atrion.Decision) error {
-	retryAfter, body := httpx.Rejection(d)
-	c.Set(fiber.HeaderRetryAfter, retryAfter)
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	status, body := httpx.WriteRejection(c.Set, d)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(httpx.RejectStatus(d.Reason == atrion.ReasonBanned)).Send(body)
+	return c.Status(status).Send(body)
 }

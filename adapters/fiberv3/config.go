@@ -124,7 +124,7 @@ func configDefault(config ...Config) Config {
 // reports a client going away (c.Err() is nil): such a request counts by
 // its status. Then 5xx is a failure, 4xx ignored, anything else a success.
 func DefaultClassifier(c fiber.Ctx, err error) atrion.Class {
-	return httpx.Classify(status(c, err), nil, c.Err())
+	return httpx.ClassifyRequest(c.Context(), status(c, err), nil)
 }
 
 // status is the status a finished request answers with: the code of the
@@ -142,9 +142,7 @@ func status(c fiber.Ctx, err error) int {
 //
 //	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c fiber.Ctx, d atrion.Decision) error {
-	retryAfter, body := httpx.Rejection(d)
-	c.Set(fiber.HeaderRetryAfter, retryAfter)
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	status, body := httpx.WriteRejection(c.Set, d)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(httpx.RejectStatus(d.Reason == atrion.ReasonBanned)).Send(body)
+	return c.Status(status).Send(body)
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gin-gonic/gin"
 )
@@ -37,6 +38,10 @@ func Middleware(a *atrion.Atrion, opts ...Option) gin.HandlerFunc {
 	g.WithContext = func(c *gin.Context, ctx context.Context) *gin.Context {
 		c.Request = c.Request.WithContext(ctx)
 		return c
+	}
+	g.Retry = func(c *gin.Context) bool {
+		v := c.Request.Header[hop.PreviousAttemptsHeader]
+		return len(v) == 1 && hop.Retry(v[0])
 	}
 	g.Bind(a)
 	return func(c *gin.Context) { g.Serve(c, next) }

@@ -138,7 +138,7 @@ func WithDecisionInContext() Option {
 // success status with a private error in c.Errors (c.Error(err)) is a
 // failure; anything else a success.
 func DefaultClassifier(c *gin.Context) atrion.Class {
-	class := httpx.Classify(c.Writer.Status(), nil, c.Request.Context().Err())
+	class := httpx.ClassifyRequest(c.Request.Context(), c.Writer.Status(), nil)
 	if class == atrion.Success {
 		for _, e := range c.Errors {
 			if e.Type&gin.ErrorTypePrivate != 0 {
@@ -155,8 +155,6 @@ func DefaultClassifier(c *gin.Context) atrion.Class {
 //
 //	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(c *gin.Context, d atrion.Decision) {
-	retryAfter, body := httpx.Rejection(d)
-	c.Header("Retry-After", retryAfter)
-	c.Header("Cache-Control", "no-store")
-	c.Data(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), "application/json", body)
+	status, body := httpx.WriteRejection(c.Header, d)
+	c.Data(status, "application/json", body)
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -20,6 +21,7 @@ import (
 func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientInterceptor {
 	c := newConfig(a, opts)
 	g := c.guard(a, metadata.ValueFromOutgoingContext)
+	side := newClientSide(a)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		var ad guard.Admission
 		k, ok := g.Admit(call{ctx: ctx, method: method}, &ad)
@@ -27,13 +29,21 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
 		if !ad.Decision.Allowed {
+			hop.MarkRelayed(ctx)
 			_, err := c.rejection(k, sideClient, ad.Decision)
 			return err
+		}
+		th, terr := c.throttle(side, ctx, cc, method)
+		if terr != nil {
+			ad.Ticket.Done(atrion.Ignored) // never sent: says nothing of the dependency
+			return terr
 		}
 		class := atrion.Failure // unless the invoker returns: a panic is a failure, and goes on
 		defer func() { ad.Ticket.Done(class) }()
 		err := invoker(k.ctx, method, req, reply, cc, callOpts...)
-		class = c.clientOutcome(k.ctx, err, askedTrailer(callOpts))
+		pushed := pushedBack(err, askedTrailer(callOpts))
+		side.settle(ctx, th, pushed)
+		class = c.clientOutcome(k.ctx, err, pushed)
 		return err
 	}
 }
@@ -46,6 +56,7 @@ func UnaryClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryClientIn
 func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClientInterceptor {
 	c := newConfig(a, opts)
 	g := c.guard(a, metadata.ValueFromOutgoingContext)
+	side := newClientSide(a)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		var ad guard.Admission
 		k, ok := g.Admit(call{ctx: ctx, method: method}, &ad)
@@ -53,11 +64,17 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 			return streamer(ctx, desc, cc, method, callOpts...)
 		}
 		if !ad.Decision.Allowed {
+			hop.MarkRelayed(ctx)
 			_, err := c.rejection(k, sideClient, ad.Decision)
 			return nil, err
 		}
+		th, terr := c.throttle(side, ctx, cc, method)
+		if terr != nil {
+			ad.Ticket.Done(atrion.Ignored) // never sent: says nothing of the dependency
+			return nil, terr
+		}
 		// the stream settles its ticket when it ends, not when this returns
-		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams}
+		w := &clientStream{a: a, c: c, ctx: k.ctx, t: ad.Ticket, serverStreams: desc.ServerStreams, side: side, th: th}
 		w.timer.start(a)
 		class := atrion.Failure // unless the streamer returns: a panic is a failure, and goes on
 		defer func() {
@@ -68,7 +85,9 @@ func StreamClientInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamClient
 		var err error
 		w.ClientStream, err = streamer(k.ctx, desc, cc, method, callOpts...)
 		if err != nil {
-			class, w.ClientStream = c.clientOutcome(k.ctx, err, nil), nil
+			pushed := pushedBack(err, nil)
+			side.settle(k.ctx, th, pushed)
+			class, w.ClientStream = c.clientOutcome(k.ctx, err, pushed), nil
 			return nil, err
 		}
 		w.stop = context.AfterFunc(k.ctx, func() { w.finish(k.ctx.Err(), nil) })
@@ -88,6 +107,8 @@ type clientStream struct {
 	timer         streamTimer
 	ended         atomic.Bool
 	stop          func() bool // stops the context watch; set before the stream is returned
+	side          *clientSide
+	th            *hop.Throttle // nil: not throttled
 }
 
 // finish records the stream's outcome, once, for whichever way it ended
@@ -95,7 +116,9 @@ type clientStream struct {
 // been received, else nil.
 func (s *clientStream) finish(err error, trailer metadata.MD) {
 	if s.ended.CompareAndSwap(false, true) {
-		doneStream(&s.t, s.c.clientOutcome(s.ctx, err, trailer), &s.timer)
+		pushed := pushedBack(err, trailer)
+		s.side.settle(s.ctx, s.th, pushed)
+		doneStream(&s.t, s.c.clientOutcome(s.ctx, err, pushed), &s.timer)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"google.golang.org/grpc/codes"
@@ -35,6 +36,8 @@ type config struct {
 
 	onDecision        func(ctx context.Context, route string, d atrion.Decision)
 	decisionInContext bool
+
+	noThrottle bool // WithoutThrottling
 }
 
 // Option configures an interceptor.
@@ -238,6 +241,10 @@ type call struct {
 // metadata, and the client key.
 func (c *config) serverGuard(a *atrion.Atrion) *guard.Guard[call] {
 	g := c.guard(a, metadata.ValueFromIncomingContext)
+	g.Retry = func(k call) bool {
+		v := metadata.ValueFromIncomingContext(k.ctx, hop.PreviousAttemptsKey)
+		return len(v) == 1 && hop.Retry(v[0])
+	}
 	if f := c.clientKey; f != nil {
 		g.ClientKey = func(k call) string { return f(k.ctx, k.method) }
 	}

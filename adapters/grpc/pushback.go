@@ -17,10 +17,9 @@ import (
 // as an Atrion server does, and says when to try again. Such a call is
 // ignored, so that a server's shedding never opens its clients' circuits
 // (which would then shed the server's recovery too). Anything else goes
-// to outcome. trailer is the call's trailer when the interceptor can read
-// it, else nil.
-func (c *config) clientOutcome(ctx context.Context, err error, trailer metadata.MD) atrion.Class {
-	if pushedBack(err, trailer) {
+// to outcome. pushedBack is pushedBack of the call's error and trailer.
+func (c *config) clientOutcome(ctx context.Context, err error, pushedBack bool) atrion.Class {
+	if pushedBack {
 		return atrion.Ignored
 	}
 	return c.outcome(ctx, err)

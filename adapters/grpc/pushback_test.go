@@ -3,6 +3,7 @@ package atrgrpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	atrgrpc "github.com/atrion-go/atrion/adapters/grpc"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/atrion-go/atrion/core/atriontest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -22,9 +24,10 @@ import (
 // ignored and its route never opens, and it keeps sending, so that the
 // server's recovery sees traffic. (The gRPC example's client used to flip
 // between RECOVERING and CIRCUIT_OPEN on its server's rejections long
-// after the server had healed.)
+// after the server had healed.) Adaptive throttling, which would send
+// fewer, is off here (TestClientThrottlesOnPushback).
 func TestClientIgnoresServerPushback(t *testing.T) {
-	r := newRig(t, setup{engine: []atrion.Option{quickTrip}, guardClient: true})
+	r := newRig(t, setup{engine: []atrion.Option{quickTrip}, guardClient: true, client: []atrgrpc.Option{atrgrpc.WithoutThrottling()}})
 	call := func() error {
 		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
 		return err
@@ -225,5 +228,65 @@ func TestDecisionHookAllocs(t *testing.T) {
 	s1, c1 := count(atrgrpc.WithDecisionHook(noop))
 	if s1 != s0 || c1 != c0 {
 		t.Errorf("with a hook: server %v, client %v allocs; without: %v, %v", s1, c1, s0, c0)
+	}
+}
+
+// With throttling on (the default), a client whose server pushes back on
+// everything stops sending most calls: they fail locally with a
+// ThrottledError (Unavailable, errors.Is ErrThrottled and ErrRejected),
+// never a failure of the client's route; once the server accepts again,
+// calls flow within the 2 s window.
+func TestClientThrottlesOnPushback(t *testing.T) {
+	r := newRig(t, setup{engine: []atrion.Option{quickTrip}, guardClient: true})
+	const calls = 300
+	throttled := 0
+	for i := range calls {
+		if s, _ := r.a.Snapshot(unaryMethod); s.Mode != atrion.ModeCircuitOpen {
+			atriontest.Trip(t, r.a, r.clk, unaryMethod)
+		}
+		_, err := r.client.UnaryCall(context.Background(), withStatus(codes.OK, ""))
+		switch {
+		case errors.Is(err, atrgrpc.ErrThrottled):
+			var te *atrgrpc.ThrottledError
+			if !errors.Is(err, atrgrpc.ErrRejected) || !errors.As(err, &te) || te.Share <= 0 || status.Code(err) != codes.Unavailable {
+				t.Fatalf("throttled call: %v", err)
+			}
+			throttled++
+		case err == nil: // a probe of the open circuit
+		default:
+			rejected(t, err, codes.Unavailable)
+		}
+		if i%10 == 9 {
+			r.clk.Advance(100 * time.Millisecond)
+		}
+	}
+	server := totals(t, r.a, unaryMethod).Decisions
+	if throttled < calls*8/10 {
+		t.Fatalf("%d of %d calls throttled, the server decided %d", throttled, calls, server)
+	}
+	if s, _ := r.ca.Snapshot(unaryMethod); s.Totals.Failures != 0 || s.Mode != atrion.ModeOperational {
+		t.Fatalf("client route %v %+v", s.Mode, s.Totals)
+	}
+}
+
+// A handler that ends with its own outbound call's refusal (a local
+// rejection or throttling, or a server's pushback passed on) relays its
+// dependency's state: ignored, not its method's failure. Any other
+// Unavailable still fails.
+func TestServerIgnoresRelayedRefusals(t *testing.T) {
+	a := atriontest.NewEngine(t, atrion.WithPhysics(atrion.PhysicsConfig{BootstrapTicks: atrion.NoBootstrap}))
+	si := atrgrpc.UnaryServerInterceptor(a)
+	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
+	pushback, _ := status.New(codes.Unavailable, "busy").WithDetails(&errdetails.RetryInfo{})
+	for _, err := range []error{
+		&atrgrpc.ThrottledError{Method: "/dep/Call", Share: 0.5},
+		fmt.Errorf("wrapped: %w", &atrgrpc.ThrottledError{}),
+		pushback.Err(),
+	} {
+		si(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, err })
+	}
+	si(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, status.Error(codes.Unavailable, "down") })
+	if tt := totals(t, a, unaryMethod); tt.Ignored != 3 || tt.Failures != 1 {
+		t.Fatalf("totals %+v, want 3 relayed refusals ignored and 1 failure", tt)
 	}
 }

@@ -34,7 +34,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		defer func() { ad.Ticket.Done(class) }()
 		resp, err := handler(k.ctx, req)
 		blame(&ad.Ticket, err, false)
-		class = c.outcome(k.ctx, err)
+		class = c.serverOutcome(k.ctx, err)
 		return resp, err
 	}
 }
@@ -69,7 +69,7 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		defer func() { doneStream(&ad.Ticket, class, &w.timer) }()
 		err := handler(srv, w)
 		blame(&ad.Ticket, err, k.unregistered)
-		class = c.outcome(k.ctx, err)
+		class = c.serverOutcome(k.ctx, err)
 		if k.unregistered && codeOf(err) == codes.Unimplemented {
 			class = atrion.Ignored // a method no one serves: the caller's mistake
 		}

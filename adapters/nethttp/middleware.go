@@ -52,6 +52,7 @@ func Middleware(a *atrion.Atrion, opts ...Option) func(http.Handler) http.Handle
 		h.mux, _ = next.(patternRouter)
 		h.guard.Handle = h.handle
 		h.guard.ClientKey = cfg.key
+		h.guard.Retry = isRetry
 		return h
 	}
 }

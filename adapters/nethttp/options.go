@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -16,6 +17,11 @@ type config struct {
 	classify Classifier
 	reject   func(http.ResponseWriter, *http.Request, atrion.Decision)
 	key      func(*http.Request) string // WithClientKey: the middleware's, not the transport's
+
+	// the transport's pushback and retries (pushback.go, retry.go)
+	unmarked, noThrottle bool
+	retries              int            // WithRetries
+	budget               hop.BudgetRule // WithRetryBudget
 }
 
 // Option configures Middleware and Transport.
@@ -133,26 +139,30 @@ func WithDecisionInContext() Option {
 	return func(c *config) { c.DecisionInContext = true }
 }
 
-// DefaultClassifier is the default Classifier: a request whose context was
+// DefaultClassifier is the default Classifier. In Middleware, a 429, 502
+// or 503 that a handler answers after one of its calls through a
+// Transport on the same engine was refused (rejected or throttled
+// locally, or pushed back by the server) relays the dependency's state:
+// it is ignored, not counted against the handler's route. Otherwise a
+// request whose context was
 // cancelled (the client went away) is atrion.Canceled (a slow sample if it
 // waited past the route's latency baseline, else ignored), an error is a
 // failure, a
 // 5xx status a failure, a 4xx status ignored, anything else a success.
 func DefaultClassifier(r *http.Request, status int, err error) atrion.Class {
-	return httpx.Classify(status, err, r.Context().Err())
+	return httpx.ClassifyRequest(r.Context(), status, err)
 }
 
 // RejectHandler is the default response to a rejected request: 503 (429
-// for a banned client key) with a jittered Retry-After (whole seconds) and
-// a small JSON body, e.g.
+// for a banned client key) with a jittered Retry-After (whole seconds),
+// the pushback marker RejectHeader (the reason) and RetryAfterMsHeader
+// that Atrion's clients read, and a small JSON body, e.g.
 //
 //	{"error":"circuit_open","reason":"circuit_open","mode":"CIRCUIT_OPEN","retry_after_ms":1500}
 func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
-	retryAfter, body := httpx.Rejection(d)
 	h := w.Header()
-	h.Set("Retry-After", retryAfter)
+	status, body := httpx.WriteRejection(h.Set, d)
 	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(httpx.RejectStatus(d.Reason == atrion.ReasonBanned))
+	w.WriteHeader(status)
 	w.Write(body)
 }

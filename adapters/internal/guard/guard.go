@@ -17,7 +17,9 @@ package guard
 
 import (
 	"context"
+	"sync/atomic"
 
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -62,6 +64,19 @@ type Guard[C any] struct {
 	Context     func(C) context.Context
 	WithContext func(c C, ctx context.Context) C
 
+	// Retry, when set, reports whether the request is a retry (it carries
+	// a count of previous attempts): a retry is admitted one priority band
+	// lower (critical as high, ..., low and bulk as bulk), so that a route
+	// sheds retries before first attempts of the same priority. A client
+	// can only lower its own priority by it, so it needs no trust.
+	Retry func(C) bool
+
+	// Hops, when set and on, puts a hop.State in each admitted request's
+	// context (with WithContext) for the outbound adapters: Bind sets it
+	// to the engine's hop.Switch, which an outbound adapter on the engine
+	// turns on.
+	Hops *atomic.Bool
+
 	// Reject answers a rejected request, for Serve.
 	Reject func(C, atrion.Decision) error
 	// Classify classifies a finished request from the handler's error, for
@@ -86,6 +101,7 @@ func NeedEngine(a *atrion.Atrion, call string) {
 // it once the fields are set.
 func (g *Guard[C]) Bind(a *atrion.Atrion) {
 	g.A = a
+	g.Hops = hop.Switch(a)
 	g.routes = httpx.NewRoutes(a)
 	if id := g.RouteID; id != nil {
 		g.RouteID = func(c C) string {
@@ -119,6 +135,9 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	if g.Priority != nil {
 		p = g.Priority(c)
 	}
+	if g.Retry != nil && p < atrion.PriorityBulk && g.Retry(c) {
+		p++
+	}
 	key := ""
 	if g.ClientKey != nil {
 		key = g.ClientKey(c)
@@ -141,6 +160,10 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	}
 	if g.OnDecision != nil || g.DecisionInContext {
 		c = g.tell(c, ad)
+	}
+	if g.Hops != nil && ad.Decision.Allowed && g.Hops.Load() {
+		ctx, _ := hop.WithState(g.Context(c), p, key)
+		c = g.WithContext(c, ctx)
 	}
 	return c, true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -22,6 +23,18 @@ func Classify(code int, err, ctxErr error) atrion.Class {
 	default:
 		return ClassifyStatus(code)
 	}
+}
+
+// ClassifyRequest classifies a finished exchange of a request whose
+// context is ctx, as the adapters' default classifiers do: a 429, 502 or
+// 503 that relays a refusal of one of the request's outbound calls
+// (hop.RelayedStatus) is ignored, not the relaying route's failure;
+// anything else is Classify with ctx's error.
+func ClassifyRequest(ctx context.Context, code int, err error) atrion.Class {
+	if hop.RelayedStatus(ctx, code) {
+		return atrion.Ignored
+	}
+	return Classify(code, err, ctx.Err())
 }
 
 // ClassifyStatus maps an HTTP status to an outcome class: 5xx is a

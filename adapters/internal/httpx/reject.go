@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/atrion-go/atrion/adapters/internal/hop"
 	atrion "github.com/atrion-go/atrion/core"
 )
 
@@ -28,6 +29,22 @@ func RejectionError(why atrion.Reason) string {
 		return why.String()
 	}
 	return "overloaded"
+}
+
+// WriteRejection is the shared rejection writer of the HTTP adapters'
+// default reject handlers: it sets, with set (the framework's header
+// setter), Retry-After (whole seconds of the jittered hint), the pushback
+// marker hop.RejectHeader (the reason) that Atrion's clients read, the
+// hint in milliseconds (hop.RetryAfterMsHeader) and Cache-Control:
+// no-store, and returns the status (RejectStatus) and the JSON body
+// (AppendRejectionJSON) to send.
+func WriteRejection(set func(name, value string), d atrion.Decision) (status int, body []byte) {
+	retry := JitterRetryAfter(d.RetryAfter)
+	set("Retry-After", RetryAfterSeconds(retry))
+	set(hop.RejectHeader, d.Reason.String())
+	set(hop.RetryAfterMsHeader, strconv.FormatInt(retry.Milliseconds(), 10))
+	set("Cache-Control", "no-store")
+	return RejectStatus(d.Reason == atrion.ReasonBanned), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
 }
 
 // JitterRetryAfter spreads a retry hint over [d, 1.5·d) so that rejected

@@ -42,6 +42,7 @@ const (
 	minOpenTicks  = 10  // an open circuit stays open at least this long (a second by default)...
 	maxOpenTicks  = 300 // ...doubling with each failed recovery, up to this
 	calmTicks     = 100 // OPERATIONAL this long (not reopened) forgives one doubling
+	rampFullTicks = 4   // healthy RECOVERING ticks after which the ramp admits all normal traffic (rampShares: 0.1·2⁴ ≥ 1)
 )
 
 // circuit is a route's mode machine. Not safe for concurrent use; the

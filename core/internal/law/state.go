@@ -241,3 +241,31 @@ func significantScar(p *Params) float64 {
 func (s *State) TunerEnforced() bool {
 	return !s.TP.Disabled && !s.TP.Shadow && s.Tuner.warm(s.TP) && s.Tuner.Samples > 0
 }
+
+// maxShedRetry bounds the retry hint of a shed or a recovering rejection:
+// past it, the route's state will have changed anyway.
+const maxShedRetry = time.Second
+
+// RetryHint is the hint a rejection carries (Decision.RetryAfter), derived
+// from the route's state rather than fixed: for an open circuit, when its
+// minimum open time ends (circuit.RetryAfter); in RECOVERING, when the
+// slow-start ramp admits all normal traffic (rampShares); for the limiter,
+// the time the calls in flight (inflight at the last close) take to drain
+// at the route's throughput, when a slot is likely free. The latter two
+// are at least a tick and at most maxShedRetry; a route whose throughput
+// is not known yet keeps circuit.RetryAfter's second. Adapters jitter it.
+func (s *State) RetryHint(now int64, tick time.Duration, inflight float64) time.Duration {
+	switch s.Circ.Mode {
+	case ModeCircuitOpen:
+		return s.Circ.RetryAfter(now, tick)
+	case ModeRecovering:
+		left := max(rampFullTicks-int(s.Circ.ramp), 1)
+		return min(max(time.Duration(left)*tick, tick), maxShedRetry)
+	}
+	if s.Lim.thr > 0 && !math.IsInf(s.Lim.thr, 0) {
+		queue := math.Max(math.Max(inflight, s.Lim.Limit), 1)
+		drain := time.Duration(math.Min(queue/s.Lim.thr, maxShedRetry.Seconds()) * 1e9)
+		return min(max(drain, tick), maxShedRetry)
+	}
+	return s.Circ.RetryAfter(now, tick)
+}
