@@ -25,8 +25,8 @@ import (
 // without a usable key cannot crowd a keyed tenant out). A key enters the
 // table by taking a free slot when one of its requests arrives, so the
 // heaviest keys, which arrive most often, take the slots the tick close
-// frees; the slot of a key lighter than an average key of the others is
-// freed for them.
+// frees (fill: the lightest slot, one a tick, while the others hold keys
+// about as heavy).
 
 // keySlots is the table's size; keyProbe the slots looked at from a key's
 // home slot.
@@ -92,7 +92,7 @@ type keyShares struct {
 	othersKeys       float64 // distinct keys in the others' share, smoothed
 	latMs            float64 // the route's latency, smoothed; 0: none yet
 	lastRej          uint64
-	quiet            int
+	quiet, turn      int
 	demand, weight   [keyCells]float64
 	out              [keyCells]float64
 	order            [keyCells]int
@@ -263,8 +263,11 @@ func (ks *keyShares) learnRates(dt float64) {
 }
 
 // fill divides limit among the shares and publishes each one's band; it
-// frees at most one slot, the lightest, when its key sends less than an
-// average key of the others.
+// frees at most one slot, the lightest, when its key sends less than twice
+// an average key of the others: a heavy key hidden among many light ones
+// barely moves their average, so slots of keys about as light as the
+// others turn over, one a tick, giving every key outside the table a
+// chance in proportion to its rate.
 func (ks *keyShares) fill(limit float64, weightOf func(string) float64) {
 	// what normal-priority requests may fill without the route shedding
 	// them: its normal band's lower edge
@@ -272,16 +275,23 @@ func (ks *keyShares) fill(limit float64, weightOf func(string) float64) {
 	perCall := ks.latMs / 1000
 	ks.mu.Lock()
 	lightest := -1
-	for i := range ks.slots {
+	ks.turn++
+	for j := range ks.slots {
+		// from a slot that turns each tick: among keys alike, every slot
+		// turns over in its turn, not the first one again and again
+		i := (j + ks.turn) % keySlots
 		s := &ks.slots[i]
 		if ks.hash[i].Load() == 0 {
 			ks.demand[i], ks.weight[i] = 0, 1
 			continue
 		}
-		if s.weight == 0 && weightOf != nil {
-			s.weight = clampKeyWeight(callKeyWeight(weightOf, s.key))
+		if s.weight == 0 {
+			s.weight = 1
+			if weightOf != nil {
+				s.weight = clampKeyWeight(callKeyWeight(weightOf, s.key))
+			}
 		}
-		ks.demand[i], ks.weight[i] = s.rate*perCall, math.Max(s.weight, 1.0/keyMaxWeight)
+		ks.demand[i], ks.weight[i] = s.rate*perCall, s.weight
 		if lightest < 0 || s.rate < ks.slots[lightest].rate {
 			lightest = i
 		}
@@ -316,8 +326,10 @@ func (ks *keyShares) fill(limit float64, weightOf func(string) float64) {
 			ks.cells[i].setCap(ks.out[i]+burst(ks.out[i]), ks.out[i]/d, false)
 		}
 	}
-	if free := ks.free.Load(); free == 0 && lightest >= 0 && ks.others > 0 &&
-		ks.slots[lightest].rate < ks.others/math.Max(1, ks.othersKeys) {
+	// a free slot may be out of the others' reach (a key probes keyProbe
+	// slots), so a free slot is no reason to keep a light key
+	if lightest >= 0 && ks.others > 0 &&
+		ks.slots[lightest].rate < 2*ks.others/math.Max(1, ks.othersKeys) {
 		ks.hash[lightest].Store(0)
 		ks.slots[lightest] = keySlot{}
 		ks.free.Add(1)

@@ -219,7 +219,7 @@ func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	stale, age := st.staleInflight(st.inflight, st.Baseline(), float64(r.env.tick)/1e6)
 	t.Tel, t.Samples = r.telemetry(&c, stale, age)
 	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
-	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed]+c.keyShare, c.reported
 	t.Admitted, t.Limit = float64(c.admitted), r.limit()
 	return c
 }
