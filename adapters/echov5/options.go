@@ -144,5 +144,5 @@ func RejectHandler(c *echo.Context, d atrion.Decision) error {
 	h := c.Response().Header()
 	h.Set("Retry-After", retryAfter)
 	h.Set("Cache-Control", "no-store")
-	return c.JSONBlob(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), body)
+	return c.JSONBlob(httpx.RejectStatus(d.Reason), body)
 }

@@ -146,5 +146,5 @@ func RejectHandler(c fiber.Ctx, d atrion.Decision) error {
 	c.Set(fiber.HeaderRetryAfter, retryAfter)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(httpx.RejectStatus(d.Reason == atrion.ReasonBanned)).Send(body)
+	return c.Status(httpx.RejectStatus(d.Reason)).Send(body)
 }

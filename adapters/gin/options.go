@@ -158,5 +158,5 @@ func RejectHandler(c *gin.Context, d atrion.Decision) {
 	retryAfter, body := httpx.Rejection(d)
 	c.Header("Retry-After", retryAfter)
 	c.Header("Cache-Control", "no-store")
-	c.Data(httpx.RejectStatus(d.Reason == atrion.ReasonBanned), "application/json", body)
+	c.Data(httpx.RejectStatus(d.Reason), "application/json", body)
 }

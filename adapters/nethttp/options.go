@@ -153,6 +153,6 @@ func RejectHandler(w http.ResponseWriter, _ *http.Request, d atrion.Decision) {
 	h.Set("Retry-After", retryAfter)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(httpx.RejectStatus(d.Reason == atrion.ReasonBanned))
+	w.WriteHeader(httpx.RejectStatus(d.Reason))
 	w.Write(body)
 }

@@ -19,12 +19,13 @@ func Rejection(d atrion.Decision) (retryAfter string, body []byte) {
 // RejectionError is the "error" of a rejection's body: "circuit_open"
 // (the route is failing: retrying soon will not help), "recovering" (the
 // route is coming back: a share of calls passes), "banned" (the client's
-// key), and "overloaded" for the in-flight limit (ReasonShed) and a
+// key), "key_share" (the client's key is over its share of a busy route:
+// send less), and "overloaded" for the in-flight limit (ReasonShed) and a
 // voltage below the resistance (ReasonVoltage): the route is busy, not
 // broken.
 func RejectionError(why atrion.Reason) string {
 	switch why {
-	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned:
+	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned, atrion.ReasonKeyShare:
 		return why.String()
 	}
 	return "overloaded"
