@@ -140,6 +140,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.syncer = newSyncer(a, provider, cfg.resync)
 	a.bans = newBanList(banCfg, a.clock, a.tick, a.nodeID)
+	a.env.bans = a.bans
 	a.bans.audit = a.env.audit
 	if bs, ok := provider.(BanSharer); ok {
 		a.bsync = startBanSync(a, bs, cfg.resync)

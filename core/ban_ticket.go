@@ -14,10 +14,10 @@ import (
 // use; the zero KeyTicket is valid and does nothing.
 type KeyTicket struct {
 	Ticket
-	key   string
-	b     *banList
-	cell  *keyCell // the key's share it is counted in flight on; nil: none
-	blame bool
+	key  string
+	cell *keyCell // the key's share it is counted in flight on; nil: none
+	// judged: Done judges the key (its engine's bans, route.env.bans)
+	judged, blame bool
 }
 
 // AdmitKey is Admit for a request that carries a client key: a banned key
@@ -53,12 +53,17 @@ func (a *Atrion) admitKey(r *route, key string, p Priority, t *KeyTicket, d *Dec
 		d.Reason, d.Mode, d.RetryAfter = ReasonBanned, Mode(r.mode.Load()), left
 		return
 	}
-	c, refused := r.admitKeyShare(key, p.index())
-	if refused {
-		d.Reason, d.Mode, d.RetryAfter = ReasonKeyShare, Mode(r.mode.Load()), time.Duration(r.retry.Load())
-		return
+	var c *keyCell
+	within := false
+	if ks := r.keys.Load(); ks != nil && ks.on.Load() { // one load while the route's keys share nothing
+		var refused bool
+		if c, refused = ks.admit(key, p.index()); refused {
+			d.Reason, d.Mode, d.RetryAfter = ReasonKeyShare, Mode(r.mode.Load()), time.Duration(r.retry.Load())
+			return
+		}
+		within = c.within.Load()
 	}
-	a.admit(r, p, c != nil && c.within.Load(), &t.Ticket, d)
+	a.admit(r, p, within, &t.Ticket, d)
 	if d.Allowed && c != nil {
 		c.inflight.Add(1)
 		t.cell = c
@@ -76,7 +81,7 @@ func (a *Atrion) admitKey(r *route, key string, p Priority, t *KeyTicket, d *Dec
 	}
 	// the key's bytes are checked once, when its evidence is first kept
 	if d.Allowed {
-		t.key, t.b = key, b
+		t.key, t.judged = key, true
 	} else if d.Reason == ReasonShed {
 		b.ev.record(b, r, key, outcomeShed)
 	}
@@ -111,15 +116,15 @@ func (t *KeyTicket) DoneLatency(c Class, latency time.Duration) {
 
 func (t *KeyTicket) judge(c Class) {
 	t.leave()
-	b := t.b
-	if b == nil {
+	if !t.judged {
 		return
 	}
-	t.b = nil
+	t.judged = false
 	o := outcomeCall
 	if c == Failure || t.blame {
 		o = outcomeFail
 	}
+	b := t.r.env.bans
 	b.ev.record(b, t.r, t.key, o)
 }
 

@@ -39,6 +39,7 @@ type routeEnv struct {
 	audit      func(AuditRecord)           // nil: no audit sink
 	misuse     *misuseLog                  // where misuse is said (misuse.go)
 	keyWeight  func(key string) float64    // WithKeyWeight; nil: every key weighs 1
+	bans       *banList                    // the engine's (KeyTicket.Done judges keys there)
 }
 
 // route is one route's state. The hot path touches only atomics; the

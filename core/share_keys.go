@@ -169,14 +169,10 @@ func (ks *keyShares) claim(key string, h uint64, home int) int {
 	return at
 }
 
-// admitKeyShare decides a keyed request on r's key shares: the share it
-// counts in (nil while the shares are off), and whether its key is over
-// its share, which refuses it.
-func (r *route) admitKeyShare(key string, pi int) (c *keyCell, refused bool) {
-	ks := r.keys.Load()
-	if ks == nil || !ks.on.Load() {
-		return nil, false
-	}
+// admit decides a keyed request on a route's key shares, which are on:
+// the share it counts in, and whether its key is over its share, which
+// refuses it.
+func (ks *keyShares) admit(key string, pi int) (c *keyCell, refused bool) {
 	c = ks.cell(key)
 	h := weyl(uint64(c.arrivals.Add(1)))
 	if band := c.band[pi].Load(); band != 0 && (pi > 0 && h > c.pass.Load() || overBand(int64(c.inflight.Load()), band, h)) {

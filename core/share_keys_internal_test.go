@@ -14,7 +14,7 @@ import (
 
 // keyRoute is an engine on a manual clock and its route "R" with key
 // shares, its own limit set to limit.
-func keyRoute(t *testing.T, limit float64, opts ...Option) (*Atrion, *route) {
+func keyRoute(t testing.TB, limit float64, opts ...Option) (*Atrion, *route) {
 	t.Helper()
 	opts = append([]Option{WithClock(NewManualClock(time.Unix(1_700_000_000, 0))),
 		WithPhysics(PhysicsConfig{BootstrapTicks: NoBootstrap})}, opts...)
@@ -252,7 +252,7 @@ func TestKeyTableHoldsHeavyKeys(t *testing.T) {
 // The shares switch off once the route has neither shed nor refused for
 // keyQuietTicks, and every share is then uncapped.
 func TestKeySharesSwitchOff(t *testing.T) {
-	_, r := keyRoute(t, 20)
+	a, r := keyRoute(t, 20)
 	rates := map[string]float64{"big": 240, "s1": 40}
 	for range 10 {
 		offer(r, rates, 50, 1)
@@ -267,8 +267,12 @@ func TestKeySharesSwitchOff(t *testing.T) {
 	if ks.on.Load() {
 		t.Fatal("still on after a quiet stretch")
 	}
-	if c, refused := r.admitKeyShare("big", PriorityNormal.index()); c != nil || refused {
-		t.Fatal("a switched-off share still decides")
+	for range 100 {
+		tk, d := a.AdmitKey("R", "big", PriorityNormal)
+		if !d.Allowed || tk.cell != nil {
+			t.Fatalf("a switched-off share still decides: %v, counted in a share %v", d.Reason, tk.cell != nil)
+		}
+		tk.Done(Success)
 	}
 }
 
@@ -288,5 +292,22 @@ func TestKeyShareAdmitAllocs(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("AdmitKey(%q) + Done with key shares on: %.1f allocs", key, n)
 		}
+	}
+}
+
+// BenchmarkAdmitKeyShares is a keyed admission and its Done on a route
+// whose key shares are in force (the key within its share): the hash, the
+// table's probe and the share's in-flight beside BenchmarkAdmitKeyDone.
+func BenchmarkAdmitKeyShares(b *testing.B) {
+	a, r := keyRoute(b, 20)
+	rates := map[string]float64{"tenant-1": 40, "tenant-2": 40}
+	for range 30 {
+		offer(r, rates, 50, 1)
+	}
+	h := a.Handle("R")
+	b.ReportAllocs()
+	for b.Loop() {
+		tk, _ := h.AdmitKey("tenant-1", PriorityNormal)
+		tk.Done(Success)
 	}
 }
