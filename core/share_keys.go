@@ -70,6 +70,9 @@ type keySlot struct {
 	key    string
 	weight float64 // WithKeyWeight's answer, clamped; 0: not asked yet
 	rate   float64 // requests offered per second, smoothed; −1: claimed in this tick
+	// fresh: claimed in the last tick, whose rate counts part of a tick:
+	// not yet served ahead of the route's shedding
+	fresh bool
 }
 
 // keyShares is a route's key table and its shares, allocated when a keyed
@@ -242,9 +245,10 @@ func (ks *keyShares) learnRates(dt float64) {
 		case ks.hash[i].Load() == 0:
 			s.rate = 0
 		case s.rate < 0: // claimed in this tick: its first rate as measured
-			s.rate = x
+			s.rate, s.fresh = x, true
 		default:
 			s.rate += a * (x - s.rate)
+			s.fresh = false
 		}
 	}
 	ks.mu.Unlock()
@@ -315,9 +319,11 @@ func (ks *keyShares) fill(limit float64, weightOf func(string) float64) {
 		d, w := ks.demand[i], ks.weight[i]
 		switch {
 		case d <= 0:
-			ks.cells[i].setCap(level*w, 1, true)
+			ks.cells[i].setCap(level*w, 1, i < keySlots)
 		case ks.out[i] >= d*0.999:
-			ks.cells[i].setCap(math.Max(d, level*w)+burst(d), 1, true)
+			// only a key of its own is served ahead of the route's shedding:
+			// the others' share may hide a heavy key among light ones
+			ks.cells[i].setCap(math.Max(d, level*w)+burst(d), 1, i < keySlots && !ks.slots[i].fresh)
 		default:
 			ks.cells[i].setCap(ks.out[i]+burst(ks.out[i]), ks.out[i]/d, false)
 		}
