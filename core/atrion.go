@@ -119,7 +119,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.clock = newEngineClock(cfg.clock)
 	a.env = &routeEnv{clock: a.clock, tick: a.tick, nodeID: a.nodeID, saturation: a.saturation,
-		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.syncer.enqueue(r) }, live: &a.live, misuse: &a.misuse}
+		stats: &a.stats, emit: a.emit, enqueue: func(r *route) { a.syncer.enqueue(r) }, live: &a.live, misuse: &a.misuse, keyWeight: cfg.keyWeight}
 	if a.clock.kind == clockSystem {
 		res := min(max(a.tick/20, time.Millisecond), 5*time.Millisecond)
 		a.clockDone = make(chan struct{})
@@ -141,6 +141,7 @@ func New(opts ...Option) (*Atrion, error) {
 	}
 	a.syncer = newSyncer(a, provider, cfg.resync)
 	a.bans = newBanList(banCfg, a.clock, a.tick, a.nodeID)
+	a.env.bans = a.bans
 	a.bans.audit = a.env.audit
 	if bs, ok := provider.(BanSharer); ok {
 		a.bsync = startBanSync(a, bs, cfg.resync)

@@ -14,17 +14,21 @@ import (
 // use; the zero KeyTicket is valid and does nothing.
 type KeyTicket struct {
 	Ticket
-	key   string
-	b     *banList
-	blame bool
+	key  string
+	cell *keyCell // the key's share it is counted in flight on; nil: none
+	// judged: Done judges the key (its engine's bans, route.env.bans)
+	judged, blame bool
 }
 
 // AdmitKey is Admit for a request that carries a client key: a banned key
 // is rejected at once (Reason ReasonBanned, RetryAfter the ban's time
-// left), before the route counts it; otherwise the route decides as
-// Admit does, and the key is judged on its calls' outcomes (KeyTicket.Done)
-// and on its share of the route while the route sheds. An empty key is
-// plain Admit.
+// left), before the route counts it. While the route's limit binds, the
+// keys share it by weighted max-min fairness (WithKeyWeight): a key over
+// its share is refused (ReasonKeyShare, RetryAfter the route's hint), a
+// key within it is served ahead of the route's shedding; an empty or
+// invalid key (ValidClientKey) counts in one share of its own, "unjudged".
+// Otherwise the route decides as Admit does, and the key is judged on its
+// calls' outcomes (KeyTicket.Done): its failures, never its volume.
 func (a *Atrion) AdmitKey(routeID, key string, p Priority) (t KeyTicket, d Decision) {
 	r := a.lookup(routeID)
 	a.admitKey(r, key, p, &t, &d)
@@ -49,13 +53,35 @@ func (a *Atrion) admitKey(r *route, key string, p Priority, t *KeyTicket, d *Dec
 		d.Reason, d.Mode, d.RetryAfter = ReasonBanned, Mode(r.mode.Load()), left
 		return
 	}
-	a.admit(r, p, &t.Ticket, d)
-	if key == "" || b.cfg.disabled {
+	var c *keyCell
+	within := false
+	if ks := r.keys.Load(); ks != nil && ks.on.Load() { // one load while the route's keys share nothing
+		var refused bool
+		if c, refused = ks.admit(key, p.index()); refused {
+			d.Reason, d.Mode, d.RetryAfter = ReasonKeyShare, Mode(r.mode.Load()), time.Duration(r.retry.Load())
+			return
+		}
+		within = c.within.Load()
+	}
+	a.admit(r, p, within, &t.Ticket, d)
+	if d.Allowed && c != nil {
+		c.inflight.Add(1)
+		t.cell = c
+	}
+	if key == "" {
+		return
+	}
+	if d.Reason == ReasonShed && r.keys.Load() == nil {
+		// the route's limit binds on keyed traffic: its keys get shares
+		// from the next tick close on (allocated once per route)
+		r.keys.CompareAndSwap(nil, newKeyShares())
+	}
+	if b.cfg.disabled {
 		return
 	}
 	// the key's bytes are checked once, when its evidence is first kept
 	if d.Allowed {
-		t.key, t.b = key, b
+		t.key, t.judged = key, true
 	} else if d.Reason == ReasonShed {
 		b.ev.record(b, r, key, outcomeShed)
 	}
@@ -74,6 +100,14 @@ func (t *KeyTicket) Done(c Class) {
 	t.judge(c)
 }
 
+// leave takes the request out of its key's share, once.
+func (t *KeyTicket) leave() {
+	if c := t.cell; c != nil {
+		t.cell = nil
+		c.inflight.Add(-1)
+	}
+}
+
 // DoneLatency is Ticket.DoneLatency, judging the key as Done does.
 func (t *KeyTicket) DoneLatency(c Class, latency time.Duration) {
 	t.Ticket.DoneLatency(c, latency)
@@ -81,15 +115,16 @@ func (t *KeyTicket) DoneLatency(c Class, latency time.Duration) {
 }
 
 func (t *KeyTicket) judge(c Class) {
-	b := t.b
-	if b == nil {
+	t.leave()
+	if !t.judged {
 		return
 	}
-	t.b = nil
+	t.judged = false
 	o := outcomeCall
 	if c == Failure || t.blame {
 		o = outcomeFail
 	}
+	b := t.r.env.bans
 	b.ev.record(b, t.r, t.key, o)
 }
 

@@ -30,11 +30,17 @@ const (
 	// ReasonBanned: rejected before any route: the request's client key
 	// is banned (AdmitKey, ban_list.go)
 	ReasonBanned = numReasons
+	// ReasonKeyShare: rejected because the request's client key is over
+	// its share of the route's limit while the limit binds (AdmitKey,
+	// share_keys.go): the key is sending more than its fair share, not
+	// banned; counted in the route's Totals.Rejected.KeyShare
+	ReasonKeyShare = numReasons + 1
 )
 
-var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage", "banned"}
+var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage", "banned", "key_share"}
 
-// String returns admitted, circuit_open, shed, recovering, voltage or banned.
+// String returns admitted, circuit_open, shed, recovering, voltage, banned
+// or key_share.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
 		return reasonNames[r]
@@ -45,7 +51,7 @@ func (r Reason) String() string {
 // MarshalText returns the reason's name, as String (e.g. "circuit_open").
 // A reason that is not one of the defined ones is an error.
 func (r Reason) MarshalText() ([]byte, error) {
-	if r > ReasonBanned {
+	if r > ReasonKeyShare {
 		return nil, errors.New("atrion: invalid reason " + strconv.Itoa(int(r)))
 	}
 	return []byte(reasonNames[r]), nil

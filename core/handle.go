@@ -34,6 +34,6 @@ func (h *Handle) Admit(p Priority) (t Ticket, d Decision) {
 		r = h.a.lookup(h.id)
 		h.r.Store(r)
 	}
-	h.a.admit(r, p, &t, &d)
+	h.a.admit(r, p, false, &t, &d)
 	return t, d
 }

@@ -17,7 +17,7 @@ func (a *Atrion) CanAccept(routeID string) bool {
 	var t Ticket
 	var d Decision
 	r := a.lookup(routeID)
-	a.admit(r, PriorityNormal, &t, &d)
+	a.admit(r, PriorityNormal, false, &t, &d)
 	if d.Allowed {
 		r.untracked.Add(-1) // no Ticket will ever finish it
 	}
@@ -55,7 +55,7 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	lat := r.clampLatency(t.Latency)
 	e := t.ErrorRate
 	if !finite(e) || e < 0 || e > 1 {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		if math.IsNaN(e) {
 			e = 0
 		}
@@ -69,7 +69,7 @@ func (a *Atrion) Route(routeID string, t Telemetry, voltage float64) Decision {
 	}
 	var tk Ticket
 	var d Decision
-	a.admit(r, PriorityNormal, &tk, &d)
+	a.admit(r, PriorityNormal, false, &tk, &d)
 	if d.Allowed && d.Mode != ModeBootstrap && voltage < math.Float64frombits(r.rBits.Load()) {
 		d.Allowed = false
 		r.reject(r.ctr.stripe(), &d, ReasonVoltage)
@@ -114,11 +114,11 @@ func (r *route) recordShare(failShare float64, latency int64) {
 // recordSaturation adds one saturation sample; NaN is dropped.
 func (r *route) recordSaturation(s float64) {
 	if math.IsNaN(s) {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		return
 	}
 	if s < 0 || s > 1 {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		s = math.Min(1, math.Max(0, s))
 	}
 	r.satSum.Add(uint64(s * 1e6))

@@ -25,7 +25,8 @@ type config struct {
 	idleTTL    time.Duration
 	resync     time.Duration
 	groupOf    func(routeID string) string
-	bans       *BanConfig // WithBans (ban_list.go)
+	keyWeight  func(key string) float64 // WithKeyWeight
+	bans       *BanConfig               // WithBans (ban_list.go)
 	// resetLearned: ResetLearned was given; actor: UpdatedBy (Update)
 	resetLearned bool
 	actor        string
@@ -97,6 +98,21 @@ func WithIdleTTL(d time.Duration) Option { return func(cfg *config) { cfg.idleTT
 // WithResync sets how often the engine reads peers' state back from the
 // provider in full, besides any subscription (default 10 s; at least 10 ms).
 func WithResync(d time.Duration) Option { return func(cfg *config) { cfg.resync = d } }
+
+// WithKeyWeight sets each client key's weight in its route's key shares
+// (AdmitKey, ReasonKeyShare): while a route's limit binds, its keys share
+// it by weighted max-min fairness, so a key of weight 2 (a tenant on a
+// bigger plan) gets twice the share of a key of weight 1 when both want
+// more than their shares. f is called at a tick close when a key first
+// takes a slot of its own in a route's key table, never per request, and
+// its answer is kept while the key holds the slot. NaN, ±Inf, zero and
+// negative weights count as 1, the rest is held to [0.001, 1000], and a
+// panic counts as 1. Keys outside the table (more than 16 heavy keys on
+// one route) and requests without a valid key weigh 1 each. Default: every
+// key weighs 1.
+func WithKeyWeight(f func(key string) float64) Option {
+	return func(cfg *config) { cfg.keyWeight = f }
+}
 
 // defaultGroup holds every route when WithGroups is not given.
 const defaultGroup = "*"

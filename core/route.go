@@ -38,6 +38,8 @@ type routeEnv struct {
 	live       *atomic.Pointer[liveConfig] // the configuration routes take at a tick close (Update)
 	audit      func(AuditRecord)           // nil: no audit sink
 	misuse     *misuseLog                  // where misuse is said (misuse.go)
+	keyWeight  func(key string) float64    // WithKeyWeight; nil: every key weighs 1
+	bans       *banList                    // the engine's (KeyTicket.Done judges keys there)
 }
 
 // route is one route's state. The hot path touches only atomics; the
@@ -68,10 +70,14 @@ type route struct {
 
 	ctr counters // written by every request, striped (counters.go)
 
-	// written rarely: by ReportOutcome, Route, CanAccept and bad input
-	satSum   atomic.Uint64 // saturation × 1e6, swapped per tick
-	satN     atomic.Uint64 // swapped per tick
-	invalids atomic.Uint64 // bad inputs clamped or dropped
+	// written rarely: by ReportOutcome, Route and CanAccept
+	satSum atomic.Uint64 // saturation × 1e6, swapped per tick
+	satN   atomic.Uint64 // swapped per tick
+	// keys are the client keys' shares of the route while its limit binds
+	// (share_keys.go): nil until a keyed request is first shed. Bad inputs
+	// count in the engine's counters (Stats.InvalidInputs), which gave
+	// this pointer its 8 bytes.
+	keys atomic.Pointer[keyShares]
 	// untracked corrects in-flight for calls without a Ticket: outcomes
 	// reported without an admission (+1), admissions that never get Done (−1)
 	untracked atomic.Int64

@@ -74,10 +74,13 @@ type Rejections struct {
 	Shed        uint64 // ReasonShed: the in-flight limit
 	Recovering  uint64 // ReasonRecovering: outside the recovery ramp's share
 	Voltage     uint64 // ReasonVoltage: the voltage did not beat the resistance (Route)
+	KeyShare    uint64 // ReasonKeyShare: the client key was over its share of the limit
 }
 
 // Total returns the rejections for every reason.
-func (r Rejections) Total() uint64 { return r.CircuitOpen + r.Shed + r.Recovering + r.Voltage }
+func (r Rejections) Total() uint64 {
+	return r.CircuitOpen + r.Shed + r.Recovering + r.Voltage + r.KeyShare
+}
 
 // For returns the rejections for why (0 for ReasonAdmitted, ReasonBanned
 // and unknown reasons).
@@ -91,6 +94,8 @@ func (r Rejections) For(why Reason) uint64 {
 		return r.Recovering
 	case ReasonVoltage:
 		return r.Voltage
+	case ReasonKeyShare:
+		return r.KeyShare
 	}
 	return 0
 }
@@ -106,6 +111,8 @@ func (r *Rejections) set(why Reason, n uint64) {
 		r.Recovering = n
 	case ReasonVoltage:
 		r.Voltage = n
+	case ReasonKeyShare:
+		r.KeyShare = n
 	}
 }
 
@@ -149,6 +156,9 @@ func (r *route) snapshot() RouteSnapshot {
 	for i, v := range c.rej { // since the last tick close, modulo 2³²
 		t.Rejected.set(Reason(i+1), st.rejTotal[i+1]+uint64(v-st.lastRej[i]))
 	}
+	// refused before the route counted a decision (AdmitKey)
+	t.Rejected.KeyShare = r.keyShareRejections()
+	t.Decisions += t.Rejected.KeyShare
 	t.Admitted = t.Decisions - min(t.Decisions, t.Rejected.Total())
 	t.Successes = (c.succ + failUnit/2) / failUnit
 	t.Failures = (c.fail + failUnit/2) / failUnit

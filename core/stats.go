@@ -66,7 +66,7 @@ func (a *Atrion) Stats() Stats {
 		OverflowHits:   a.stats.overflowHits.Load(),
 		InvalidIDs:     a.stats.invalidIDs.Load(),
 		Evictions:      a.stats.evictions.Load(),
-		InvalidInputs:  a.stats.invalidInputs.Load() + a.routeInvalids(),
+		InvalidInputs:  a.stats.invalidInputs.Load(),
 		ObserverPanics: a.stats.observerPanics.Load(),
 		ObserverDrops:  a.stats.observerDrops.Load(),
 		ProviderErrors: a.stats.providerErrors.Load(),
@@ -83,11 +83,4 @@ func (a *Atrion) Stats() Stats {
 		AuditSinks:         a.audit.stats(),
 		Bans:               a.BanStats(),
 	}
-}
-
-func (a *Atrion) routeInvalids() (n uint64) {
-	for _, r := range a.routes.snapshot() {
-		n += r.invalids.Load()
-	}
-	return n
 }

@@ -438,7 +438,7 @@ func (r *route) applyPeer(remote PhysicsVector, merge func(local, remote Physics
 	merged := merge(local, remote)
 	s := merged.Scar
 	if !finite(s) || s < 0 {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		return "", 0, false
 	}
 	s = math.Min(s, lim.scar)

@@ -72,6 +72,9 @@ type tickCounts struct {
 	latN                uint64
 	peak                float64 // highest in-flight the hot path saw
 	reported            bool
+	// keyShare: requests refused for their key's share (ReasonKeyShare),
+	// which no stripe counts: they never became the route's decisions
+	keyShare uint64
 }
 
 // take reads the tick's counters and resets the per-tick ones. Caller
@@ -98,6 +101,10 @@ func (r *route) take() (c tickCounts) {
 	c.latSum, c.latN = r.ctr.takeLatency()
 	c.peak = float64(r.ctr.base.peak.Swap(0))
 	c.reported = r.reported.Swap(false)
+	if ks := r.keys.Load(); ks != nil {
+		v := ks.rejected.Load()
+		c.keyShare, ks.lastRej = v-ks.lastRej, v
+	}
 	return c
 }
 
@@ -170,11 +177,13 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 		c = r.aggregate(&t)
 		r.share = 0 // the group's report gives it again while the group binds
 	}
-	if st.demand != nil || c.rej[ReasonShed] > 0 {
+	// a key refused its share is demand the route's limit did not meet,
+	// as a request the limit shed is
+	if shed := c.rej[ReasonShed] + c.keyShare; st.demand != nil || shed > 0 {
 		if st.demand == nil {
 			st.demand = new(demandWindow)
 		}
-		st.demand.add(c.admitted, c.rej[ReasonShed], max(int64(dt/r.env.tick), 1))
+		st.demand.add(c.admitted, shed, max(int64(dt/r.env.tick), 1))
 	}
 	var g law.Sharer
 	if r.grp != nil {
@@ -185,6 +194,7 @@ func (r *route) closeTick(end int64, dt time.Duration, data bool, evs []Event) i
 	st.peerOpen = false
 	m := st.mode()
 	if data {
+		r.fillKeyShares(&t, c.rej[ReasonShed], c.keyShare)
 		r.stripes(&c, m)
 	}
 	st.lastEnd = end
@@ -209,7 +219,7 @@ func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	stale, age := st.staleInflight(st.inflight, st.Baseline(), float64(r.env.tick)/1e6)
 	t.Tel, t.Samples = r.telemetry(&c, stale, age)
 	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
-	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed], c.reported
+	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed]+c.keyShare, c.reported
 	t.Admitted, t.Limit, t.Decisions = float64(c.admitted), r.limit(), c.decisions
 	return c
 }
@@ -237,6 +247,7 @@ func (r *route) events(end int64, dt time.Duration, prevMode Mode, c *tickCounts
 		for _, v := range c.rej {
 			ev.Shed += v
 		}
+		ev.Shed += c.keyShare
 		if c.latN > 0 {
 			ev.Latency = time.Duration(c.latSum / int64(c.latN))
 		}

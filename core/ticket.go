@@ -32,14 +32,17 @@ type Ticket struct {
 // d.Allowed, finish the request with t.Done; when not, reject it and pass
 // d.RetryAfter on. It does not allocate and never blocks on I/O.
 func (a *Atrion) Admit(routeID string, p Priority) (t Ticket, d Decision) {
-	a.admit(a.lookup(routeID), p, &t, &d)
+	a.admit(a.lookup(routeID), p, false, &t, &d)
 	return t, d
 }
 
 // admit decides on a request on r into *t and *d, which must be zero: one
 // atomic add and a few loads, written field by field through pointers (a
 // returned Decision is block-copied: benchmarks/hotpath/README.md).
-func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
+// within is true for a keyed request whose key is within its share of the
+// route (share_keys.go): the route's limit sheds it only where it sheds
+// critical requests, as its key's own share already bounds it.
+func (a *Atrion) admit(r *route, p Priority, within bool, t *Ticket, d *Decision) {
 	coarse := a.clock.coarseNow()
 	r.closeEndedTicks(coarse)
 	// the decision's number, which spreads graded shedding and picks the
@@ -51,7 +54,7 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 	d.Mode = m
 	pi := p.index()
 	if p < PriorityCritical || p > PriorityBulk {
-		r.invalids.Add(1) // clamped to the nearest priority
+		r.env.stats.invalidInputs.Add(1) // clamped to the nearest priority
 	}
 	switch m {
 	case ModeCircuitOpen:
@@ -68,7 +71,11 @@ func (a *Atrion) admit(r *route, p Priority, t *Ticket, d *Decision) {
 		}
 	}
 	// the in-flight limit, where in-flight is exact (counters.go)
-	if m != ModeCircuitOpen && s == &r.ctr.base && r.overLimit(s, n, pi) {
+	bi := pi
+	if within {
+		bi = 0
+	}
+	if m != ModeCircuitOpen && s == &r.ctr.base && r.overLimit(s, n, bi) {
 		r.reject(s, d, ReasonShed)
 		return
 	}
@@ -169,11 +176,11 @@ const maxLatency = time.Hour
 
 func (r *route) clampLatency(l time.Duration) int64 {
 	if l < 0 {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		return 0
 	}
 	if l > maxLatency {
-		r.invalids.Add(1)
+		r.env.stats.invalidInputs.Add(1)
 		return int64(maxLatency)
 	}
 	return int64(l)

@@ -53,8 +53,8 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // jittered hint it carries; side says which interceptor decided.
 func (c *config) rejection(k call, side string, d atrion.Decision) (retry time.Duration, err error) {
 	code := c.rejectCode
-	if d.Reason == atrion.ReasonBanned {
-		code = codes.ResourceExhausted // the client's doing (WithClientKey)
+	if httpx.ClientsDoing(d.Reason) {
+		code = codes.ResourceExhausted // the client's doing: its key banned or over its share (WithClientKey)
 	}
 	rej := newRejection(k.method, side, d, code)
 	err = rej

@@ -1,6 +1,10 @@
 package httpx
 
-import "net/http"
+import (
+	"net/http"
+
+	atrion "github.com/atrion-go/atrion/core"
+)
 
 // ClientFault reports whether an HTTP status says the request was its
 // client's fault, which counts against the request's client key
@@ -21,11 +25,19 @@ func ClientFault(status int) bool {
 }
 
 // RejectStatus is the HTTP status of a rejection: 429 Too Many Requests
-// for a banned client key (the client's doing), 503 Service Unavailable
-// otherwise (the service's state).
-func RejectStatus(reasonBanned bool) int {
-	if reasonBanned {
+// for the client's own doing, a banned client key (ReasonBanned) or a key
+// over its share of a busy route (ReasonKeyShare: send less, or retry
+// after the hint); 503 Service Unavailable otherwise (the service's
+// state).
+func RejectStatus(why atrion.Reason) int {
+	if ClientsDoing(why) {
 		return http.StatusTooManyRequests
 	}
 	return http.StatusServiceUnavailable
+}
+
+// ClientsDoing reports whether a rejection for why is the client's doing
+// (its key banned, or over its share) rather than the service's state.
+func ClientsDoing(why atrion.Reason) bool {
+	return why == atrion.ReasonBanned || why == atrion.ReasonKeyShare
 }

@@ -20,12 +20,13 @@ func Rejection(d atrion.Decision) (retryAfter string, body []byte) {
 // RejectionError is the "error" of a rejection's body: "circuit_open"
 // (the route is failing: retrying soon will not help), "recovering" (the
 // route is coming back: a share of calls passes), "banned" (the client's
-// key), and "overloaded" for the in-flight limit (ReasonShed) and a
+// key), "key_share" (the client's key is over its share of a busy route:
+// send less), and "overloaded" for the in-flight limit (ReasonShed) and a
 // voltage below the resistance (ReasonVoltage): the route is busy, not
 // broken.
 func RejectionError(why atrion.Reason) string {
 	switch why {
-	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned:
+	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned, atrion.ReasonKeyShare:
 		return why.String()
 	}
 	return "overloaded"
@@ -44,7 +45,7 @@ func WriteRejection(set func(name, value string), d atrion.Decision) (status int
 	set(hop.RejectHeader, d.Reason.String())
 	set(hop.RetryAfterMsHeader, strconv.FormatInt(retry.Milliseconds(), 10))
 	set("Cache-Control", "no-store")
-	return RejectStatus(d.Reason == atrion.ReasonBanned), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
+	return RejectStatus(d.Reason), AppendRejectionJSON(make([]byte, 0, 96), d, retry)
 }
 
 // JitterRetryAfter spreads a retry hint over [d, 1.5·d) so that rejected

@@ -59,7 +59,7 @@ func TestRejectionJSON(t *testing.T) {
 func TestRejectionErrorNamesTheReason(t *testing.T) {
 	want := map[atrion.Reason]string{
 		atrion.ReasonCircuitOpen: "circuit_open", atrion.ReasonShed: "overloaded", atrion.ReasonRecovering: "recovering",
-		atrion.ReasonVoltage: "overloaded", atrion.ReasonBanned: "banned",
+		atrion.ReasonVoltage: "overloaded", atrion.ReasonBanned: "banned", atrion.ReasonKeyShare: "key_share",
 	}
 	for why, w := range want {
 		var v struct{ Error, Reason string }
@@ -68,6 +68,20 @@ func TestRejectionErrorNamesTheReason(t *testing.T) {
 		}
 		if v.Error != w || v.Reason != why.String() {
 			t.Fatalf("%v: error %q reason %q, want error %q", why, v.Error, v.Reason, w)
+		}
+	}
+}
+
+// TestRejectStatus: the client's doing (a banned key, a key over its
+// share) is 429, the service's state 503; an unknown reason is the
+// service's.
+func TestRejectStatus(t *testing.T) {
+	for why, want := range map[atrion.Reason]int{
+		atrion.ReasonBanned: 429, atrion.ReasonKeyShare: 429, atrion.ReasonShed: 503, atrion.ReasonCircuitOpen: 503,
+		atrion.ReasonRecovering: 503, atrion.ReasonVoltage: 503, atrion.Reason(200): 503,
+	} {
+		if got := RejectStatus(why); got != want {
+			t.Errorf("RejectStatus(%v) = %d, want %d", why, got, want)
 		}
 	}
 }

@@ -131,20 +131,21 @@ type CounterFamily struct {
 	Value                  func(t *atrion.Totals, i int) uint64
 }
 
-// numReasons is how many decision reasons a route counts, admitted
-// included: every Reason before ReasonBanned, which no route counts.
-const numReasons = int(atrion.ReasonBanned)
+// routeReasons are the decision reasons a route counts, admitted
+// included: every Reason but ReasonBanned, which no route counts.
+var routeReasons = []atrion.Reason{atrion.ReasonAdmitted, atrion.ReasonCircuitOpen, atrion.ReasonShed,
+	atrion.ReasonRecovering, atrion.ReasonVoltage, atrion.ReasonKeyShare}
 
 func reasonNames() []string {
-	out := make([]string, numReasons)
-	for i := range out {
-		out[i] = atrion.Reason(i).String()
+	out := make([]string, len(routeReasons))
+	for i, r := range routeReasons {
+		out[i] = r.String()
 	}
 	return out
 }
 
 // Requests counts decisions: admitted, or rejected by reason (circuit_open,
-// shed, recovering, voltage).
+// shed, recovering, voltage, key_share).
 var Requests = CounterFamily{
 	Prom: "atrion_requests_total", OTel: "atrion.requests", Unit: "{request}",
 	Help:   "Admission decisions on the route: admitted, or rejected by reason.",
@@ -152,10 +153,10 @@ var Requests = CounterFamily{
 	Attr:   "atrion.decision",
 	Values: reasonNames(),
 	Value: func(t *atrion.Totals, i int) uint64 {
-		if atrion.Reason(i) == atrion.ReasonAdmitted {
+		if routeReasons[i] == atrion.ReasonAdmitted {
 			return t.Admitted
 		}
-		return t.Rejected.For(atrion.Reason(i))
+		return t.Rejected.For(routeReasons[i])
 	},
 }
 
