@@ -62,6 +62,15 @@ func WithRejectHandler(f func(*echo.Context, atrion.Decision) error) Option {
 // client error (400, 401, 403, 405, 411, 413, 414, 415, 422, 429, 431)
 // included. An empty key is not judged. Keys travel to the provider and
 // into logs: return an identity, never a secret.
+//
+// The key must be one the client cannot forge: an authenticated identity
+// (an API key's ID, a verified token's subject) or the connection's own
+// address. A value the client sets itself (X-Forwarded-For with no proxy
+// of yours in front, a self-declared tenant header) lets it frame another
+// client and dodge its own ban by changing it; a key's failures are
+// evidence against it only when the key is authenticated. While the
+// route's limit binds, keys share it by weighted max-min (a key over its
+// share gets 429 "key_share"); volume alone never bans.
 func WithClientKey(f func(*echo.Context) string) Option {
 	return func(c *config) { c.ClientKey = f }
 }

@@ -56,6 +56,15 @@ type Config struct {
 	// judged. Keys travel to the provider and into logs: return an
 	// identity, never a secret.
 	//
+	// The key must be one the client cannot forge: an authenticated
+	// identity (an API key's ID, a verified token's subject) or the
+	// connection's own address. A value the client sets itself
+	// (X-Forwarded-For with no proxy of yours in front, a self-declared
+	// tenant header) lets it frame another client and dodge its own ban;
+	// a key's failures are evidence against it only when the key is
+	// authenticated. While the route's limit binds, keys share it by
+	// weighted max-min (a key over its share gets 429 "key_share").
+	//
 	// Optional. Default: nil
 	ClientKey func(c fiber.Ctx) string
 

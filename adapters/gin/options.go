@@ -100,6 +100,16 @@ func WithPriorityHeader(name string) Option {
 // key's evidence, a client error (400, 401, 403, 405, 411, 413, 414,
 // 415, 422, 429, 431) included. An empty key is not judged. Keys travel to
 // the provider and into logs: return an identity, never a secret.
+//
+// The key must be one the client cannot forge: an authenticated identity
+// (an API key's ID, a verified token's subject) or c.RemoteIP(). Under
+// gin's defaults c.ClientIP() believes the client's own X-Forwarded-For:
+// use it only after engine.SetTrustedProxies names your proxies, or a
+// client can frame another's address and dodge its own ban by changing
+// the header. A key's failures are evidence against it only when the key
+// is authenticated. While the route's limit binds, keys share it by
+// weighted max-min (a key over its share gets 429 "key_share"); volume
+// alone never bans.
 func WithClientKey(f func(*gin.Context) string) Option {
 	return func(c *config) { c.ClientKey = f }
 }
