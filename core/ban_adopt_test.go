@@ -1,6 +1,9 @@
 package atrion
 
 import (
+	"context"
+	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +35,7 @@ func TestAdoptBounds(t *testing.T) {
 	b.audit = func(r AuditRecord) { kinds = append(kinds, string(r.Kind)+" "+r.Actor) }
 	now := clk.Now()
 	rec := func(key string, ttl time.Duration) BanRecord {
-		return BanRecord{Key: key, At: now, Until: now.Add(ttl), Strikes: 1, NodeID: "peer"}
+		return BanRecord{Key: key, At: now, Until: now.Add(ttl), Strikes: 1, Reason: "manual", NodeID: "peer"}
 	}
 	b.adopt([]BanRecord{rec("p1", 10*time.Minute), rec("p2", 20*time.Minute), rec("p3", 30*time.Minute)}, true, noRefuse)
 	m := *b.active.Load()
@@ -109,9 +112,63 @@ func TestUnbanSticks(t *testing.T) {
 	if banned, _ := a.Banned("k"); banned {
 		t.Fatal("the lifted ban came back on a resync")
 	}
-	rec.Until = now.Add(2 * time.Minute)
+	rec.Until, rec.Strikes = now.Add(2*time.Minute), 2 // banned again there: its second strike
 	b.adopt([]BanRecord{rec}, false, noRefuse)
 	if banned, _ := a.Banned("k"); !banned {
 		t.Fatal("a later ban of the key was not adopted")
+	}
+}
+
+// A peer's ban on evidence lasts what its strikes give a ban here, however
+// long the record claims: one hostile record cannot ban a key for MaxTTL
+// with a first strike. A manual ban keeps its length (within MaxTTL).
+func TestPeerBanBoundedByItsStrikes(t *testing.T) {
+	for _, tc := range []struct {
+		strikes int
+		reason  string
+		want    time.Duration
+	}{{1, "failures", time.Minute}, {3, "failures", 4 * time.Minute}, {0, "failures", time.Minute},
+		{40, "failures", time.Hour}, {1, "", time.Minute}, {1, "manual", time.Hour}} {
+		b, clk := adoptList(t, 10)
+		now := clk.Now()
+		b.adopt([]BanRecord{{Key: "victim", At: now, Until: now.Add(time.Hour), Strikes: tc.strikes, Reason: tc.reason, NodeID: "evil"}}, true, noRefuse)
+		e, ok := (*b.active.Load())["victim"]
+		if left := time.Duration(e.until - b.clock.coarseNow()); !ok || left != tc.want {
+			t.Errorf("%q ban with %d strikes claiming an hour: adopted %v for %v, want %v", tc.reason, tc.strikes, ok, left, tc.want)
+		}
+	}
+}
+
+// storedBans is a BanSharer whose store holds recs.
+type storedBans struct{ recs []BanRecord }
+
+func (p *storedBans) PublishBans(context.Context, []BanRecord) error         { return nil }
+func (p *storedBans) SubscribeBans(context.Context, func([]BanRecord)) error { return nil }
+func (p *storedBans) LoadBans(context.Context) ([]BanRecord, error)          { return p.recs, nil }
+
+// Stored bans are adopted at most MaxBanBatch a tick, like the channel's:
+// a resync that finds 10,000 records cannot replace the adopted bans in
+// one go, and the rest come at the next ticks' resyncs.
+func TestStoredBansPaced(t *testing.T) {
+	clk := NewManualClock(time.Unix(1700000000, 0))
+	a, err := New(WithClock(clk), WithBans(BanConfig{MaxBans: 20000}), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	now := clk.Now()
+	p := &storedBans{recs: make([]BanRecord, 10000)}
+	for i := range p.recs {
+		p.recs[i] = BanRecord{Key: "k" + strconv.Itoa(i), At: now, Until: now.Add(time.Minute), Strikes: 1, NodeID: "peer"}
+	}
+	s := &banSync{b: a.bans, a: a, p: p, log: &rateLimit{every: 10 * time.Second}}
+	s.load(context.Background())
+	if n := len(*a.bans.active.Load()); n != MaxBanBatch {
+		t.Fatalf("one resync adopted %d of 10,000 stored bans in a tick, want %d", n, MaxBanBatch)
+	}
+	clk.Advance(100 * time.Millisecond)
+	s.load(context.Background())
+	if n := len(*a.bans.active.Load()); n != 2*MaxBanBatch {
+		t.Fatalf("the next tick's resync: %d adopted, want %d", n, 2*MaxBanBatch)
 	}
 }

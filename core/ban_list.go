@@ -378,8 +378,7 @@ func (b *banList) banLocked(bans []newBan, now int64) {
 		s.n = min(s.n+1, 63)
 		ttl := nb.ttl
 		if ttl == 0 {
-			ttl = b.cfg.ttl << min(s.n-1, 20)
-			ttl = min(max(ttl, b.cfg.ttl), b.cfg.maxTTL) // also catches the shift's overflow
+			ttl = strikeTTL(b.cfg.ttl, b.cfg.maxTTL, int(s.n))
 		}
 		until := now + int64(ttl)
 		s.forgetAt = until + int64(b.cfg.maxTTL)

@@ -50,13 +50,15 @@ const maxNodeIDLen = 256
 //   - it was decided more than MaxPeerClockSkew ahead of the local clock;
 //   - it runs for longer than MaxTTL from when it was decided, or from now
 //     (beyond the skew);
-//   - paced (batches from the channel), this tick's adoptions went past
-//     MaxBanBatch;
+//   - this tick's adoptions went past MaxBanBatch (batches from the
+//     channel and stored bans alike);
 //   - no room is left: adopted bans may evict only other adopted bans,
 //     never one this node decided on its own evidence.
 //
 // Expired records and this node's own are skipped. An adopted ban keeps
-// the earlier of its Until and now + MaxTTL, and is not published again.
+// the earlier of its Until and now + MaxTTL and, unless it is a manual
+// ban, of what its strikes give a ban here (strikeTTL); it is not
+// published again.
 func (b *banList) adopt(recs []BanRecord, paced bool, refuse func(BanRecord, string)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -94,6 +96,11 @@ func (b *banList) adopt(recs []BanRecord, paced bool, refuse func(BanRecord, str
 			continue
 		}
 		left := min(r.Until.Sub(wallNow), maxTTL)
+		if r.Reason != "manual" {
+			// a ban on evidence lasts what its strikes give it here (TTL,
+			// doubled per earlier strike), whatever the record claims
+			left = min(left, strikeTTL(b.cfg.ttl, b.cfg.maxTTL, r.Strikes))
+		}
 		if left <= 0 {
 			continue
 		}
@@ -294,8 +301,8 @@ func (s *banSync) publish() {
 	}
 }
 
-// load reads the bans in force and adopts them in one rebuild, at most
-// MaxBans of them.
+// load reads the bans in force and adopts them, at most MaxBans of them
+// and MaxBanBatch a tick.
 func (s *banSync) load(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, SyncTimeout)
 	recs, err := s.p.LoadBans(c)
@@ -304,7 +311,10 @@ func (s *banSync) load(ctx context.Context) {
 		s.a.syncer.fail("load bans", err)
 		return
 	}
-	s.b.adopt(recs[:min(len(recs), s.b.cfg.maxBans)], false, s.refuse) // stored bans, read at the resync's pace
+	// stored bans, paced like the channel's: at most MaxBanBatch new ones a
+	// tick, the rest at the next resyncs, so that a flood of stored
+	// records cannot replace the adopted bans in one go
+	s.b.adopt(recs[:min(len(recs), s.b.cfg.maxBans)], true, s.refuse)
 }
 
 func (s *banSync) refuse(r BanRecord, why string) {
@@ -330,4 +340,13 @@ func (a *Atrion) closeBans(ctx context.Context) error {
 		return nil
 	}
 	return a.bsync.close(ctx)
+}
+
+// strikeTTL is the length of a ban on evidence after strikes bans of its
+// key: TTL, doubled per earlier strike, capped at MaxTTL.
+func strikeTTL(ttl, maxTTL time.Duration, strikes int) time.Duration {
+	for i := 1; i < strikes && ttl < maxTTL; i++ {
+		ttl *= 2 // TTL ≤ MaxTTL ≤ 168h: no overflow before it passes MaxTTL
+	}
+	return min(ttl, maxTTL)
 }
