@@ -113,8 +113,7 @@ func (a *Atrion) admitKeyWithin(r *route, key string, p Priority, remaining time
 func (r *route) late(remaining time.Duration, d *Decision) bool {
 	dl := r.deadlines.Load()
 	if dl == nil {
-		r.deadlines.CompareAndSwap(nil, new(deadlines)) // once per route
-		dl = r.deadlines.Load()
+		dl = r.newDeadlines()
 	}
 	if remaining > 0 {
 		need := dl.need(r)
@@ -125,6 +124,20 @@ func (r *route) late(remaining time.Duration, d *Decision) bool {
 	dl.refused.Add(1)
 	d.Reason, d.Mode = ReasonDeadline, Mode(r.mode.Load())
 	return true
+}
+
+// newDeadlines gives the route its deadlines, once, with the no-load
+// latency it has learned so far: the first deadline is judged at once.
+func (r *route) newDeadlines() *deadlines {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if dl := r.deadlines.Load(); dl != nil {
+		return dl
+	}
+	dl := new(deadlines)
+	dl.floorNs.Store(int64(r.st.Floor.Ms * 1e6))
+	r.deadlines.Store(dl)
+	return dl
 }
 
 // need is the time in ns the route needs to serve a call admitted now; 0:
