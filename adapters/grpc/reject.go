@@ -132,14 +132,7 @@ func deadlineRejection(fullMethod, side string, d atrion.Decision, code codes.Co
 // refusedForDeadline reports whether err is a server's refusal of the
 // call for its caller's deadline (deadlineRejection).
 func refusedForDeadline(err error) bool {
-	se, ok := errors.AsType[interface {
-		error
-		GRPCStatus() *status.Status
-	}](err)
-	if !ok {
-		return false
-	}
-	for _, d := range se.GRPCStatus().Details() {
+	for _, d := range statusDetails(err) {
 		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.Domain == deadlineDomain && ei.Reason == deadlineReason {
 			return true
 		}

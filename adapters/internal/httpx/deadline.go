@@ -46,8 +46,13 @@ func digitsAndUnit(v string) bool {
 			return false
 		}
 	}
-	return len(v) > 1 && strings.IndexByte("HMSmun", v[len(v)-1]) >= 0
+	return len(v) > 1 && strings.IndexByte(grpcUnits, v[len(v)-1]) >= 0
 }
+
+// grpcUnits are grpc-timeout's units, and grpcUnitDurations theirs.
+const grpcUnits = "HMSmun"
+
+var grpcUnitDurations = [...]time.Duration{time.Hour, time.Minute, time.Second, time.Millisecond, time.Microsecond, time.Nanosecond}
 
 // grpcTimeout reads v in grpc-timeout's syntax: at most 8 digits, then
 // the unit.
@@ -56,23 +61,11 @@ func grpcTimeout(v string) (time.Duration, bool) {
 	if n < 1 || n > 8 {
 		return 0, false
 	}
-	var unit time.Duration
-	switch v[n] {
-	case 'H':
-		unit = time.Hour
-	case 'M':
-		unit = time.Minute
-	case 'S':
-		unit = time.Second
-	case 'm':
-		unit = time.Millisecond
-	case 'u':
-		unit = time.Microsecond
-	case 'n':
-		unit = time.Nanosecond
-	default:
+	i := strings.IndexByte(grpcUnits, v[n])
+	if i < 0 {
 		return 0, false
 	}
+	unit := grpcUnitDurations[i]
 	var x int64
 	for _, c := range v[:n] {
 		if c < '0' || c > '9' {
