@@ -22,9 +22,12 @@ import (
 //	need = max(floor, (n + 1) ÷ rate)
 //
 // rate is learned on ticks whose latency shows a queue (past 1.5 × the
-// floor), where completions are the capacity, not the demand; until the
-// route has shown one there is no queueing term, and until its floor is
-// known there is no check at all. It is an expected value: a call whose
+// floor), where completions are the capacity, not the demand; on ticks
+// without one it can only rise, to the completions the route shows, so
+// that a rate learned while the route was slow (a stall) cannot go on
+// refusing what it serves now.
+// Until the route has queued once there is no queueing term, and until
+// its floor is known there is no check at all. It is an expected value: a call whose
 // need is just within its time left may still miss it, but a call that
 // could not be served in time even with no queue never starts.
 //
@@ -46,7 +49,9 @@ type deadlines struct {
 	// | count, swapped at tick close
 	told atomic.Uint64
 
-	rate float64 // completions per second at capacity, under the route's mu
+	// under the route's mu: completions per second at capacity, and
+	// completions per second smoothed (over about rateSec)
+	rate, thr float64
 }
 
 // tellShift: the count of told deadlines takes the low bits, up to 2²⁰
@@ -198,13 +203,22 @@ func (r *route) closeDeadlines(t *law.Tick) {
 	}
 	dtSec := t.Dt.Seconds()
 	floorMs := st.Floor.Ms
-	if served := t.Succ + t.Fail; dtSec > 0 && floorMs > 0 && served > 0 && t.Tel.LatencyMs > queueingAt*floorMs {
-		// a queue stands: the route completes calls at its capacity
+	if served := t.Succ + t.Fail; dtSec > 0 && floorMs > 0 && served > 0 && t.Tel.LatencyMs > 0 {
 		x := served / dtSec
-		if dl.rate == 0 {
-			dl.rate = x
+		dl.thr += (1 - math.Exp(-dtSec/rateSec)) * (x - dl.thr)
+		switch {
+		case t.Tel.LatencyMs > queueingAt*floorMs:
+			// a queue stands: the route completes calls at its capacity
+			if dl.rate == 0 {
+				dl.rate = x
+			}
+			dl.rate += (1 - math.Exp(-dtSec/rateSec)) * (x - dl.rate)
+		case dl.rate > 0:
+			// no queue: the route completes x a second and may complete
+			// more; a rate learned in a slower past (a stall) must not
+			// refuse what it serves now
+			dl.rate = math.Max(dl.rate, dl.thr)
 		}
-		dl.rate += (1 - math.Exp(-dtSec/rateSec)) * (x - dl.rate)
 	}
 	dl.floorNs.Store(int64(floorMs * 1e6))
 	if dl.rate > 0 {
