@@ -191,7 +191,7 @@ func TestRejectionCounterWraps(t *testing.T) {
 	r.mu.Lock()
 	r.ctr.base.rej[i].Store(near)
 	r.st.lastRej[i] = near
-	base := r.st.rejTotal[ReasonCircuitOpen]
+	base := r.st.rejTotal[ReasonCircuitOpen-1]
 	r.mu.Unlock()
 	for range 10 {
 		if _, d := a.Admit("r", PriorityNormal); d.Allowed {

@@ -35,12 +35,18 @@ const (
 	// share_keys.go): the key is sending more than its fair share, not
 	// banned; counted in the route's Totals.Rejected.KeyShare
 	ReasonKeyShare = numReasons + 1
+	// ReasonDeadline: rejected because the caller's remaining time is
+	// shorter than the route needs to serve it now (AdmitWithin,
+	// deadline.go): its work would be wasted. It carries no RetryAfter: the
+	// same call with the same deadline cannot fare better. Counted in the
+	// route's Totals.Rejected.Deadline
+	ReasonDeadline = numReasons + 2
 )
 
-var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage", "banned", "key_share"}
+var reasonNames = [...]string{"admitted", "circuit_open", "shed", "recovering", "voltage", "banned", "key_share", "deadline"}
 
-// String returns admitted, circuit_open, shed, recovering, voltage, banned
-// or key_share.
+// String returns admitted, circuit_open, shed, recovering, voltage, banned,
+// key_share or deadline.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
 		return reasonNames[r]
@@ -51,7 +57,7 @@ func (r Reason) String() string {
 // MarshalText returns the reason's name, as String (e.g. "circuit_open").
 // A reason that is not one of the defined ones is an error.
 func (r Reason) MarshalText() ([]byte, error) {
-	if r > ReasonKeyShare {
+	if r > ReasonDeadline {
 		return nil, errors.New("atrion: invalid reason " + strconv.Itoa(int(r)))
 	}
 	return []byte(reasonNames[r]), nil

@@ -78,6 +78,9 @@ type route struct {
 	// count in the engine's counters (Stats.InvalidInputs), which gave
 	// this pointer its 8 bytes.
 	keys atomic.Pointer[keyShares]
+	// deadlines is what admission by the caller's deadline reads and
+	// counts (deadline.go): nil until a request first comes with one
+	deadlines atomic.Pointer[deadlines]
 	// untracked corrects in-flight for calls without a Ticket: outcomes
 	// reported without an admission (+1), admissions that never get Done (−1)
 	untracked atomic.Int64
@@ -120,8 +123,8 @@ type routeState struct {
 	lastIgn, lastSlow           uint32                 // modulo 2³² (counterStripe)
 	lastRej                     [numReasons - 1]uint32 // modulo 2³²
 	ignTotal, slowTotal         uint64                 // up to the last tick close
-	rejTotal                    [numReasons]uint64
-	peer                        *peerState // what was adopted from peers (sync_vectors.go); nil until something is
+	rejTotal                    [numReasons - 1]uint64 // by Reason−1 (its 8 bytes gave route.deadlines room)
+	peer                        *peerState             // what was adopted from peers (sync_vectors.go); nil until something is
 }
 
 func newRoute(env *routeEnv, id string, grp *group, live *liveConfig, now int64) *route {

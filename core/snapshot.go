@@ -75,11 +75,12 @@ type Rejections struct {
 	Recovering  uint64 // ReasonRecovering: outside the recovery ramp's share
 	Voltage     uint64 // ReasonVoltage: the voltage did not beat the resistance (Route)
 	KeyShare    uint64 // ReasonKeyShare: the client key was over its share of the limit
+	Deadline    uint64 // ReasonDeadline: the caller's deadline was too short to serve the call in
 }
 
 // Total returns the rejections for every reason.
 func (r Rejections) Total() uint64 {
-	return r.CircuitOpen + r.Shed + r.Recovering + r.Voltage + r.KeyShare
+	return r.CircuitOpen + r.Shed + r.Recovering + r.Voltage + r.KeyShare + r.Deadline
 }
 
 // For returns the rejections for why (0 for ReasonAdmitted, ReasonBanned
@@ -96,6 +97,8 @@ func (r Rejections) For(why Reason) uint64 {
 		return r.Voltage
 	case ReasonKeyShare:
 		return r.KeyShare
+	case ReasonDeadline:
+		return r.Deadline
 	}
 	return 0
 }
@@ -113,6 +116,8 @@ func (r *Rejections) set(why Reason, n uint64) {
 		r.Voltage = n
 	case ReasonKeyShare:
 		r.KeyShare = n
+	case ReasonDeadline:
+		r.Deadline = n
 	}
 }
 
@@ -154,11 +159,13 @@ func (r *route) snapshot() RouteSnapshot {
 	c := r.ctr.totals()
 	t.Decisions = c.seq
 	for i, v := range c.rej { // since the last tick close, modulo 2³²
-		t.Rejected.set(Reason(i+1), st.rejTotal[i+1]+uint64(v-st.lastRej[i]))
+		t.Rejected.set(Reason(i+1), st.rejTotal[i]+uint64(v-st.lastRej[i]))
 	}
 	// refused before the route counted a decision (AdmitKey)
 	t.Rejected.KeyShare = r.keyShareRejections()
 	t.Decisions += t.Rejected.KeyShare
+	t.Rejected.Deadline = r.deadlineRejections() // the same (AdmitWithin)
+	t.Decisions += t.Rejected.Deadline
 	t.Admitted = t.Decisions - min(t.Decisions, t.Rejected.Total())
 	t.Successes = (c.succ + failUnit/2) / failUnit
 	t.Failures = (c.fail + failUnit/2) / failUnit

@@ -88,7 +88,7 @@ func (r *route) take() (c tickCounts) {
 		c.rej[i+1] = d
 		rejAll += d
 		st.lastRej[i] = v
-		st.rejTotal[i+1] += d
+		st.rejTotal[i] += d
 	}
 	c.decisions = tot.seq - st.lastSeq
 	c.admitted = c.decisions - min(c.decisions, rejAll)
@@ -221,6 +221,7 @@ func (r *route) aggregate(t *law.Tick) (c tickCounts) {
 	t.Succ, t.Fail, t.Slow = c.succ, c.fail, float64(c.slow)
 	t.Peak, t.Inflight, t.Shed, t.Reported = c.peak, st.inflight, c.rej[ReasonShed]+c.keyShare, c.reported
 	t.Admitted, t.Limit, t.Decisions = float64(c.admitted), r.limit(), c.decisions
+	r.closeDeadlines(t) // callers' deadlines: the limit's patience, and what admission by them reads (deadline.go)
 	return c
 }
 

@@ -2,6 +2,7 @@ package atrecho
 
 import (
 	"context"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
@@ -16,7 +17,8 @@ type config struct{ guard.Guard[echo.Context] }
 type Option func(*config)
 
 func newConfig(opts []Option) *config {
-	c := &config{guard.Guard[echo.Context]{Classify: DefaultClassifier, Reject: RejectHandler}}
+	c := &config{guard.Guard[echo.Context]{Classify: DefaultClassifier, Reject: RejectHandler,
+		Deadline: func(c echo.Context) (time.Duration, bool) { return httpx.Deadline(c.Request().Context(), "") }}}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -50,6 +52,26 @@ func WithRejectHandler(f func(echo.Context, atrion.Decision) error) Option {
 	return func(c *config) {
 		if f != nil {
 			c.Reject = f
+		}
+	}
+}
+
+// WithDeadlineHeader admits each request by the time its caller has left
+// (atrion.AdmitWithin): the sooner of the request context's deadline (where a server or middleware sets one) and the timeout in the header
+// name (X-Request-Timeout when empty), a gRPC timeout ("100m") or a Go
+// duration ("250ms"). A request the route cannot serve in that time is
+// refused at once (ReasonDeadline: 504, no Retry-After), before its
+// handler runs. A bad, zero or negative value is no timeout; one past an
+// hour is an hour. The header should come from a trusted hop, as
+// WithPriorityHeader's: a caller can shorten only its own time, but the
+// timeouts callers tell also bound the queue the route keeps.
+func WithDeadlineHeader(name string) Option {
+	if name == "" {
+		name = httpx.DefaultDeadlineHeader
+	}
+	return func(c *config) {
+		c.Deadline = func(c echo.Context) (time.Duration, bool) {
+			return httpx.Deadline(c.Request().Context(), c.Request().Header.Get(name))
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 func suiteOptions(customReject bool) []atrecho.Option {
 	opts := []atrecho.Option{
 		atrecho.WithPriorityHeader("X-Priority"),
+		atrecho.WithDeadlineHeader(adaptertest.DeadlineHeader),
 		atrecho.WithSkipper(func(c *echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/skip/") }),
 	}
 	if customReject {

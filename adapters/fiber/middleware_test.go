@@ -21,6 +21,7 @@ import (
 func suiteOptions(customReject bool) []atrfiber.Option {
 	opts := []atrfiber.Option{
 		atrfiber.WithPriorityHeader("X-Priority"),
+		atrfiber.WithDeadlineHeader(adaptertest.DeadlineHeader),
 		atrfiber.WithNext(func(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/skip/") }),
 	}
 	if customReject {

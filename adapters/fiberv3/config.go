@@ -46,6 +46,19 @@ type Config struct {
 	// Optional. Default: "" (no header)
 	PriorityHeader string
 
+	// DeadlineHeader names the request header (e.g. "X-Request-Timeout")
+	// from which each request's timeout is read: a gRPC timeout ("100m")
+	// or a Go duration ("250ms"). The request is admitted by the time its
+	// caller has left (atrion.AdmitWithin): one the route cannot serve in
+	// that time is refused at once (ReasonDeadline: 504, no Retry-After),
+	// before its handler runs. A bad, zero or negative value is no
+	// timeout; one past an hour is an hour. Like PriorityHeader it should
+	// come from a trusted hop: a caller can shorten only its own time, but
+	// the timeouts callers tell also bound the queue the route keeps.
+	//
+	// Optional. Default: "" (no header)
+	DeadlineHeader string
+
 	// ClientKey names each request's client (an API key's ID, a tenant,
 	// the client IP behind a trusted proxy): requests are admitted with
 	// atrion.AdmitKey, so that a key the engine has banned, on this node

@@ -25,9 +25,11 @@ package atrfiber
 
 import (
 	"context"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/fiberroute"
 	"github.com/atrion-go/atrion/adapters/internal/guard"
+	"github.com/atrion-go/atrion/adapters/internal/httpx"
 	atrion "github.com/atrion-go/atrion/core"
 	"github.com/gofiber/fiber/v3"
 )
@@ -67,6 +69,9 @@ func New(a *atrion.Atrion, config ...Config) fiber.Handler {
 			c.SetContext(ctx)
 			return c
 		},
+	}
+	if name := cfg.DeadlineHeader; name != "" {
+		g.Deadline = func(c fiber.Ctx) (time.Duration, bool) { return httpx.Deadline(nil, c.Get(name)) }
 	}
 	routes := &fiberroute.Cache[*fiber.App]{A: a, Version: (*fiber.App).HandlersCount, Routes: appRoutes}
 	// the resolver keeps each route's handle ready

@@ -21,6 +21,7 @@ import (
 func suiteConfig(customReject bool) atrfiber.Config {
 	cfg := atrfiber.Config{
 		PriorityHeader: "X-Priority",
+		DeadlineHeader: adaptertest.DeadlineHeader,
 		Next:           func(c fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/skip/") },
 	}
 	if customReject {

@@ -20,6 +20,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 func suiteOptions(customReject bool) []atrgin.Option {
 	opts := []atrgin.Option{
 		atrgin.WithPriorityHeader("X-Priority"),
+		atrgin.WithDeadlineHeader(adaptertest.DeadlineHeader),
 		atrgin.WithFilter(func(c *gin.Context) bool { return !strings.HasPrefix(c.Request.URL.Path, "/skip/") }),
 	}
 	if customReject {

@@ -200,7 +200,7 @@ func TestPushbackValue(t *testing.T) {
 		1500 * time.Millisecond: "1500",
 		5 * time.Minute:         "300000",
 	} {
-		if got := pushback(d).Get(PushbackTrailer); len(got) != 1 || got[0] != want {
+		if got := pushback(d, atrion.Decision{}).Get(PushbackTrailer); len(got) != 1 || got[0] != want {
 			t.Errorf("pushback(%v) = %q, want %q", d, got, want)
 		}
 	}

@@ -3,6 +3,7 @@ package atrgrpc
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/hop"
@@ -282,7 +283,10 @@ func (c *config) guard(a *atrion.Atrion, md func(context.Context, string) []stri
 		},
 		OnDecision:        c.onDecision,
 		DecisionInContext: c.decisionInContext,
-		Context:           func(k call) context.Context { return k.ctx },
+		// the call's deadline (a server's from grpc-timeout, a client's
+		// from its own context): admission by it (atrion.AdmitWithin)
+		Deadline: func(k call) (time.Duration, bool) { return httpx.Deadline(k.ctx, "") },
+		Context:  func(k call) context.Context { return k.ctx },
 		WithContext: func(k call, ctx context.Context) call {
 			k.ctx = ctx
 			return k

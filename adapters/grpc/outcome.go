@@ -82,6 +82,9 @@ func (c *config) outcome(ctx context.Context, err error) atrion.Class {
 		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
 			return atrion.Canceled
 		}
+		if refusedForDeadline(err) {
+			return atrion.Ignored // refused for the caller's time, not failing: a server's, or a relayed one
+		}
 		return c.classify(err)
 	}
 	if ctx.Err() != nil {

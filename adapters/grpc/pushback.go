@@ -36,19 +36,24 @@ func pushedBack(err error, trailer metadata.MD) bool {
 	if len(trailer.Get(PushbackTrailer)) > 0 {
 		return true
 	}
-	se, ok := errors.AsType[interface {
-		error
-		GRPCStatus() *status.Status
-	}](err)
-	if !ok {
-		return false
-	}
-	for _, d := range se.GRPCStatus().Details() {
+	for _, d := range statusDetails(err) {
 		if _, ok := d.(*errdetails.RetryInfo); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// statusDetails is the details of err's gRPC status; nil when it has none.
+func statusDetails(err error) []any {
+	se, ok := errors.AsType[interface {
+		error
+		GRPCStatus() *status.Status
+	}](err)
+	if !ok {
+		return nil
+	}
+	return se.GRPCStatus().Details()
 }
 
 // askedTrailer returns, once a unary call has returned, the trailer its

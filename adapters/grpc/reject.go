@@ -53,8 +53,11 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // jittered hint it carries; side says which interceptor decided.
 func (c *config) rejection(k call, side string, d atrion.Decision) (retry time.Duration, err error) {
 	code := c.rejectCode
-	if httpx.ClientsDoing(d.Reason) {
+	switch {
+	case httpx.ClientsDoing(d.Reason):
 		code = codes.ResourceExhausted // the client's doing: its key banned or over its share (WithClientKey)
+	case d.Reason == atrion.ReasonDeadline:
+		code = codes.DeadlineExceeded // the caller's time is shorter than the route needs
 	}
 	rej := newRejection(k.method, side, d, code)
 	err = rej
@@ -75,6 +78,9 @@ const (
 // newRejection builds the default rejection of a call, with the hint
 // jittered so that rejected callers do not return in one wave.
 func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *RejectedError {
+	if d.Reason == atrion.ReasonDeadline {
+		return deadlineRejection(fullMethod, side, d, code)
+	}
 	retry := httpx.JitterRetryAfter(d.RetryAfter)
 	b := make([]byte, 0, 96)
 	b = append(b, "atrion: "...)
@@ -94,7 +100,42 @@ func newRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *
 }
 
 // pushback is the trailer carrying retry in whole milliseconds, at least 1
-// (0 would ask for an immediate retry).
-func pushback(retry time.Duration) metadata.MD {
+// (0 would ask for an immediate retry); a call refused for its deadline
+// (retry 0) gets −1: gRFC A6's "do not retry".
+func pushback(retry time.Duration, d atrion.Decision) metadata.MD {
+	if d.Reason == atrion.ReasonDeadline {
+		return metadata.MD{PushbackTrailer: []string{"-1"}}
+	}
 	return metadata.MD{PushbackTrailer: []string{strconv.FormatInt(max(retry.Milliseconds(), 1), 10)}}
+}
+
+// deadlineDomain and deadlineReason name, in a google.rpc.ErrorInfo
+// detail, a refusal for the caller's deadline (ReasonDeadline), which a
+// client reads as its own time, not the server's failure.
+const (
+	deadlineDomain = "atrion"
+	deadlineReason = "DEADLINE"
+)
+
+// deadlineRejection is the rejection of a call whose caller's time left
+// is shorter than the route needs: DeadlineExceeded, an ErrorInfo detail
+// naming it and no RetryInfo (the same call, with its deadline, cannot
+// fare better).
+func deadlineRejection(fullMethod, side string, d atrion.Decision, code codes.Code) *RejectedError {
+	st := status.New(code, "atrion: "+side+" rejected the call (deadline, "+d.Mode.String()+"): the time left is shorter than the route needs")
+	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Domain: deadlineDomain, Reason: deadlineReason}); err == nil {
+		st = withInfo
+	}
+	return &RejectedError{Method: fullMethod, Side: side, Decision: d, status: st}
+}
+
+// refusedForDeadline reports whether err is a server's refusal of the
+// call for its caller's deadline (deadlineRejection).
+func refusedForDeadline(err error) bool {
+	for _, d := range statusDetails(err) {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.Domain == deadlineDomain && ei.Reason == deadlineReason {
+			return true
+		}
+	}
+	return false
 }

@@ -27,7 +27,7 @@ func UnaryServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.UnaryServerIn
 		}
 		if !ad.Decision.Allowed {
 			retry, err := c.rejection(k, sideServer, ad.Decision)
-			_ = grpc.SetTrailer(k.ctx, pushback(retry)) // fails only outside a server call
+			_ = grpc.SetTrailer(k.ctx, pushback(retry, ad.Decision)) // fails only outside a server call
 			return nil, err
 		}
 		class := atrion.Failure // unless the handler returns: a panic is a failure, and goes on
@@ -60,7 +60,7 @@ func StreamServerInterceptor(a *atrion.Atrion, opts ...Option) grpc.StreamServer
 		}
 		if !ad.Decision.Allowed {
 			retry, err := c.rejection(k, sideServer, ad.Decision)
-			ss.SetTrailer(pushback(retry))
+			ss.SetTrailer(pushback(retry, ad.Decision))
 			return err
 		}
 		w := &serverStream{ServerStream: ss, ctx: k.ctx}

@@ -40,6 +40,7 @@ func suiteMux(h *adaptertest.Handlers, wrap func(http.Handler) http.Handler) *ht
 func suiteOptions(customReject bool) []atrhttp.Option {
 	opts := []atrhttp.Option{
 		atrhttp.WithPriorityHeader("X-Priority"),
+		atrhttp.WithDeadlineHeader(adaptertest.DeadlineHeader),
 		atrhttp.WithFilter(func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/skip/") }),
 	}
 	if customReject {

@@ -3,6 +3,7 @@ package atrhttp
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/guard"
 	"github.com/atrion-go/atrion/adapters/internal/hop"
@@ -35,6 +36,7 @@ type Classifier func(r *http.Request, status int, err error) atrion.Class
 
 func newConfig(a *atrion.Atrion, opts []Option) *config {
 	c := &config{classify: DefaultClassifier, reject: RejectHandler}
+	c.Deadline = func(r *http.Request) (time.Duration, bool) { return httpx.Deadline(r.Context(), "") }
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -94,6 +96,26 @@ func WithPriorityHeader(name string) Option {
 		name = httpx.DefaultPriorityHeader
 	}
 	return WithPriority(func(r *http.Request) atrion.Priority { return httpx.HeaderPriority(r.Header.Get(name)) })
+}
+
+// WithDeadlineHeader admits each request by the time its caller has left
+// (atrion.AdmitWithin): the sooner of the request context's deadline (where a server or middleware sets one) and the timeout in the header
+// name (X-Request-Timeout when empty), a gRPC timeout ("100m") or a Go
+// duration ("250ms"). A request the route cannot serve in that time is
+// refused at once (ReasonDeadline: 504, no Retry-After), before its
+// handler runs. A bad, zero or negative value is no timeout; one past an
+// hour is an hour. The header should come from a trusted hop, as
+// WithPriorityHeader's: a caller can shorten only its own time, but the
+// timeouts callers tell also bound the queue the route keeps.
+func WithDeadlineHeader(name string) Option {
+	if name == "" {
+		name = httpx.DefaultDeadlineHeader
+	}
+	return func(c *config) {
+		c.Deadline = func(r *http.Request) (time.Duration, bool) {
+			return httpx.Deadline(r.Context(), r.Header.Get(name))
+		}
+	}
 }
 
 // WithClientKey names each request's client (an API key's ID, a tenant,

@@ -64,12 +64,20 @@ func WithoutThrottling() Option {
 
 // pushback reports whether res is a server's refusal: a marked rejection
 // (503 or 429 with RejectHeader), or with WithUnmarkedPushback any 503
-// or 429.
+// or 429. A server's refusal for the caller's deadline (504 marked
+// "deadline") is not one to retry or to throttle on (deadline).
 func (c *config) pushback(res *http.Response) bool {
 	if res == nil || (res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusTooManyRequests) {
 		return false
 	}
 	return c.unmarked || len(res.Header[RejectHeader]) > 0
+}
+
+// deadline reports whether res is a server's refusal for the caller's
+// deadline (504 marked "deadline"): the caller's time, not the route's
+// failure, and no reason to retry.
+func deadline(res *http.Response) bool {
+	return res != nil && res.StatusCode == http.StatusGatewayTimeout && res.Header.Get(RejectHeader) == "deadline"
 }
 
 // maxRetryAfter bounds the retry hints Transport honours from a server.

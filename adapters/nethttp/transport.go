@@ -124,6 +124,10 @@ func (t *transport) once(r *http.Request) (res *http.Response, err error, again 
 		hop.MarkRelayed(r.Context())
 		return res, err, true, retryAfter(res.Header)
 	}
+	if deadline(res) {
+		class = atrion.Ignored // the caller's time was short: not the route's failure
+		return res, err, false, 0
+	}
 	status := 0
 	if res != nil {
 		status = res.StatusCode

@@ -205,6 +205,17 @@ func (g *atrionGuard) Admit(route string, p atrion.Priority) (Permit, bool) {
 	return &atrionPermit{t}, true
 }
 
+// AdmitWithin admits a call whose caller gives up in left, as the adapters
+// do with a call's deadline (AdmitKeyWithin).
+func (g *atrionGuard) AdmitWithin(route string, p atrion.Priority, left time.Duration) (Permit, bool) {
+	r := g.route(route)
+	t, d := r.a.AdmitKeyWithin(r.key, r.client, p, left)
+	if !d.Allowed {
+		return nil, false
+	}
+	return &atrionPermit{t}, true
+}
+
 // Banned reports whether the client key route's calls carry is banned on
 // the route's node.
 func (g *atrionGuard) Banned(route string) bool {

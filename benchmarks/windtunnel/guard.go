@@ -2,6 +2,7 @@ package windtunnel
 
 import (
 	"math"
+	"time"
 
 	atrion "github.com/atrion-go/atrion/core"
 )
@@ -53,6 +54,13 @@ type Guard interface {
 // that a well-behaved key was never banned.
 type KeyBans interface {
 	Banned(route string) bool
+}
+
+// DeadlineAdmitter is implemented by guards that admit by the caller's
+// deadline (Atrion's AdmitWithin): for a call whose caller gives up, the
+// run calls AdmitWithin with the time it has left instead of Admit.
+type DeadlineAdmitter interface {
+	AdmitWithin(route string, p atrion.Priority, left time.Duration) (permit Permit, ok bool)
 }
 
 // Permit is an admitted call's handle.

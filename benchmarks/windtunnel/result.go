@@ -110,6 +110,11 @@ type Result struct {
 	Probes      []Probe
 	Transitions int
 	Score       Scorecard
+	// DoomedBins counts, per bin, calls whose work started although, when
+	// they were admitted, their caller had less time left than the
+	// service's own work takes (at its median, with no queue): work no one
+	// can use.
+	DoomedBins []int32
 
 	latencyUs []int32 // admitted entry calls
 	// routeLat holds, per route, the latency of its admitted entry calls
@@ -118,6 +123,17 @@ type Result struct {
 	// bannedBins holds, per route, the bins at whose end the client key
 	// its calls carry was banned (guards that ban keys only; see KeyBans).
 	bannedBins [][]int32
+}
+
+// DoomedStarts counts the doomed calls (DoomedBins) whose work started in w.
+func (r *Result) DoomedStarts(w Window) int {
+	n := 0
+	for i, v := range r.DoomedBins {
+		if w.Contains(time.Duration(i) * r.Bin) {
+			n += int(v)
+		}
+	}
+	return n
 }
 
 // latSample is one admitted entry call's latency (µs) and the bin it
@@ -129,7 +145,7 @@ func newResult(sc Scenario, seed uint64, classes []string, legit []bool) *Result
 	r := &Result{
 		Scenario: sc.Name, Seed: seed, Bin: sc.bin(), Duration: sc.Duration,
 		Incident: sc.Incident, Watch: sc.Watch, Classes: classes, Legit: legit,
-		EntryBins: make([]Counts, n), Probes: make([]Probe, n),
+		EntryBins: make([]Counts, n), Probes: make([]Probe, n), DoomedBins: make([]int32, n),
 	}
 	for i := range r.Probes {
 		r.Probes[i] = noProbe

@@ -28,6 +28,7 @@ func Scenarios() []Scenario {
 		cbRecovery(), predictiveLOD(), blackFriday(), iotDam(), domino(), autoTuner(),
 		flapSine(), flapAlternating(), flapNoise(), boilingFrog(), thunderingHerd(), retryStorm(),
 		sharedPool(), sudden10x(), partialOutage(), hang(), lowVolume(), cpuContention(), cancellations(), cluster(),
+		mixedDeadlines(),
 	}
 	scs = append(scs, shareScenarios()...)
 	for _, sc := range scs {

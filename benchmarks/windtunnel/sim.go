@@ -135,6 +135,7 @@ type call struct {
 	failed   bool
 	answered bool
 	served   bool
+	doomed   bool // admitted with less time left than its service's own work takes
 }
 
 // user is one user request, across its retries and fallback.
@@ -514,8 +515,24 @@ func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 	b := w.bin()
 	entry := rt.entry && parent < 0
 	w.res.attempt(r, p, entry, b)
+	deadline := int64(never)
+	if rt.Timeout > 0 {
+		deadline = w.now + int64(rt.Timeout)
+	}
+	if parent >= 0 && w.svcs[w.routes[w.calls[parent].route].svc].DeadlineAware {
+		deadline = min(deadline, w.calls[parent].deadline) // the caller's deadline travels with the call
+	}
+	// doomed: its caller gives up before the service's own work, at its
+	// median now, could be done even without a queue
+	doomed := deadline != never && deadline-w.now < int64(w.serviceTime(rt))
 	w.before()
-	permit, ok := w.guard.Admit(rt.ID, p)
+	var permit Permit
+	var ok bool
+	if dg, by := w.guard.(DeadlineAdmitter); by && deadline != never {
+		permit, ok = dg.AdmitWithin(rt.ID, p, time.Duration(deadline-w.now))
+	} else {
+		permit, ok = w.guard.Admit(rt.ID, p)
+	}
 	w.after()
 	if !ok {
 		w.res.reject(r, p, entry, b)
@@ -530,21 +547,13 @@ func (w *world) invoke(r int, parent, uid int32, p atrion.Priority) {
 		id = int32(len(w.calls))
 		w.calls = append(w.calls, call{})
 	}
-	deadline := int64(never)
-	if rt.Timeout > 0 {
-		deadline = w.now + int64(rt.Timeout)
-	}
 	if parent >= 0 {
-		pc := &w.calls[parent]
-		pc.child = id
-		if w.svcs[w.routes[pc.route].svc].DeadlineAware {
-			deadline = min(deadline, pc.deadline) // the caller's deadline travels with the call
-		}
+		w.calls[parent].child = id
 	} else {
 		w.users[uid].call = id
 	}
 	gen := w.calls[id].gen
-	w.calls[id] = call{gen: gen, workGen: w.calls[id].workGen, route: int32(r), parent: parent, child: -1, user: uid, prio: p, start: w.now, deadline: deadline, permit: permit}
+	w.calls[id] = call{gen: gen, workGen: w.calls[id].workGen, route: int32(r), parent: parent, child: -1, user: uid, prio: p, start: w.now, deadline: deadline, permit: permit, doomed: doomed}
 	// A call answered before its deadline needs no timeout event; when
 	// that is known now (it fails fast, or works without downstream
 	// calls), none is scheduled. Same-time ties go to the answer either
@@ -584,6 +593,15 @@ func (w *world) arrive(id int32) int64 {
 	return never
 }
 
+// serviceTime is route rt's own work at its service's median latency now.
+func (w *world) serviceTime(rt *routeState) time.Duration {
+	l := float64(w.svcs[rt.svc].Health(time.Duration(w.now)).Latency)
+	if rt.Cost > 0 {
+		l *= rt.Cost
+	}
+	return time.Duration(l)
+}
+
 // startWork gives call id a worker and schedules the end of its own work,
 // which it returns: never on a service with Cores, where the end moves as
 // other calls start and end (cpu.go).
@@ -591,6 +609,9 @@ func (w *world) startWork(id int32, h Health) int64 {
 	c := &w.calls[id]
 	rt := &w.routes[c.route]
 	sv := &w.svcs[rt.svc]
+	if b := w.bin(); c.doomed && b < len(w.res.DoomedBins) {
+		w.res.DoomedBins[b]++
+	}
 	sv.busy++
 	sv.account(w.now)
 	sv.working++

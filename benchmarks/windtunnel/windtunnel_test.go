@@ -147,13 +147,13 @@ func TestScenarioCatalogue(t *testing.T) {
 		t.Error("no overload scenario that is deadline-aware by itself (the shared-capacity ones)")
 	}
 	for _, n := range []string{"security-cluster", "shared-pool", "sudden-10x", "partial-outage", "hang", "low-volume", "cpu-contention", "cancellations", "cluster",
-		"hetero-cost", "equal-routes", "equal-routes-retry", "big-tenant", "busy-host"} {
+		"hetero-cost", "equal-routes", "equal-routes-retry", "big-tenant", "busy-host", "mixed-deadlines"} {
 		if !seen[n] {
 			t.Errorf("scenario %q missing", n)
 		}
 	}
-	if n := len(scs); n != 20+8+5+variants {
-		t.Errorf("%d scenarios, want %d", n, 20+8+5+variants)
+	if n := len(scs); n != 20+9+5+variants {
+		t.Errorf("%d scenarios, want %d", n, 20+9+5+variants)
 	}
 }
 

@@ -187,9 +187,9 @@ func TestEvictedRouteDisappears(t *testing.T) {
 		return n
 	}
 	before := r.collect(t)
-	// 8 gauges, 3 pressure, 4 mode, 6 decision, 3 outcome and 3 transition points
-	if n := count(before, "GET /gone"); n != 31 {
-		t.Fatalf("GET /gone has %d points before eviction, want 31", n)
+	// 8 gauges, 3 pressure, 4 mode, 7 decision, 3 outcome and 3 transition points
+	if n := count(before, "GET /gone"); n != 32 {
+		t.Fatalf("GET /gone has %d points before eviction, want 32", n)
 	}
 	r.A.Evict("GET /gone")
 	after := r.collect(t)

@@ -36,7 +36,7 @@ func newRig(t *testing.T, opts ...atrion.Option) *rig {
 func expected(tl *obstest.Tally, route string) string {
 	var b strings.Builder
 	b.WriteString("# HELP atrion_requests_total Admission decisions on the route: admitted, or rejected by reason.\n# TYPE atrion_requests_total counter\n")
-	for _, d := range []string{"admitted", "circuit_open", "key_share", "recovering", "shed", "voltage"} {
+	for _, d := range []string{"admitted", "circuit_open", "deadline", "key_share", "recovering", "shed", "voltage"} {
 		fmt.Fprintf(&b, "atrion_requests_total{decision=%q,route=%q} %d\n", d, route, tl.Decisions[d])
 	}
 	b.WriteString("# HELP atrion_request_outcomes_total Outcomes of the route's admitted requests: success, failure, or ignored (says nothing about health).\n# TYPE atrion_request_outcomes_total counter\n")
@@ -191,9 +191,9 @@ func TestEvictedRouteDisappears(t *testing.T) {
 	reg.MustRegister(r.c)
 	r.TripAndHeal(t, "GET /gone", obstest.NewTally())
 	r.Send("GET /kept", atrion.Success, obstest.NewTally())
-	// 8 gauges, 3 pressure, 4 mode, 6 decision, 3 outcome and 3 transition series
-	if n := seriesOf(t, reg, "GET /gone"); n != 31 {
-		t.Fatalf("GET /gone has %d series before eviction, want 31", n)
+	// 8 gauges, 3 pressure, 4 mode, 7 decision, 3 outcome and 3 transition series
+	if n := seriesOf(t, reg, "GET /gone"); n != 32 {
+		t.Fatalf("GET /gone has %d series before eviction, want 32", n)
 	}
 	kept := seriesOf(t, reg, "GET /kept")
 	if !r.A.Evict("GET /gone") {

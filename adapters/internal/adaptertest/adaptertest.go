@@ -52,7 +52,8 @@ type Routes struct {
 //   - GET /skip/<id>: 200.
 //
 // The adapter is configured with priorities from the X-Priority header,
-// a filter that skips paths starting with /skip/, and, when customReject,
+// timeouts from the DeadlineHeader header (WithDeadlineHeader), a filter
+// that skips paths starting with /skip/, and, when customReject,
 // a reject handler that responds 429 with the body "custom".
 type Server struct {
 	Routes Routes
@@ -268,6 +269,7 @@ func Run(t *testing.T, s Server) {
 	t.Run("OutcomeClasses", func(t *testing.T) { testOutcomes(t, s) })
 	t.Run("RejectionShape", func(t *testing.T) { testRejection(t, s) })
 	t.Run("CustomRejectHandler", func(t *testing.T) { testCustomReject(t, s) })
+	t.Run("DeadlineRejection", func(t *testing.T) { testDeadline(t, s) })
 	t.Run("Priorities", func(t *testing.T) { testPriorities(t, s) })
 	t.Run("Skipping", func(t *testing.T) { testSkipping(t, s) })
 	t.Run("TrippedRouteHeals", func(t *testing.T) { testHealing(t, s) })
@@ -461,6 +463,66 @@ func testRejection(t *testing.T, s Server) {
 	}
 	// other routes are not affected
 	r.expect("/users/1", "", http.StatusOK)
+}
+
+// DeadlineHeader is the header the suite's adapters read timeouts from.
+const DeadlineHeader = "X-Request-Timeout"
+
+// testDeadline: once a route's no-load latency is known (50 ms of engine
+// time), a request whose timeout header is shorter is refused before its
+// handler runs (504, the pushback marker "deadline", no Retry-After) and
+// counted; one with time enough is served; hostile values are no timeout,
+// never a refusal or a hang.
+func testDeadline(t *testing.T, s Server) {
+	r := newRig(t, s, false)
+	route := s.Routes.Users
+	for range 20 { // the route's no-load latency: 50 ms
+		tk, _ := r.a.Admit(route, atrion.PriorityNormal)
+		r.clk.Advance(50 * time.Millisecond)
+		tk.Done(atrion.Success)
+	}
+	r.clk.Advance(Tick)
+	if f := r.snapshot(route).LatencyFloor; f < 40*time.Millisecond || f > 60*time.Millisecond {
+		t.Fatalf("no-load latency %v, want about 50 ms", f)
+	}
+	timed := func(timeout string) response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, r.base+"/users/1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(DeadlineHeader, timeout)
+		res, err := r.c.Do(req)
+		if err != nil {
+			t.Fatalf("timeout %q: %v", timeout, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+		return response{status: res.StatusCode, header: res.Header, body: string(b)}
+	}
+	hits := r.h.hits.Load()
+	for _, short := range []string{"10m", "20ms", "1n"} {
+		res := timed(short)
+		if res.status != http.StatusGatewayTimeout || res.header.Get("Atrion-Reject") != "deadline" || res.header.Get("Retry-After") != "" {
+			t.Fatalf("timeout %q under a 50 ms no-load latency: %d %v %q; want 504, Atrion-Reject: deadline, no Retry-After", short, res.status, res.header, res.body)
+		}
+		if !strings.Contains(res.body, `"reason":"deadline"`) {
+			t.Fatalf("body %q", res.body)
+		}
+	}
+	if r.h.hits.Load() != hits {
+		t.Fatal("the handler ran for a request refused for its deadline")
+	}
+	r.totals(route, func(tt atrion.Totals) bool { return tt.Rejected.Deadline == 3 })
+	for _, ok := range []string{"1S", "500ms", "", "garbage", "-5s", "0", "0m", "99999999H", "9223372036854775807ns",
+		"99999999999999999999s", "123456789m", "１００m", "NaNs", strings.Repeat("9", 400) + "m"} {
+		if res := timed(ok); res.status != http.StatusOK {
+			t.Fatalf("timeout %.40q: %d %q; want it served (time enough, or no timeout)", ok, res.status, res.body)
+		}
+	}
+	if tt := r.snapshot(route).Totals; tt.Rejected.Deadline != 3 {
+		t.Fatalf("%d deadline refusals, want 3", tt.Rejected.Deadline)
+	}
 }
 
 func testCustomReject(t *testing.T, s Server) {

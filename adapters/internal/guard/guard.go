@@ -18,6 +18,7 @@ package guard
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/atrion-go/atrion/adapters/internal/hop"
 	"github.com/atrion-go/atrion/adapters/internal/httpx"
@@ -63,6 +64,12 @@ type Guard[C any] struct {
 	// context.
 	Context     func(C) context.Context
 	WithContext func(c C, ctx context.Context) C
+
+	// Deadline, when set, returns the time the request's caller has left
+	// (ok false: no deadline): such a request is admitted by it
+	// (atrion.AdmitWithin), and refused at once with ReasonDeadline when
+	// the route cannot serve it in time.
+	Deadline func(C) (left time.Duration, ok bool)
 
 	// Retry, when set, reports whether the request is a retry (it carries
 	// a count of previous attempts): a retry is admitted one priority band
@@ -142,19 +149,34 @@ func (g *Guard[C]) Admit(c C, ad *Admission) (_ C, ok bool) {
 	if g.ClientKey != nil {
 		key = g.ClientKey(c)
 	}
+	var left time.Duration
+	within := false
+	if g.Deadline != nil {
+		left, within = g.Deadline(c)
+	}
 	if g.RouteID != nil {
 		ad.Route = g.RouteID(c)
-		if key == "" {
+		switch {
+		case key == "" && within:
+			ad.Ticket.Ticket, ad.Decision = g.A.AdmitWithin(ad.Route, p, left)
+		case key == "":
 			ad.Ticket.Ticket, ad.Decision = g.A.Admit(ad.Route, p)
-		} else {
+		case within:
+			ad.Ticket, ad.Decision = g.A.AdmitKeyWithin(ad.Route, key, p, left)
+		default:
 			ad.Ticket, ad.Decision = g.A.AdmitKey(ad.Route, key, p)
 		}
 	} else {
 		h := g.handle(c)
 		ad.Route = h.ID()
-		if key == "" {
+		switch {
+		case key == "" && within:
+			ad.Ticket.Ticket, ad.Decision = h.AdmitWithin(p, left)
+		case key == "":
 			ad.Ticket.Ticket, ad.Decision = h.Admit(p)
-		} else {
+		case within:
+			ad.Ticket, ad.Decision = h.AdmitKeyWithin(key, p, left)
+		default:
 			ad.Ticket, ad.Decision = h.AdmitKey(key, p)
 		}
 	}

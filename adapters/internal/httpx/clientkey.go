@@ -27,11 +27,15 @@ func ClientFault(status int) bool {
 // RejectStatus is the HTTP status of a rejection: 429 Too Many Requests
 // for the client's own doing, a banned client key (ReasonBanned) or a key
 // over its share of a busy route (ReasonKeyShare: send less, or retry
-// after the hint); 503 Service Unavailable otherwise (the service's
-// state).
+// after the hint); 504 Gateway Timeout for a caller whose time left is
+// shorter than the route needs (ReasonDeadline); 503 Service Unavailable
+// otherwise (the service's state).
 func RejectStatus(why atrion.Reason) int {
 	if ClientsDoing(why) {
 		return http.StatusTooManyRequests
+	}
+	if why == atrion.ReasonDeadline {
+		return http.StatusGatewayTimeout // the caller's time is too short: no answer in time
 	}
 	return http.StatusServiceUnavailable
 }

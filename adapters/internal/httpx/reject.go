@@ -21,12 +21,13 @@ func Rejection(d atrion.Decision) (retryAfter string, body []byte) {
 // (the route is failing: retrying soon will not help), "recovering" (the
 // route is coming back: a share of calls passes), "banned" (the client's
 // key), "key_share" (the client's key is over its share of a busy route:
-// send less), and "overloaded" for the in-flight limit (ReasonShed) and a
+// send less), "deadline" (the caller's time left is shorter than the
+// route needs: the same call will not fare better), and "overloaded" for the in-flight limit (ReasonShed) and a
 // voltage below the resistance (ReasonVoltage): the route is busy, not
 // broken.
 func RejectionError(why atrion.Reason) string {
 	switch why {
-	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned, atrion.ReasonKeyShare:
+	case atrion.ReasonCircuitOpen, atrion.ReasonRecovering, atrion.ReasonBanned, atrion.ReasonKeyShare, atrion.ReasonDeadline:
 		return why.String()
 	}
 	return "overloaded"
@@ -37,9 +38,16 @@ func RejectionError(why atrion.Reason) string {
 // setter), Retry-After (whole seconds of the jittered hint), the pushback
 // marker hop.RejectHeader (the reason) that Atrion's clients read, the
 // hint in milliseconds (hop.RetryAfterMsHeader) and Cache-Control:
-// no-store, and returns the status (RejectStatus) and the JSON body
+// no-store (a ReasonDeadline refusal gets the marker and Cache-Control
+// alone: no retry hint), and returns the status (RejectStatus) and the JSON body
 // (AppendRejectionJSON) to send.
 func WriteRejection(set func(name, value string), d atrion.Decision) (status int, body []byte) {
+	if d.Reason == atrion.ReasonDeadline {
+		// no retry hint: the same call, with its deadline, cannot fare better
+		set(hop.RejectHeader, d.Reason.String())
+		set("Cache-Control", "no-store")
+		return RejectStatus(d.Reason), AppendRejectionJSON(make([]byte, 0, 96), d, 0)
+	}
 	retry := JitterRetryAfter(d.RetryAfter)
 	set("Retry-After", RetryAfterSeconds(retry))
 	set(hop.RejectHeader, d.Reason.String())

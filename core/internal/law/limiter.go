@@ -80,6 +80,7 @@ type limitFacts struct {
 	ended     float64 // calls that ended in the tick: successes, failures and slow samples
 	abandoned float64 // of them, slow samples: callers who gave up waiting
 	shared    float64 // queueing the route's group shares, relative to its fastest member's no-load latency
+	toldMs    float64 // the patience callers told with their deadlines; 0: none
 }
 
 // update moves the limit by one tick's facts.
@@ -111,6 +112,9 @@ func (l *limiter) update(f limitFacts) {
 		patience = le.patience(f)
 	} else if f.abandons() {
 		l.learn().patience(f)
+	}
+	if f.toldMs > 0 && (patience == 0 || f.toldMs < patience) {
+		patience = f.toldMs // told beats learned: callers need not give up first
 	}
 	bound := f.shed > 0 || peak >= 0.8*lim
 	if bound && !math.IsNaN(f.latencyMs) && f.latencyMs > 0 && noLoad > 0 {

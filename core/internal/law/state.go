@@ -116,6 +116,9 @@ type Tick struct {
 	Limit     float64       // the limit in force (the group's share included); 0: the route's own
 	Reported  bool          // reported telemetry (ReportOutcome, Route): no probe's
 	PeerOpen  bool          // a peer's open circuit was adopted since the last close
+	// PatienceMs is how long the tick's callers said they would wait (the
+	// mean time left before their deadlines at admission); 0: none said
+	PatienceMs float64
 }
 
 // Sharer answers for queueing shared with other routes (a group): of a
@@ -216,7 +219,7 @@ func (s *State) learnLimit(t *Tick, g Sharer, dtSec, tickSec float64) {
 	}
 	s.Lim.update(limitFacts{dtSec: dtSec, tickSec: tickSec, latencyMs: lat,
 		noLoadMs: s.Floor.Ms, successes: t.Succ, inflight: t.Inflight, peak: t.Peak,
-		shed: t.Shed, ended: t.Succ + t.Fail + t.Slow, abandoned: t.Slow, shared: shared})
+		shed: t.Shed, ended: t.Succ + t.Fail + t.Slow, abandoned: t.Slow, shared: shared, toldMs: t.PatienceMs})
 }
 
 // thresholds are the break and recovery points in force: the AutoTuner's

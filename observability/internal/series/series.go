@@ -134,7 +134,7 @@ type CounterFamily struct {
 // routeReasons are the decision reasons a route counts, admitted
 // included: every Reason but ReasonBanned, which no route counts.
 var routeReasons = []atrion.Reason{atrion.ReasonAdmitted, atrion.ReasonCircuitOpen, atrion.ReasonShed,
-	atrion.ReasonRecovering, atrion.ReasonVoltage, atrion.ReasonKeyShare}
+	atrion.ReasonRecovering, atrion.ReasonVoltage, atrion.ReasonKeyShare, atrion.ReasonDeadline}
 
 func reasonNames() []string {
 	out := make([]string, len(routeReasons))
@@ -145,7 +145,7 @@ func reasonNames() []string {
 }
 
 // Requests counts decisions: admitted, or rejected by reason (circuit_open,
-// shed, recovering, voltage, key_share).
+// shed, recovering, voltage, key_share, deadline).
 var Requests = CounterFamily{
 	Prom: "atrion_requests_total", OTel: "atrion.requests", Unit: "{request}",
 	Help:   "Admission decisions on the route: admitted, or rejected by reason.",

@@ -70,13 +70,14 @@ func TestFamilyValues(t *testing.T) {
 	if got := strings.Join(Modes, ","); got != "BOOTSTRAP,OPERATIONAL,RECOVERING,CIRCUIT_OPEN" {
 		t.Errorf("modes = %s", got)
 	}
-	if got := strings.Join(Requests.Values, ","); got != "admitted,circuit_open,shed,recovering,voltage,key_share" {
+	if got := strings.Join(Requests.Values, ","); got != "admitted,circuit_open,shed,recovering,voltage,key_share,deadline" {
 		t.Errorf("decisions = %s", got)
 	}
 	tot := atrion.Totals{Admitted: 7, Successes: 4, Failures: 2, Ignored: 1}
 	tot.Rejected.Shed = 3
 	tot.Rejected.KeyShare = 5
-	want := map[string]uint64{"admitted": 7, "shed": 3, "circuit_open": 0, "key_share": 5}
+	tot.Rejected.Deadline = 6
+	want := map[string]uint64{"admitted": 7, "shed": 3, "circuit_open": 0, "key_share": 5, "deadline": 6}
 	for i, v := range Requests.Values {
 		if w, ok := want[v]; ok && Requests.Value(&tot, i) != w {
 			t.Errorf("requests %s = %d, want %d", v, Requests.Value(&tot, i), w)
