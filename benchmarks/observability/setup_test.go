@@ -13,10 +13,10 @@ func TestScrapersReadEveryRoute(t *testing.T) {
 	const n = 2500 // above the SDK's default limit of 2,000
 	a := newEngine(t, rig.RouteIDs(n))
 	// per route (not the overflow route, idle): 12 plain gauges (the 4
-	// capacity gauges among them), 3 pressure, 4 mode, 6 decision (key
-	// shares' among them) and 3 outcome series, no transitions (the routes
+	// capacity gauges among them), 3 pressure, 4 mode, 7 decision (key
+	// shares' and deadlines' among them) and 3 outcome series, no transitions (the routes
 	// skip bootstrap); and the engine's 10 series and its bans' 5
-	const perRoute, engine = 12 + 3 + 4 + 6 + 3, 10 + 5
+	const perRoute, engine = 12 + 3 + 4 + 7 + 3, 10 + 5
 	for _, s := range scrapers[1:] {
 		got := s.setup(t, a)()
 		if want := n*perRoute + engine; got != want {
